@@ -1,0 +1,150 @@
+// client: where Alma is (region or base URL), the API key, the request URLs, and typed calls
+// to the three endpoints the holdings export uses, on top of the shared HTTP client.
+//
+// The key is read from ALMA_API_KEY or a file and handed to the HTTP client, which sends it only
+// in the Authorization header: it is never part of a URL here, so no URL this file builds can leak it.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace marcpipe::alma {
+
+// A configuration mistake (unknown region, no key, unreadable key file): the programs exit 2.
+class config_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Alma's API gateways, one per hosting region; China has its own domain.
+struct region_host {
+    std::string_view region;
+    std::string_view base_url;
+};
+
+inline constexpr std::array<region_host, 6> region_hosts{{
+    {"na", "https://api-na.hosted.exlibrisgroup.com"},
+    {"eu", "https://api-eu.hosted.exlibrisgroup.com"},
+    {"ap", "https://api-ap.hosted.exlibrisgroup.com"},
+    {"aps", "https://api-aps.hosted.exlibrisgroup.com"},
+    {"ca", "https://api-ca.hosted.exlibrisgroup.com"},
+    {"cn", "https://api-cn.hosted.exlibrisgroup.com.cn"},
+}};
+
+inline std::optional<std::string> base_url_for_region(std::string_view region) {
+    for (auto const& r : region_hosts)
+        if (r.region == region) return std::string{r.base_url};
+    return std::nullopt;
+}
+
+inline std::string region_names() {
+    std::string names;
+    for (auto const& r : region_hosts) {
+        if (!names.empty()) names += ", ";
+        names += r.region;
+    }
+    return names;
+}
+
+// A base URL as given (https://host[:port][/prefix]) without a trailing slash; the /almaws/v1
+// prefix is added by the URL builders, so a base URL that already ends with it is accepted too.
+inline std::string normalise_base_url(std::string_view url) {
+    std::string base{url};
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    constexpr std::string_view prefix = "/almaws/v1";
+    if (base.size() >= prefix.size() && base.compare(base.size() - prefix.size(), prefix.size(), prefix) == 0)
+        base.resize(base.size() - prefix.size());
+    return base;
+}
+
+// The API key: from the file when one is named, otherwise from ALMA_API_KEY. Surrounding
+// whitespace (the newline an editor adds) is dropped; a key with control characters inside is
+// refused, since it would corrupt the Authorization header. Messages never quote the key.
+inline std::string load_api_key(std::optional<std::string> const& key_file,
+                                char const* env_name = "ALMA_API_KEY") {
+    std::string key;
+    if (key_file) {
+        std::ifstream in{*key_file, std::ios::binary};
+        if (!in) throw config_error("cannot read the API key file " + *key_file);
+        key.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+    } else if (char const* env = std::getenv(env_name)) {
+        key = env;
+    } else {
+        throw config_error(std::string("no API key: set ") + env_name +
+                           " or pass --api-key-file PATH");
+    }
+    auto const not_blank = [](unsigned char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
+    key.erase(key.begin(), std::find_if(key.begin(), key.end(), not_blank));
+    key.erase(std::find_if(key.rbegin(), key.rend(), not_blank).base(), key.end());
+    std::string const where = key_file ? "the API key file " + *key_file : std::string(env_name);
+    if (key.empty()) throw config_error(where + " holds an empty API key");
+    if (std::any_of(key.begin(), key.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+        throw config_error(where + " holds more than one line or control characters; it must hold just the key");
+    return key;
+}
+
+// Percent-encodes an ID for a path segment or query value. MMS and holding IDs are digits in
+// Alma, but an export can carry anything in 001 and Alma should be the one to say it is wrong.
+inline std::string encode_id(std::string_view id) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(id.size());
+    for (unsigned char c : id) {
+        bool const plain = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                           c == '-' || c == '_' || c == '.' || c == '~';
+        if (plain) {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
+
+// The URLs of the endpoints the export uses, under one base URL.
+class endpoints {
+public:
+    explicit endpoints(std::string_view base_url) : base_{normalise_base_url(base_url) + "/almaws/v1"} {}
+
+    std::string const& api_root() const noexcept { return base_; }
+
+    // Retrieve Holdings List.
+    std::string holdings_list(std::string_view mms_id) const {
+        return base_ + "/bibs/" + encode_id(mms_id) + "/holdings";
+    }
+    // Retrieve Holdings Record.
+    std::string holding_record(std::string_view mms_id, std::string_view holding_id) const {
+        return base_ + "/bibs/" + encode_id(mms_id) + "/holdings/" + encode_id(holding_id);
+    }
+    // Retrieve Bibs for up to 100 MMS IDs, with one AVA per physical holding.
+    template <typename Ids>
+    std::string bibs_availability(Ids const& mms_ids) const {
+        std::string url = base_ + "/bibs?mms_id=";
+        bool first = true;
+        for (auto const& id : mms_ids) {
+            if (!first) url += ",";
+            url += encode_id(id);
+            first = false;
+        }
+        url += "&view=full&expand=p_avail";
+        return url;
+    }
+
+    static constexpr std::size_t max_bibs_per_call = 100;
+
+private:
+    std::string base_;
+};
+
+}  // namespace marcpipe::alma

@@ -1,0 +1,171 @@
+// holdings: what Alma answers about holdings — the holdings list of a bib, one holdings record,
+// and the holding IDs in a bulk bibs answer (AVA $8) — parsed from the XML bodies.
+//
+// Parsing never throws: each function returns the parsed value or a parse_failure saying what
+// was wrong and at which byte, because a body that does not parse is usually a truncated or
+// garbled transfer that the caller retries, not a reason to stop the run.
+#pragma once
+
+#include <pugixml.hpp>
+#include <tl/expected.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "../marc/marcxml.hpp"
+#include "../marc/record.hpp"
+
+namespace marcpipe::alma {
+
+struct parse_failure {
+    parse_failure() = default;
+    parse_failure(std::string what_, std::ptrdiff_t offset_) : what{std::move(what_)}, offset{offset_} {}
+    std::string what;
+    std::ptrdiff_t offset = -1;  // byte offset in the body, -1 when it is not about one spot
+
+    std::string message() const {
+        return offset >= 0 ? what + " at byte " + std::to_string(offset) : what;
+    }
+};
+
+template <typename T>
+using parsed = tl::expected<T, parse_failure>;
+
+namespace detail {
+
+// Element text with surrounding whitespace removed (pretty-printed bodies indent it).
+inline std::string trimmed_text(pugi::xml_node node) {
+    std::string_view text = node.child_value();
+    auto const first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    auto const last = text.find_last_not_of(" \t\r\n");
+    return std::string{text.substr(first, last - first + 1)};
+}
+
+// Local name of an element, whatever prefix it carries.
+inline std::string_view local_name(pugi::xml_node node) {
+    std::string_view name = node.name();
+    auto const colon = name.find(':');
+    return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+inline pugi::xml_node child_named(pugi::xml_node parent, std::string_view name) {
+    for (pugi::xml_node c = parent.first_child(); c; c = c.next_sibling())
+        if (c.type() == pugi::node_element && local_name(c) == name) return c;
+    return {};
+}
+
+inline parsed<pugi::xml_document*> load(pugi::xml_document& doc, std::string_view body) {
+    pugi::xml_parse_result const r =
+        doc.load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8);
+    if (!r) return tl::unexpected(parse_failure{std::string("malformed XML: ") + r.description(), r.offset});
+    return &doc;
+}
+
+}  // namespace detail
+
+// Retrieve Holdings List: every holding_id in document order. `<holdings total_record_count="0"/>`
+// is a normal answer (a bib with no holdings) and gives an empty list.
+inline parsed<std::vector<std::string>> parse_holdings_list(std::string_view body) {
+    pugi::xml_document doc;
+    if (auto loaded = detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
+    pugi::xml_node const root = doc.document_element();
+    if (detail::local_name(root) != "holdings")
+        return tl::unexpected(parse_failure{
+            "expected a <holdings> list, found <" + std::string(root.name()) + ">", -1});
+    std::vector<std::string> ids;
+    for (pugi::xml_node h = root.first_child(); h; h = h.next_sibling()) {
+        if (h.type() != pugi::node_element || detail::local_name(h) != "holding") continue;
+        std::string id = detail::trimmed_text(detail::child_named(h, "holding_id"));
+        if (id.empty())
+            return tl::unexpected(parse_failure{"a <holding> without <holding_id>", h.offset_debug()});
+        ids.push_back(std::move(id));
+    }
+    // A list shorter than its own count is a truncated answer, not fewer holdings.
+    if (auto const count = root.attribute("total_record_count"); count &&
+        count.as_ullong() > ids.size())
+        return tl::unexpected(parse_failure{
+            "the list says total_record_count=" + std::string(count.value()) + " but holds " +
+                std::to_string(ids.size()) + " holdings",
+            -1});
+    return ids;
+}
+
+// Retrieve Holdings Record: the holding ID and the MARC record in <record> (un-namespaced
+// MARCXML in Alma's answers). Other elements of <holding> are ignored.
+struct holding {
+    holding() = default;
+    holding(std::string id, marc::record r) : holding_id{std::move(id)}, record{std::move(r)} {}
+    std::string holding_id;
+    marc::record record;
+};
+
+inline parsed<holding> parse_holding_record(std::string_view body) {
+    pugi::xml_document doc;
+    if (auto loaded = detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
+    pugi::xml_node const root = doc.document_element();
+    if (detail::local_name(root) != "holding")
+        return tl::unexpected(parse_failure{
+            "expected a <holding> record, found <" + std::string(root.name()) + ">", -1});
+    pugi::xml_node const rec = detail::child_named(root, "record");
+    if (!rec) return tl::unexpected(parse_failure{"a <holding> without <record>", root.offset_debug()});
+    try {
+        return holding{detail::trimmed_text(detail::child_named(root, "holding_id")),
+                       marc::from_marcxml(rec)};
+    } catch (std::exception const& e) {
+        return tl::unexpected(parse_failure{std::string("bad <record>: ") + e.what(), rec.offset_debug()});
+    }
+}
+
+// Retrieve Bibs with view=full&expand=p_avail: for each <bib>, its MMS ID and the holding IDs of
+// its AVA fields ($8), in the order Alma lists them. Requested IDs that are missing from the
+// answer are bibs Alma does not know (deleted since the export).
+struct bib_availability {
+    bib_availability() = default;
+    bib_availability(std::string mms, std::vector<std::string> ids)
+        : mms_id{std::move(mms)}, holding_ids{std::move(ids)} {}
+    std::string mms_id;
+    std::vector<std::string> holding_ids;
+};
+
+inline parsed<std::vector<bib_availability>> parse_bibs_availability(std::string_view body) {
+    pugi::xml_document doc;
+    if (auto loaded = detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
+    pugi::xml_node const root = doc.document_element();
+    if (detail::local_name(root) != "bibs")
+        return tl::unexpected(parse_failure{
+            "expected a <bibs> list, found <" + std::string(root.name()) + ">", -1});
+    std::vector<bib_availability> bibs;
+    for (pugi::xml_node b = root.first_child(); b; b = b.next_sibling()) {
+        if (b.type() != pugi::node_element || detail::local_name(b) != "bib") continue;
+        bib_availability entry;
+        entry.mms_id = detail::trimmed_text(detail::child_named(b, "mms_id"));
+        if (entry.mms_id.empty())
+            return tl::unexpected(parse_failure{"a <bib> without <mms_id>", b.offset_debug()});
+        pugi::xml_node const rec = detail::child_named(b, "record");
+        for (pugi::xml_node f = rec.first_child(); f; f = f.next_sibling()) {
+            if (f.type() != pugi::node_element || detail::local_name(f) != "datafield" ||
+                std::string_view(f.attribute("tag").value()) != "AVA")
+                continue;
+            for (pugi::xml_node s = f.first_child(); s; s = s.next_sibling()) {
+                if (s.type() != pugi::node_element || detail::local_name(s) != "subfield" ||
+                    std::string_view(s.attribute("code").value()) != "8")
+                    continue;
+                std::string id = detail::trimmed_text(s);
+                // One AVA per holding; a repeated $8 would otherwise fetch a holding twice.
+                if (!id.empty() && std::find(entry.holding_ids.begin(), entry.holding_ids.end(),
+                                             id) == entry.holding_ids.end())
+                    entry.holding_ids.push_back(std::move(id));
+            }
+        }
+        bibs.push_back(std::move(entry));
+    }
+    return bibs;
+}
+
+}  // namespace marcpipe::alma

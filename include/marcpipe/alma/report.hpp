@@ -1,0 +1,180 @@
+// report: the CSV error report of a run — one row per bib or holding that could not be delivered.
+//
+// Columns: stage, mms_id, holding_id, http_status, alma_code, message, tracking_id. A librarian
+// opens it in a spreadsheet and hands the tracking ID to Ex Libris support, so every field is
+// quoted the way RFC 4180 says (a message may hold commas, quotes and line breaks) and nothing in it
+// is ever an API key.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <vector>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace marcpipe::alma {
+
+// Where in the job a record was lost.
+enum class stage {
+    export_record,    // the bib export itself (a record without 001, a malformed record)
+    holdings_list,    // GET /bibs/{mms_id}/holdings (or the bulk /bibs?mms_id=...)
+    holding_record,   // GET /bibs/{mms_id}/holdings/{holding_id}
+};
+
+constexpr std::string_view to_string(stage s) noexcept {
+    switch (s) {
+        case stage::export_record: return "export";
+        case stage::holdings_list: return "holdings-list";
+        case stage::holding_record: return "holding-record";
+    }
+    return "unknown";
+}
+
+// One lost bib or holding. http_status is 0 when no HTTP answer was involved (a bad export
+// record, a transport failure that outlived its retries).
+struct problem {
+    problem() = default;
+    problem(alma::stage s, std::string mms, std::string holding, long status, std::string code,
+            std::string text, std::string tracking)
+        : where{s}, mms_id{std::move(mms)}, holding_id{std::move(holding)}, http_status{status},
+          alma_code{std::move(code)}, message{std::move(text)}, tracking_id{std::move(tracking)} {}
+
+    alma::stage where = stage::holdings_list;
+    std::string mms_id;
+    std::string holding_id;
+    long http_status = 0;
+    std::string alma_code;
+    std::string message;
+    std::string tracking_id;
+
+    friend bool operator==(problem const&, problem const&) = default;
+};
+
+inline constexpr std::string_view report_header =
+    "stage,mms_id,holding_id,http_status,alma_code,message,tracking_id\r\n";
+
+// Appends one CSV field: quoted when it holds a comma, a quote, CR or LF, or starts or ends with
+// a blank (spreadsheets trim those otherwise); quotes inside are doubled.
+inline void append_csv_field(std::string& out, std::string_view value) {
+    bool const needs_quotes =
+        value.find_first_of(",\"\r\n") != std::string_view::npos ||
+        (!value.empty() && (value.front() == ' ' || value.back() == ' ' ||
+                            value.front() == '\t' || value.back() == '\t'));
+    if (!needs_quotes) {
+        out.append(value);
+        return;
+    }
+    out.push_back('"');
+    for (char c : value) {
+        if (c == '"') out.push_back('"');
+        out.push_back(c);
+    }
+    out.push_back('"');
+}
+
+// One row, CRLF-terminated as RFC 4180 has it.
+inline std::string csv_row(problem const& p) {
+    std::string row;
+    append_csv_field(row, to_string(p.where));
+    row.push_back(',');
+    append_csv_field(row, p.mms_id);
+    row.push_back(',');
+    append_csv_field(row, p.holding_id);
+    row.push_back(',');
+    if (p.http_status != 0) row += std::to_string(p.http_status);
+    row.push_back(',');
+    append_csv_field(row, p.alma_code);
+    row.push_back(',');
+    append_csv_field(row, p.message);
+    row.push_back(',');
+    append_csv_field(row, p.tracking_id);
+    row += "\r\n";
+    return row;
+}
+
+// The same problem as one line for a terminal.
+inline std::string describe(problem const& p) {
+    std::string line{to_string(p.where)};
+    if (!p.mms_id.empty()) line += " mms_id " + p.mms_id;
+    if (!p.holding_id.empty()) line += " holding_id " + p.holding_id;
+    line += ":";
+    if (p.http_status != 0) line += " HTTP " + std::to_string(p.http_status);
+    if (!p.alma_code.empty()) line += " " + p.alma_code;
+    if (!p.message.empty()) line += " " + p.message;
+    if (!p.tracking_id.empty()) line += " (tracking ID " + p.tracking_id + ")";
+    return line;
+}
+
+// Writes a header and then rows to a stream.
+class report_writer {
+public:
+    explicit report_writer(std::ostream& out, bool write_header = true) : out_{&out} {
+        if (write_header) *out_ << report_header;
+    }
+    void write(problem const& p) {
+        *out_ << csv_row(p);
+        ++rows_;
+    }
+    std::uint64_t rows() const noexcept { return rows_; }
+
+private:
+    std::ostream* out_;
+    std::uint64_t rows_ = 0;
+};
+
+// Problems of a run, held until every bib before them is finished and then released in export
+// order (by the bib's position, then in the order they were found). The I/O stages run ahead of
+// the output and find problems out of order; releasing them in order makes the report of two runs
+// of the same job identical, and lets a resumed run cut the report where the output was cut.
+class problem_log {
+public:
+    void add(std::uint64_t bib_seq, problem p) {
+        pending_.push_back(entry{bib_seq, arrival_++, std::move(p)});
+        ++found_;
+    }
+
+    // Hands every held problem of a bib before `bib_seq` to `release`, in export order.
+    template <typename Release>
+    void release_before(std::uint64_t bib_seq, Release&& release) {
+        if (pending_.empty()) return;
+        std::stable_sort(pending_.begin(), pending_.end(),
+                         [](entry const& a, entry const& b) { return a.bib_seq < b.bib_seq; });
+        auto const cut = std::find_if(pending_.begin(), pending_.end(),
+                                      [&](entry const& e) { return e.bib_seq >= bib_seq; });
+        for (auto it = pending_.begin(); it != cut; ++it) {
+            ++released_;
+            release(it->bib_seq, it->what);
+        }
+        pending_.erase(pending_.begin(), cut);
+    }
+    template <typename Release>
+    void release_all(Release&& release) {
+        release_before(UINT64_MAX, std::forward<Release>(release));
+    }
+    // Drops held problems of bibs from `bib_seq` on (a run stopping early: those bibs are done
+    // again on resume, and their problems found again).
+    void forget_from(std::uint64_t bib_seq) {
+        std::erase_if(pending_, [&](entry const& e) { return e.bib_seq >= bib_seq; });
+    }
+
+    std::uint64_t found() const noexcept { return found_; }
+    std::uint64_t released() const noexcept { return released_; }
+    std::size_t held() const noexcept { return pending_.size(); }
+
+private:
+    struct entry {
+        entry(std::uint64_t s, std::uint64_t a, problem p) : bib_seq{s}, arrival{a}, what{std::move(p)} {}
+        std::uint64_t bib_seq;
+        std::uint64_t arrival;
+        problem what;
+    };
+    std::vector<entry> pending_;
+    std::uint64_t arrival_ = 0;
+    std::uint64_t found_ = 0;
+    std::uint64_t released_ = 0;
+};
+
+}  // namespace marcpipe::alma

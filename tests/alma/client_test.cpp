@@ -1,0 +1,82 @@
+// Where Alma is, the API key, and the URLs of the endpoints the export uses.
+#include <marcpipe/alma/client.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace alma = marcpipe::alma;
+
+TEST_CASE("each region has its API gateway, China on its own domain", "[alma][client]") {
+    CHECK(alma::base_url_for_region("na") == "https://api-na.hosted.exlibrisgroup.com");
+    CHECK(alma::base_url_for_region("eu") == "https://api-eu.hosted.exlibrisgroup.com");
+    CHECK(alma::base_url_for_region("ap") == "https://api-ap.hosted.exlibrisgroup.com");
+    CHECK(alma::base_url_for_region("aps") == "https://api-aps.hosted.exlibrisgroup.com");
+    CHECK(alma::base_url_for_region("ca") == "https://api-ca.hosted.exlibrisgroup.com");
+    CHECK(alma::base_url_for_region("cn") == "https://api-cn.hosted.exlibrisgroup.com.cn");
+    CHECK_FALSE(alma::base_url_for_region("us").has_value());
+    CHECK(alma::region_names() == "na, eu, ap, aps, ca, cn");
+}
+
+TEST_CASE("endpoint URLs are built under /almaws/v1 whatever the base URL ends with", "[alma][client]") {
+    for (char const* base : {"http://127.0.0.1:8080", "http://127.0.0.1:8080/",
+                             "http://127.0.0.1:8080/almaws/v1", "http://127.0.0.1:8080/almaws/v1/"}) {
+        alma::endpoints e{base};
+        CHECK(e.holdings_list("991227840000541") ==
+              "http://127.0.0.1:8080/almaws/v1/bibs/991227840000541/holdings");
+    }
+    alma::endpoints e{"https://api-eu.hosted.exlibrisgroup.com"};
+    CHECK(e.holding_record("991227840000541", "224991060000541") ==
+          "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs/991227840000541/holdings/224991060000541");
+    CHECK(e.bibs_availability(std::vector<std::string>{"991", "992", "993"}) ==
+          "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs?mms_id=991,992,993&view=full&expand=p_avail");
+}
+
+TEST_CASE("an ID that is not plain digits is percent-encoded, so it cannot change the URL", "[alma][client]") {
+    alma::endpoints e{"https://api-na.hosted.exlibrisgroup.com"};
+    CHECK(e.holdings_list("12/../34?x=1 &apikey=y") ==
+          "https://api-na.hosted.exlibrisgroup.com/almaws/v1/bibs/12%2F..%2F34%3Fx%3D1%20%26apikey%3Dy/holdings");
+}
+
+namespace {
+std::filesystem::path temp_file(std::string const& name, std::string const& content) {
+    auto p = std::filesystem::temp_directory_path() / ("marcpipe-test-" + name);
+    std::ofstream{p, std::ios::binary} << content;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("the API key comes from the file when one is named, without its newline", "[alma][client]") {
+    auto p = temp_file("key", "  l8xx0123456789abcdef\n");
+    CHECK(alma::load_api_key(p.string()) == "l8xx0123456789abcdef");
+    std::filesystem::remove(p);
+}
+
+TEST_CASE("the API key comes from ALMA_API_KEY otherwise", "[alma][client]") {
+    ::setenv("MARCPIPE_TEST_KEY", "l8xxsecret", 1);
+    CHECK(alma::load_api_key(std::nullopt, "MARCPIPE_TEST_KEY") == "l8xxsecret");
+    ::unsetenv("MARCPIPE_TEST_KEY");
+    CHECK_THROWS_AS(alma::load_api_key(std::nullopt, "MARCPIPE_TEST_KEY"), alma::config_error);
+}
+
+TEST_CASE("a bad key file is a configuration error that does not quote the key", "[alma][client]") {
+    auto two_lines = temp_file("key2", "l8xxfirst\nl8xxsecond\n");
+    try {
+        alma::load_api_key(two_lines.string());
+        FAIL("a two-line key file was accepted");
+    } catch (alma::config_error const& e) {
+        std::string what = e.what();
+        CHECK(what.find("l8xxfirst") == std::string::npos);
+        CHECK(what.find("more than one line") != std::string::npos);
+    }
+    std::filesystem::remove(two_lines);
+    auto empty = temp_file("key3", "\n");
+    CHECK_THROWS_AS(alma::load_api_key(empty.string()), alma::config_error);
+    std::filesystem::remove(empty);
+    CHECK_THROWS_AS(alma::load_api_key(std::string{"/nonexistent/marcpipe/key"}), alma::config_error);
+}

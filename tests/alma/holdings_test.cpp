@@ -1,0 +1,137 @@
+// Parsing Alma's answers: the holdings list, a holdings record, and holding IDs in AVA $8.
+#include <marcpipe/alma/holdings.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace alma = marcpipe::alma;
+
+namespace {
+std::string fixture(std::string const& name) {
+    char const* dir = std::getenv("MARCPIPE_TEST_DATA");
+    if (!dir) throw std::runtime_error("MARCPIPE_TEST_DATA is not set (run the tests through meson)");
+    std::ifstream in{std::string{dir} + "/alma/" + name, std::ios::binary};
+    if (!in) throw std::runtime_error("missing test data alma/" + name);
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+}  // namespace
+
+TEST_CASE("a holdings list gives every holding ID", "[alma][holdings]") {
+    auto ids = alma::parse_holdings_list(fixture("pulibrary_holdings_list_1holding.xml"));
+    REQUIRE(ids);
+    CHECK(*ids == std::vector<std::string>{"224991060000541"});
+
+    auto many = alma::parse_holdings_list(
+        "<holdings total_record_count=\"3\">"
+        "<holding><holding_id>221</holding_id></holding>"
+        "<holding>\n  <holding_id>\n    222\n  </holding_id>\n</holding>"
+        "<holding><library>MAIN</library><holding_id>223</holding_id></holding>"
+        "<bib_data><mms_id>99</mms_id></bib_data></holdings>");
+    REQUIRE(many);
+    CHECK(*many == std::vector<std::string>{"221", "222", "223"});
+}
+
+TEST_CASE("a bib with no holdings is a normal, empty answer", "[alma][holdings]") {
+    auto ids = alma::parse_holdings_list(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><holdings total_record_count=\"0\"/>");
+    REQUIRE(ids);
+    CHECK(ids->empty());
+}
+
+TEST_CASE("a list shorter than its own count is a truncated answer", "[alma][holdings]") {
+    auto ids = alma::parse_holdings_list(
+        "<holdings total_record_count=\"2\"><holding><holding_id>221</holding_id></holding></holdings>");
+    REQUIRE_FALSE(ids);
+    CHECK(ids.error().message().find("total_record_count=2") != std::string::npos);
+}
+
+TEST_CASE("a body cut short or not a holdings list is an error with its byte offset", "[alma][holdings]") {
+    auto cut = alma::parse_holdings_list("<holdings total_record_count=\"1\"><holding><holding_id>22");
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().offset > 0);
+    CHECK(cut.error().message().find("malformed XML") != std::string::npos);
+
+    auto error_body = alma::parse_holdings_list(fixture("../alma-errors/pulibrary_error_402203_invalid_mmsid.xml"));
+    REQUIRE_FALSE(error_body);
+    CHECK(error_body.error().what.find("web_service_result") != std::string::npos);
+
+    CHECK_FALSE(alma::parse_holdings_list(""));
+}
+
+TEST_CASE("a pretty-printed holdings record gives its holding ID and MARC record", "[alma][holdings]") {
+    auto h = alma::parse_holding_record(fixture("scriptotek_holding_record.xml"));
+    REQUIRE(h);
+    CHECK(h->holding_id == "22163771200002204");
+    auto const& r = h->record;
+    CHECK(r.leader() == "00384nx  a2200145ui 4500");
+    std::vector<std::string> tags;
+    for (auto const& f : r.fields()) tags.push_back(f.tag);
+    // 005 after 008/009, as Alma keeps it.
+    CHECK(tags == std::vector<std::string>{"001", "004", "007", "008", "009", "005", "014", "035", "852", "876"});
+    CHECK(r.control_value("001") == "h449730-47bibsys_ubo");
+    auto const* f852 = r.find("852");
+    REQUIRE(f852);
+    CHECK(f852->ind1 == '1');
+    CHECK(f852->subfield_value('h') == "839.82");
+    CHECK(f852->subfield_value('i') == "Vol:Ban");
+}
+
+TEST_CASE("a compact holdings record with 583s and no 001/004 parses the same way", "[alma][holdings]") {
+    auto h = alma::parse_holding_record(fixture("kbdk_holding_583.xml"));
+    REQUIRE(h);
+    CHECK(h->holding_id == "222078730910005763");
+    CHECK(h->record.leader() == "00204nx  a22000851n 4500");
+    CHECK_FALSE(h->record.has("001"));
+    int n583 = 0;
+    for (auto const& f : h->record.fields()) n583 += f.tag == "583";
+    CHECK(n583 == 2);
+}
+
+TEST_CASE("elements of <holding> other than <record> are ignored, known or not", "[alma][holdings]") {
+    auto h = alma::parse_holding_record(
+        "<holding><holding_id>22</holding_id><future_element a=\"1\"><x/></future_element>"
+        "<record><leader>     nx  a22     1n 4500</leader>"
+        "<controlfield tag=\"008\">1511020</controlfield></record><after/></holding>");
+    REQUIRE(h);
+    CHECK(h->record.leader() == "     nx  a22     1n 4500");
+    REQUIRE(h->record.fields().size() == 1);
+}
+
+TEST_CASE("a holding without <record> or cut short is an error", "[alma][holdings]") {
+    CHECK_FALSE(alma::parse_holding_record("<holding><holding_id>22</holding_id></holding>"));
+    auto cut = alma::parse_holding_record(fixture("scriptotek_holding_record.xml").substr(0, 700));
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().offset > 0);
+}
+
+TEST_CASE("bulk bibs give each bib's holding IDs from AVA $8", "[alma][holdings]") {
+    auto bibs = alma::parse_bibs_availability(
+        "<bibs total_record_count=\"2\">"
+        "<bib><mms_id>991</mms_id><title>A</title><record><leader>     nam a22     7i 4500</leader>"
+        "<controlfield tag=\"001\">991</controlfield>"
+        "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\">A</subfield></datafield>"
+        "<datafield tag=\"AVA\" ind1=\" \" ind2=\" \"><subfield code=\"b\">MAIN</subfield>"
+        "<subfield code=\"8\">221</subfield></datafield>"
+        "<datafield tag=\"AVA\" ind1=\" \" ind2=\" \"><subfield code=\"8\">222</subfield></datafield>"
+        "</record></bib>"
+        "<bib><mms_id>992</mms_id><record><controlfield tag=\"001\">992</controlfield></record></bib>"
+        "</bibs>");
+    REQUIRE(bibs);
+    REQUIRE(bibs->size() == 2);
+    CHECK((*bibs)[0].mms_id == "991");
+    CHECK((*bibs)[0].holding_ids == std::vector<std::string>{"221", "222"});
+    CHECK((*bibs)[1].mms_id == "992");
+    CHECK((*bibs)[1].holding_ids.empty());
+}
+
+TEST_CASE("bulk bibs with no match is an empty list", "[alma][holdings]") {
+    auto bibs = alma::parse_bibs_availability(fixture("pulibrary_bibs_empty_total0.xml"));
+    REQUIRE(bibs);
+    CHECK(bibs->empty());
+}
