@@ -1,0 +1,238 @@
+// marcxml_writer: writes MARC records as a MARCXML collection, straight into a reused buffer.
+//
+// Output: `<?xml version="1.0" encoding="UTF-8"?>`, `<collection xmlns="http://www.loc.gov/
+// MARC21/slim">`, one `<record>` per record (leader, controlfield, datafield/subfield), and
+// `</collection>` from finish(). No DOM is built: each record is escaped directly into a buffer
+// that is reused from record to record and handed to the stream in large blocks, so converting
+// a file of any size takes a few hundred kilobytes.
+//
+// Characters XML 1.0 cannot carry (C0 controls other than tab/LF/CR, U+FFFE/U+FFFF, bytes that
+// are not UTF-8, such as MARC-8 escape sequences) are replaced with U+FFFD (see xml_escape.hpp).
+// A record that needed a replacement is a problem: with `on_error::skip` (the default) it is
+// written with the replacements and reported to `options::on_problem` (code invalid_utf8, the
+// record's number in the output, the output byte offset where it starts, and the first field
+// concerned); with `on_error::stop` nothing of it is written and marc_error is thrown.
+//
+// Any record-like type can be written: marc::record, or anything with the same small surface
+// (see `marcxml_writable`), such as a non-owning view over ISO 2709 bytes. For other shapes,
+// the field-by-field calls (begin_record, control_field, begin_data_field, subfield,
+// end_data_field, end_record) are public.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <concepts>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <marcpipe/marc/error.hpp>
+#include <marcpipe/marc/record.hpp>
+#include <marcpipe/marc/xml_escape.hpp>
+
+namespace marcpipe::marc {
+
+// What the writer needs from a record: a leader, and fields in order, each with a tag, telling
+// whether it is a control field (then a value) or a data field (indicators and subfields with
+// a code and a value). marc::record satisfies it; so may a view over ISO 2709 bytes.
+template <class F>
+concept marcxml_writable_field = requires(F const& f) {
+    { f.is_control() } -> std::convertible_to<bool>;
+    { f.tag } -> std::convertible_to<std::string_view>;
+    { f.value } -> std::convertible_to<std::string_view>;
+    { f.ind1 } -> std::convertible_to<char>;
+    { f.ind2 } -> std::convertible_to<char>;
+    { std::begin(f.subfields)->code } -> std::convertible_to<char>;
+    { std::begin(f.subfields)->value } -> std::convertible_to<std::string_view>;
+};
+
+template <class R>
+concept marcxml_writable = requires(R const& r) {
+    { r.leader() } -> std::convertible_to<std::string_view>;
+    { *std::begin(r.fields()) } -> marcxml_writable_field;
+};
+
+class marcxml_writer {
+public:
+    struct options {
+        options() {}  // (a default member initialiser needs a user-provided constructor here)
+        // Indent elements, one per line, as people read MARCXML. Off: one record per line.
+        bool indent = true;
+        // A record that needs replacement characters: skip = write it and report the problem,
+        // stop = write nothing of it and throw marc_error.
+        on_error policy = on_error::skip;
+        std::function<void(read_problem const&)> on_problem;
+    };
+
+    // Writes to a stream; output is handed over in blocks of about 64 KiB and at finish().
+    explicit marcxml_writer(std::ostream& out, options opts = options())
+        : stream_{&out}, out_{&own_}, opts_{std::move(opts)} {
+        own_.reserve(flush_threshold + 4096);
+        begin_collection();
+    }
+    // Appends to a string (which is not cleared first).
+    explicit marcxml_writer(std::string& out, options opts = options())
+        : out_{&out}, opts_{std::move(opts)}, origin_{out.size()} {
+        begin_collection();
+    }
+
+    marcxml_writer(marcxml_writer const&) = delete;
+    marcxml_writer& operator=(marcxml_writer const&) = delete;
+
+    // Closes the collection, unless the writer is destroyed by an exception: then the output
+    // stops after the last complete record and visibly lacks `</collection>`.
+    ~marcxml_writer() {
+        if (finished_) return;
+        try {
+            if (std::uncaught_exceptions() > uncaught_at_start_)
+                flush();
+            else
+                finish();
+        } catch (...) {  // a destructor must not throw; the stream's state tells the caller
+        }
+    }
+
+    // Writes one record. Returns how many characters were replaced with U+FFFD (0: written
+    // exactly as given).
+    template <marcxml_writable R>
+    std::size_t write(R const& rec) {
+        begin_record(rec.leader());
+        for (auto const& f : rec.fields()) {
+            if (f.is_control()) {
+                control_field(f.tag, f.value);
+            } else {
+                begin_data_field(f.tag, f.ind1, f.ind2);
+                for (auto const& s : f.subfields) subfield(s.code, s.value);
+                end_data_field();
+            }
+        }
+        return end_record();
+    }
+
+    // Field-by-field writing, for record shapes `write` does not know.
+    void begin_record(std::string_view leader) {
+        record_start_ = out_->size();
+        replaced_ = 0;
+        where_.clear();
+        *out_ += opts_.indent ? "<record>\n  <leader>" : "<record><leader>";
+        text(leader, "leader");
+        *out_ += opts_.indent ? "</leader>\n" : "</leader>";
+    }
+    void control_field(std::string_view tag, std::string_view value) {
+        *out_ += opts_.indent ? "  <controlfield tag=\"" : "<controlfield tag=\"";
+        attribute(tag, tag);
+        *out_ += "\">";
+        text(value, tag);
+        *out_ += opts_.indent ? "</controlfield>\n" : "</controlfield>";
+    }
+    void begin_data_field(std::string_view tag, char ind1, char ind2) {
+        tag_ = tag;
+        *out_ += opts_.indent ? "  <datafield tag=\"" : "<datafield tag=\"";
+        attribute(tag, tag);
+        *out_ += "\" ind1=\"";
+        attribute(std::string_view{&ind1, 1}, tag);
+        *out_ += "\" ind2=\"";
+        attribute(std::string_view{&ind2, 1}, tag);
+        *out_ += opts_.indent ? "\">\n" : "\">";
+    }
+    void subfield(char code, std::string_view value) {
+        *out_ += opts_.indent ? "    <subfield code=\"" : "<subfield code=\"";
+        attribute(std::string_view{&code, 1}, tag_, code);
+        *out_ += "\">";
+        text(value, tag_, code);
+        *out_ += opts_.indent ? "</subfield>\n" : "</subfield>";
+    }
+    void end_data_field() { *out_ += opts_.indent ? "  </datafield>\n" : "</datafield>"; }
+    // Ends the record; returns how many characters were replaced (see write).
+    std::size_t end_record() {
+        *out_ += "</record>\n";
+        ++records_;
+        if (replaced_ != 0) {
+            ++records_with_replacements_;
+            read_problem p{error_code::invalid_utf8, records_, written_ + record_start_ - origin_,
+                           std::to_string(replaced_) +
+                               " character(s) that XML 1.0 cannot carry replaced with U+FFFD, "
+                               "first in " +
+                               where_};
+            if (opts_.policy == on_error::stop) {
+                out_->resize(record_start_);
+                --records_;
+                --records_with_replacements_;
+                throw marc_error{std::move(p)};
+            }
+            if (opts_.on_problem) opts_.on_problem(p);
+        }
+        if (stream_ && own_.size() >= flush_threshold) flush();
+        return replaced_;
+    }
+
+    // Writes `</collection>` and hands everything to the stream. Further writes are an error.
+    void finish() {
+        if (finished_) return;
+        *out_ += "</collection>\n";
+        finished_ = true;
+        flush();
+        if (stream_) stream_->flush();
+    }
+
+    std::uint64_t records_written() const noexcept { return records_; }
+    std::uint64_t records_with_replacements() const noexcept { return records_with_replacements_; }
+
+private:
+    static constexpr std::size_t flush_threshold = 64 * 1024;
+
+    void begin_collection() {
+        *out_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<collection xmlns=\"";
+        *out_ += marcxml_namespace;
+        *out_ += "\">\n";
+    }
+
+    void text(std::string_view s, std::string_view tag, char code = 0) {
+        note(append_xml_escaped(*out_, s, xml_context::text), tag, code);
+    }
+    void attribute(std::string_view s, std::string_view tag, char code = 0) {
+        note(append_xml_escaped(*out_, s, xml_context::attribute), tag, code);
+    }
+    void note(std::size_t n, std::string_view tag, char code) {
+        if (n == 0) return;
+        if (replaced_ == 0) {
+            where_.assign(tag);
+            if (tag != "leader") where_.insert(0, "field ");
+            if (code != 0 && static_cast<unsigned char>(code) >= 0x20 &&
+                static_cast<unsigned char>(code) < 0x7F) {
+                where_ += " $";
+                where_ += code;
+            }
+        }
+        replaced_ += n;
+    }
+
+    void flush() {
+        if (!stream_ || own_.empty()) return;
+        stream_->write(own_.data(), static_cast<std::streamsize>(own_.size()));
+        written_ += own_.size();
+        own_.clear();
+    }
+
+    std::ostream* stream_ = nullptr;
+    std::string own_;  // the reused buffer when writing to a stream
+    std::string* out_;
+    options opts_;
+    int uncaught_at_start_ = std::uncaught_exceptions();
+    bool finished_ = false;
+
+    std::size_t origin_ = 0;     // size of the target string before the first byte written
+    std::uint64_t written_ = 0;  // bytes already handed to the stream
+    std::size_t record_start_ = 0;
+    std::uint64_t records_ = 0;
+    std::uint64_t records_with_replacements_ = 0;
+    std::size_t replaced_ = 0;
+    std::string tag_;    // tag of the open data field, for problem reports
+    std::string where_;  // first place a replacement was needed in this record
+};
+
+}  // namespace marcpipe::marc
