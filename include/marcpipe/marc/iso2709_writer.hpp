@@ -1,0 +1,234 @@
+// iso2709_writer: writes records as ISO 2709 (MARC21 binary), recomputing what the format
+// derives (record length, base address, directory) and refusing what it cannot represent.
+//
+// Leader 00-04 and 12-16 are computed, 10-11 become "22" and 20-23 "4500" (MARC21's layout),
+// 09 becomes 'a' (UTF-8) unless told to keep it. Real Alma leaders arrive with blanks in the
+// computed positions, so nothing of the input leader's numbers is trusted.
+//
+// A record over 99,999 bytes or a field over 9,999 bytes cannot be written in ISO 2709: that is
+// a marc_error (record_too_long, field_too_long) naming the record's number and 001, and nothing
+// of that record is written. (Some tools drop fields silently instead; a WEST file must not lose
+// a holding's data without saying so.)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "marcpipe/marc/error.hpp"
+#include "marcpipe/marc/record.hpp"
+#include "marcpipe/marc/record_view.hpp"
+#include "marcpipe/marc/source.hpp"
+
+namespace marcpipe::marc {
+
+struct iso2709_write_options {
+    iso2709_write_options() = default;
+    // Keep leader/09 as it is instead of writing 'a': for copying MARC-8 records unchanged.
+    bool keep_leader_09 = false;
+};
+
+// Where the record goes in a message: its number and the offset it would have been written at.
+struct write_position {
+    write_position() = default;
+    write_position(std::uint64_t number, std::uint64_t offset)
+        : record_number{number}, byte_offset{offset} {}
+    std::uint64_t record_number = 0;
+    std::uint64_t byte_offset = 0;
+};
+
+namespace detail {
+
+inline void put_digits(char* p, std::size_t value, int n) noexcept {
+    for (int i = n - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+}
+
+[[noreturn]] inline void throw_write_error(error_code code, write_position where,
+                                           std::string_view id, std::string what) {
+    std::string detail = id.empty() ? std::string{"(no 001)"} : "001 " + printable(id);
+    detail += ": ";
+    detail += what;
+    throw marc_error(read_problem{code, where.record_number, where.byte_offset, std::move(detail)});
+}
+
+// Writes fields (any range whose elements give tag, data length and a way to copy the data)
+// after checking the limits. Shared by records and record_views.
+template <class Fields, class Length, class Copy>
+void append_fields(std::string_view leader, Fields const& fields, std::size_t count,
+                   std::string_view id, std::string& out, write_position where,
+                   iso2709_write_options const& options, Length length_of, Copy copy) {
+    std::size_t data_size = 0;
+    for (auto const& f : fields) {
+        std::string_view tag{f.tag()};
+        if (tag.size() != 3)
+            throw_write_error(error_code::bad_directory, where, id,
+                              "tag \"" + printable(tag) + "\" is not three characters");
+        std::size_t const len = length_of(f) + 1;
+        if (len > max_field_length)
+            throw_write_error(error_code::field_too_long, where, id,
+                              "field " + printable(tag) + " would be " + std::to_string(len) +
+                                  " bytes, ISO 2709 allows 9,999");
+        data_size += len;
+    }
+    std::size_t const base = leader_length + count * directory_entry_length + 1;
+    std::size_t const total = base + data_size + 1;
+    if (total > max_record_length)
+        throw_write_error(error_code::record_too_long, where, id,
+                          "record would be " + std::to_string(total) +
+                              " bytes, ISO 2709 allows 99,999");
+
+    std::size_t const at = out.size();
+    out.resize(at + total);
+    char* p = out.data() + at;
+    std::size_t const lead = std::min(leader.size(), leader_length);
+    std::memcpy(p, leader.data(), lead);
+    std::memset(p + lead, ' ', leader_length - lead);
+    put_digits(p, total, 5);
+    if (!options.keep_leader_09) p[9] = 'a';
+    p[10] = '2';
+    p[11] = '2';
+    put_digits(p + 12, base, 5);
+    std::memcpy(p + 20, "4500", 4);
+
+    char* dir = p + leader_length;
+    char* data = p + base;
+    std::size_t start = 0;
+    for (auto const& f : fields) {
+        std::size_t const len = length_of(f) + 1;
+        std::memcpy(dir, std::string_view{f.tag()}.data(), 3);
+        put_digits(dir + 3, len, 4);
+        put_digits(dir + 7, start, 5);
+        dir += directory_entry_length;
+        copy(f, data + start);
+        data[start + len - 1] = field_terminator;
+        start += len;
+    }
+    *dir = field_terminator;
+    p[total - 1] = record_terminator;
+}
+
+struct field_tag_adapter {
+    field const& f;
+    std::string_view tag() const noexcept { return f.tag; }
+};
+
+}  // namespace detail
+
+// Appends r to out as one ISO 2709 record. On error (see top of file) out is unchanged.
+inline void append_iso2709(record const& r, std::string& out, write_position where = {},
+                           iso2709_write_options const& options = {}) {
+    struct fields_adapter {
+        std::vector<field> const& v;
+        struct iterator {
+            std::vector<field>::const_iterator it;
+            detail::field_tag_adapter operator*() const { return {*it}; }
+            iterator& operator++() {
+                ++it;
+                return *this;
+            }
+            bool operator!=(iterator const& o) const { return it != o.it; }
+        };
+        iterator begin() const { return {v.begin()}; }
+        iterator end() const { return {v.end()}; }
+    };
+    auto length_of = [](detail::field_tag_adapter const& a) {
+        field const& f = a.f;
+        if (f.is_control()) return f.value.size();
+        std::size_t n = 2;
+        for (auto const& s : f.subfields) n += 2 + s.value.size();
+        return n;
+    };
+    auto copy = [](detail::field_tag_adapter const& a, char* to) {
+        field const& f = a.f;
+        if (f.is_control()) {
+            std::memcpy(to, f.value.data(), f.value.size());
+            return;
+        }
+        *to++ = f.ind1;
+        *to++ = f.ind2;
+        for (auto const& s : f.subfields) {
+            *to++ = subfield_delimiter;
+            *to++ = s.code;
+            std::memcpy(to, s.value.data(), s.value.size());
+            to += s.value.size();
+        }
+    };
+    detail::append_fields(r.leader(), fields_adapter{r.fields()}, r.fields().size(),
+                          r.control_value("001"), out, where, options, length_of, copy);
+}
+
+// Appends a checked record view: its fields are copied as they are, in directory order, and the
+// leader, directory and offsets are made canonical.
+inline void append_iso2709(record_view const& r, std::string& out, write_position where = {},
+                           iso2709_write_options const& options = {}) {
+    auto length_of = [](field_view const& f) { return f.data().size(); };
+    auto copy = [](field_view const& f, char* to) {
+        std::memcpy(to, f.data().data(), f.data().size());
+    };
+    detail::append_fields(r.leader(), r, r.size(), r.control_value("001"), out, where, options,
+                          length_of, copy);
+}
+
+// Writes records to a byte sink through a buffer, counting them for messages.
+class iso2709_writer {
+public:
+    explicit iso2709_writer(std::unique_ptr<byte_sink> sink, iso2709_write_options options = {})
+        : owned_{std::move(sink)}, sink_{owned_.get()}, options_{options} {
+        buffer_.reserve(flush_at + max_record_length);
+    }
+    // Writes to a sink the caller keeps alive.
+    explicit iso2709_writer(byte_sink& sink, iso2709_write_options options = {})
+        : sink_{&sink}, options_{options} {
+        buffer_.reserve(flush_at + max_record_length);
+    }
+    iso2709_writer(iso2709_writer const&) = delete;
+    iso2709_writer& operator=(iso2709_writer const&) = delete;
+    // Flushes what is left; call flush() first to see write errors as exceptions.
+    ~iso2709_writer() {
+        try {
+            flush();
+        } catch (...) {  // NOLINT: a destructor must not throw; flush() reports the error
+        }
+    }
+
+    template <class Record>
+    void write(Record const& r) {
+        append_iso2709(r, buffer_, write_position{records_ + 1, bytes_ + buffer_.size()},
+                       options_);
+        ++records_;
+        if (buffer_.size() >= flush_at) drain();
+    }
+
+    void flush() {
+        drain();
+        sink_->flush();
+    }
+
+    std::uint64_t records_written() const noexcept { return records_; }
+
+private:
+    static constexpr std::size_t flush_at = std::size_t{1} << 20;
+
+    void drain() {
+        if (buffer_.empty()) return;
+        sink_->write(buffer_.data(), buffer_.size());
+        bytes_ += buffer_.size();
+        buffer_.clear();
+    }
+
+    std::unique_ptr<byte_sink> owned_;
+    byte_sink* sink_;
+    iso2709_write_options options_;
+    std::string buffer_;
+    std::uint64_t records_ = 0;
+    std::uint64_t bytes_ = 0;
+};
+
+}  // namespace marcpipe::marc

@@ -1,0 +1,521 @@
+// record_view: a non-owning, checked view over the bytes of one ISO 2709 (MARC21 binary) record.
+//
+// The structure is checked once, when the view is made; after that, walking fields and
+// subfields trusts the directory and never allocates. That is what lets a reader pull the 001
+// out of every record of a large export with full structural checks at memory speed.
+//
+// Layout assumed (MARC21): leader 24 bytes, directory entries of 12 bytes (tag 3, length 4,
+// start 5), two indicators, one-character subfield codes. Leader positions 10-11 and 20-23
+// state that layout; they are not checked, because a record that gets them wrong but is
+// otherwise intact should not be lost (a writer restores them).
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "marcpipe/marc/error.hpp"
+#include "marcpipe/marc/record.hpp"
+
+namespace marcpipe::marc {
+
+inline constexpr char subfield_delimiter = '\x1F';
+inline constexpr char field_terminator = '\x1E';
+inline constexpr char record_terminator = '\x1D';
+inline constexpr std::size_t directory_entry_length = 12;
+inline constexpr std::size_t max_record_length = 99'999;
+inline constexpr std::size_t max_field_length = 9'999;
+
+namespace detail {
+
+// The value of n ASCII digits, or -1 when one of them is not a digit.
+inline long parse_digits(char const* p, int n) noexcept {
+    long v = 0;
+    for (int i = 0; i < n; ++i) {
+        unsigned d = static_cast<unsigned char>(p[i]) - unsigned{'0'};
+        if (d > 9) return -1;
+        v = v * 10 + static_cast<long>(d);
+    }
+    return v;
+}
+
+inline bool is_tag_char(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return u - unsigned{'0'} < 10 || (u | 0x20U) - unsigned{'a'} < 26;
+}
+
+inline bool is_mark(char c) noexcept {
+    return c == subfield_delimiter || c == field_terminator || c == record_terminator;
+}
+
+// Calls on_mark(p) for each byte in [s, end) that is a delimiter or terminator (0x1D-0x1F), in
+// order, until it returns false; returns whether the scan reached the end. Those bytes are
+// rare in text, so looking at 16 bytes at a time keeps the structural check near memory speed.
+template <class OnMark>
+bool scan_marks(char const* s, char const* end, OnMark&& on_mark) {
+#if defined(__SSE2__)
+    __m128i const lowest = _mm_set1_epi8(record_terminator);
+    __m128i const two = _mm_set1_epi8(2);
+    while (end - s >= 16) {
+        __m128i x = _mm_loadu_si128(reinterpret_cast<__m128i const*>(s));
+        __m128i t = _mm_sub_epi8(x, lowest);  // 0x1D-0x1F become 0-2
+        auto mask = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, two), t)));
+        while (mask) {
+            if (!on_mark(s + std::countr_zero(mask))) return false;
+            mask &= mask - 1;
+        }
+        s += 16;
+    }
+#endif
+    for (; s != end; ++s)
+        if (is_mark(*s) && !on_mark(s)) return false;
+    return true;
+}
+
+// Shows bytes from a record in a message: printable ASCII as is, the rest as \xNN.
+inline std::string printable(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7F) {
+            out += c;
+        } else {
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace detail
+
+class subfield_view {
+public:
+    subfield_view() = default;
+    subfield_view(char code, std::string_view value) : code_{code}, value_{value} {}
+    char code() const noexcept { return code_; }
+    std::string_view value() const noexcept { return value_; }
+
+private:
+    char code_ = 0;
+    std::string_view value_;
+};
+
+// The subfields of a data field: the bytes after the indicators, each subfield starting with the
+// delimiter 0x1F and its code.
+class subfield_range {
+public:
+    class iterator {
+    public:
+        using value_type = subfield_view;
+        using difference_type = std::ptrdiff_t;
+        using iterator_category = std::forward_iterator_tag;
+        using reference = subfield_view;
+        using pointer = void;
+
+        iterator() = default;
+        iterator(char const* at, char const* end) : at_{at}, end_{end} { find_next(); }
+
+        subfield_view operator*() const noexcept {
+            return {at_[1], std::string_view(at_ + 2, static_cast<std::size_t>(next_ - at_ - 2))};
+        }
+        iterator& operator++() noexcept {
+            at_ = next_;
+            find_next();
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto old = *this;
+            ++*this;
+            return old;
+        }
+        friend bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.at_ == b.at_;
+        }
+
+    private:
+        void find_next() noexcept {
+            if (at_ == end_) {
+                next_ = end_;
+                return;
+            }
+            auto const* hit = static_cast<char const*>(
+                std::memchr(at_ + 1, subfield_delimiter, static_cast<std::size_t>(end_ - at_ - 1)));
+            next_ = hit ? hit : end_;
+        }
+        char const* at_ = nullptr;
+        char const* next_ = nullptr;
+        char const* end_ = nullptr;
+    };
+
+    subfield_range() = default;
+    explicit subfield_range(std::string_view bytes) : bytes_{bytes} {}
+    iterator begin() const noexcept {
+        return {bytes_.data(), bytes_.data() + bytes_.size()};
+    }
+    iterator end() const noexcept {
+        auto const* e = bytes_.data() + bytes_.size();
+        return {e, e};
+    }
+
+private:
+    std::string_view bytes_;
+};
+
+class field_view {
+public:
+    field_view() = default;
+    field_view(std::string_view tag, std::string_view data) : tag_{tag}, data_{data} {}
+
+    std::string_view tag() const noexcept { return tag_; }
+    // The field's bytes without the field terminator: for a data field, indicators and
+    // subfields with their delimiters.
+    std::string_view data() const noexcept { return data_; }
+    bool is_control() const noexcept { return is_control_tag(tag_); }
+
+    // Data fields only (a checked record guarantees they have two indicators).
+    char ind1() const noexcept { return data_[0]; }
+    char ind2() const noexcept { return data_[1]; }
+    subfield_range subfields() const noexcept { return subfield_range{data_.substr(2)}; }
+
+    // The first subfield with this code, or an empty view.
+    std::string_view subfield_value(char code) const noexcept {
+        for (auto s : subfields())
+            if (s.code() == code) return s.value();
+        return {};
+    }
+
+    field to_field() const {
+        if (is_control()) return field{std::string{tag_}, std::string{data_}};
+        field f{std::string{tag_}, ind1(), ind2()};
+        for (auto s : subfields()) f.subfields.emplace_back(s.code(), std::string{s.value()});
+        return f;
+    }
+
+private:
+    std::string_view tag_;
+    std::string_view data_;
+};
+
+// What is wrong with a record's structure, with the offset inside the record.
+struct structure_problem {
+    error_code code{};
+    std::size_t offset = 0;
+    std::string detail;
+};
+
+class record_view {
+public:
+    class iterator {
+    public:
+        using value_type = field_view;
+        using difference_type = std::ptrdiff_t;
+        using iterator_category = std::forward_iterator_tag;
+        using reference = field_view;
+        using pointer = void;
+
+        iterator() = default;
+        iterator(record_view const* r, std::size_t i) : r_{r}, i_{i} {}
+        field_view operator*() const noexcept { return r_->field_at(i_); }
+        iterator& operator++() noexcept {
+            ++i_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto old = *this;
+            ++i_;
+            return old;
+        }
+        friend bool operator==(iterator const& a, iterator const& b) noexcept {
+            return a.i_ == b.i_;
+        }
+
+    private:
+        record_view const* r_ = nullptr;
+        std::size_t i_ = 0;
+    };
+
+    record_view() = default;
+
+    // Checks bytes as one whole record (leader through record terminator); throws marc_error
+    // (record 1, offset inside bytes) when the structure is broken.
+    explicit record_view(std::string_view bytes) {
+        structure_problem p;
+        if (!check(bytes, p)) throw marc_error(read_problem{p.code, 1, p.offset, p.detail});
+    }
+
+    // Checks bytes; on a broken structure fills problem and returns nullopt.
+    static std::optional<record_view> parse(std::string_view bytes, structure_problem& problem) {
+        record_view v;
+        if (!v.check(bytes, problem)) return std::nullopt;
+        return v;
+    }
+
+    std::string_view leader() const noexcept { return bytes_.substr(0, leader_length); }
+    std::string_view bytes() const noexcept { return bytes_; }
+    std::size_t size() const noexcept { return field_count_; }
+
+    field_view field_at(std::size_t i) const noexcept {
+        char const* e = bytes_.data() + leader_length + i * directory_entry_length;
+        auto len = static_cast<std::size_t>(detail::parse_digits(e + 3, 4));
+        auto start = static_cast<std::size_t>(detail::parse_digits(e + 7, 5));
+        return {std::string_view(e, 3), std::string_view(bytes_.data() + base_ + start, len - 1)};
+    }
+    iterator begin() const noexcept { return {this, 0}; }
+    iterator end() const noexcept { return {this, field_count_}; }
+
+    // The first field with this tag.
+    std::optional<field_view> find(std::string_view tag) const noexcept {
+        char const* e = bytes_.data() + leader_length;
+        for (std::size_t i = 0; i < field_count_; ++i, e += directory_entry_length)
+            if (std::string_view(e, 3) == tag) return field_at(i);
+        return std::nullopt;
+    }
+    bool has(std::string_view tag) const noexcept { return find(tag).has_value(); }
+
+    // The data of the first field with this tag (001 is the record's identifier), or empty.
+    std::string_view control_value(std::string_view tag) const noexcept {
+        auto f = find(tag);
+        return f ? f->data() : std::string_view{};
+    }
+
+    record to_record() const {
+        std::vector<field> fields;
+        fields.reserve(field_count_);
+        for (auto f : *this) fields.push_back(f.to_field());
+        return record{std::string{leader()}, std::move(fields)};
+    }
+
+private:
+    friend class iso2709_reader;
+
+    // What went wrong in a field, found in the hot loop and described afterwards.
+    enum class field_fault {
+        none,
+        bad_tag,
+        bad_numbers,
+        zero_length,
+        past_end,
+        no_terminator,
+        inner_field_terminator,
+        inner_record_terminator,
+        too_short_for_indicators,
+        delimiter_as_indicator,
+        text_before_subfield,
+        delimiter_without_code,
+        control_code,
+    };
+
+    // Checks the record structure: leader numbers, directory, every field and subfield, and
+    // that no record terminator sits before the last byte.
+    bool check(std::string_view b, structure_problem& p) {
+        auto fail = [&](error_code c, std::size_t off, std::string detail) {
+            p = structure_problem{c, off, std::move(detail)};
+            return false;
+        };
+        if (b.size() < leader_length + 2)
+            return fail(error_code::bad_record_length, 0,
+                        std::to_string(b.size()) + " bytes cannot hold a leader and a directory");
+        char const* r = b.data();
+        long len = detail::parse_digits(r, 5);
+        if (len < 0)
+            return fail(error_code::bad_record_length, 0,
+                        "leader 00-04 \"" + detail::printable(b.substr(0, 5)) +
+                            "\" is not a number");
+        if (static_cast<std::size_t>(len) != b.size())
+            return fail(error_code::bad_record_length, 0,
+                        "leader says " + std::to_string(len) + " bytes, the record has " +
+                            std::to_string(b.size()));
+        if (r[b.size() - 1] != record_terminator)
+            return fail(error_code::missing_record_terminator, b.size() - 1,
+                        "last byte is not 0x1D");
+        // Leader 10-11 give the indicator count and subfield code length; a digit other than 2
+        // means another layout (danMARC uses 3 indicators) that this view would misread.
+        for (std::size_t at : {std::size_t{10}, std::size_t{11}})
+            if (r[at] >= '0' && r[at] <= '9' && r[at] != '2')
+                return fail(error_code::bad_leader, at,
+                            std::string{at == 10 ? "indicator count" : "subfield code length"} +
+                                " (leader/" + std::to_string(at) + ") is " + r[at] +
+                                ", MARC21 has 2");
+        long base = detail::parse_digits(r + 12, 5);
+        if (base < 0)
+            return fail(error_code::bad_base_address, 12,
+                        "leader 12-16 \"" + detail::printable(b.substr(12, 5)) +
+                            "\" is not a number");
+        auto const ubase = static_cast<std::size_t>(base);
+        if (ubase < leader_length + 1 || ubase > b.size() - 1)
+            return fail(error_code::bad_base_address, 12,
+                        "base address " + std::to_string(base) + " is outside the record (" +
+                            std::to_string(b.size()) + " bytes)");
+        if ((ubase - leader_length - 1) % directory_entry_length != 0)
+            return fail(error_code::bad_directory, leader_length,
+                        "directory of " + std::to_string(ubase - leader_length - 1) +
+                            " bytes is not a multiple of 12");
+        if (r[ubase - 1] != field_terminator)
+            return fail(error_code::bad_directory, ubase - 1,
+                        "no field terminator at the end of the directory");
+
+        std::size_t const count = (ubase - leader_length - 1) / directory_entry_length;
+        std::size_t const data_size = b.size() - 1 - ubase;  // without the record terminator
+        char const* const data = r + ubase;
+        std::size_t covered = 0;
+        field_fault fault = field_fault::none;
+        char const* where = nullptr;  // the byte at fault
+        std::size_t i = 0;
+        for (; i < count; ++i) {
+            char const* e = r + leader_length + i * directory_entry_length;
+            where = e;
+            if (!detail::is_tag_char(e[0]) || !detail::is_tag_char(e[1]) ||
+                !detail::is_tag_char(e[2])) {
+                fault = field_fault::bad_tag;
+                break;
+            }
+            long const flen = detail::parse_digits(e + 3, 4);
+            long const start = detail::parse_digits(e + 7, 5);
+            if ((flen | start) < 0) {
+                fault = field_fault::bad_numbers;
+                break;
+            }
+            auto const ulen = static_cast<std::size_t>(flen);
+            auto const ustart = static_cast<std::size_t>(start);
+            if (ulen == 0) {
+                fault = field_fault::zero_length;
+                break;
+            }
+            if (ustart + ulen > data_size) {
+                fault = field_fault::past_end;
+                break;
+            }
+            char const* const f = data + ustart;
+            char const* const end = f + ulen - 1;  // its terminator
+            if (*end != field_terminator) {
+                where = end;
+                fault = field_fault::no_terminator;
+                break;
+            }
+            covered += ulen;
+            bool const control = e[0] == '0' && e[1] == '0';
+            char const* s = f;
+            if (!control) {
+                if (ulen < 3) {
+                    where = f;
+                    fault = field_fault::too_short_for_indicators;
+                    break;
+                }
+                if (detail::is_mark(f[0]) || detail::is_mark(f[1])) {
+                    where = detail::is_mark(f[0]) ? f : f + 1;
+                    fault = field_fault::delimiter_as_indicator;
+                    break;
+                }
+                s = f + 2;
+                if (s != end && *s != subfield_delimiter) {
+                    where = s;
+                    fault = field_fault::text_before_subfield;
+                    break;
+                }
+            }
+            // One pass over the field for the bytes that structure it.
+            bool const ok = detail::scan_marks(s, end, [&](char const* m) {
+                where = m;
+                if (*m == field_terminator)
+                    fault = field_fault::inner_field_terminator;
+                else if (*m == record_terminator)
+                    fault = field_fault::inner_record_terminator;
+                else if (control)
+                    return true;
+                else if (m + 1 == end)
+                    fault = field_fault::delimiter_without_code;
+                else if (static_cast<unsigned char>(m[1]) < 0x20 || m[1] == 0x7F) {
+                    where = m + 1;
+                    fault = field_fault::control_code;
+                } else
+                    return true;
+                return false;
+            });
+            if (!ok) break;
+        }
+        if (fault != field_fault::none) return describe(b, i, fault, where, p);
+        // Fields that do not cover the data area leave bytes no check has seen; a record
+        // terminator among them would mean this record swallowed the start of the next one.
+        if (covered != data_size || std::memchr(r, record_terminator, ubase) != nullptr) {
+            if (auto const* t = std::memchr(r, record_terminator, b.size() - 1))
+                return fail(error_code::bad_record_length,
+                            static_cast<std::size_t>(static_cast<char const*>(t) - r),
+                            "record terminator before the end the leader states");
+        }
+        bytes_ = b;
+        base_ = ubase;
+        field_count_ = count;
+        return true;
+    }
+
+    // Puts a field fault into words; kept out of the loop above, which runs for every field.
+    static bool describe(std::string_view b, std::size_t i, field_fault fault, char const* where,
+                         structure_problem& p) {
+        char const* e = b.data() + leader_length + i * directory_entry_length;
+        std::string const tag = detail::printable(std::string_view(e, 3));
+        std::string const name = "field " + tag + " (entry " + std::to_string(i + 1) + ")";
+        auto const off = static_cast<std::size_t>(where - b.data());
+        auto set = [&](error_code c, std::string detail) {
+            p = structure_problem{c, off, std::move(detail)};
+            return false;
+        };
+        switch (fault) {
+            case field_fault::bad_tag:
+                return set(error_code::bad_directory, "entry " + std::to_string(i + 1) +
+                                                          ": tag \"" + tag +
+                                                          "\" is not three letters or digits");
+            case field_fault::bad_numbers:
+                return set(error_code::bad_directory,
+                           "entry " + std::to_string(i + 1) + " \"" +
+                               detail::printable(std::string_view(e, 12)) +
+                               "\": length or start is not a number");
+            case field_fault::zero_length:
+                return set(error_code::bad_directory, name + " has length 0");
+            case field_fault::past_end:
+                return set(error_code::bad_directory,
+                           name + " runs past the end of the record (start " +
+                               std::string(e + 7, 5) + ", length " + std::string(e + 3, 4) + ")");
+            case field_fault::no_terminator:
+                return set(error_code::missing_field_terminator, name + " does not end with 0x1E");
+            case field_fault::inner_field_terminator:
+                return set(error_code::missing_field_terminator,
+                           name + " holds a field terminator before its end");
+            case field_fault::inner_record_terminator:
+                return set(error_code::bad_record_length, name + " holds a record terminator");
+            case field_fault::too_short_for_indicators:
+                return set(error_code::bad_indicator, name + " is too short for two indicators");
+            case field_fault::delimiter_as_indicator:
+                return set(error_code::bad_indicator, name + ": an indicator is a delimiter");
+            case field_fault::text_before_subfield:
+                return set(error_code::bad_subfield,
+                           name + ": data does not start with a subfield delimiter");
+            case field_fault::delimiter_without_code:
+                return set(error_code::bad_subfield, name + ": subfield delimiter without a code");
+            case field_fault::control_code:
+                return set(error_code::bad_subfield,
+                           name + ": subfield code " + detail::printable(std::string_view(where, 1)) +
+                               " is a control character");
+            case field_fault::none: break;
+        }
+        return true;
+    }
+
+    std::string_view bytes_;
+    std::size_t base_ = 0;
+    std::size_t field_count_ = 0;
+};
+
+}  // namespace marcpipe::marc
