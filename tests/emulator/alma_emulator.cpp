@@ -1,0 +1,659 @@
+// alma-emulator: a loopback Alma REST API for tests, benchmarks and the demo.
+//
+// Serves the holdings endpoints from a deterministic catalogue and behaves like Alma's gateway
+// where it matters to a client: the API key (header, or query parameter counted as a leak), the
+// per-second threshold over a rolling one-second window of arrivals, the daily threshold,
+// X-Exl-Api-Remaining on every answer, latency with jitter, and transient faults drawn per
+// attempt from a seed. GET /_emulator/counters tells a test what the server saw.
+//
+// Why C++ on cpp-httplib rather than a Python script: the demo and the benchmarks then need no
+// other runtime, and a thread per connection keeps the server simple while still serving
+// thousands of requests a second on loopback.
+#include "alma_responses.hpp"
+#include "bib_export.hpp"
+#include "catalogue.hpp"
+
+#include <CLI/CLI.hpp>
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace marcpipe::emulator;
+using clock_type = std::chrono::steady_clock;
+
+struct knobs {
+    int port = 0;
+    std::uint64_t seed = 1;
+    std::size_t bibs = 1000;
+    std::string api_key;
+    std::size_t per_second = 0;  // 0: no threshold
+    std::size_t daily = 0;       // 0: no threshold
+    double latency_ms = 0;
+    double latency_jitter = 0;
+    std::uint64_t fault_seed = 1;
+    double rate_500 = 0, rate_503 = 0, rate_reset = 0, rate_truncated = 0, rate_stall = 0,
+           rate_malformed = 0;
+    double stall_seconds = 30;
+    int retry_after = -1;  // seconds; -1: no Retry-After header (Alma sends none)
+    std::size_t threads = 512;
+};
+
+enum class fault { none, http_500, http_503, reset, truncated, stall, malformed };
+
+constexpr std::string_view fault_name(fault f) {
+    switch (f) {
+        case fault::http_500: return "500";
+        case fault::http_503: return "503";
+        case fault::reset: return "reset";
+        case fault::truncated: return "truncated";
+        case fault::stall: return "stall";
+        case fault::malformed: return "malformed";
+        case fault::none: break;
+    }
+    return "none";
+}
+
+std::atomic<bool> stopping{false};
+
+// What the server saw; read by tests through /_emulator/counters.
+class counters {
+public:
+    // Records an arrival and returns how many arrivals the last rolling second holds, this one
+    // included. The window is the same one Alma's threshold uses, so a client that keeps under
+    // N here keeps under N there.
+    std::size_t arrive(clock_type::time_point now, int remote_port) {
+        std::lock_guard lock{mutex_};
+        ++requests_;
+        window_.push_back(now);
+        while (!window_.empty() && now - window_.front() >= std::chrono::seconds{1})
+            window_.pop_front();
+        max_per_second_ = std::max(max_per_second_, window_.size());
+        client_ports_.insert(remote_port);
+        return window_.size();
+    }
+    void enter() {
+        std::lock_guard lock{mutex_};
+        ++in_flight_;
+        max_in_flight_ = std::max(max_in_flight_, in_flight_);
+    }
+    void leave() {
+        std::lock_guard lock{mutex_};
+        --in_flight_;
+    }
+    void sent(int status) {
+        std::lock_guard lock{mutex_};
+        ++per_status_[status];
+    }
+    void faulted(fault f) {
+        std::lock_guard lock{mutex_};
+        ++faults_[std::string{fault_name(f)}];
+    }
+    void key_in_query() {
+        std::lock_guard lock{mutex_};
+        ++key_in_query_;
+    }
+    void unauthorized() {
+        std::lock_guard lock{mutex_};
+        ++unauthorized_;
+    }
+    void stall_abandoned() {
+        std::lock_guard lock{mutex_};
+        ++stalls_abandoned_;
+    }
+    // Calls that passed the gateway count against the daily threshold.
+    std::optional<std::size_t> use_daily(std::size_t daily) {
+        std::lock_guard lock{mutex_};
+        if (daily != 0 && daily_used_ >= daily) return std::nullopt;
+        ++daily_used_;
+        return daily_used_;
+    }
+    std::size_t daily_used() {
+        std::lock_guard lock{mutex_};
+        return daily_used_;
+    }
+    std::uint64_t next_tracking() {
+        std::lock_guard lock{mutex_};
+        return ++tracking_;
+    }
+
+    std::string report() {
+        std::lock_guard lock{mutex_};
+        std::ostringstream out;
+        std::size_t sent_429 = per_status_.count(429) ? per_status_.at(429) : 0;
+        out << "requests " << requests_ << '\n'
+            << "in_flight " << in_flight_ << '\n'
+            << "max_in_flight " << max_in_flight_ << '\n'
+            << "max_per_rolling_second " << max_per_second_ << '\n'
+            << "sent_429 " << sent_429 << '\n'
+            << "key_in_query " << key_in_query_ << '\n'
+            << "unauthorized " << unauthorized_ << '\n'
+            << "daily_used " << daily_used_ << '\n'
+            << "client_ports " << client_ports_.size() << '\n'
+            << "stalls_abandoned " << stalls_abandoned_ << '\n';
+        for (auto const& [status, n] : per_status_) out << "status_" << status << ' ' << n << '\n';
+        std::size_t faults = 0;
+        for (auto f : {fault::http_500, fault::http_503, fault::reset, fault::truncated,
+                       fault::stall, fault::malformed}) {
+            auto it = faults_.find(std::string{fault_name(f)});
+            auto n = it == faults_.end() ? 0 : it->second;
+            faults += n;
+            out << "fault_" << fault_name(f) << ' ' << n << '\n';
+        }
+        out << "faults " << faults << '\n';
+        return out.str();
+    }
+
+    void reset() {
+        std::lock_guard lock{mutex_};
+        requests_ = max_in_flight_ = max_per_second_ = key_in_query_ = unauthorized_ =
+            daily_used_ = stalls_abandoned_ = 0;
+        max_in_flight_ = in_flight_;
+        window_.clear();
+        per_status_.clear();
+        faults_.clear();
+        client_ports_.clear();
+    }
+
+private:
+    std::mutex mutex_;
+    std::size_t requests_ = 0, in_flight_ = 0, max_in_flight_ = 0, max_per_second_ = 0,
+                key_in_query_ = 0, unauthorized_ = 0, daily_used_ = 0, stalls_abandoned_ = 0;
+    std::uint64_t tracking_ = 0;
+    std::deque<clock_type::time_point> window_;
+    std::map<int, std::size_t> per_status_;
+    std::map<std::string, std::size_t> faults_;
+    std::unordered_set<int> client_ports_;
+};
+
+// Random draws for faults and latency: seeded, drawn per attempt, so a failed request retried
+// later meets a fresh draw and eventually succeeds.
+class dice {
+public:
+    explicit dice(std::uint64_t seed) : rng_{seed} {}
+    double uniform() {
+        std::lock_guard lock{mutex_};
+        return std::uniform_real_distribution<double>{0.0, 1.0}(rng_);
+    }
+    std::uint64_t bits() {
+        std::lock_guard lock{mutex_};
+        return rng_();
+    }
+
+private:
+    std::mutex mutex_;
+    std::mt19937_64 rng_;
+};
+
+// cpp-httplib does not hand the connection's socket to handlers; the reset and stall faults
+// need it, so find it by the (local port, peer port) pair the request carries. Faults are rare,
+// so a scan of the open descriptors is cheap enough.
+int connection_socket(int local_port, int remote_port) {
+    std::error_code ec;
+    for (auto const& entry : std::filesystem::directory_iterator{"/proc/self/fd", ec}) {
+        int fd = std::atoi(entry.path().filename().c_str());
+        sockaddr_in local{}, peer{};
+        socklen_t ll = sizeof local, pl = sizeof peer;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0 ||
+            local.sin_family != AF_INET)
+            continue;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
+        if (ntohs(local.sin_port) == local_port && ntohs(peer.sin_port) == remote_port) return fd;
+    }
+    return -1;
+}
+
+// True when the client has closed its end (it gave up waiting).
+bool client_gone(int fd) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+    char c;
+    return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+// Close the connection under httplib's feet: its write fails and it drops the connection, so
+// the client sees the connection end with no response at all.
+void drop_connection(int fd) {
+    if (fd < 0) return;
+    linger l{1, 0};  // close() then sends RST, as a crashed peer or a load balancer would
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::shutdown(fd, SHUT_RDWR);
+}
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> parts;
+    while (true) {
+        auto i = s.find(sep);
+        parts.push_back(s.substr(0, i));
+        if (i == std::string_view::npos) break;
+        s.remove_prefix(i + 1);
+    }
+    return parts;
+}
+
+class emulator {
+public:
+    explicit emulator(knobs k)
+        : k_{std::move(k)}, cat_{k_.seed, k_.bibs}, faults_{k_.fault_seed},
+          latency_{k_.fault_seed ^ 0x5DEECE66DULL} {}
+
+    void install(httplib::Server& svr) {
+        svr.Get("/_emulator/counters", [this](httplib::Request const&, httplib::Response& res) {
+            res.set_content(counters_.report(), "text/plain");
+        });
+        svr.Post("/_emulator/reset", [this](httplib::Request const&, httplib::Response& res) {
+            counters_.reset();
+            res.set_content("reset\n", "text/plain");
+        });
+        svr.Get("/almaws/.*", [this](httplib::Request const& req, httplib::Response& res) {
+            api(req, res);
+        });
+    }
+
+    void set_base_url(std::string url) { base_url_ = std::move(url); }
+
+private:
+    struct in_flight_guard {
+        explicit in_flight_guard(counters& c) : c_{c} { c_.enter(); }
+        ~in_flight_guard() { c_.leave(); }
+        in_flight_guard(in_flight_guard const&) = delete;
+        in_flight_guard& operator=(in_flight_guard const&) = delete;
+        counters& c_;
+    };
+
+    void api(httplib::Request const& req, httplib::Response& res) {
+        auto arrival = clock_type::now();
+        auto in_window = counters_.arrive(arrival, req.remote_port);
+        in_flight_guard guard{counters_};
+        set_remaining(res, counters_.daily_used());
+
+        // The gateway's checks come first and answer at once, without the API's latency.
+        std::string key;
+        if (auto auth = req.get_header_value("Authorization"); auth.rfind("apikey ", 0) == 0)
+            key = auth.substr(7);
+        if (req.has_param("apikey")) {
+            counters_.key_in_query();
+            if (key.empty()) key = req.get_param_value("apikey");
+        }
+        if (!k_.api_key.empty() && key != k_.api_key) {
+            counters_.unauthorized();
+            return reply(res, 400, error_xml("UNAUTHORIZED",
+                                             "API-key not defined or not configured to allow "
+                                             "this API."));
+        }
+        if (k_.per_second != 0 && in_window > k_.per_second) {
+            if (k_.retry_after >= 0) res.set_header("Retry-After", std::to_string(k_.retry_after));
+            return reply(res, 429, error_xml("PER_SECOND_THRESHOLD",
+                                             "HTTP requests are more than allowed per second"));
+        }
+        auto used = counters_.use_daily(k_.daily);
+        if (!used)
+            return reply(res, 429, error_xml("DAILY_THRESHOLD",
+                                             "Daily API Request Threshold has been reached."));
+        set_remaining(res, *used);
+
+        auto f = draw_fault();
+        if (f != fault::none) counters_.faulted(f);
+        wait_latency();
+        if (f == fault::reset) {
+            drop_connection(connection_socket(req.local_port, req.remote_port));
+            return;
+        }
+        if (f == fault::http_500) {
+            // Alma's 500 sometimes carries an XML body and sometimes nothing at all.
+            if (faults_.bits() % 2)
+                return reply(res, 500, error_xml("401652",
+                                                 "General Error - An error has occurred while "
+                                                 "processing the request.",
+                                                 tracking_id()));
+            return reply(res, 500, "", "text/plain");
+        }
+        if (f == fault::http_503)
+            return reply(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>",
+                         "text/html");
+        if (f == fault::stall && !stall(req)) return;
+
+        auto [status, body] = route(req);
+        if (f == fault::malformed) return reply(res, 200, garble(std::move(body)));
+        if (f == fault::truncated) return truncate(res, status, std::move(body));
+        reply(res, status, std::move(body));
+    }
+
+    std::pair<int, std::string> route(httplib::Request const& req) {
+        constexpr std::string_view prefix = "/almaws/v1/bibs";
+        std::string_view path = req.path;
+        if (path.rfind(prefix, 0) != 0) return not_found(path);
+        path.remove_prefix(prefix.size());
+        if (path.empty() || path == "/") return bibs(req);
+        auto parts = split(path.substr(1), '/');
+        if (parts.size() < 2 || parts.size() > 3 || parts[1] != "holdings") return not_found(path);
+        auto mms_id = parts[0];
+        if (!all_digits(mms_id))
+            return api_error("402204", "Input parameters mmsId " + std::string{mms_id} +
+                                           " is not numeric.");
+        auto bib = cat_.bib_index(mms_id);
+        if (!bib || cat_.deleted(*bib))
+            return api_error("402203", "Input parameters mmsId " + std::string{mms_id} +
+                                           " is not valid.");
+        if (parts.size() == 2) return {200, holdings_list_xml(cat_, *bib, base_url_)};
+        auto holding_id = parts[2];
+        auto pos = cat_.find_holding(holding_id);
+        if (!pos || pos->bib != *bib)
+            return api_error("402208", "Search failed for Holdings ID: " +
+                                           std::string{holding_id});
+        return {200, holding_record_xml(cat_, pos->bib, pos->holding)};
+    }
+
+    std::pair<int, std::string> bibs(httplib::Request const& req) {
+        auto list = req.get_param_value("mms_id");
+        auto ids = split(list, ',');
+        if (!req.has_param("mms_id") || ids.size() > 100)
+            return api_error("402203", "Input parameter mmsId list is not valid.");
+        std::vector<std::size_t> found;
+        for (auto id : ids) {
+            auto bib = cat_.bib_index(id);
+            if (bib && !cat_.deleted(*bib) &&
+                std::find(found.begin(), found.end(), *bib) == found.end())
+                found.push_back(*bib);
+        }
+        auto view = req.has_param("view") ? req.get_param_value("view") : "full";
+        auto expand = req.get_param_value("expand");
+        bool availability = expand.find("p_avail") != std::string::npos;
+        return {200, bibs_xml(cat_, found, base_url_, view == "full", availability)};
+    }
+
+    std::pair<int, std::string> api_error(std::string_view code, std::string const& message) {
+        return {400, error_xml(code, message, tracking_id())};
+    }
+    static std::pair<int, std::string> not_found(std::string_view path) {
+        return {404, "the emulator serves no resource at " + std::string{path} + "\n"};
+    }
+
+    // Alma tracking IDs look like E01-2807130150-8OWYS-AWAE533535741.
+    std::string tracking_id() {
+        auto n = counters_.next_tracking();
+        static constexpr std::string_view alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        std::string tag;
+        auto h = detail::mix(n ^ k_.seed);
+        for (int i = 0; i < 5; ++i, h /= alnum.size()) tag += alnum[h % alnum.size()];
+        return "E01-" + detail::zero_pad(2807130150ULL + n % 1000, 10) + "-" + tag + "-AWAE" +
+               std::to_string(533535741ULL + n);
+    }
+
+    fault draw_fault() {
+        double u = faults_.uniform();
+        for (auto [rate, f] : {std::pair{k_.rate_500, fault::http_500},
+                               std::pair{k_.rate_503, fault::http_503},
+                               std::pair{k_.rate_reset, fault::reset},
+                               std::pair{k_.rate_truncated, fault::truncated},
+                               std::pair{k_.rate_stall, fault::stall},
+                               std::pair{k_.rate_malformed, fault::malformed}}) {
+            if (u < rate) return f;
+            u -= rate;
+        }
+        return fault::none;
+    }
+
+    void wait_latency() {
+        if (k_.latency_ms <= 0) return;
+        double factor = 1.0 + k_.latency_jitter * (2.0 * latency_.uniform() - 1.0);
+        auto ms = std::max(0.0, k_.latency_ms * factor);
+        sleep_unless_stopping(std::chrono::duration<double, std::milli>{ms});
+    }
+
+    static void sleep_unless_stopping(std::chrono::duration<double, std::milli> d) {
+        auto until = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(d);
+        while (!stopping && clock_type::now() < until)
+            std::this_thread::sleep_for(
+                std::min<clock_type::duration>(until - clock_type::now(),
+                                               std::chrono::milliseconds{50}));
+    }
+
+    // Holds the request past any sane client timeout. Returns false if the client gave up
+    // first (the connection is then dropped), true if the stall ran out and the answer follows.
+    bool stall(httplib::Request const& req) {
+        int fd = connection_socket(req.local_port, req.remote_port);
+        auto until = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
+                                             std::chrono::duration<double>{k_.stall_seconds});
+        while (!stopping && clock_type::now() < until) {
+            if (fd >= 0 && client_gone(fd)) {
+                counters_.stall_abandoned();
+                drop_connection(fd);
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds{20});
+        }
+        return true;
+    }
+
+    // A 200 whose body does not parse: cut short, or with a stray end tag in the middle.
+    std::string garble(std::string body) {
+        if (body.size() < 8) return "<hold";
+        auto where = body.size() / 4 + faults_.bits() % (body.size() / 2);
+        if (faults_.bits() % 2) {
+            body.resize(where);
+        } else {
+            auto lt = body.find('<', where);
+            body.insert(lt == std::string::npos ? body.size() / 2 : lt, "</garbled>");
+        }
+        return body;
+    }
+
+    // Announce the whole body, send part of it, then close: the client sees a short read.
+    void truncate(httplib::Response& res, int status, std::string body) {
+        res.status = status;
+        counters_.sent(status);
+        auto size = body.size();
+        auto cut = size / 2;
+        res.set_content_provider(
+            size, "application/xml;charset=UTF-8",
+            [body = std::move(body), cut](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                if (offset < cut) sink.write(body.data() + offset, cut - offset);
+                return false;  // httplib drops the connection when a provider gives up
+            });
+    }
+
+    void reply(httplib::Response& res, int status, std::string body,
+               std::string const& type = "application/xml;charset=UTF-8") {
+        res.status = status;
+        counters_.sent(status);
+        res.set_content(std::move(body), type);
+    }
+
+    void set_remaining(httplib::Response& res, std::size_t used) {
+        // Without a daily threshold, count down from a large allowance, as a real key has.
+        std::size_t allowance = k_.daily != 0 ? k_.daily : 1'000'000'000;
+        res.headers.erase("X-Exl-Api-Remaining");
+        res.set_header("X-Exl-Api-Remaining", std::to_string(allowance - std::min(used, allowance)));
+    }
+
+    knobs k_;
+    catalogue cat_;
+    counters counters_;
+    dice faults_;
+    dice latency_;
+    std::string base_url_;
+};
+
+int write_export(knobs const& k, std::string const& path) {
+    catalogue cat{k.seed, k.bibs};
+    std::ofstream out{path, std::ios::binary};
+    if (!out) {
+        std::cerr << "alma-emulator: cannot open " << path << " for writing\n";
+        return 2;
+    }
+    bool xml = path.size() >= 4 && path.compare(path.size() - 4, 4, ".xml") == 0;
+    if (xml)
+        write_marcxml_export(cat, out);
+    else
+        write_iso2709_export(cat, out);
+    out.close();
+    if (!out) {
+        std::cerr << "alma-emulator: writing " << path << " failed\n";
+        return 1;
+    }
+    return 0;
+}
+
+// Stdin is watched only when it is a pipe, socket or terminal: a parent holding the other end
+// of a pipe (the test launcher) ends the server by closing it or by dying, while a server
+// started in the background with stdin on /dev/null keeps running until a signal.
+bool stdin_is_watchable() {
+    struct stat st {};
+    if (::fstat(0, &st) != 0) return false;
+    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || ::isatty(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    knobs k;
+    std::string export_path;
+    CLI::App app{"Loopback Alma REST API emulator for tests, benchmarks and the demo"};
+    app.add_option("--port", k.port, "TCP port on 127.0.0.1 (0 = pick a free one)");
+    app.add_option("--seed", k.seed, "catalogue seed");
+    app.add_option("--bibs", k.bibs, "number of bibs in the catalogue");
+    app.add_option("--api-key", k.api_key, "required API key (default: any request accepted)");
+    app.add_option("--per-second", k.per_second,
+                   "per-second threshold over a rolling 1 s window (0 = none)");
+    app.add_option("--daily", k.daily, "daily threshold (0 = none)");
+    app.add_option("--latency-ms", k.latency_ms, "mean latency of an API answer in ms");
+    app.add_option("--latency-jitter", k.latency_jitter,
+                   "latency spread as a fraction of the mean (0.5 = ±50%)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-seed", k.fault_seed, "seed for fault and latency draws");
+    app.add_option("--fault-rate-500", k.rate_500, "fraction of calls answered 500")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-503", k.rate_503, "fraction of calls answered 503")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-reset", k.rate_reset,
+                   "fraction of calls whose connection is closed without an answer")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-truncated", k.rate_truncated,
+                   "fraction of calls whose body is cut short of its Content-Length")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-stall", k.rate_stall,
+                   "fraction of calls held for --stall-seconds before the answer")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-malformed", k.rate_malformed,
+                   "fraction of calls answered 200 with XML that does not parse")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--stall-seconds", k.stall_seconds, "how long a stalled call is held");
+    app.add_option("--retry-after", k.retry_after,
+                   "send Retry-After: N with PER_SECOND_THRESHOLD answers");
+    app.add_option("--threads", k.threads, "connections served at once (one thread each)")
+        ->check(CLI::Range(1, 4096));
+    app.add_option("--write-export", export_path,
+                   "write the catalogue's bib export to PATH (MARCXML if it ends in .xml, "
+                   "else MARC21) and exit");
+    CLI11_PARSE(app, argc, argv);
+
+    if (k.rate_500 + k.rate_503 + k.rate_reset + k.rate_truncated + k.rate_stall +
+            k.rate_malformed > 1.0) {
+        std::cerr << "alma-emulator: the fault rates add up to more than 1\n";
+        return 2;
+    }
+    if (!export_path.empty()) return write_export(k, export_path);
+
+    // Signals are taken by one thread with sigwait, so block them before any thread starts.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    // A client that vanishes mid-answer must cost a failed write, not the process.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    httplib::Server svr;
+    // httplib's default pool has one thread per core (at least 8), and a keep-alive
+    // connection holds its thread until it closes: 256 concurrent clients would queue behind
+    // eight. A thread per connection up to --threads serves them all at once.
+    auto threads = k.threads;
+    svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // Clients reuse connections for many calls; httplib's default closes after five.
+    svr.set_keep_alive_max_count(1'000'000);
+    svr.set_keep_alive_timeout(10);
+    svr.set_tcp_nodelay(true);
+    int listen_fd = -1;
+    svr.set_socket_options([&listen_fd](int fd) {
+        int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        listen_fd = fd;
+    });
+
+    emulator emu{k};
+    emu.install(svr);
+
+    int port = k.port;
+    if (port == 0) {
+        port = svr.bind_to_any_port("127.0.0.1");
+        if (port < 0) {
+            std::cerr << "alma-emulator: cannot bind 127.0.0.1\n";
+            return 1;
+        }
+    } else if (!svr.bind_to_port("127.0.0.1", port)) {
+        std::cerr << "alma-emulator: cannot bind 127.0.0.1:" << port << '\n';
+        return 1;
+    }
+    // httplib listens with a backlog of 5 (fixed when the library was built): a burst of 256
+    // connects would see SYNs dropped and retried a second later. Linux lets listen() be
+    // called again on a listening socket to raise it.
+    if (listen_fd >= 0) ::listen(listen_fd, 4096);
+
+    std::string base = "http://127.0.0.1:" + std::to_string(port);
+    emu.set_base_url(base);
+
+    std::thread([&stop_signals] {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        stopping = true;
+        std::fflush(stdout);
+        std::_Exit(0);
+    }).detach();
+    if (stdin_is_watchable()) {
+        std::thread([] {
+            char buf[256];
+            while (::read(0, buf, sizeof buf) > 0) {
+            }
+            stopping = true;
+            std::fflush(stdout);
+            std::_Exit(0);
+        }).detach();
+    }
+
+    std::cout << "listening on " << base << std::endl;
+    svr.listen_after_bind();
+    return 0;
+}

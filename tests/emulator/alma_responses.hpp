@@ -1,0 +1,242 @@
+// alma_responses: the XML bodies the loopback emulator sends, in the shapes Alma sends them.
+//
+// Shapes follow captured Alma payloads: holdings list (<holdings total_record_count> with
+// <holding link> entries and <bib_data>), holding record (<holding> with an un-namespaced
+// MARCXML <record>, attributes ind1/ind2/tag in Alma's order), bibs with AVA fields for
+// `expand=p_avail`, and `web_service_result` errors (API errors carry a trackingId, gateway
+// errors do not).
+#pragma once
+
+#include "catalogue.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace marcpipe::emulator {
+
+inline constexpr std::string_view xml_declaration =
+    R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?>)";
+
+inline void append_escaped(std::string& out, std::string_view text) {
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&apos;"; break;
+            default: out += c;
+        }
+    }
+}
+
+// Writes elements either compact (as Alma does) or indented (as fixtures committed by people are).
+class xml_out {
+public:
+    explicit xml_out(bool pretty) : pretty_{pretty} { out_ += xml_declaration; }
+
+    void open(std::string_view name, std::string_view attrs = {}) {
+        newline();
+        out_ += '<';
+        out_ += name;
+        out_ += attrs;
+        out_ += '>';
+        ++depth_;
+    }
+    void close(std::string_view name) {
+        --depth_;
+        newline();
+        out_ += "</";
+        out_ += name;
+        out_ += '>';
+    }
+    void empty(std::string_view name, std::string_view attrs = {}) {
+        newline();
+        out_ += '<';
+        out_ += name;
+        out_ += attrs;
+        out_ += "/>";
+    }
+    void text(std::string_view name, std::string_view value, std::string_view attrs = {}) {
+        newline();
+        out_ += '<';
+        out_ += name;
+        out_ += attrs;
+        out_ += '>';
+        append_escaped(out_, value);
+        out_ += "</";
+        out_ += name;
+        out_ += '>';
+    }
+    std::string take() {
+        if (pretty_) out_ += '\n';
+        return std::move(out_);
+    }
+
+private:
+    void newline() {
+        if (!pretty_) return;
+        out_ += '\n';
+        out_.append(static_cast<std::size_t>(depth_) * 4, ' ');
+    }
+
+    bool pretty_;
+    int depth_ = 0;
+    std::string out_;
+};
+
+inline std::string attr(std::string_view name, std::string_view value) {
+    std::string s = " ";
+    s += name;
+    s += "=\"";
+    append_escaped(s, value);
+    s += '"';
+    return s;
+}
+
+inline void write_marcxml_record(xml_out& x, marc::record const& rec,
+                                 std::vector<marc::field> const& extra = {}) {
+    x.open("record");
+    x.text("leader", rec.leader());
+    auto field = [&](marc::field const& f) {
+        if (f.is_control()) {
+            x.text("controlfield", f.value, attr("tag", f.tag));
+            return;
+        }
+        x.open("datafield", attr("ind1", std::string(1, f.ind1)) +
+                                attr("ind2", std::string(1, f.ind2)) + attr("tag", f.tag));
+        for (auto const& s : f.subfields)
+            x.text("subfield", s.value, attr("code", std::string(1, s.code)));
+        x.close("datafield");
+    };
+    for (auto const& f : rec.fields()) field(f);
+    for (auto const& f : extra) field(f);
+    x.close("record");
+}
+
+// GET /almaws/v1/bibs/{mms_id}/holdings
+inline std::string holdings_list_xml(catalogue const& cat, std::size_t bib,
+                                     std::string_view base_url) {
+    auto n = cat.holdings_count(bib);
+    auto b = cat.bib(bib);
+    xml_out x{false};
+    auto count = attr("total_record_count", std::to_string(n));
+    // Two shapes of an empty list are seen in the wild: the bare element and one that still
+    // carries bib_data; serve both so clients are written for both.
+    if (n == 0 && detail::hash(cat.seed(), 9, bib) % 2 == 0) {
+        x.empty("holdings", count);
+        return x.take();
+    }
+    x.open("holdings", count);
+    std::string bib_link = std::string{base_url} + "/almaws/v1/bibs/" + b.mms_id;
+    for (std::size_t h = 0; h < n; ++h) {
+        auto s = cat.holding(bib, h);
+        x.open("holding", attr("link", bib_link + "/holdings/" + s.holding_id));
+        x.text("holding_id", s.holding_id);
+        x.text("library", s.library, attr("desc", s.library_desc));
+        x.text("location", s.location, attr("desc", s.location_desc));
+        x.text("call_number", s.call_number);
+        x.text("suppress_from_publishing", "false");
+        x.close("holding");
+    }
+    x.open("bib_data", attr("link", bib_link));
+    x.text("mms_id", b.mms_id);
+    x.text("title", b.title);
+    x.text("author", b.author);
+    x.open("network_numbers");
+    x.text("network_number", "(OCoLC)" + std::to_string(10000 + bib));
+    x.close("network_numbers");
+    x.text("date_of_publication", b.date);
+    x.text("publisher", b.publisher);
+    x.close("bib_data");
+    x.close("holdings");
+    return x.take();
+}
+
+// GET /almaws/v1/bibs/{mms_id}/holdings/{holding_id}
+inline std::string holding_record_xml(catalogue const& cat, std::size_t bib, std::size_t holding) {
+    auto s = cat.holding(bib, holding);
+    xml_out x{cat.pretty_printed(bib, holding)};
+    x.open("holding");
+    x.text("holding_id", s.holding_id);
+    x.text("created_by", "import");
+    x.text("created_date", "2015-11-05Z");
+    x.text("last_modified_by", "System");
+    x.text("last_modified_date", "2023-11-24Z");
+    x.text("originating_system", "ILS");
+    x.text("originating_system_id", "h" + std::to_string(449730 + bib) + "-47bibsys_ubo");
+    x.text("suppress_from_publishing", "false");
+    write_marcxml_record(x, cat.holding_record(bib, holding));
+    x.close("holding");
+    return x.take();
+}
+
+// GET /almaws/v1/bibs?mms_id=…&view=full&expand=p_avail: one <bib> per known, live ID in the
+// order asked; unknown and deleted IDs are left out, as Alma does.
+inline std::string bibs_xml(catalogue const& cat, std::vector<std::size_t> const& bibs,
+                            std::string_view base_url, bool full, bool availability) {
+    xml_out x{false};
+    auto count = attr("total_record_count", std::to_string(bibs.size()));
+    if (bibs.empty()) {
+        x.empty("bibs", count);
+        return x.take();
+    }
+    x.open("bibs", count);
+    for (auto bib : bibs) {
+        auto b = cat.bib(bib);
+        x.open("bib", attr("link", std::string{base_url} + "/almaws/v1/bibs/" + b.mms_id));
+        x.text("mms_id", b.mms_id);
+        x.text("record_format", "marc21");
+        x.text("title", b.title);
+        x.text("author", b.author);
+        x.text("publisher_const", b.publisher);
+        x.text("date_of_publication", b.date);
+        x.text("suppress_from_publishing", "false");
+        if (full) {
+            std::vector<marc::field> ava;
+            if (availability) {
+                for (std::size_t h = 0, n = cat.holdings_count(bib); h < n; ++h) {
+                    auto s = cat.holding(bib, h);
+                    ava.emplace_back("AVA", ' ', ' ',
+                                     std::vector<marc::subfield>{{'0', b.mms_id},
+                                                                 {'8', s.holding_id},
+                                                                 {'a', "01INST_" + cat.institution_code()},
+                                                                 {'b', s.library},
+                                                                 {'c', s.location_desc},
+                                                                 {'d', s.call_number},
+                                                                 {'e', "available"},
+                                                                 {'f', "1"},
+                                                                 {'g', "0"},
+                                                                 {'j', s.location},
+                                                                 {'q', s.library_desc}});
+                }
+            }
+            write_marcxml_record(x, cat.bib_record(bib), ava);
+        }
+        x.close("bib");
+    }
+    x.close("bibs");
+    return x.take();
+}
+
+// An Alma error; gateway errors (UNAUTHORIZED, thresholds) have no trackingId.
+inline std::string error_xml(std::string_view code, std::string_view message,
+                             std::string_view tracking_id = {}) {
+    xml_out x{false};
+    x.open("web_service_result", R"( xmlns="http://com/exlibris/urm/general/xmlbeans")");
+    x.text("errorsExist", "true");
+    x.open("errorList");
+    x.open("error");
+    x.text("errorCode", code);
+    x.text("errorMessage", message);
+    if (!tracking_id.empty()) x.text("trackingId", tracking_id);
+    x.close("error");
+    x.close("errorList");
+    x.close("web_service_result");
+    return x.take();
+}
+
+}  // namespace marcpipe::emulator
