@@ -1,0 +1,208 @@
+// http_client: the event loop, the rate limiter, the retry policy and the API key together;
+// what the Alma client calls for every request.
+//
+//   http_client http({.api_key = key, .rate = 25, .loop = {.max_in_flight = 32}});
+//   result r = co_await http.get(url);   // paced, retried; the final response or transport error
+//   http.loop().run_until(...)           // the caller drives the loop
+//   http.stats()                         // requests sent, retries, per-class counts,
+//                                        // X-Exl-Api-Remaining last seen
+//   http.stop(reason)                    // stop all work at once; later get()s fail fast
+//
+// get() adds `Authorization: apikey KEY` and `Accept: application/xml`, waits for the rate
+// limiter before every attempt, and retries transient outcomes (see retry.hpp) with exponential
+// backoff and full jitter, slowing the limiter on a 429. A permanent outcome is returned as it
+// came (the caller records it and goes on). A fatal one (bad key, daily threshold) stops the
+// client: queued and running transfers end at once with CURLE_ABORTED_BY_CALLBACK, waiting
+// requests wake, and stopped() / stop_reason() say why.
+//
+// The key is only ever put in the Authorization header. A URL that carries apikey= in its query
+// is refused (the key would end up in server logs), and every message the client produces is
+// scrubbed of the key.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../coro/task.hpp"
+#include "event_loop.hpp"
+#include "http.hpp"
+#include "rate_limiter.hpp"
+#include "retry.hpp"
+#include "url.hpp"
+
+namespace marcpipe::net {
+
+struct client_options {
+    std::string api_key;                    // empty: no Authorization header (a public test server)
+    double rate = 25;                       // request starts per rolling second; <= 0: unlimited
+    std::chrono::milliseconds rate_margin{25};
+    loop_options loop;
+    retry_policy retry;
+    std::string accept = "application/xml";
+    std::uint64_t seed = std::random_device{}();  // for the backoff jitter
+};
+
+struct client_stats {
+    std::uint64_t requests = 0;   // attempts sent
+    std::uint64_t retries = 0;    // attempts after the first
+    std::uint64_t success = 0;    // per attempt, by outcome class
+    std::uint64_t transient = 0;
+    std::uint64_t permanent = 0;
+    std::uint64_t fatal = 0;
+    std::uint64_t slowdowns = 0;  // 429s that slowed the limiter
+    std::uint64_t gave_up = 0;    // transient until the last attempt
+    std::optional<long long> api_remaining;  // X-Exl-Api-Remaining, last seen
+};
+
+class http_client {
+public:
+    explicit http_client(client_options options = {})
+        : options_(std::move(options)),
+          loop_(options_.loop),
+          limiter_(loop_, rate_options{options_.rate, options_.rate_margin, std::chrono::milliseconds(1000)}),
+          rng_(options_.seed) {
+        if (!options_.api_key.empty()) auth_ = "apikey " + options_.api_key;
+    }
+    http_client(http_client const&) = delete;
+    http_client& operator=(http_client const&) = delete;
+    // Coroutines spawned on the loop may be parked in the limiter or a backoff: end them first.
+    ~http_client() { loop_.destroy_spawned(); }
+
+    event_loop& loop() noexcept { return loop_; }
+    rate_limiter& limiter() noexcept { return limiter_; }
+    client_stats const& stats() const noexcept { return stats_; }
+    client_options const& options() const noexcept { return options_; }
+    bool stopped() const noexcept { return stopped_; }
+    std::string const& stop_reason() const noexcept { return stop_reason_; }
+
+    // Text safe to print: the key (and any apikey=...) replaced.
+    std::string scrub(std::string_view text) const { return net::scrub(text, options_.api_key); }
+
+    // Fatal: ends all work at once.
+    void stop(std::string reason) {
+        if (stopped_) return;
+        stopped_ = true;
+        stop_reason_ = scrub(reason);
+        limiter_.cancel_all();
+        loop_.cancel_transfers(CURLE_ABORTED_BY_CALLBACK, "stopped: " + stop_reason_);
+        for (backoff_awaiter* b : sleeping_) b->wake();
+        sleeping_.clear();
+    }
+
+    [[nodiscard]] coro::task<result> get(std::string url) {
+        if (has_key_in_query(url))
+            co_return tl::unexpected(transport_error(
+                CURLE_URL_MALFORMAT, "refusing a URL with apikey= in its query (the key travels only in the "
+                                     "Authorization header): " + redact(url)));
+        std::vector<header> headers;
+        if (!auth_.empty()) headers.emplace_back("Authorization", auth_);
+        if (!options_.accept.empty()) headers.emplace_back("Accept", options_.accept);
+        int const attempts = std::max(1, options_.retry.max_attempts);
+        for (int attempt = 1;; ++attempt) {
+            if (stopped_) co_return stopped_error();
+            bool const granted = co_await limiter_.acquire();  // a named local: see rate_limiter.hpp
+            if (!granted || stopped_) co_return stopped_error();
+            ++stats_.requests;
+            if (attempt > 1) ++stats_.retries;
+            result r = co_await loop_.get(url, headers);
+            if (r) {
+                if (auto remaining = r->header_value("X-Exl-Api-Remaining")) {
+                    long long n = 0;
+                    auto [end, ec] = std::from_chars(remaining->data(), remaining->data() + remaining->size(), n);
+                    if (ec == std::errc{}) stats_.api_remaining = n;
+                }
+            } else {
+                r.error().message = scrub(r.error().message);
+            }
+            verdict v = examine(r);
+            switch (v.kind) {
+                case outcome_class::success: ++stats_.success; co_return r;
+                case outcome_class::permanent: ++stats_.permanent; co_return r;
+                case outcome_class::fatal:
+                    ++stats_.fatal;
+                    if (!stopped_) stop(v.reason + " (GET " + redact(url) + ")");
+                    co_return r;
+                case outcome_class::transient: ++stats_.transient; break;
+            }
+            if (v.over_rate) {
+                ++stats_.slowdowns;
+                limiter_.slow_down();
+            }
+            if (attempt >= attempts) {
+                ++stats_.gave_up;
+                co_return r;
+            }
+            co_await backoff_awaiter(*this, options_.retry.backoff(attempt, v.retry_after, rng_));
+        }
+    }
+
+private:
+    result stopped_error() const {
+        return tl::unexpected(transport_error(CURLE_ABORTED_BY_CALLBACK, "stopped: " + stop_reason_));
+    }
+
+    // A sleep that stop() can cut short.
+    class backoff_awaiter {
+    public:
+        backoff_awaiter(http_client& client, std::chrono::milliseconds delay) : client_(client), delay_(delay) {}
+        backoff_awaiter(backoff_awaiter const&) = delete;
+        backoff_awaiter& operator=(backoff_awaiter const&) = delete;
+        ~backoff_awaiter() {
+            if (armed_) {
+                client_.loop_.cancel(id_);
+                client_.sleeping_.erase(pos_);
+            }
+            if (posted_) client_.loop_.forget(waiting_);
+        }
+        bool await_ready() const noexcept { return client_.stopped_ || delay_.count() <= 0; }
+        void await_suspend(std::coroutine_handle<> h) {
+            waiting_ = h;
+            id_ = client_.loop_.call_at(event_loop::clock::now() + delay_, [this] {
+                client_.sleeping_.erase(pos_);
+                armed_ = false;
+                posted_ = true;
+                client_.loop_.post(waiting_);
+            });
+            client_.sleeping_.push_back(this);
+            pos_ = std::prev(client_.sleeping_.end());
+            armed_ = true;
+        }
+        void await_resume() noexcept { posted_ = false; }
+        void wake() {  // from stop(), which clears the list itself
+            client_.loop_.cancel(id_);
+            armed_ = false;
+            posted_ = true;
+            client_.loop_.post(waiting_);
+        }
+
+    private:
+        http_client& client_;
+        std::chrono::milliseconds delay_;
+        event_loop::timer_id id_{};
+        std::list<backoff_awaiter*>::iterator pos_;
+        std::coroutine_handle<> waiting_;
+        bool armed_ = false;
+        bool posted_ = false;
+    };
+
+    client_options options_;
+    event_loop loop_;
+    rate_limiter limiter_;
+    std::mt19937_64 rng_;
+    std::string auth_;
+    client_stats stats_;
+    bool stopped_ = false;
+    std::string stop_reason_;
+    std::list<backoff_awaiter*> sleeping_;
+};
+
+}  // namespace marcpipe::net

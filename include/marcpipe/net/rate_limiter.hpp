@@ -1,0 +1,228 @@
+// Rate limiting of request starts: never more than N starts in ANY rolling one-second window.
+//
+//   rolling_window  the policy alone, on time points the caller passes in (an injected clock):
+//                   try_start(now), next_start(now), slow_down(now), limit(now)
+//   rate_limiter    the policy on an event_loop: `bool go = co_await limiter.acquire();`
+//                   (false once cancel_all() was called); slow_down() on 429 PER_SECOND_THRESHOLD
+//                   Keep the co_await out of an if-condition: GCC 12 emits a trap (SIGILL) for
+//                   `if (co_await limiter.acquire())`; a named local works on every compiler.
+//
+// Alma counts calls per institution in a rolling second, so a token bucket (which lets a full
+// bucket burst on top of the refill, up to 2N-1 in one second) is not enough: this keeps the
+// start times of the last N requests and lets a request start only when fewer than N started in
+// the window before it. The window is one second plus a small margin, because the server counts
+// arrivals, and the time from "start" to "arrival" varies by a few milliseconds between
+// requests (a fresh connection, a busy loop turn); without the margin N+1 arrivals can land in
+// one server-side second.
+//
+// On a 429 PER_SECOND_THRESHOLD (someone else of the institution is using the same budget) the
+// limit halves, at most once per window, and then grows back by a tenth of N per second.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <coroutine>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+
+#include "event_loop.hpp"
+
+namespace marcpipe::net {
+
+struct rate_options {
+    double per_second = 25;                        // <= 0: no limit
+    std::chrono::milliseconds margin{25};          // added to the one-second window
+    std::chrono::milliseconds recovery_step{1000};  // after a slow-down, the limit grows once per step
+};
+
+class rolling_window {
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+    using duration = clock::duration;
+
+    explicit rolling_window(rate_options options = {}) : options_(options) {
+        if (options_.per_second > 0) {
+            // N starts per window: for a rate below 1/s the window stretches (1 per 1/rate s).
+            if (options_.per_second >= 1) {
+                max_limit_ = static_cast<int>(std::floor(options_.per_second));
+                window_ = std::chrono::seconds(1);
+            } else {
+                max_limit_ = 1;
+                window_ = std::chrono::duration_cast<duration>(std::chrono::duration<double>(1.0 / options_.per_second));
+            }
+            window_ += options_.margin;
+        }
+        reduced_ = max_limit_;
+    }
+
+    bool unlimited() const noexcept { return max_limit_ == 0; }
+    int max_limit() const noexcept { return max_limit_; }
+    duration window() const noexcept { return window_; }
+
+    // The limit in force at `now`: N, or less while recovering from a slow-down.
+    int limit(time_point now) const {
+        if (unlimited() || !slowed_at_) return max_limit_;
+        auto steps = (now - *slowed_at_) / options_.recovery_step;
+        int growth = std::max(1, max_limit_ / 10);
+        long long grown = reduced_ + static_cast<long long>(steps) * growth;
+        return static_cast<int>(std::min<long long>(grown, max_limit_));
+    }
+
+    // Earliest time >= now at which a start is allowed.
+    time_point next_start(time_point now) const {
+        if (unlimited()) return now;
+        int lim = limit(now);
+        std::size_t count = started_in_window(now);
+        if (count < static_cast<std::size_t>(lim)) return now;
+        // The lim-th most recent start must leave the window first.
+        std::size_t idx = starts_.size() - static_cast<std::size_t>(lim);
+        time_point t = starts_[idx] + window_;
+        // While recovering the limit grows with time, which may allow an earlier start.
+        if (slowed_at_ && lim < max_limit_) {
+            auto steps = (now - *slowed_at_) / options_.recovery_step;
+            time_point next_growth = *slowed_at_ + (steps + 1) * options_.recovery_step;
+            t = std::min(t, next_growth);
+        }
+        return std::max(t, now);
+    }
+
+    // Records a start at `now` if allowed; false otherwise.
+    bool try_start(time_point now) {
+        if (unlimited()) return true;
+        prune(now);
+        if (started_in_window(now) >= static_cast<std::size_t>(limit(now))) return false;
+        starts_.push_back(now);
+        if (starts_.size() > static_cast<std::size_t>(max_limit_)) starts_.pop_front();
+        return true;
+    }
+
+    // The server said "too many": halve the limit (once per window, since a burst of 429s
+    // answers one excess) and let it recover gradually.
+    void slow_down(time_point now) {
+        if (unlimited()) return;
+        if (slowed_at_ && now - *slowed_at_ < window_) return;
+        reduced_ = std::max(1, limit(now) / 2);
+        slowed_at_ = now;
+    }
+
+    // Starts recorded in (now - window, now].
+    std::size_t started_in_window(time_point now) const {
+        auto first = std::upper_bound(starts_.begin(), starts_.end(), now - window_);
+        return static_cast<std::size_t>(starts_.end() - first);
+    }
+
+private:
+    void prune(time_point now) {
+        while (!starts_.empty() && starts_.front() <= now - window_) starts_.pop_front();
+    }
+
+    rate_options options_;
+    int max_limit_ = 0;
+    duration window_{};
+    int reduced_ = 0;
+    std::optional<time_point> slowed_at_;
+    std::deque<time_point> starts_;
+};
+
+class rate_limiter {
+public:
+    rate_limiter(event_loop& loop, rate_options options = {}) : loop_(loop), window_(options) {}
+    rate_limiter(rate_limiter const&) = delete;
+    rate_limiter& operator=(rate_limiter const&) = delete;
+    ~rate_limiter() {
+        if (timer_) loop_.cancel(*timer_);
+    }
+
+    class acquire_awaiter {
+    public:
+        explicit acquire_awaiter(rate_limiter& limiter) : limiter_(limiter) {}
+        acquire_awaiter(acquire_awaiter const&) = delete;
+        acquire_awaiter& operator=(acquire_awaiter const&) = delete;
+        ~acquire_awaiter() {
+            if (queued_) limiter_.waiters_.erase(std::find(limiter_.waiters_.begin(), limiter_.waiters_.end(), this));
+            if (posted_) limiter_.loop_.forget(waiting_);
+        }
+        bool await_ready() {
+            if (limiter_.cancelled_) return true;
+            // FIFO: nobody overtakes a request that is already waiting.
+            return limiter_.waiters_.empty() && limiter_.window_.try_start(event_loop::clock::now()) &&
+                   (granted_ = true);
+        }
+        void await_suspend(std::coroutine_handle<> h) {
+            waiting_ = h;
+            queued_ = true;
+            limiter_.waiters_.push_back(this);
+            limiter_.pump();
+        }
+        // true: the request may start now; false: the limiter was cancelled (stop all work).
+        bool await_resume() noexcept {
+            posted_ = false;
+            return granted_;
+        }
+
+    private:
+        friend class rate_limiter;
+        rate_limiter& limiter_;
+        std::coroutine_handle<> waiting_;
+        bool queued_ = false;
+        bool posted_ = false;
+        bool granted_ = false;
+    };
+
+    [[nodiscard]] acquire_awaiter acquire() { return acquire_awaiter(*this); }
+
+    void slow_down() { window_.slow_down(event_loop::clock::now()); }
+
+    // Wakes every waiter with `false` and refuses all later acquisitions.
+    void cancel_all() {
+        cancelled_ = true;
+        if (timer_) loop_.cancel(*timer_);
+        timer_.reset();
+        for (acquire_awaiter* w : waiters_) wake(*w, false);
+        waiters_.clear();
+    }
+
+    bool cancelled() const noexcept { return cancelled_; }
+    std::size_t waiting() const noexcept { return waiters_.size(); }
+    int current_limit() const { return window_.limit(event_loop::clock::now()); }
+    rolling_window const& window() const noexcept { return window_; }
+
+private:
+    void wake(acquire_awaiter& w, bool granted) {
+        w.queued_ = false;
+        w.granted_ = granted;
+        w.posted_ = true;
+        loop_.post(w.waiting_);
+    }
+
+    // Grants as many waiters as the window allows now, then sleeps until the next may start.
+    void pump() {
+        if (timer_) {
+            loop_.cancel(*timer_);
+            timer_.reset();
+        }
+        auto now = event_loop::clock::now();
+        while (!waiters_.empty() && window_.try_start(now)) {
+            acquire_awaiter* w = waiters_.front();
+            waiters_.pop_front();
+            wake(*w, true);
+        }
+        if (!waiters_.empty()) {
+            timer_ = loop_.call_at(window_.next_start(now), [this] {
+                timer_.reset();
+                pump();
+            });
+        }
+    }
+
+    event_loop& loop_;
+    rolling_window window_;
+    std::deque<acquire_awaiter*> waiters_;
+    std::optional<event_loop::timer_id> timer_;
+    bool cancelled_ = false;
+};
+
+}  // namespace marcpipe::net

@@ -1,0 +1,284 @@
+// The event loop on its own: timers, the ready queue, spawned coroutines, and real transfers
+// against a small in-process HTTP server and against sockets that never answer.
+#include <httplib.h>
+#include <marcpipe/coro/sync_wait.hpp>
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/event_loop.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+
+using namespace marcpipe::net;
+using marcpipe::coro::task;
+using namespace std::chrono_literals;
+
+namespace {
+
+loop_options with(std::size_t max_in_flight, loop_backend backend = loop_backend::epoll) {
+    loop_options o;
+    o.max_in_flight = max_in_flight;
+    o.backend = backend;
+    return o;
+}
+
+// A small HTTP server on a loopback port, on its own thread, for the duration of a test.
+class local_server {
+public:
+    local_server() {
+        server_.Get("/hello", [](httplib::Request const& req, httplib::Response& res) {
+            res.set_header("X-Marcpipe-Test", "  padded  ");
+            res.set_header("X-Seen-Accept-Encoding", req.get_header_value("Accept-Encoding"));
+            res.set_header("X-Seen-Authorization", req.get_header_value("Authorization"));
+            res.set_content("hello", "text/plain");
+        });
+        server_.Get("/port", [this](httplib::Request const& req, httplib::Response& res) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            ports_.insert(req.remote_port);
+            res.set_content(std::to_string(req.remote_port), "text/plain");
+        });
+        server_.Get("/big", [](httplib::Request const&, httplib::Response& res) {
+            res.set_content(std::string(300'000, 'x'), "text/plain");
+        });
+        server_.Get("/status/503", [](httplib::Request const&, httplib::Response& res) {
+            res.status = 503;
+            res.set_content("busy", "text/plain");
+        });
+        server_.set_keep_alive_max_count(1000);
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port for the test server");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+    }
+    ~local_server() {
+        server_.stop();
+        thread_.join();
+    }
+    std::string url(std::string const& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+    std::size_t distinct_ports() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return ports_.size();
+    }
+
+private:
+    httplib::Server server_;
+    int port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::set<int> ports_;
+};
+
+// A listening socket that accepts connections (through the backlog) and never answers.
+class silent_listener {
+public:
+    silent_listener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 16) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw std::runtime_error("cannot open a loopback listener");
+        port_ = ntohs(addr.sin_port);
+    }
+    ~silent_listener() { ::close(fd_); }
+    int port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+// A loopback port with nothing listening on it.
+int closed_port() {
+    silent_listener l;
+    return l.port();
+}
+
+template <class T>
+T drive(event_loop& loop, task<T> t) {
+    return marcpipe::coro::sync_wait(std::move(t), [&] { loop.run_once(100ms); });
+}
+
+task<void> count_down(event_loop& loop, long& counter, long n) {
+    for (long i = 0; i < n; ++i) {
+        co_await loop.schedule();
+        ++counter;
+    }
+}
+
+task<void> record_after(event_loop& loop, std::chrono::milliseconds d, std::vector<int>& order, int id) {
+    co_await loop.sleep_for(d);
+    order.push_back(id);
+}
+
+task<void> throws_later(event_loop& loop) {
+    co_await loop.schedule();
+    throw std::runtime_error("escaped");
+}
+
+task<result> get(event_loop& loop, std::string url, std::vector<header> headers = {}) {
+    co_return co_await loop.get(std::move(url), std::move(headers));
+}
+
+}  // namespace
+
+TEST_CASE("sleeps wake in deadline order", "[net]") {
+    event_loop loop;
+    std::vector<int> order;
+    loop.spawn(record_after(loop, 60ms, order, 3));
+    loop.spawn(record_after(loop, 20ms, order, 1));
+    loop.spawn(record_after(loop, 40ms, order, 2));
+    auto begin = event_loop::clock::now();
+    loop.run();
+    CHECK(order == std::vector<int>{1, 2, 3});
+    CHECK(event_loop::clock::now() - begin >= 60ms);
+    CHECK(loop.spawned() == 0);
+}
+
+TEST_CASE("a million resumptions from the ready queue do not grow the stack", "[net]") {
+    event_loop loop;
+    long counter = 0;
+    loop.spawn(count_down(loop, counter, 1'000'000));
+    loop.run();
+    CHECK(counter == 1'000'000);
+}
+
+TEST_CASE("an exception escaping a spawned coroutine comes out of the loop", "[net]") {
+    event_loop loop;
+    loop.spawn(throws_later(loop));
+    CHECK_THROWS_WITH(loop.run(), "escaped");
+}
+
+TEST_CASE("run_until with nothing pending is a logic error, not a hang", "[net]") {
+    event_loop loop;
+    CHECK_THROWS_AS(loop.run_until([] { return false; }), std::logic_error);
+}
+
+TEST_CASE("plain http to a host that is not loopback is refused before any connection", "[net]") {
+    event_loop loop;
+    result r = drive(loop, get(loop, "http://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs?apikey=l8xxsecret"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == CURLE_UNSUPPORTED_PROTOCOL);
+    CHECK(r.error().message.find("loopback") != std::string::npos);
+    CHECK(r.error().message.find("l8xxsecret") == std::string::npos);
+}
+
+TEST_CASE("a GET returns status, headers and body", "[net]") {
+    local_server server;
+    loop_backend backend = GENERATE(loop_backend::epoll, loop_backend::poll);
+    event_loop loop(with(4, backend));
+    result r = drive(loop, get(loop, server.url("/hello"), {header("Authorization", "apikey k")}));
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "hello");
+    CHECK(r->header_value("x-marcpipe-test") == std::string_view("padded"));
+    CHECK(r->header_value("CONTENT-TYPE") == std::string_view("text/plain"));
+    CHECK_FALSE(r->header_value("X-Absent"));
+    CHECK(r->header_value("X-Seen-Authorization") == std::string_view("apikey k"));
+    // Accept-Encoding lists what curl can decode (at least gzip and deflate).
+    auto encodings = r->header_value("X-Seen-Accept-Encoding");
+    REQUIRE(encodings);
+    CHECK(encodings->find("gzip") != std::string_view::npos);
+    CHECK(encodings->find("deflate") != std::string_view::npos);
+    CHECK(r->elapsed_seconds > 0);
+    result busy = drive(loop, get(loop, server.url("/status/503")));
+    REQUIRE(busy);
+    CHECK(busy->status == 503);
+}
+
+TEST_CASE("sequential requests reuse one kept-alive connection", "[net]") {
+    local_server server;
+    loop_backend backend = GENERATE(loop_backend::epoll, loop_backend::poll);
+    event_loop loop(with(1, backend));
+    for (int i = 0; i < 30; ++i) {
+        result r = drive(loop, get(loop, server.url("/port")));
+        REQUIRE(r);
+        REQUIRE(r->status == 200);
+    }
+    CHECK(server.distinct_ports() == 1);
+}
+
+TEST_CASE("many requests at once are capped at max_in_flight and all complete", "[net]") {
+    local_server server;
+    loop_backend backend = GENERATE(loop_backend::epoll, loop_backend::poll);
+    event_loop loop(with(3, backend));
+    int ok = 0;
+    std::size_t most = 0;
+    auto one = [&](std::string url) -> task<void> {
+        result r = co_await loop.get(std::move(url));
+        if (r && r->status == 200) ++ok;
+    };
+    for (int i = 0; i < 40; ++i) loop.spawn(one(server.url("/hello")));
+    while (loop.pending()) {
+        loop.run_once(100ms);
+        most = std::max(most, loop.in_flight());
+        CHECK(loop.in_flight() <= 3);
+    }
+    CHECK(ok == 40);
+    CHECK(most == 3);
+}
+
+TEST_CASE("a response over the size cap is an error, not a truncated body", "[net]") {
+    local_server server;
+    loop_options o;
+    o.max_response_bytes = 100'000;
+    event_loop loop(o);
+    result r = drive(loop, get(loop, server.url("/big")));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == CURLE_FILESIZE_EXCEEDED);
+    CHECK(r.error().message.find("cap") != std::string::npos);
+}
+
+TEST_CASE("a server that never answers runs into the total timeout", "[net]") {
+    silent_listener silent;
+    loop_backend backend = GENERATE(loop_backend::epoll, loop_backend::poll);
+    loop_options o = with(4, backend);
+    o.total_timeout = 300ms;
+    event_loop loop(o);
+    auto begin = event_loop::clock::now();
+    result r = drive(loop, get(loop, "http://127.0.0.1:" + std::to_string(silent.port()) + "/x?apikey=l8xxsecret"));
+    auto elapsed = event_loop::clock::now() - begin;
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == CURLE_OPERATION_TIMEDOUT);
+    CHECK(elapsed >= 300ms);
+    CHECK(elapsed < 2s);
+    CHECK(r.error().message.find("l8xxsecret") == std::string::npos);
+    CHECK(r.error().message.find("apikey=REDACTED") != std::string::npos);
+}
+
+TEST_CASE("a closed port gives a connection error value", "[net]") {
+    event_loop loop;
+    result r = drive(loop, get(loop, "http://127.0.0.1:" + std::to_string(closed_port()) + "/x"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == CURLE_COULDNT_CONNECT);
+}
+
+TEST_CASE("cancel_transfers ends queued and running transfers at once", "[net]") {
+    silent_listener silent;
+    event_loop loop(with(2));
+    std::vector<CURLcode> codes;
+    auto one = [&](std::string url) -> task<void> {
+        result r = co_await loop.get(std::move(url));
+        codes.push_back(r ? CURLE_OK : r.error().code);
+    };
+    for (int i = 0; i < 5; ++i) loop.spawn(one("http://127.0.0.1:" + std::to_string(silent.port()) + "/x"));
+    loop.run_once(20ms);
+    loop.run_once(20ms);
+    CHECK(loop.in_flight() == 2);
+    CHECK(loop.queued() == 3);
+    loop.cancel_transfers(CURLE_ABORTED_BY_CALLBACK, "stopped for the test");
+    loop.run();
+    CHECK(codes == std::vector<CURLcode>(5, CURLE_ABORTED_BY_CALLBACK));
+}

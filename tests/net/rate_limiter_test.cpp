@@ -1,0 +1,142 @@
+// The rate limiter: never more than N starts in any rolling window, slow-down and recovery;
+// first on an injected clock, then on a real event loop.
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/rate_limiter.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "catch.hpp"
+
+using namespace marcpipe::net;
+using namespace std::chrono_literals;
+using time_point = rolling_window::time_point;
+
+namespace {
+// Largest number of starts within any half-open window [t, t + width).
+std::size_t max_in_any_window(std::vector<time_point> starts, std::chrono::nanoseconds width) {
+    std::sort(starts.begin(), starts.end());
+    std::size_t best = 0;
+    for (std::size_t i = 0, j = 0; i < starts.size(); ++i) {
+        while (j < starts.size() && starts[j] < starts[i] + width) ++j;
+        best = std::max(best, j - i);
+    }
+    return best;
+}
+}  // namespace
+
+TEST_CASE("greedy starts never exceed N in any rolling second", "[net]") {
+    rolling_window window(rate_options{25, 0ms, 1000ms});
+    time_point t0{};
+    std::vector<time_point> starts;
+    // Try to start every 0.1 ms for 10 s of simulated time.
+    for (auto t = t0; t < t0 + 10s; t += 100us)
+        if (window.try_start(t)) starts.push_back(t);
+    CHECK(max_in_any_window(starts, 1s) == 25);
+    // And it is not too timid: about 25 per second overall.
+    CHECK(starts.size() >= 250);
+    CHECK(starts.size() <= 251);
+}
+
+TEST_CASE("a rate that is not a whole number per second keeps the guarantee", "[net]") {
+    rolling_window window(rate_options{2.5, 0ms, 1000ms});
+    std::vector<time_point> starts;
+    for (auto t = time_point{}; t < time_point{} + 10s; t += 1ms)
+        if (window.try_start(t)) starts.push_back(t);
+    CHECK(max_in_any_window(starts, 1s) <= 2);
+    rolling_window slow(rate_options{0.5, 0ms, 1000ms});
+    std::vector<time_point> slow_starts;
+    for (auto t = time_point{}; t < time_point{} + 10s; t += 1ms)
+        if (slow.try_start(t)) slow_starts.push_back(t);
+    CHECK(max_in_any_window(slow_starts, 2s) == 1);
+    CHECK(slow_starts.size() == 5);
+}
+
+TEST_CASE("the margin widens the window", "[net]") {
+    rolling_window window(rate_options{10, 50ms, 1000ms});
+    CHECK(window.window() == 1050ms);
+    std::vector<time_point> starts;
+    for (auto t = time_point{}; t < time_point{} + 5s; t += 1ms)
+        if (window.try_start(t)) starts.push_back(t);
+    CHECK(max_in_any_window(starts, 1050ms) == 10);
+}
+
+TEST_CASE("next_start names the moment the oldest start leaves the window", "[net]") {
+    rolling_window window(rate_options{3, 0ms, 1000ms});
+    time_point t0 = time_point{} + 5s;
+    CHECK(window.try_start(t0));
+    CHECK(window.try_start(t0 + 100ms));
+    CHECK(window.try_start(t0 + 200ms));
+    CHECK_FALSE(window.try_start(t0 + 300ms));
+    CHECK(window.next_start(t0 + 300ms) == t0 + 1s);
+    CHECK_FALSE(window.try_start(t0 + 1s - 1ns));
+    CHECK(window.try_start(t0 + 1s + 1ns));
+}
+
+TEST_CASE("slow_down halves the limit once per window and it recovers gradually", "[net]") {
+    rolling_window window(rate_options{20, 0ms, 1000ms});
+    time_point t0 = time_point{} + 10s;
+    CHECK(window.limit(t0) == 20);
+    window.slow_down(t0);
+    CHECK(window.limit(t0) == 10);
+    window.slow_down(t0 + 10ms);  // the same burst of 429s
+    CHECK(window.limit(t0 + 10ms) == 10);
+    CHECK(window.limit(t0 + 1s) == 12);
+    CHECK(window.limit(t0 + 3s) == 16);
+    CHECK(window.limit(t0 + 60s) == 20);
+    window.slow_down(t0 + 2s);  // a later 429 halves again, from where it was
+    CHECK(window.limit(t0 + 2s) == 7);
+
+    std::vector<time_point> starts;
+    rolling_window fresh(rate_options{20, 0ms, 1000ms});
+    fresh.slow_down(t0);
+    for (auto t = t0; t < t0 + 1s; t += 1ms)
+        if (fresh.try_start(t)) starts.push_back(t);
+    CHECK(starts.size() == 10);
+}
+
+namespace {
+marcpipe::coro::task<void> take(rate_limiter& limiter, std::vector<event_loop::time_point>& starts, int& refused) {
+    bool granted = co_await limiter.acquire();  // not inside the if: GCC 12 miscompiles that
+    if (granted)
+        starts.push_back(event_loop::clock::now());
+    else
+        ++refused;
+}
+}  // namespace
+
+TEST_CASE("on the event loop, waiters are released as the window allows", "[net]") {
+    event_loop loop;
+    rate_limiter limiter(loop, rate_options{40, 20ms, 1000ms});
+    std::vector<event_loop::time_point> starts;
+    int refused = 0;
+    auto begin = event_loop::clock::now();
+    for (int i = 0; i < 100; ++i) loop.spawn(take(limiter, starts, refused));
+    loop.run();
+    auto elapsed = event_loop::clock::now() - begin;
+    REQUIRE(starts.size() == 100);
+    CHECK(refused == 0);
+    CHECK(max_in_any_window(starts, 1s) <= 40);
+    // 40 now, 40 after one window, 20 after two.
+    CHECK(elapsed >= 2 * 1020ms);
+    CHECK(elapsed < 2 * 1020ms + 300ms);
+}
+
+TEST_CASE("cancel_all wakes every waiter with false and refuses later ones", "[net]") {
+    event_loop loop;
+    rate_limiter limiter(loop, rate_options{5, 0ms, 1000ms});
+    std::vector<event_loop::time_point> starts;
+    int refused = 0;
+    for (int i = 0; i < 20; ++i) loop.spawn(take(limiter, starts, refused));
+    loop.run_once(std::chrono::milliseconds(0));
+    CHECK(starts.size() == 5);
+    CHECK(limiter.waiting() == 15);
+    limiter.cancel_all();
+    loop.run();
+    CHECK(starts.size() == 5);
+    CHECK(refused == 15);
+    loop.spawn(take(limiter, starts, refused));
+    loop.run();
+    CHECK(refused == 16);
+}
