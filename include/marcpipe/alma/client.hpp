@@ -17,6 +17,15 @@
 #include <utility>
 #include <vector>
 
+#include <tl/expected.hpp>
+
+#include "../coro/task.hpp"
+#include "../net/http_client.hpp"
+#include "../net/retry.hpp"
+#include "error.hpp"
+#include "holdings.hpp"
+#include "report.hpp"
+
 namespace marcpipe::alma {
 
 // A configuration mistake (unknown region, no key, unreadable key file): the programs exit 2.
@@ -145,6 +154,119 @@ public:
 
 private:
     std::string base_;
+};
+
+// The run was stopped for a reason no retry can fix (the key refused, the daily threshold used
+// up): thrown out of the stages so the program can save its state and exit.
+class fatal_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A call's answer, or the problem to report for it (stage, IDs, status, Alma code, message,
+// tracking ID all filled in).
+template <typename T>
+using outcome = tl::expected<T, problem>;
+
+// The Alma calls of the holdings export, over a shared HTTP client (whose loop, rate limiter
+// and retries every stage shares), plus what the stages share about the run: the problems
+// found and how far the output has got.
+class client {
+public:
+    client(net::http_client& http, std::string_view base_url) : http_{&http}, urls_{base_url} {}
+    client(client const&) = delete;
+    client& operator=(client const&) = delete;
+
+    net::http_client& http() noexcept { return *http_; }
+    net::event_loop& loop() noexcept { return http_->loop(); }
+    endpoints const& urls() const noexcept { return urls_; }
+
+    // Problems of the run, released in export order by whoever writes the report.
+    problem_log& problems() noexcept { return problems_; }
+
+    // Called by holdings_records with N whenever the first N bibs of the export are finished:
+    // every record of theirs has been handed on and taken by the consumer. A journal records
+    // this; problems of those bibs may be released.
+    std::function<void(std::uint64_t)> on_bibs_complete;
+
+    // How many times a 2xx answer that cannot be read is asked for again before the bib or
+    // holding is reported (the HTTP client already retries bodies that are not well-formed XML).
+    int reread_attempts = 3;
+
+    // Counts for progress lines.
+    struct counters {
+        std::uint64_t bibs_listed = 0;      // bibs whose holdings are known (or reported)
+        std::uint64_t holdings_listed = 0;  // holding IDs found
+        std::uint64_t holdings_fetched = 0; // holdings records received (or reported)
+    };
+    counters const& progress() const noexcept { return counters_; }
+    counters& progress() noexcept { return counters_; }
+
+    bool stopped() const noexcept { return http_->stopped(); }
+
+    // Drives the shared loop until `ready()` holds; throws fatal_error once the HTTP client has
+    // stopped (every stage waiting on the loop then unwinds).
+    template <typename Ready>
+    void wait_until(Ready ready) {
+        http_->loop().run_until([&] { return http_->stopped() || ready(); });
+        if (http_->stopped()) throw fatal_error(http_->stop_reason());
+    }
+
+    // Retrieve Holdings List: the holding IDs of one bib (maybe none).
+    coro::task<outcome<std::vector<std::string>>> holdings_list(std::string mms_id) {
+        std::string url = urls_.holdings_list(mms_id);
+        return fetch<std::vector<std::string>>(
+            std::move(url), stage::holdings_list, std::move(mms_id), std::string{},
+            [](std::string_view body) { return parse_holdings_list(body); });
+    }
+
+    // Retrieve Holdings Record.
+    coro::task<outcome<holding>> holding_record(std::string mms_id, std::string holding_id) {
+        std::string url = urls_.holding_record(mms_id, holding_id);
+        return fetch<holding>(std::move(url), stage::holding_record, std::move(mms_id), std::move(holding_id),
+                              [](std::string_view body) { return parse_holding_record(body); });
+    }
+
+    // Retrieve Bibs (up to 100) with availability: each bib's holding IDs from AVA $8. A problem
+    // here concerns the whole request; its mms_id column lists the first ID of the group.
+    coro::task<outcome<std::vector<bib_availability>>> bibs_availability(std::vector<std::string> mms_ids) {
+        std::string url = urls_.bibs_availability(mms_ids);
+        std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();
+        return fetch<std::vector<bib_availability>>(
+            std::move(url), stage::holdings_list, std::move(first), std::string{},
+            [](std::string_view body) { return parse_bibs_availability(body); });
+    }
+
+private:
+    template <typename T, typename Parse>
+    coro::task<outcome<T>> fetch(std::string url, stage where, std::string mms_id, std::string holding_id,
+                                 Parse parse) {
+        for (int attempt = 0;; ++attempt) {
+            net::result r = co_await http_->get(url);
+            if (!r) {
+                // Transport trouble that outlived the retries (or the run stopping).
+                co_return tl::unexpected(problem{where, mms_id, holding_id, 0, "",
+                                                 http_->scrub(r.error().message), ""});
+            }
+            if (r->status < 200 || r->status >= 300) {
+                if (auto e = parse_alma_error(r->body, r->status))
+                    co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, e->code,
+                                                     http_->scrub(e->message), e->tracking_id});
+                co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "",
+                                                 "HTTP " + std::to_string(r->status) + " without an Alma error body", ""});
+            }
+            parsed<T> value = parse(r->body);
+            if (value) co_return std::move(*value);
+            if (attempt >= reread_attempts || http_->stopped())
+                co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "",
+                                                 "the answer could not be read: " + value.error().message(), ""});
+        }
+    }
+
+    net::http_client* http_;
+    endpoints urls_;
+    problem_log problems_;
+    counters counters_;
 };
 
 }  // namespace marcpipe::alma

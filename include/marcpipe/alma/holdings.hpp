@@ -36,7 +36,7 @@ struct parse_failure {
 template <typename T>
 using parsed = tl::expected<T, parse_failure>;
 
-namespace detail {
+namespace parse_detail {
 
 // Element text with surrounding whitespace removed (pretty-printed bodies indent it).
 inline std::string trimmed_text(pugi::xml_node node) {
@@ -67,21 +67,21 @@ inline parsed<pugi::xml_document*> load(pugi::xml_document& doc, std::string_vie
     return &doc;
 }
 
-}  // namespace detail
+}  // namespace parse_detail
 
 // Retrieve Holdings List: every holding_id in document order. `<holdings total_record_count="0"/>`
 // is a normal answer (a bib with no holdings) and gives an empty list.
 inline parsed<std::vector<std::string>> parse_holdings_list(std::string_view body) {
     pugi::xml_document doc;
-    if (auto loaded = detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
+    if (auto loaded = parse_detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
     pugi::xml_node const root = doc.document_element();
-    if (detail::local_name(root) != "holdings")
+    if (parse_detail::local_name(root) != "holdings")
         return tl::unexpected(parse_failure{
             "expected a <holdings> list, found <" + std::string(root.name()) + ">", -1});
     std::vector<std::string> ids;
     for (pugi::xml_node h = root.first_child(); h; h = h.next_sibling()) {
-        if (h.type() != pugi::node_element || detail::local_name(h) != "holding") continue;
-        std::string id = detail::trimmed_text(detail::child_named(h, "holding_id"));
+        if (h.type() != pugi::node_element || parse_detail::local_name(h) != "holding") continue;
+        std::string id = parse_detail::trimmed_text(parse_detail::child_named(h, "holding_id"));
         if (id.empty())
             return tl::unexpected(parse_failure{"a <holding> without <holding_id>", h.offset_debug()});
         ids.push_back(std::move(id));
@@ -107,15 +107,15 @@ struct holding {
 
 inline parsed<holding> parse_holding_record(std::string_view body) {
     pugi::xml_document doc;
-    if (auto loaded = detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
+    if (auto loaded = parse_detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
     pugi::xml_node const root = doc.document_element();
-    if (detail::local_name(root) != "holding")
+    if (parse_detail::local_name(root) != "holding")
         return tl::unexpected(parse_failure{
             "expected a <holding> record, found <" + std::string(root.name()) + ">", -1});
-    pugi::xml_node const rec = detail::child_named(root, "record");
+    pugi::xml_node const rec = parse_detail::child_named(root, "record");
     if (!rec) return tl::unexpected(parse_failure{"a <holding> without <record>", root.offset_debug()});
     try {
-        return holding{detail::trimmed_text(detail::child_named(root, "holding_id")),
+        return holding{parse_detail::trimmed_text(parse_detail::child_named(root, "holding_id")),
                        marc::from_marcxml(rec)};
     } catch (std::exception const& e) {
         return tl::unexpected(parse_failure{std::string("bad <record>: ") + e.what(), rec.offset_debug()});
@@ -135,28 +135,28 @@ struct bib_availability {
 
 inline parsed<std::vector<bib_availability>> parse_bibs_availability(std::string_view body) {
     pugi::xml_document doc;
-    if (auto loaded = detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
+    if (auto loaded = parse_detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
     pugi::xml_node const root = doc.document_element();
-    if (detail::local_name(root) != "bibs")
+    if (parse_detail::local_name(root) != "bibs")
         return tl::unexpected(parse_failure{
             "expected a <bibs> list, found <" + std::string(root.name()) + ">", -1});
     std::vector<bib_availability> bibs;
     for (pugi::xml_node b = root.first_child(); b; b = b.next_sibling()) {
-        if (b.type() != pugi::node_element || detail::local_name(b) != "bib") continue;
+        if (b.type() != pugi::node_element || parse_detail::local_name(b) != "bib") continue;
         bib_availability entry;
-        entry.mms_id = detail::trimmed_text(detail::child_named(b, "mms_id"));
+        entry.mms_id = parse_detail::trimmed_text(parse_detail::child_named(b, "mms_id"));
         if (entry.mms_id.empty())
             return tl::unexpected(parse_failure{"a <bib> without <mms_id>", b.offset_debug()});
-        pugi::xml_node const rec = detail::child_named(b, "record");
+        pugi::xml_node const rec = parse_detail::child_named(b, "record");
         for (pugi::xml_node f = rec.first_child(); f; f = f.next_sibling()) {
-            if (f.type() != pugi::node_element || detail::local_name(f) != "datafield" ||
+            if (f.type() != pugi::node_element || parse_detail::local_name(f) != "datafield" ||
                 std::string_view(f.attribute("tag").value()) != "AVA")
                 continue;
             for (pugi::xml_node s = f.first_child(); s; s = s.next_sibling()) {
-                if (s.type() != pugi::node_element || detail::local_name(s) != "subfield" ||
+                if (s.type() != pugi::node_element || parse_detail::local_name(s) != "subfield" ||
                     std::string_view(s.attribute("code").value()) != "8")
                     continue;
-                std::string id = detail::trimmed_text(s);
+                std::string id = parse_detail::trimmed_text(s);
                 // One AVA per holding; a repeated $8 would otherwise fetch a holding twice.
                 if (!id.empty() && std::find(entry.holding_ids.begin(), entry.holding_ids.end(),
                                              id) == entry.holding_ids.end())

@@ -8,7 +8,11 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
+
+#include <range/v3/range/concepts.hpp>
+#include <range/v3/view/all.hpp>
 
 #include "../marc/record.hpp"
 
@@ -48,5 +52,17 @@ inline marc::record const& record_of(marc::record const& r) noexcept { return r;
 inline marc::record& record_of(marc::record& r) noexcept { return r; }
 inline marc::record const& record_of(holding_record const& h) noexcept { return h.record; }
 inline marc::record& record_of(holding_record& h) noexcept { return h.record; }
+
+namespace detail {
+// What a stage keeps of its upstream: a view of it, or the container itself when a temporary
+// container is piped in (the stage's coroutine then owns it).
+template <typename Range>
+auto as_upstream(Range&& r) {
+    if constexpr (ranges::viewable_range<Range>)
+        return ranges::views::all(std::forward<Range>(r));
+    else
+        return std::remove_cvref_t<Range>(std::forward<Range>(r));
+}
+}  // namespace detail
 
 }  // namespace marcpipe::pipeline

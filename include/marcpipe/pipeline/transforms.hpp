@@ -66,9 +66,9 @@ struct rewrite_001_004_fn {
     void operator()(holding_record& h) const { (*this)(h.record, h.holding_id, h.mms_id); }
 
     template <typename Range>
-        requires ranges::viewable_range<Range>
+        requires ranges::input_range<Range>
     friend auto operator|(Range&& upstream, rewrite_001_004_fn) {
-        return detail::rewrite_each(ranges::views::all(std::forward<Range>(upstream)));
+        return detail::rewrite_each(detail::as_upstream(std::forward<Range>(upstream)));
     }
 };
 

@@ -1,0 +1,260 @@
+// io_stages: the two stages that ask Alma — holdings_ids (bib → its holding IDs) and
+// holdings_records (holding ID → the holdings record) — as pipeable range stages that keep many
+// requests in flight on the client's one event loop.
+//
+// How a stage works: it reads ahead a bounded window of upstream items and spawns one coroutine
+// per item that awaits the Alma call on the shared loop. When it is asked for its next item it
+// drives the loop until the oldest item of the window is answered, and hands that on. So output
+// comes in input order, at most `window` answers wait in memory, and while one stage waits for
+// its front item the loop keeps every other request of every stage moving.
+//
+// Problems (a deleted bib, an unknown holding, a request that failed for good) go to the client's
+// problem_log, tagged with the bib's position in the export; the run goes on. A fatal stop (bad
+// key, daily threshold) surfaces as alma::fatal_error from the stage.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <range/v3/range/access.hpp>
+#include <range/v3/range/concepts.hpp>
+#include <range/v3/view/all.hpp>
+
+#include "../alma/client.hpp"
+#include "../coro/generator.hpp"
+#include "../coro/task.hpp"
+#include "items.hpp"
+
+namespace marcpipe::pipeline {
+
+// Where holdings_ids learns a bib's holding IDs.
+enum class holdings_source {
+    list,  // Retrieve Holdings List, one call per bib: every holding, the default
+    bibs,  // Retrieve Bibs with p_avail, 100 bibs per call: what availability sees (AVA $8)
+};
+
+struct holdings_ids_options {
+    holdings_ids_options() {}
+    holdings_source source = holdings_source::list;
+    std::size_t window = 256;  // bibs read ahead (list) or bibs per window of bulk calls
+    std::size_t bibs_per_call = alma::endpoints::max_bibs_per_call;
+};
+
+struct holdings_records_options {
+    holdings_records_options() {}
+    std::size_t window = 512;  // holdings read ahead
+};
+
+namespace detail {
+
+// One bib's holdings-list answer, filled by the coroutine that asks for it.
+struct list_slot {
+    explicit list_slot(bib b_) : b{std::move(b_)} {}
+    bib b;
+    bool done = false;
+    alma::outcome<std::vector<std::string>> result;
+};
+
+inline coro::task<void> ask_list(alma::client& c, std::shared_ptr<list_slot> slot) {
+    slot->result = co_await c.holdings_list(slot->b.mms_id);
+    slot->done = true;
+}
+
+// Up to 100 bibs asked for in one bulk call; their answers are kept per bib in input order.
+struct bulk_slot {
+    std::vector<bib> bibs;
+    bool done = false;
+    std::vector<alma::outcome<std::vector<std::string>>> results;  // one per bib, when done
+};
+
+inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slot) {
+    std::vector<std::string> ids;
+    ids.reserve(slot->bibs.size());
+    for (auto const& b : slot->bibs) ids.push_back(b.mms_id);
+    auto answer = co_await c.bibs_availability(ids);
+    if (answer) {
+        for (auto const& b : slot->bibs) {
+            auto found = std::find_if(answer->begin(), answer->end(),
+                                      [&](alma::bib_availability const& a) { return a.mms_id == b.mms_id; });
+            if (found != answer->end()) {
+                slot->results.emplace_back(std::move(found->holding_ids));
+            } else {
+                // Alma leaves out what it does not know: a bib deleted since the export.
+                slot->results.emplace_back(tl::unexpected(alma::problem{
+                    alma::stage::holdings_list, b.mms_id, "", answer.has_value() ? 200 : 0, "",
+                    "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""}));
+            }
+        }
+    } else if (!c.stopped()) {
+        // The whole call failed for good: ask bib by bib, so each bib gets its own answer.
+        for (auto const& b : slot->bibs) slot->results.push_back(co_await c.holdings_list(b.mms_id));
+    }
+    slot->done = true;
+}
+
+template <typename Range>
+coro::generator<holding_ref> list_holdings(Range upstream, alma::client& c, holdings_ids_options opt) {
+    std::size_t const window = std::max<std::size_t>(opt.window, 1);
+    std::deque<std::shared_ptr<list_slot>> ahead;
+    auto it = ranges::begin(upstream);
+    auto const end = ranges::end(upstream);
+    for (;;) {
+        while (ahead.size() < window && it != end) {
+            bib const& b = *it;
+            auto slot = std::make_shared<list_slot>(b);
+            ++it;
+            c.loop().spawn(ask_list(c, slot));
+            ahead.push_back(std::move(slot));
+        }
+        if (ahead.empty()) break;
+        c.wait_until([&] { return ahead.front()->done; });
+        std::shared_ptr<list_slot> slot = std::move(ahead.front());
+        ahead.pop_front();
+        ++c.progress().bibs_listed;
+        if (!slot->result) {
+            c.problems().add(slot->b.seq, std::move(slot->result.error()));
+            continue;
+        }
+        c.progress().holdings_listed += slot->result->size();
+        for (auto& id : *slot->result) {
+            holding_ref ref{slot->b.seq, slot->b.mms_id, std::move(id)};
+            co_yield ref;
+        }
+    }
+}
+
+template <typename Range>
+coro::generator<holding_ref> bulk_holdings(Range upstream, alma::client& c, holdings_ids_options opt) {
+    std::size_t const per_call = std::clamp<std::size_t>(opt.bibs_per_call, 1, alma::endpoints::max_bibs_per_call);
+    std::size_t const calls_ahead = std::max<std::size_t>(1, opt.window / per_call);
+    std::deque<std::shared_ptr<bulk_slot>> ahead;
+    auto it = ranges::begin(upstream);
+    auto const end = ranges::end(upstream);
+    for (;;) {
+        while (ahead.size() < calls_ahead && it != end) {
+            auto slot = std::make_shared<bulk_slot>();
+            while (slot->bibs.size() < per_call && it != end) {
+                bib const& b = *it;
+                slot->bibs.push_back(b);
+                ++it;
+            }
+            c.loop().spawn(ask_bulk(c, slot));
+            ahead.push_back(std::move(slot));
+        }
+        if (ahead.empty()) break;
+        c.wait_until([&] { return ahead.front()->done; });
+        std::shared_ptr<bulk_slot> slot = std::move(ahead.front());
+        ahead.pop_front();
+        for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
+            bib const& b = slot->bibs[i];
+            auto& result = slot->results[i];
+            ++c.progress().bibs_listed;
+            if (!result) {
+                c.problems().add(b.seq, std::move(result.error()));
+                continue;
+            }
+            c.progress().holdings_listed += result->size();
+            for (auto& id : *result) {
+                holding_ref ref{b.seq, b.mms_id, std::move(id)};
+                co_yield ref;
+            }
+        }
+    }
+}
+
+struct record_slot {
+    explicit record_slot(holding_ref r) : ref{std::move(r)} {}
+    holding_ref ref;
+    bool done = false;
+    alma::outcome<alma::holding> result;
+};
+
+inline coro::task<void> ask_record(alma::client& c, std::shared_ptr<record_slot> slot) {
+    slot->result = co_await c.holding_record(slot->ref.mms_id, slot->ref.holding_id);
+    slot->done = true;
+}
+
+template <typename Range>
+coro::generator<holding_record> fetch_records(Range upstream, alma::client& c, holdings_records_options opt) {
+    std::size_t const window = std::max<std::size_t>(opt.window, 1);
+    std::deque<std::shared_ptr<record_slot>> ahead;
+    auto it = ranges::begin(upstream);
+    auto const end = ranges::end(upstream);
+    std::optional<std::uint64_t> last_pulled;  // bib of the newest item taken from upstream
+    std::uint64_t complete = 0;
+    for (;;) {
+        while (ahead.size() < window && it != end) {
+            holding_ref const& ref = *it;
+            auto slot = std::make_shared<record_slot>(ref);
+            last_pulled = ref.bib_seq;
+            ++it;
+            c.loop().spawn(ask_record(c, slot));
+            ahead.push_back(std::move(slot));
+        }
+        // Everything handed on before this point has been taken by the consumer. Bibs before
+        // the oldest one still waiting (here, or not yet out of upstream) are therefore complete.
+        if (c.on_bibs_complete) {
+            std::uint64_t now_complete = complete;
+            if (!ahead.empty())
+                now_complete = ahead.front()->ref.bib_seq;
+            else if (it != end)
+                now_complete = last_pulled.value_or(0);
+            if (now_complete > complete) {
+                complete = now_complete;
+                c.on_bibs_complete(complete);
+            }
+        }
+        if (ahead.empty()) break;
+        c.wait_until([&] { return ahead.front()->done; });
+        std::shared_ptr<record_slot> slot = std::move(ahead.front());
+        ahead.pop_front();
+        ++c.progress().holdings_fetched;
+        if (!slot->result) {
+            c.problems().add(slot->ref.bib_seq, std::move(slot->result.error()));
+            continue;
+        }
+        holding_record h{slot->ref.bib_seq, std::move(slot->ref.mms_id), std::move(slot->ref.holding_id),
+                         std::move(slot->result->record)};
+        co_yield h;
+    }
+}
+
+template <typename Stage>
+struct stage_closure {
+    Stage make;
+    template <typename Range>
+        requires ranges::input_range<Range>
+    friend auto operator|(Range&& upstream, stage_closure const& self) {
+        return self.make(as_upstream(std::forward<Range>(upstream)));
+    }
+};
+template <typename Stage>
+stage_closure(Stage) -> stage_closure<Stage>;
+
+}  // namespace detail
+
+// `bibs | holdings_ids(client)`: each bib's holding IDs, as holding_refs in input order. A bib
+// with no holdings yields nothing; a bib Alma does not know goes to the problem log.
+inline auto holdings_ids(alma::client& c, holdings_ids_options opt = {}) {
+    return detail::stage_closure{[&c, opt](auto upstream) {
+        return opt.source == holdings_source::bibs ? detail::bulk_holdings(std::move(upstream), c, opt)
+                                                   : detail::list_holdings(std::move(upstream), c, opt);
+    }};
+}
+
+// `refs | holdings_records(client)`: the holdings record of each holding_ref, in input order.
+// An unknown holding goes to the problem log.
+inline auto holdings_records(alma::client& c, holdings_records_options opt = {}) {
+    return detail::stage_closure{[&c, opt](auto upstream) {
+        return detail::fetch_records(std::move(upstream), c, opt);
+    }};
+}
+
+}  // namespace marcpipe::pipeline

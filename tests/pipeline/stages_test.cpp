@@ -1,0 +1,174 @@
+// The I/O stages against the loopback emulator: every holding once, in export order, problems
+// reported, requests kept in flight, fatal stops surfacing as fatal_error.
+#include <marcpipe/pipeline/stages.hpp>
+
+#include <launcher.hpp>
+#include <catalogue.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace alma = marcpipe::alma;
+namespace net = marcpipe::net;
+namespace pipeline = marcpipe::pipeline;
+using marcpipe::emulator::catalogue;
+using marcpipe::emulator::emulator_process;
+
+namespace {
+
+constexpr std::uint64_t seed = 7;
+
+std::vector<pipeline::bib> catalogue_bibs(catalogue const& cat) {
+    std::vector<pipeline::bib> out;
+    for (std::size_t b = 0; b < cat.size(); ++b) out.emplace_back(b, cat.mms_id(b));
+    return out;
+}
+
+// (mms_id, holding_id) of every holding the API can deliver, in export order.
+std::vector<std::pair<std::string, std::string>> expected_holdings(catalogue const& cat) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (std::size_t b = 0; b < cat.size(); ++b)
+        if (!cat.deleted(b))
+            for (auto const& h : cat.holding_ids(b)) out.emplace_back(cat.mms_id(b), h);
+    return out;
+}
+
+net::client_options options(double rate = 0, std::size_t in_flight = 32) {
+    net::client_options o;
+    o.api_key = "test-key";
+    o.rate = rate;
+    o.loop.max_in_flight = in_flight;
+    o.retry.base_delay = std::chrono::milliseconds{20};
+    o.retry.max_delay = std::chrono::milliseconds{200};
+    o.retry.max_attempts = 8;
+    o.seed = 1;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("every deliverable holding comes once, in export order, with 001/004 rewritten", "[pipeline][emulator]") {
+    std::size_t const bibs = 300;
+    catalogue cat{seed, bibs};
+    emulator_process server{{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--api-key",
+                             "test-key", "--latency-ms", "20", "--latency-jitter", "0.9"}};
+    net::http_client http{options()};
+    alma::client client{http, server.base_url()};
+
+    auto source = GENERATE(pipeline::holdings_source::list, pipeline::holdings_source::bibs);
+    pipeline::holdings_ids_options ids_opt;
+    ids_opt.source = source;
+
+    std::vector<std::pair<std::string, std::string>> got;
+    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client, ids_opt) |
+                       pipeline::holdings_records(client) | pipeline::rewrite_001_004) {
+        got.emplace_back(std::string{h.record.control_value("004")}, std::string{h.record.control_value("001")});
+        CHECK(h.record.control_value("001") == h.holding_id);
+    }
+    CHECK(got == expected_holdings(cat));
+
+    std::vector<std::string> deleted;
+    client.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
+        CHECK(p.where == alma::stage::holdings_list);
+        CHECK(cat.mms_id(seq) == p.mms_id);
+        if (source == pipeline::holdings_source::list) {
+            CHECK(p.http_status == 400);
+            CHECK(p.alma_code == "402203");
+            CHECK_FALSE(p.tracking_id.empty());
+        }
+        deleted.push_back(p.mms_id);
+    });
+    std::vector<std::string> expected_deleted;
+    for (std::size_t b = 0; b < bibs; ++b)
+        if (cat.deleted(b)) expected_deleted.push_back(cat.mms_id(b));
+    CHECK(deleted == expected_deleted);
+    auto seen = server.counters();
+    CHECK(seen.key_in_query == 0);
+    if (source == pipeline::holdings_source::bibs)
+        CHECK(seen.requests == static_cast<long>((bibs + 99) / 100 + expected_holdings(cat).size()));
+    else
+        CHECK(seen.requests == static_cast<long>(bibs + expected_holdings(cat).size()));
+    // Read-ahead keeps the connections busy, not one request at a time.
+    CHECK(seen.max_in_flight > 16);
+}
+
+TEST_CASE("an unknown holding ID is reported with 402208 and the run goes on", "[pipeline][emulator]") {
+    catalogue cat{seed, 50};
+    emulator_process server{{"--seed", std::to_string(seed), "--bibs", "50"}};
+    net::http_client http{options()};
+    alma::client client{http, server.base_url()};
+    std::size_t b = 0;
+    while (cat.deleted(b) || cat.holdings_count(b) == 0) ++b;
+    std::vector<pipeline::holding_ref> refs{{0, cat.mms_id(b), cat.holding_ids(b)[0]},
+                                            {1, cat.mms_id(b), "22999999999993" + cat.institution_code()},
+                                            {2, cat.mms_id(b), cat.holding_ids(b)[0]}};
+    std::vector<std::uint64_t> delivered;
+    for (auto& h : refs | pipeline::holdings_records(client)) delivered.push_back(h.bib_seq);
+    CHECK(delivered == std::vector<std::uint64_t>{0, 2});
+    int reported = 0;
+    client.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
+        ++reported;
+        CHECK(seq == 1);
+        CHECK(p.where == alma::stage::holding_record);
+        CHECK(p.alma_code == "402208");
+        CHECK(p.holding_id == refs[1].holding_id);
+    });
+    CHECK(reported == 1);
+}
+
+TEST_CASE("transient faults are retried: the same holdings arrive as without them", "[pipeline][emulator]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--latency-ms", "5",
+                             "--fault-rate-500", "0.05", "--fault-rate-503", "0.05", "--fault-rate-reset", "0.05",
+                             "--fault-rate-truncated", "0.05", "--fault-rate-malformed", "0.05"}};
+    net::http_client http{options()};
+    alma::client client{http, server.base_url()};
+    std::vector<std::pair<std::string, std::string>> got;
+    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client))
+        got.emplace_back(h.mms_id, h.holding_id);
+    CHECK(got == expected_holdings(cat));
+    CHECK(server.counters().faults > 0);
+}
+
+TEST_CASE("a refused key stops the stages with fatal_error", "[pipeline][emulator]") {
+    catalogue cat{seed, 40};
+    emulator_process server{{"--seed", std::to_string(seed), "--bibs", "40", "--api-key", "right"}};
+    net::http_client http{options()};
+    alma::client client{http, server.base_url()};
+    auto run = [&] {
+        for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client))
+            (void)h;
+    };
+    CHECK_THROWS_AS(run(), alma::fatal_error);
+    CHECK(client.stopped());
+}
+
+TEST_CASE("completion is reported in export order and never runs ahead of the consumer", "[pipeline][emulator]") {
+    std::size_t const bibs = 120;
+    catalogue cat{seed, bibs};
+    emulator_process server{{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--latency-ms", "10",
+                             "--latency-jitter", "0.9"}};
+    net::http_client http{options()};
+    alma::client client{http, server.base_url()};
+    std::uint64_t consumed_bib = 0;
+    bool consumed_any = false;
+    std::uint64_t last_complete = 0;
+    client.on_bibs_complete = [&](std::uint64_t n) {
+        CHECK(n > last_complete);
+        // Every bib before n has been consumed entirely: nothing consumed is at or after n
+        // except records of bib n itself when it is only partly through.
+        if (consumed_any) CHECK(consumed_bib <= n);
+        last_complete = n;
+    };
+    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client)) {
+        CHECK(h.bib_seq >= last_complete);
+        consumed_bib = h.bib_seq;
+        consumed_any = true;
+    }
+    CHECK(last_complete > bibs / 2);
+}
