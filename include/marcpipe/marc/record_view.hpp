@@ -82,6 +82,52 @@ bool scan_marks(char const* s, char const* end, OnMark&& on_mark) {
     return true;
 }
 
+// For a data area whose fields lie one after another: true when it holds exactly `fields` field
+// terminators, no record terminator, and every subfield delimiter is followed by a code (not a
+// control character). One pass, 16 bytes at a time; false sends the caller to the exact check.
+// data[n] must be readable (it is the record terminator).
+inline bool data_marks_ok(char const* data, std::size_t n, std::size_t fields) noexcept {
+    std::size_t terminators = 0;
+    std::size_t k = 0;
+#if defined(__SSE2__)
+    __m128i const fs = _mm_set1_epi8(subfield_delimiter);
+    __m128i const ft = _mm_set1_epi8(field_terminator);
+    __m128i const rt = _mm_set1_epi8(record_terminator);
+    __m128i const us = _mm_set1_epi8(0x1F);
+    __m128i const del = _mm_set1_epi8(0x7F);
+    __m128i bad = _mm_setzero_si128();
+    while (n - k >= 16) {
+        // Per-lane counts of field terminators, summed before a lane can pass 255.
+        __m128i counts = _mm_setzero_si128();
+        for (int round = 0; round < 255 && n - k >= 16; ++round, k += 16) {
+            __m128i x = _mm_loadu_si128(reinterpret_cast<__m128i const*>(data + k));
+            __m128i y = _mm_loadu_si128(reinterpret_cast<__m128i const*>(data + k + 1));
+            __m128i next_is_control =
+                _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(y, us), y), _mm_cmpeq_epi8(y, del));
+            bad = _mm_or_si128(bad, _mm_and_si128(_mm_cmpeq_epi8(x, fs), next_is_control));
+            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, rt));
+            counts = _mm_sub_epi8(counts, _mm_cmpeq_epi8(x, ft));
+        }
+        __m128i sums = _mm_sad_epu8(counts, _mm_setzero_si128());
+        terminators += static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) +
+                       static_cast<std::size_t>(_mm_cvtsi128_si32(_mm_srli_si128(sums, 8)));
+    }
+    if (_mm_movemask_epi8(bad) != 0) return false;
+#endif
+    for (; k < n; ++k) {
+        char c = data[k];
+        if (c == field_terminator) {
+            ++terminators;
+        } else if (c == record_terminator) {
+            return false;
+        } else if (c == subfield_delimiter) {
+            auto next = static_cast<unsigned char>(data[k + 1]);
+            if (next < 0x20 || next == 0x7F) return false;
+        }
+    }
+    return terminators == fields;
+}
+
 // Shows bytes from a record in a message: printable ASCII as is, the rest as \xNN.
 inline std::string printable(std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
@@ -318,6 +364,81 @@ private:
         control_code,
     };
 
+    struct walk_result {
+        field_fault fault = field_fault::none;
+        std::size_t entry = 0;        // the directory entry at fault
+        char const* where = nullptr;  // the byte at fault
+        std::size_t covered = 0;      // bytes of data area the fields account for
+        bool contiguous = true;       // each field starts where the one before ended
+    };
+
+    // Checks each directory entry and what it points at. ScanFields: also look at every byte of
+    // every field (otherwise data_marks_ok does that for the whole data area at once).
+    template <bool ScanFields>
+    static walk_result walk_directory(char const* r, std::size_t ubase, std::size_t count,
+                                      std::size_t data_size) {
+        walk_result w;
+        char const* const data = r + ubase;
+        auto fault = [&](field_fault f, char const* at) {
+            w.fault = f;
+            w.where = at;
+            return w;
+        };
+        for (std::size_t i = 0; i < count; ++i) {
+            char const* e = r + leader_length + i * directory_entry_length;
+            w.entry = i;
+            if (!detail::is_tag_char(e[0]) || !detail::is_tag_char(e[1]) ||
+                !detail::is_tag_char(e[2]))
+                return fault(field_fault::bad_tag, e);
+            long const flen = detail::parse_digits(e + 3, 4);
+            long const start = detail::parse_digits(e + 7, 5);
+            if ((flen | start) < 0) return fault(field_fault::bad_numbers, e);
+            auto const ulen = static_cast<std::size_t>(flen);
+            auto const ustart = static_cast<std::size_t>(start);
+            if (ulen == 0) return fault(field_fault::zero_length, e);
+            if (ustart + ulen > data_size) return fault(field_fault::past_end, e);
+            char const* const f = data + ustart;
+            char const* const end = f + ulen - 1;  // its terminator
+            if (*end != field_terminator) return fault(field_fault::no_terminator, end);
+            if (ustart != w.covered) w.contiguous = false;
+            w.covered += ulen;
+            bool const control = e[0] == '0' && e[1] == '0';
+            char const* s = f;
+            if (!control) {
+                if (ulen < 3) return fault(field_fault::too_short_for_indicators, f);
+                if (detail::is_mark(f[0]) || detail::is_mark(f[1]))
+                    return fault(field_fault::delimiter_as_indicator,
+                                 detail::is_mark(f[0]) ? f : f + 1);
+                s = f + 2;
+                if (s != end && *s != subfield_delimiter)
+                    return fault(field_fault::text_before_subfield, s);
+            }
+            if constexpr (ScanFields) {
+                field_fault found = field_fault::none;
+                char const* at = nullptr;
+                detail::scan_marks(s, end, [&](char const* m) {
+                    at = m;
+                    if (*m == field_terminator)
+                        found = field_fault::inner_field_terminator;
+                    else if (*m == record_terminator)
+                        found = field_fault::inner_record_terminator;
+                    else if (control)
+                        return true;
+                    else if (m + 1 == end)
+                        found = field_fault::delimiter_without_code;
+                    else if (static_cast<unsigned char>(m[1]) < 0x20 || m[1] == 0x7F) {
+                        at = m + 1;
+                        found = field_fault::control_code;
+                    } else
+                        return true;
+                    return false;
+                });
+                if (found != field_fault::none) return fault(found, at);
+            }
+        }
+        return w;
+    }
+
     // Checks the record structure: leader numbers, directory, every field and subfield, and
     // that no record terminator sits before the last byte.
     bool check(std::string_view b, structure_problem& p) {
@@ -369,87 +490,18 @@ private:
 
         std::size_t const count = (ubase - leader_length - 1) / directory_entry_length;
         std::size_t const data_size = b.size() - 1 - ubase;  // without the record terminator
-        char const* const data = r + ubase;
-        std::size_t covered = 0;
-        field_fault fault = field_fault::none;
-        char const* where = nullptr;  // the byte at fault
-        std::size_t i = 0;
-        for (; i < count; ++i) {
-            char const* e = r + leader_length + i * directory_entry_length;
-            where = e;
-            if (!detail::is_tag_char(e[0]) || !detail::is_tag_char(e[1]) ||
-                !detail::is_tag_char(e[2])) {
-                fault = field_fault::bad_tag;
-                break;
-            }
-            long const flen = detail::parse_digits(e + 3, 4);
-            long const start = detail::parse_digits(e + 7, 5);
-            if ((flen | start) < 0) {
-                fault = field_fault::bad_numbers;
-                break;
-            }
-            auto const ulen = static_cast<std::size_t>(flen);
-            auto const ustart = static_cast<std::size_t>(start);
-            if (ulen == 0) {
-                fault = field_fault::zero_length;
-                break;
-            }
-            if (ustart + ulen > data_size) {
-                fault = field_fault::past_end;
-                break;
-            }
-            char const* const f = data + ustart;
-            char const* const end = f + ulen - 1;  // its terminator
-            if (*end != field_terminator) {
-                where = end;
-                fault = field_fault::no_terminator;
-                break;
-            }
-            covered += ulen;
-            bool const control = e[0] == '0' && e[1] == '0';
-            char const* s = f;
-            if (!control) {
-                if (ulen < 3) {
-                    where = f;
-                    fault = field_fault::too_short_for_indicators;
-                    break;
-                }
-                if (detail::is_mark(f[0]) || detail::is_mark(f[1])) {
-                    where = detail::is_mark(f[0]) ? f : f + 1;
-                    fault = field_fault::delimiter_as_indicator;
-                    break;
-                }
-                s = f + 2;
-                if (s != end && *s != subfield_delimiter) {
-                    where = s;
-                    fault = field_fault::text_before_subfield;
-                    break;
-                }
-            }
-            // One pass over the field for the bytes that structure it.
-            bool const ok = detail::scan_marks(s, end, [&](char const* m) {
-                where = m;
-                if (*m == field_terminator)
-                    fault = field_fault::inner_field_terminator;
-                else if (*m == record_terminator)
-                    fault = field_fault::inner_record_terminator;
-                else if (control)
-                    return true;
-                else if (m + 1 == end)
-                    fault = field_fault::delimiter_without_code;
-                else if (static_cast<unsigned char>(m[1]) < 0x20 || m[1] == 0x7F) {
-                    where = m + 1;
-                    fault = field_fault::control_code;
-                } else
-                    return true;
-                return false;
-            });
-            if (!ok) break;
-        }
-        if (fault != field_fault::none) return describe(b, i, fault, where, p);
+        // Fast path: fields laid out one after another (as writers lay them out) are checked
+        // with one vector pass over the whole data area. Anything unusual takes the slow path,
+        // field by field, which also finds exactly what is wrong.
+        walk_result w = walk_directory<false>(r, ubase, count, data_size);
+        if (w.fault == field_fault::none &&
+            !(w.contiguous && w.covered == data_size &&
+              detail::data_marks_ok(r + ubase, data_size, count)))
+            w = walk_directory<true>(r, ubase, count, data_size);
+        if (w.fault != field_fault::none) return describe(b, w.entry, w.fault, w.where, p);
         // Fields that do not cover the data area leave bytes no check has seen; a record
         // terminator among them would mean this record swallowed the start of the next one.
-        if (covered != data_size || std::memchr(r, record_terminator, ubase) != nullptr) {
+        if (w.covered != data_size || !w.contiguous) {
             if (auto const* t = std::memchr(r, record_terminator, b.size() - 1))
                 return fail(error_code::bad_record_length,
                             static_cast<std::size_t>(static_cast<char const*>(t) - r),

@@ -1,0 +1,175 @@
+// Cross-check against yaz-marcdump, the reference tool librarians use: every record this
+// library reads must read the same in yaz (its line format, and its MARCXML read back with
+// marcxml_reader). Runs when yaz-marcdump is installed; says so when it is not.
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include <marcpipe/marc/marcxml_reader.hpp>
+
+#include "catch.hpp"
+#include "support.hpp"
+
+using namespace iso2709_test;
+
+namespace {
+
+std::string yaz_path() {
+    char const* p = std::getenv("MARCPIPE_YAZ_MARCDUMP");
+    return p ? p : "";
+}
+
+// Output of `yaz-marcdump ARGS PATH`.
+std::string run_yaz(std::string const& args, std::filesystem::path const& path) {
+    std::string cmd = "'" + yaz_path() + "' " + args + " '" + path.string() + "' 2>/dev/null";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) throw std::runtime_error("cannot run " + cmd);
+    std::string out;
+    char buf[65536];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+    return out;
+}
+
+// Leader 10-11 and 20-23 only state MARC21's layout, and yaz rewrites them when they do not;
+// blank them on both sides.
+std::string without_layout(std::string rec) {
+    for (std::size_t i : {10, 11, 20, 21, 22, 23})
+        if (i < rec.size()) rec[i] = '.';
+    return rec;
+}
+
+// yaz's line format: leader; "TAG data" for control fields; "TAG II $a value $b value" for
+// data fields; an empty line after each record.
+std::string as_yaz_line(marc::record_view const& v) {
+    std::string out{v.leader()};
+    out += '\n';
+    for (auto f : v) {
+        out += f.tag();
+        out += ' ';
+        if (f.is_control()) {
+            out += f.data();
+        } else {
+            out += f.ind1();
+            out += f.ind2();
+            for (auto s : f.subfields()) {
+                out += " $";
+                out += s.code();
+                out += ' ';
+                out += s.value();
+            }
+        }
+        out += '\n';
+    }
+    out += '\n';
+    return without_layout(std::move(out));
+}
+
+// Splits yaz's line output into one block per record, leaving out the comments it writes
+// about bytes it skips ("<!-- Skipping bad byte ... -->") and about leader positions it
+// assumes ("(Indicator length at offset 10 should hold a number 1-9. Assuming 2)").
+std::vector<std::string> yaz_line_records(std::string const& raw) {
+    std::string text;
+    std::size_t at = 0;
+    while (at < raw.size()) {
+        auto eol = raw.find('\n', at);
+        eol = eol == std::string::npos ? raw.size() : eol + 1;
+        bool const comment = raw.compare(at, 4, "<!--") == 0 ||
+                             (raw[at] == '(' && raw.compare(eol - 2, 2, ")\n") == 0);
+        if (!comment) text.append(raw, at, eol - at);
+        at = eol;
+    }
+    std::vector<std::string> records;
+    std::size_t start = 0;
+    for (;;) {
+        auto end = text.find("\n\n", start);
+        if (end == std::string::npos) break;
+        records.push_back(without_layout(text.substr(start, end + 2 - start)));
+        start = end + 2;
+    }
+    return records;
+}
+
+bool have_yaz() {
+    if (yaz_path().empty()) {
+        WARN("yaz-marcdump not found: cross-check against yaz not run");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("every record of the valid files reads as yaz-marcdump reads it", "[marc][yaz]") {
+    if (!have_yaz()) return;
+    std::size_t compared = 0;
+    for (auto const& name : valid_files()) {
+        INFO(name);
+        auto path = data_path(name);
+        auto bytes = slurp(path);
+        auto theirs = yaz_line_records(run_yaz("-o line", path));
+        auto reader = marc::iso2709_reader::from_memory(bytes);
+        std::vector<std::string> ours;
+        while (auto v = reader.next()) ours.push_back(as_yaz_line(*v));
+        REQUIRE(ours.size() == theirs.size());
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            INFO("record " << i + 1);
+            CHECK(ours[i] == theirs[i]);
+            ++compared;
+        }
+    }
+    CHECK(compared > 500);
+}
+
+TEST_CASE("yaz-marcdump's MARCXML of the UTF-8 files holds the same records", "[marc][yaz]") {
+    if (!have_yaz()) return;
+    for (auto const& name : valid_files()) {
+        auto path = data_path(name);
+        auto bytes = slurp(path);
+        if (!marc::is_valid_utf8(bytes)) continue;  // yaz copies MARC-8 bytes into its XML
+        INFO(name);
+        auto ours = read_all(bytes);
+        auto xml = run_yaz("-o marcxml", path);
+        marc::marcxml_reader::options o;
+        o.policy = marc::on_error::skip;
+        auto xr = marc::marcxml_reader::from_memory(xml, o);
+        std::vector<marc::record> theirs;
+        while (auto r = xr.next()) theirs.push_back(std::move(*r));
+        REQUIRE(theirs.size() == ours.records.size());
+        for (std::size_t i = 0; i < theirs.size(); ++i) {
+            INFO("record " << i + 1);
+            CHECK(theirs[i].fields() == ours.records[i].fields());
+        }
+    }
+}
+
+TEST_CASE("in broken files every record read is one yaz-marcdump reads the same way",
+          "[marc][yaz]") {
+    if (!have_yaz()) return;
+    // yaz trusts the leader length of a record past 99,999 bytes and loses the record after it.
+    struct file {
+        std::string name;
+        std::size_t yaz_misses;  // good records yaz does not show
+    };
+    for (auto const& f : std::vector<file>{{"marc4j_bad_hathi_records.mrc", 1},
+                                           {"marc4j_bad_oversize_field_bad_directory.mrc", 0},
+                                           {"marc4j_pride-and-prejudice-with-many-errors.mrc", 0},
+                                           {"marc-perl_badldr.usmarc", 0},
+                                           {"stanford_summaryHld_1-1000.mrc", 0},
+                                           {"marc4j_008008027.mrc", 0}}) {
+        INFO(f.name);
+        auto path = data_path(f.name);
+        auto bytes = slurp(path);
+        auto theirs_list = yaz_line_records(run_yaz("-o line", path));
+        std::multiset<std::string> theirs(theirs_list.begin(), theirs_list.end());
+        auto reader = marc::iso2709_reader::from_memory(bytes, marc::on_error::skip);
+        std::size_t missing = 0, good = 0;
+        while (auto v = reader.next()) {
+            ++good;
+            if (theirs.count(as_yaz_line(*v)) == 0) ++missing;
+        }
+        CHECK(good > 0);
+        CHECK(missing == f.yaz_misses);
+    }
+}
