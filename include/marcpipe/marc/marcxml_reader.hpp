@@ -23,8 +23,9 @@
 //
 // Errors: each problem is a read_problem naming the record number (1-based, counting every
 // record element met) and the byte offset in the input where it was found. With on_error::stop
-// next() throws marc_error; with on_error::skip the record is reported to options::on_problem,
-// kept in problems(), and reading resumes at the next record. A record that is not closed
+// next() throws marc_error; with on_error::skip the record is reported to options::on_problem
+// (or kept in problems()), and reading resumes at the next record. Either way the bad record
+// has been consumed, so a caller that catches the error may call next() again. A record that is not closed
 // before the next record starts, or before its parent closes, is reported and the next record
 // is still read. Structural MARC rules: a record has exactly one leader of 24 bytes; tags are
 // three ASCII characters, `controlfield` only for 00X tags and `datafield` only for others;
@@ -32,11 +33,7 @@
 // ASCII character.
 #pragma once
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -55,6 +52,7 @@
 
 #include <marcpipe/marc/error.hpp>
 #include <marcpipe/marc/record.hpp>
+#include <marcpipe/marc/source.hpp>
 #include <marcpipe/marc/xml_escape.hpp>
 
 namespace marcpipe::marc {
@@ -113,6 +111,12 @@ inline std::optional<std::string> element_namespace(pugi::xml_node element,
     return std::nullopt;
 }
 
+// Where an element's '<' is in the parsed buffer (pugixml gives the offset of its name).
+inline std::ptrdiff_t element_offset(pugi::xml_node element) {
+    std::ptrdiff_t const name = element.offset_debug();
+    return name > 0 ? name - 1 : name;
+}
+
 inline bool is_marc_namespace(std::string_view uri) noexcept {
     return uri.empty() || uri == marcxml_namespace;
 }
@@ -144,7 +148,7 @@ inline std::string in_quotes(std::string_view s) {
 inline record build_record(pugi::xml_node rec, std::string const& rec_ns,
                            namespace_lookup const& outer) {
     auto fault = [](error_code c, pugi::xml_node at, std::string detail) {
-        return marcxml_fault{c, at.offset_debug(), std::move(detail)};
+        return marcxml_fault{c, element_offset(at), std::move(detail)};
     };
     // A child has its parent's namespace unless it changes prefix or declares namespaces.
     auto in_marc_namespace = [&](pugi::xml_node child, pugi::xml_node parent,
@@ -237,16 +241,16 @@ inline record build_record(pugi::xml_node rec, std::string const& rec_ns,
 // Checks a record element's name and namespace, then builds it.
 inline record record_from_element(pugi::xml_node rec, namespace_lookup const& outer) {
     if (rec.type() != pugi::node_element || local_name(rec.name()) != "record")
-        throw marcxml_fault{error_code::not_marc, rec.offset_debug(),
+        throw marcxml_fault{error_code::not_marc, element_offset(rec),
                             "expected a <record> element, found <" + std::string{rec.name()} +
                                 ">"};
     auto ns = element_namespace(rec, outer);
     if (!ns)
-        throw marcxml_fault{error_code::malformed_xml, rec.offset_debug(),
+        throw marcxml_fault{error_code::malformed_xml, element_offset(rec),
                             "namespace prefix of <" + std::string{rec.name()} +
                                 "> is not declared"};
     if (!is_marc_namespace(*ns))
-        throw marcxml_fault{error_code::not_marc, rec.offset_debug(),
+        throw marcxml_fault{error_code::not_marc, element_offset(rec),
                             "<record> is in namespace " + in_quotes(*ns) +
                                 ", not MARC21/slim or none"};
     return build_record(rec, *ns, outer);
@@ -261,8 +265,28 @@ inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes) {
         return marcxml_fault{utf8 ? error_code::invalid_utf8 : error_code::malformed_xml,
                              static_cast<std::ptrdiff_t>(bad.offset), std::move(bad.what)};
     }
+    // Comments, CDATA sections and processing instructions hold no references.
+    std::size_t markup = bytes.find("<!");
+    std::size_t pi = bytes.find("<?");
     for (std::size_t amp = bytes.find('&'); amp != std::string_view::npos;
          amp = bytes.find('&', amp + 1)) {
+        bool in_section = false;
+        while (std::min(markup, pi) < amp) {
+            std::size_t const open = std::min(markup, pi);
+            std::string_view const close = open == pi                           ? "?>"
+                                           : bytes.substr(open, 4) == "<!--" ? "-->"
+                                                                              : "]]>";
+            std::size_t const end = bytes.find(close, open + 2);
+            if (end == std::string_view::npos) return std::nullopt;  // pugixml reports it
+            markup = bytes.find("<!", end);
+            pi = bytes.find("<?", end);
+            if (amp < end) {
+                amp = end;
+                in_section = true;
+                break;
+            }
+        }
+        if (in_section) continue;
         auto const semi = bytes.find(';', amp + 1);
         std::string_view const ref =
             bytes.substr(amp + 1, semi == std::string_view::npos ? 12 : semi - amp - 1);
@@ -311,63 +335,40 @@ inline std::string describe_parse_error(pugi::xml_parse_result const& r) {
     }
 }
 
-// Where the reader's bytes come from. Reads at most n bytes; 0 means the end.
-using byte_reader = std::function<std::size_t(char* dst, std::size_t n)>;
-
 }  // namespace detail
-
-// A file descriptor to read from; the reader does not close it.
-struct file_descriptor {
-    explicit file_descriptor(int f) : fd{f} {}
-    int fd;
-};
 
 class marcxml_reader {
 public:
     struct options {
         options() {}  // (a default member initialiser needs a user-provided constructor here)
         on_error policy = on_error::stop;
-        // Called for every problem, whatever the policy (before next() throws on stop).
+        // Called for each problem met under on_error::skip; when empty, problems are kept in
+        // problems().
         std::function<void(read_problem const&)> on_problem;
         // A record element larger than this is reported (record_too_long) and skipped, so
         // that one runaway record cannot take all memory.
         std::size_t max_record_bytes = 64u << 20;
     };
 
-    // Reads the file at `path`; throws std::system_error if it cannot be opened.
-    explicit marcxml_reader(std::filesystem::path const& path, options opts = options())
-        : opts_{std::move(opts)} {
-        int const fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            throw std::system_error{errno, std::generic_category(), "cannot open " + path.string()};
-        owned_fd_ = std::shared_ptr<int>{new int{fd}, [](int* p) {
-                                             ::close(*p);
-                                             delete p;
-                                         }};
-        read_ = fd_reader(fd, path.string());
+    // Reads `source` to its end, in blocks.
+    explicit marcxml_reader(std::unique_ptr<byte_source> source, options opts = options())
+        : opts_{std::move(opts)}, source_{std::move(source)} {}
+
+    // The file at `path` ("-" is standard input); throws std::system_error if it cannot be
+    // opened.
+    static marcxml_reader from_file(std::filesystem::path const& path, options o = options()) {
+        return marcxml_reader{std::make_unique<file_source>(path.string()), std::move(o)};
     }
-    // Reads a file descriptor (a pipe, stdin) until its end; does not close it.
-    explicit marcxml_reader(file_descriptor fd, options opts = options())
-        : opts_{std::move(opts)}, read_{fd_reader(fd.fd, "file descriptor " + std::to_string(fd.fd))} {}
-    // Reads a stream until its end.
-    explicit marcxml_reader(std::istream& in, options opts = options()) : opts_{std::move(opts)} {
-        read_ = [&in](char* dst, std::size_t n) -> std::size_t {
-            if (!in.good()) return 0;
-            in.read(dst, static_cast<std::streamsize>(n));
-            if (in.bad()) throw std::runtime_error{"error reading MARCXML input stream"};
-            return static_cast<std::size_t>(in.gcount());
-        };
+    // A file descriptor (a pipe, stdin), read to its end and not closed.
+    static marcxml_reader from_fd(int fd, options o = options()) {
+        return marcxml_reader{std::make_unique<fd_source>(fd), std::move(o)};
     }
-    // Reads bytes in memory, which must outlive the reader.
-    static marcxml_reader from_memory(std::string_view bytes, options opts = options()) {
-        marcxml_reader r{std::move(opts)};
-        r.read_ = [bytes](char* dst, std::size_t n) mutable -> std::size_t {
-            n = std::min(n, bytes.size());
-            std::memcpy(dst, bytes.data(), n);
-            bytes.remove_prefix(n);
-            return n;
-        };
-        return r;
+    static marcxml_reader from_stream(std::istream& in, options o = options()) {
+        return marcxml_reader{std::make_unique<istream_source>(in), std::move(o)};
+    }
+    // Bytes in memory, which must outlive the reader.
+    static marcxml_reader from_memory(std::string_view bytes, options o = options()) {
+        return marcxml_reader{std::make_unique<memory_source>(bytes), std::move(o)};
     }
 
     marcxml_reader(marcxml_reader&&) = default;
@@ -386,8 +387,10 @@ public:
         }
     }
 
-    // Every problem met so far (in skip mode, the records that were left out).
+    // Problems skipped so far, when no on_problem callback was given.
     std::vector<read_problem> const& problems() const noexcept { return problems_; }
+    // How many problems were met, whether kept, handed to the callback or thrown.
+    std::uint64_t problem_count() const noexcept { return problem_count_; }
     // How many record elements were met, good or bad.
     std::uint64_t records_seen() const noexcept { return record_number_; }
 
@@ -406,19 +409,6 @@ private:
         std::uint64_t name_begin, name_end;
     };
 
-    explicit marcxml_reader(options opts) : opts_{std::move(opts)} {}
-
-    static detail::byte_reader fd_reader(int fd, std::string what) {
-        return [fd, what = std::move(what)](char* dst, std::size_t n) -> std::size_t {
-            for (;;) {
-                ssize_t const got = ::read(fd, dst, n);
-                if (got >= 0) return static_cast<std::size_t>(got);
-                if (errno == EINTR) continue;
-                throw std::system_error{errno, std::generic_category(), "cannot read " + what};
-            }
-        };
-    }
-
     // ---- the buffer: absolute input offsets, bytes before keep_ may be dropped ----
 
     char* at(std::uint64_t abs) noexcept { return buf_.data() + (abs - base_); }
@@ -434,7 +424,7 @@ private:
             base_ += drop;
         }
         if (buf_.size() - len_ < read_block / 2) buf_.resize(std::max(buf_.size() * 2, len_ + read_block));
-        std::size_t const got = read_(buf_.data() + len_, buf_.size() - len_);
+        std::size_t const got = source_->read(buf_.data() + len_, buf_.size() - len_);
         if (got == 0) {
             eof_ = true;
             return false;
@@ -477,9 +467,12 @@ private:
     }
 
     void report(read_problem p) {
-        if (opts_.on_problem) opts_.on_problem(p);
-        problems_.push_back(p);
+        ++problem_count_;
         if (opts_.policy == on_error::stop) throw marc_error{std::move(p)};
+        if (opts_.on_problem)
+            opts_.on_problem(p);
+        else
+            problems_.push_back(std::move(p));
     }
 
     // ---- the scanner ----
@@ -838,8 +831,7 @@ private:
     static constexpr std::size_t max_depth = 256;
 
     options opts_;
-    detail::byte_reader read_;
-    std::shared_ptr<int> owned_fd_;
+    std::unique_ptr<byte_source> source_;
     std::unique_ptr<pugi::xml_document> doc_;
 
     std::vector<char> buf_;
@@ -861,6 +853,7 @@ private:
     std::uint64_t record_begin_ = 0;
     std::uint64_t record_number_ = 0;
     std::vector<read_problem> problems_;
+    std::uint64_t problem_count_ = 0;
 };
 
 // The record in a `<record>` element of a document already parsed with pugixml (an Alma

@@ -6,6 +6,14 @@
 // that is reused from record to record and handed to the stream in large blocks, so converting
 // a file of any size takes a few hundred kilobytes.
 //
+// The leader is written as given except position 09, which becomes 'a' (UCS/Unicode): the
+// output is UTF-8 whatever the input was.
+//
+// The leader, tags, indicators and subfield codes are ASCII bytes by definition and a reader
+// checks their length (24, 3, 1, 1), so there a byte that is not ASCII, or a control character
+// XML cannot carry, becomes the MARC fill character '|' instead of U+FFFD. It counts, and is
+// reported, as a replacement all the same.
+//
 // Characters XML 1.0 cannot carry (C0 controls other than tab/LF/CR, U+FFFE/U+FFFF, bytes that
 // are not UTF-8, such as MARC-8 escape sequences) are replaced with U+FFFD (see xml_escape.hpp).
 // A record that needed a replacement is a problem: with `on_error::skip` (the default) it is
@@ -14,11 +22,13 @@
 // concerned); with `on_error::stop` nothing of it is written and marc_error is thrown.
 //
 // Any record-like type can be written: marc::record, or anything with the same small surface
-// (see `marcxml_writable`), such as a non-owning view over ISO 2709 bytes. For other shapes,
+// (see `marcxml_writable`), or a non-owning view over ISO 2709 bytes (`marcxml_writable_view`,
+// which marc::record_view satisfies) without copying it into a record first. For other shapes,
 // the field-by-field calls (begin_record, control_field, begin_data_field, subfield,
 // end_data_field, end_record) are public.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -54,6 +64,26 @@ template <class R>
 concept marcxml_writable = requires(R const& r) {
     { r.leader() } -> std::convertible_to<std::string_view>;
     { *std::begin(r.fields()) } -> marcxml_writable_field;
+};
+
+// The same through accessors, as a view over ISO 2709 bytes has it (marc::record_view): the
+// record iterates its fields; a field has tag(), is_control(), data() for a control field,
+// ind1(), ind2() and subfields() with code() and value().
+template <class F>
+concept marcxml_writable_field_view = requires(F const& f) {
+    { f.tag() } -> std::convertible_to<std::string_view>;
+    { f.is_control() } -> std::convertible_to<bool>;
+    { f.data() } -> std::convertible_to<std::string_view>;
+    { f.ind1() } -> std::convertible_to<char>;
+    { f.ind2() } -> std::convertible_to<char>;
+    { (*std::begin(f.subfields())).code() } -> std::convertible_to<char>;
+    { (*std::begin(f.subfields())).value() } -> std::convertible_to<std::string_view>;
+};
+
+template <class R>
+concept marcxml_writable_view = requires(R const& r) {
+    { r.leader() } -> std::convertible_to<std::string_view>;
+    { *std::begin(r) } -> marcxml_writable_field_view;
 };
 
 class marcxml_writer {
@@ -112,6 +142,20 @@ public:
         }
         return end_record();
     }
+    template <marcxml_writable_view R>
+    std::size_t write(R const& rec) {
+        begin_record(rec.leader());
+        for (auto const& f : rec) {
+            if (f.is_control()) {
+                control_field(f.tag(), f.data());
+            } else {
+                begin_data_field(f.tag(), f.ind1(), f.ind2());
+                for (auto const& s : f.subfields()) subfield(s.code(), s.value());
+                end_data_field();
+            }
+        }
+        return end_record();
+    }
 
     // Field-by-field writing, for record shapes `write` does not know.
     void begin_record(std::string_view leader) {
@@ -119,12 +163,17 @@ public:
         replaced_ = 0;
         where_.clear();
         *out_ += opts_.indent ? "<record>\n  <leader>" : "<record><leader>";
-        text(leader, "leader");
+        char l[leader_length];
+        std::size_t const n = std::min(leader.size(), leader_length);
+        note(single_bytes(leader.substr(0, n), l), "leader", 0);
+        // MARCXML is UTF-8 by definition, so leader/09 says so (as yaz-marcdump writes it).
+        if (n == leader_length) l[9] = 'a';
+        text({l, n}, "leader");
         *out_ += opts_.indent ? "</leader>\n" : "</leader>";
     }
     void control_field(std::string_view tag, std::string_view value) {
         *out_ += opts_.indent ? "  <controlfield tag=\"" : "<controlfield tag=\"";
-        attribute(tag, tag);
+        code_attribute(tag, tag);
         *out_ += "\">";
         text(value, tag);
         *out_ += opts_.indent ? "</controlfield>\n" : "</controlfield>";
@@ -132,16 +181,16 @@ public:
     void begin_data_field(std::string_view tag, char ind1, char ind2) {
         tag_ = tag;
         *out_ += opts_.indent ? "  <datafield tag=\"" : "<datafield tag=\"";
-        attribute(tag, tag);
+        code_attribute(tag, tag);
         *out_ += "\" ind1=\"";
-        attribute(std::string_view{&ind1, 1}, tag);
+        code_attribute(std::string_view{&ind1, 1}, tag);
         *out_ += "\" ind2=\"";
-        attribute(std::string_view{&ind2, 1}, tag);
+        code_attribute(std::string_view{&ind2, 1}, tag);
         *out_ += opts_.indent ? "\">\n" : "\">";
     }
     void subfield(char code, std::string_view value) {
         *out_ += opts_.indent ? "    <subfield code=\"" : "<subfield code=\"";
-        attribute(std::string_view{&code, 1}, tag_, code);
+        code_attribute(std::string_view{&code, 1}, tag_, code);
         *out_ += "\">";
         text(value, tag_, code);
         *out_ += opts_.indent ? "</subfield>\n" : "</subfield>";
@@ -194,8 +243,24 @@ private:
     void text(std::string_view s, std::string_view tag, char code = 0) {
         note(append_xml_escaped(*out_, s, xml_context::text), tag, code);
     }
-    void attribute(std::string_view s, std::string_view tag, char code = 0) {
-        note(append_xml_escaped(*out_, s, xml_context::attribute), tag, code);
+    // Tags, indicators and subfield codes are single bytes in ISO 2709 and must stay so.
+    void code_attribute(std::string_view s, std::string_view tag, char code = 0) {
+        char b[8];
+        std::size_t const n = std::min(s.size(), sizeof b);
+        note(single_bytes(s.substr(0, n), b), tag, code);
+        append_xml_escaped(*out_, {b, n}, xml_context::attribute);
+    }
+    // Copies s to out, putting the fill character '|' for each byte that is not ASCII or is a
+    // control character XML cannot carry; returns how many were put.
+    static std::size_t single_bytes(std::string_view s, char* out) {
+        std::size_t replaced = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            auto const c = static_cast<unsigned char>(s[i]);
+            bool const ok = c < 0x80 && detail::byte_classes[c] != detail::byte_forbidden;
+            out[i] = ok ? s[i] : '|';
+            replaced += ok ? 0 : 1;
+        }
+        return replaced;
     }
     void note(std::size_t n, std::string_view tag, char code) {
         if (n == 0) return;

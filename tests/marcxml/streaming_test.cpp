@@ -1,0 +1,98 @@
+// marcxml_reader streams: a collection of 100,000 records, produced on demand by the stream the
+// reader pulls from, is read record by record while only a bounded window of it exists.
+#include <marcpipe/marc/marcxml.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <istream>
+#include <streambuf>
+#include <string>
+
+#include "catch.hpp"
+
+namespace marc = marcpipe::marc;
+
+namespace {
+
+// A MARCXML collection that is written only as the reader asks for more: each underflow makes
+// the next record. It counts how many records it has made so far.
+class generated_collection : public std::streambuf {
+public:
+    explicit generated_collection(std::uint64_t records) : total_{records} {
+        chunk_ = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                 "<marc:collection xmlns:marc=\"http://www.loc.gov/MARC21/slim\">\n";
+        setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
+    }
+    std::uint64_t records_made() const noexcept { return made_; }
+    std::uint64_t bytes_made() const noexcept { return bytes_; }
+
+protected:
+    int_type underflow() override {
+        if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+        bytes_ += chunk_.size();
+        if (made_ == total_) {
+            if (closed_) return traits_type::eof();
+            chunk_ = "</marc:collection>\n";
+            closed_ = true;
+        } else {
+            ++made_;
+            std::string const id = std::to_string(made_);
+            chunk_ = "  <marc:record>\n    <marc:leader>00000nx  a2200000un 4500</marc:leader>\n"
+                     "    <marc:controlfield tag=\"001\">" + id + "</marc:controlfield>\n"
+                     "    <marc:controlfield tag=\"004\">99" + id + "</marc:controlfield>\n"
+                     "    <marc:datafield tag=\"852\" ind1=\"0\" ind2=\" \">\n"
+                     "      <marc:subfield code=\"b\">MAIN</marc:subfield>\n"
+                     "      <marc:subfield code=\"h\">QA76.73 &amp; copy " + id + "</marc:subfield>\n"
+                     "    </marc:datafield>\n"
+                     "    <marc:datafield tag=\"583\" ind1=\"1\" ind2=\" \">\n"
+                     "      <marc:subfield code=\"a\">committed to retain</marc:subfield>\n"
+                     "      <marc:subfield code=\"f\">WEST</marc:subfield>\n"
+                     "    </marc:datafield>\n"
+                     "  </marc:record>\n";
+        }
+        setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
+        return traits_type::to_int_type(*gptr());
+    }
+
+private:
+    std::uint64_t total_;
+    std::uint64_t made_ = 0;
+    std::uint64_t bytes_ = 0;
+    bool closed_ = false;
+    std::string chunk_;
+};
+
+}  // namespace
+
+TEST_CASE("a collection of 100,000 records streams through a bounded window", "[marcxml]") {
+    constexpr std::uint64_t total = 100'000;
+    generated_collection source{total};
+    std::istream in{&source};
+    auto reader = marc::marcxml_reader::from_stream(in);
+
+    std::uint64_t n = 0;
+    std::uint64_t most_ahead = 0;
+    std::string out;
+    marc::marcxml_writer writer{out};
+    bool all_match = true;
+    while (auto r = reader.next()) {
+        ++n;
+        all_match = all_match && r->control_value("001") == std::to_string(n) &&
+                    r->control_value("004") == "99" + std::to_string(n) &&
+                    r->find("583") && r->fields().size() == 4;
+        most_ahead = std::max(most_ahead, source.records_made() - n);
+        // The writer, too, works record by record: its output is checked and dropped.
+        if (n % 10'000 == 0) {
+            writer.write(*r);
+            out.clear();
+        }
+    }
+    CHECK(n == total);
+    CHECK(all_match);
+    CHECK(reader.problem_count() == 0);
+    // About 550 bytes a record: the reader never runs more than a couple of MiB ahead of the
+    // record it hands out, while the whole collection is over 50 MB.
+    CHECK(source.bytes_made() > 50'000'000);
+    CHECK(most_ahead < 4'000);
+    CAPTURE(most_ahead);
+}
