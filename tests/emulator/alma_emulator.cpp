@@ -63,6 +63,7 @@ struct knobs {
            rate_malformed = 0;
     double stall_seconds = 30;
     int retry_after = -1;  // seconds; -1: no Retry-After header (Alma sends none)
+    double close_rate = 0;  // fraction of answers sent with Connection: close
     std::size_t threads = 512;
 };
 
@@ -112,6 +113,20 @@ public:
         std::lock_guard lock{mutex_};
         ++per_status_[status];
     }
+    // Which resource was asked for, after the gateway let the call through; tests use it to
+    // see that nothing was fetched twice without need.
+    void asked(std::string_view endpoint, std::string resource) {
+        std::lock_guard lock{mutex_};
+        ++per_endpoint_[std::string{endpoint}];
+        ++per_resource_[std::move(resource)];
+    }
+    std::string resources() {
+        std::lock_guard lock{mutex_};
+        std::string out;
+        for (auto const& [resource, n] : per_resource_)
+            out += std::to_string(n) + ' ' + resource + '\n';
+        return out;
+    }
     void faulted(fault f) {
         std::lock_guard lock{mutex_};
         ++faults_[std::string{fault_name(f)}];
@@ -159,6 +174,11 @@ public:
             << "client_ports " << client_ports_.size() << '\n'
             << "stalls_abandoned " << stalls_abandoned_ << '\n';
         for (auto const& [status, n] : per_status_) out << "status_" << status << ' ' << n << '\n';
+        for (auto endpoint : {"holdings_list", "holding", "bibs", "other"}) {
+            auto it = per_endpoint_.find(endpoint);
+            out << "endpoint_" << endpoint << ' ' << (it == per_endpoint_.end() ? 0 : it->second)
+                << '\n';
+        }
         std::size_t faults = 0;
         for (auto f : {fault::http_500, fault::http_503, fault::reset, fault::truncated,
                        fault::stall, fault::malformed}) {
@@ -178,6 +198,8 @@ public:
         max_in_flight_ = in_flight_;
         window_.clear();
         per_status_.clear();
+        per_endpoint_.clear();
+        per_resource_.clear();
         faults_.clear();
         client_ports_.clear();
     }
@@ -189,6 +211,8 @@ private:
     std::uint64_t tracking_ = 0;
     std::deque<clock_type::time_point> window_;
     std::map<int, std::size_t> per_status_;
+    std::map<std::string, std::size_t> per_endpoint_;
+    std::map<std::string, std::size_t> per_resource_;
     std::map<std::string, std::size_t> faults_;
     std::unordered_set<int> client_ports_;
 };
@@ -273,6 +297,9 @@ public:
         svr.Get("/_emulator/counters", [this](httplib::Request const&, httplib::Response& res) {
             res.set_content(counters_.report(), "text/plain");
         });
+        svr.Get("/_emulator/requests", [this](httplib::Request const&, httplib::Response& res) {
+            res.set_content(counters_.resources(), "text/plain");
+        });
         svr.Post("/_emulator/reset", [this](httplib::Request const&, httplib::Response& res) {
             counters_.reset();
             res.set_content("reset\n", "text/plain");
@@ -323,6 +350,9 @@ private:
             return reply(res, 429, error_xml("DAILY_THRESHOLD",
                                              "Daily API Request Threshold has been reached."));
         set_remaining(res, *used);
+        note_resource(req);
+        if (k_.close_rate > 0 && faults_.uniform() < k_.close_rate)
+            res.set_header("Connection", "close");
 
         auto f = draw_fault();
         if (f != fault::none) counters_.faulted(f);
@@ -349,6 +379,22 @@ private:
         if (f == fault::malformed) return reply(res, 200, garble(std::move(body)));
         if (f == fault::truncated) return truncate(res, status, std::move(body));
         reply(res, status, std::move(body));
+    }
+
+    void note_resource(httplib::Request const& req) {
+        constexpr std::string_view prefix = "/almaws/v1/bibs";
+        std::string_view path = req.path;
+        std::string_view endpoint = "other";
+        if (path == prefix || path == std::string{prefix} + "/")
+            endpoint = "bibs";
+        else if (path.rfind(std::string{prefix} + "/", 0) == 0) {
+            auto parts = split(path.substr(prefix.size() + 1), '/');
+            if (parts.size() >= 2 && parts[1] == "holdings")
+                endpoint = parts.size() == 2 ? "holdings_list" : parts.size() == 3 ? "holding" : "other";
+        }
+        std::string resource = req.path;
+        if (endpoint == "bibs") resource += "?mms_id=" + req.get_param_value("mms_id");
+        counters_.asked(endpoint, std::move(resource));
     }
 
     std::pair<int, std::string> route(httplib::Request const& req) {
@@ -573,6 +619,9 @@ int main(int argc, char** argv) {
     app.add_option("--stall-seconds", k.stall_seconds, "how long a stalled call is held");
     app.add_option("--retry-after", k.retry_after,
                    "send Retry-After: N with PER_SECOND_THRESHOLD answers");
+    app.add_option("--close-rate", k.close_rate,
+                   "fraction of answers sent with Connection: close, as Alma's gateway does")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--threads", k.threads, "connections served at once (one thread each)")
         ->check(CLI::Range(1, 4096));
     app.add_option("--write-export", export_path,

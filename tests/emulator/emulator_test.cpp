@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -211,6 +212,14 @@ TEST_CASE("the emulator prints its port, answers, and stops with its launcher", 
         CHECK(res->status == 200);
     }
     CHECK(::kill(pid, 0) != 0);  // reaped: the pid is gone
+}
+
+TEST_CASE("the emulator stops when its stdin closes, so it never outlives its parent",
+          "[emulator]") {
+    emulator_process alma{{"--bibs", "10"}};
+    CHECK_FALSE(alma.exited_within(std::chrono::milliseconds{200}));
+    alma.close_stdin();
+    CHECK(alma.exited_within(std::chrono::seconds{5}));
 }
 
 TEST_CASE("a bad flag makes the launcher throw instead of hanging", "[emulator]") {
@@ -487,11 +496,42 @@ TEST_CASE("counters see concurrent requests and reset to zero", "[emulator]") {
     CHECK(seen.max_per_rolling_second == 8);
     CHECK(seen.status(200) == 8);
 
+    CHECK(seen.get("endpoint_holdings_list") == 8);
+    CHECK(alma.requests() == std::map<std::string, long>{{path, 8}});
+
     alma.reset();
+    CHECK(alma.requests().empty());
     seen = alma.counters();
     CHECK(seen.requests == 0);
     CHECK(seen.max_in_flight == 0);
     CHECK(seen.status(200) == 0);
+}
+
+TEST_CASE("the request log names each resource and the endpoint counters add up", "[emulator]") {
+    catalogue cat{2, 80};
+    emulator_process alma{{"--seed", "2", "--bibs", "80"}};
+    auto cli = client(alma);
+    auto bib = find_bib(cat, [&](auto b) { return !cat.deleted(b) && cat.holdings_count(b) > 0; });
+    auto list = holdings_path(cat.mms_id(bib));
+    auto one = list + "/" + cat.holding_id(bib, 0);
+    auto bibs = "/almaws/v1/bibs?mms_id=" + cat.mms_id(bib) + "&view=full&expand=p_avail";
+    for (auto const& p : {list, one, one, bibs}) REQUIRE(cli.Get(p));
+    auto seen = alma.counters();
+    CHECK(seen.get("endpoint_holdings_list") == 1);
+    CHECK(seen.get("endpoint_holding") == 2);
+    CHECK(seen.get("endpoint_bibs") == 1);
+    CHECK(alma.requests() ==
+          std::map<std::string, long>{{list, 1},
+                                      {one, 2},
+                                      {"/almaws/v1/bibs?mms_id=" + cat.mms_id(bib), 1}});
+}
+
+TEST_CASE("with --close-rate 1 every answer says Connection: close", "[emulator]") {
+    catalogue cat{1, 50};
+    emulator_process alma{{"--bibs", "50", "--close-rate", "1"}};
+    auto res = client(alma).Get(holdings_path(cat.mms_id(0)));
+    REQUIRE(res);
+    CHECK(res->get_header_value("Connection") == "close");
 }
 
 TEST_CASE("latency is the mean plus or minus the jitter", "[emulator]") {

@@ -148,10 +148,51 @@ public:
         return parse_counters(res->body);
     }
 
+    // How often each resource was asked for (path; for the bibs call also "?mms_id=…"), counting
+    // calls the gateway let through.
+    std::map<std::string, long> requests() const {
+        auto res = client().Get("/_emulator/requests");
+        if (!res || res->status != 200)
+            throw std::runtime_error("alma-emulator: cannot read the request log from " +
+                                     base_url());
+        std::map<std::string, long> out;
+        std::string_view text = res->body;
+        while (!text.empty()) {
+            auto eol = text.find('\n');
+            auto line = text.substr(0, eol);
+            text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+            auto sp = line.find(' ');
+            if (sp == std::string_view::npos) continue;
+            out[std::string{line.substr(sp + 1)}] = std::stol(std::string{line.substr(0, sp)});
+        }
+        return out;
+    }
+
+    // Counters, the request log, and the per-second window and daily count start again.
     void reset() const {
         auto res = client().Post("/_emulator/reset");
         if (!res || res->status != 200)
             throw std::runtime_error("alma-emulator: cannot reset counters at " + base_url());
+    }
+
+    // Closes the server's stdin, as a parent that exits does; the server then stops by itself.
+    void close_stdin() noexcept {
+        if (stdin_ >= 0) ::close(std::exchange(stdin_, -1));
+    }
+
+    // Waits up to `limit` for the server to exit by itself; true (and reaped) if it did.
+    bool exited_within(std::chrono::milliseconds limit) {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        while (pid_ > 0) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                return true;
+            }
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            ::usleep(10'000);
+        }
+        return true;
     }
 
     // Stops the server (SIGTERM) and waits for it; safe to call twice.
