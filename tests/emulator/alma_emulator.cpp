@@ -37,6 +37,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <zlib.h>
+
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -64,6 +66,7 @@ struct knobs {
     double stall_seconds = 30;
     int retry_after = -1;  // seconds; -1: no Retry-After header (Alma sends none)
     double close_rate = 0;  // fraction of answers sent with Connection: close
+    bool gzip = false;      // compress answers for clients that accept gzip
     std::size_t threads = 512;
 };
 
@@ -131,6 +134,10 @@ public:
         std::lock_guard lock{mutex_};
         ++faults_[std::string{fault_name(f)}];
     }
+    void gzipped() {
+        std::lock_guard lock{mutex_};
+        ++gzipped_;
+    }
     void key_in_query() {
         std::lock_guard lock{mutex_};
         ++key_in_query_;
@@ -172,7 +179,8 @@ public:
             << "unauthorized " << unauthorized_ << '\n'
             << "daily_used " << daily_used_ << '\n'
             << "client_ports " << client_ports_.size() << '\n'
-            << "stalls_abandoned " << stalls_abandoned_ << '\n';
+            << "stalls_abandoned " << stalls_abandoned_ << '\n'
+            << "gzip_sent " << gzipped_ << '\n';
         for (auto const& [status, n] : per_status_) out << "status_" << status << ' ' << n << '\n';
         for (auto endpoint : {"holdings_list", "holding", "bibs", "other"}) {
             auto it = per_endpoint_.find(endpoint);
@@ -194,7 +202,7 @@ public:
     void reset() {
         std::lock_guard lock{mutex_};
         requests_ = max_in_flight_ = max_per_second_ = key_in_query_ = unauthorized_ =
-            daily_used_ = stalls_abandoned_ = 0;
+            daily_used_ = stalls_abandoned_ = gzipped_ = 0;
         max_in_flight_ = in_flight_;
         window_.clear();
         per_status_.clear();
@@ -207,7 +215,8 @@ public:
 private:
     std::mutex mutex_;
     std::size_t requests_ = 0, in_flight_ = 0, max_in_flight_ = 0, max_per_second_ = 0,
-                key_in_query_ = 0, unauthorized_ = 0, daily_used_ = 0, stalls_abandoned_ = 0;
+                key_in_query_ = 0, unauthorized_ = 0, daily_used_ = 0, stalls_abandoned_ = 0,
+                gzipped_ = 0;
     std::uint64_t tracking_ = 0;
     std::deque<clock_type::time_point> window_;
     std::map<int, std::size_t> per_status_;
@@ -376,7 +385,12 @@ private:
         if (f == fault::stall && !stall(req)) return;
 
         auto [status, body] = route(req);
-        if (f == fault::malformed) return reply(res, 200, garble(std::move(body)));
+        if (f == fault::malformed) body = garble(std::move(body)), status = 200;
+        if (k_.gzip && accepts_gzip(req)) {
+            body = gzip(body);
+            res.set_header("Content-Encoding", "gzip");
+            counters_.gzipped();
+        }
         if (f == fault::truncated) return truncate(res, status, std::move(body));
         reply(res, status, std::move(body));
     }
@@ -531,6 +545,29 @@ private:
             });
     }
 
+    static bool accepts_gzip(httplib::Request const& req) {
+        return req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+    }
+
+    // httplib only compresses a few exact content types, and Alma's carries a charset, so the
+    // emulator compresses itself.
+    static std::string gzip(std::string const& body) {
+        z_stream z{};
+        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+            Z_OK)
+            throw std::runtime_error("deflateInit2 failed");
+        std::string out(deflateBound(&z, static_cast<uLong>(body.size())) + 32, '\0');
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+        z.avail_in = static_cast<uInt>(body.size());
+        z.next_out = reinterpret_cast<Bytef*>(out.data());
+        z.avail_out = static_cast<uInt>(out.size());
+        auto rc = deflate(&z, Z_FINISH);
+        out.resize(z.total_out);
+        deflateEnd(&z);
+        if (rc != Z_STREAM_END) throw std::runtime_error("deflate did not finish");
+        return out;
+    }
+
     void reply(httplib::Response& res, int status, std::string body,
                std::string const& type = "application/xml;charset=UTF-8") {
         res.status = status;
@@ -622,6 +659,7 @@ int main(int argc, char** argv) {
     app.add_option("--close-rate", k.close_rate,
                    "fraction of answers sent with Connection: close, as Alma's gateway does")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_flag("--gzip", k.gzip, "gzip API answers for clients that send Accept-Encoding: gzip");
     app.add_option("--threads", k.threads, "connections served at once (one thread each)")
         ->check(CLI::Range(1, 4096));
     app.add_option("--write-export", export_path,

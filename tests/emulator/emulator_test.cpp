@@ -222,6 +222,21 @@ TEST_CASE("the emulator stops when its stdin closes, so it never outlives its pa
     CHECK(alma.exited_within(std::chrono::seconds{5}));
 }
 
+TEST_CASE("SIGTERM stops the emulator at once, even with a call stalled", "[emulator]") {
+    catalogue cat{1, 50};
+    emulator_process alma{{"--bibs", "50", "--fault-rate-stall", "1", "--stall-seconds", "60"}};
+    std::thread caller([&] {
+        auto cli = client(alma);
+        cli.set_read_timeout(60);
+        CHECK_FALSE(cli.Get(holdings_path(cat.mms_id(0))));
+    });
+    while (alma.counters().in_flight == 0) std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    auto start = std::chrono::steady_clock::now();
+    alma.stop();
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds{2});
+    caller.join();
+}
+
 TEST_CASE("a bad flag makes the launcher throw instead of hanging", "[emulator]") {
     CHECK_THROWS(emulator_process{{"--no-such-flag"}});
 }
@@ -534,6 +549,22 @@ TEST_CASE("with --close-rate 1 every answer says Connection: close", "[emulator]
     CHECK(res->get_header_value("Connection") == "close");
 }
 
+TEST_CASE("with --gzip, answers to clients that accept gzip come compressed", "[emulator]") {
+    catalogue cat{1, 50};
+    emulator_process alma{{"--bibs", "50", "--gzip"}};
+    auto cli = client(alma);
+    auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
+    auto plain = cli.Get(path);
+    REQUIRE(plain);
+    CHECK_FALSE(plain->has_header("Content-Encoding"));
+    cli.set_decompress(true);
+    auto packed = cli.Get(path, httplib::Headers{{"Accept-Encoding", "gzip"}});
+    REQUIRE(packed);
+    CHECK(packed->get_header_value("Content-Encoding") == "gzip");
+    CHECK(packed->body == plain->body);  // httplib inflated it
+    CHECK(alma.counters().get("gzip_sent") == 1);
+}
+
 TEST_CASE("latency is the mean plus or minus the jitter", "[emulator]") {
     catalogue cat{1, 50};
     emulator_process alma{{"--bibs", "50", "--latency-ms", "200", "--latency-jitter", "0.5"}};
@@ -685,4 +716,55 @@ TEST_CASE("the bib export holds every bib, deleted ones included", "[emulator]")
         CHECK(n == cat.size());
     }
     fs::remove_all(dir);
+}
+
+namespace {
+
+// 256 keep-alive clients hammering one resource for `seconds`; returns the answers per second.
+double load(emulator_process const& alma, std::string const& path, int connections,
+            double seconds, long& failures) {
+    std::atomic<long> ok{0}, bad{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < connections; ++i)
+        clients.emplace_back([&] {
+            auto cli = client(alma);
+            cli.set_keep_alive(true);
+            while (!stop) {
+                auto res = cli.Get(path);
+                ++(res && res->status == 200 ? ok : bad);
+            }
+        });
+    std::this_thread::sleep_for(std::chrono::duration<double>{seconds});
+    stop = true;
+    for (auto& t : clients) t.join();
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    failures = bad;
+    return static_cast<double>(ok) / elapsed.count();
+}
+
+}  // namespace
+
+TEST_CASE("the emulator serves 256 connections at once and thousands of requests a second",
+          "[emulator][slow]") {
+    catalogue cat{1, 1000};
+    auto bib = find_bib(cat, [&](auto b) { return !cat.deleted(b) && cat.holdings_count(b) > 0; });
+    auto path = holdings_path(cat.mms_id(bib)) + "/" + cat.holding_id(bib, 0);
+    long failures = 0;
+
+    SECTION("unthrottled: at least 2,000 requests a second over 256 connections") {
+        emulator_process alma{{"--bibs", "1000"}};
+        auto rate = load(alma, path, 256, 2.0, failures);
+        WARN("requests/s with 256 connections: " << rate);
+        CHECK(failures == 0);
+        CHECK(rate >= 2000);
+        CHECK(alma.counters().get("client_ports") == 256);  // every connection kept alive
+    }
+    SECTION("with latency: all 256 requests are in flight at once") {
+        emulator_process alma{{"--bibs", "1000", "--latency-ms", "100"}};
+        load(alma, path, 256, 1.5, failures);
+        CHECK(failures == 0);
+        CHECK(alma.counters().max_in_flight == 256);
+    }
 }
