@@ -55,6 +55,7 @@ public:
             res.set_content("busy", "text/plain");
         });
         server_.set_keep_alive_max_count(1000);
+        server_.set_tcp_nodelay(true);
         port_ = server_.bind_to_any_port("127.0.0.1");
         if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port for the test server");
         thread_ = std::thread([this] { server_.listen_after_bind(); });

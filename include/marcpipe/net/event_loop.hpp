@@ -335,7 +335,11 @@ private:
         set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buffer));
         set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
         set(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));  // every decoding curl has
-        set(curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L));         // wait to multiplex over h2
+        // Over TLS, wait for a connection being set up to say (by ALPN, at handshake time)
+        // whether it multiplexes, instead of opening a second one. Plain http never offers h2
+        // here (no h2c upgrade), and curl would hold every waiting transfer until the first
+        // response arrived: one slow answer would then stall all the others.
+        if (detail::istarts_with(t.url, "https:")) set(curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L));
         set(curl_easy_setopt(e, CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_2TLS}));
         set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L));
         set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L));

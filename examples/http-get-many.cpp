@@ -1,0 +1,153 @@
+// http-get-many: fetch many URLs concurrently, paced under a per-second rate, with retries.
+//
+//   ALMA_API_KEY=l8xx... http-get-many --concurrency 16 --rate 25 < urls.txt
+//
+// Reads one URL a line from stdin, keeps up to --concurrency requests in flight on one thread,
+// never starts more than --rate requests in any rolling second, retries transient failures
+// (429, 5xx, resets, timeouts, truncated or malformed XML) with backoff, and prints
+//   STATUS BYTES URL
+// for every URL in input order (URL with any apikey= redacted; STATUS 000 when no response came),
+// then a summary line on stderr. The key, if set, goes in the Authorization header only.
+//
+// Exit status: 0 every URL answered 2xx; 1 some did not; 2 usage error; 3 stopped early
+// (a bad key or the daily threshold: nothing more could succeed).
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/http_client.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace net = marcpipe::net;
+using marcpipe::coro::task;
+
+namespace {
+
+struct outcome {
+    long status = 0;  // 0: no HTTP response
+    std::size_t bytes = 0;
+    bool ok = false;
+    bool done = false;
+};
+
+struct job {
+    std::vector<std::string> urls;
+    std::vector<outcome> results;
+    std::size_t next = 0;
+};
+
+// One of --concurrency workers: takes the next URL until none is left.
+task<void> worker(net::http_client& http, job& work) {
+    while (work.next < work.urls.size() && !http.stopped()) {
+        std::size_t i = work.next++;
+        net::result r = co_await http.get(work.urls[i]);
+        outcome& o = work.results[i];
+        if (r) {
+            o.status = r->status;
+            o.bytes = r->body.size();
+            o.ok = net::classify(r) == net::outcome_class::success;
+        } else if (!http.stopped()) {  // after a stop, the summary says why once
+            std::cerr << "http-get-many: " << http.scrub(r.error().message) << '\n';
+        }
+        o.done = true;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Fetch URLs from stdin concurrently under a rate limit; print STATUS BYTES URL in input order."};
+    std::size_t concurrency = 16;
+    double rate = 25;
+    int max_attempts = 5;
+    double timeout = 120;
+    double connect_timeout = 10;
+    std::string backend = "epoll";
+    bool quiet = false;
+    app.add_option("-c,--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 4096));
+    app.add_option("-r,--rate", rate, "most request starts in any rolling second (0 = no limit)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--max-attempts", max_attempts, "tries per URL, the first included")->check(CLI::Range(1, 100));
+    app.add_option("--timeout", timeout, "seconds one attempt may take in all")->check(CLI::PositiveNumber);
+    app.add_option("--connect-timeout", connect_timeout, "seconds to connect")->check(CLI::PositiveNumber);
+    app.add_option("--backend", backend, "how the loop waits: epoll (socket-action) or poll (curl_multi_poll)")
+        ->check(CLI::IsMember({"epoll", "poll"}));
+    app.add_flag("-q,--quiet", quiet, "no per-URL lines, only the summary");
+    CLI11_PARSE(app, argc, argv);
+
+    net::client_options options;
+    if (char const* key = std::getenv("ALMA_API_KEY")) options.api_key = key;
+    options.rate = rate;
+    options.retry.max_attempts = max_attempts;
+    options.loop.max_in_flight = concurrency;
+    options.loop.total_timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
+    options.loop.connect_timeout = std::chrono::milliseconds(static_cast<long long>(connect_timeout * 1000));
+    options.loop.backend = backend == "poll" ? net::loop_backend::poll : net::loop_backend::epoll;
+    net::http_client http(options);
+
+    job work;
+    for (std::string line; std::getline(std::cin, line);) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (!line.empty() && line.front() != '#') work.urls.push_back(line);
+    }
+    work.results.resize(work.urls.size());
+
+    auto begin = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < concurrency && i < work.urls.size(); ++i) http.loop().spawn(worker(http, work));
+
+    // Print each result as soon as every URL before it is done, so output streams in input order.
+    std::size_t printed = 0;
+    std::string out;
+    auto flush_ready = [&] {
+        out.clear();
+        while (printed < work.urls.size() && work.results[printed].done) {
+            outcome const& o = work.results[printed];
+            if (!quiet) {
+                char status[8];
+                std::snprintf(status, sizeof status, "%03ld", o.status);
+                out += status;
+                out += ' ';
+                out += std::to_string(o.bytes);
+                out += ' ';
+                out += net::redact(work.urls[printed]);
+                out += '\n';
+            }
+            ++printed;
+        }
+        if (!out.empty()) std::fwrite(out.data(), 1, out.size(), stdout);
+    };
+    while (http.loop().pending()) {
+        http.loop().run_once(std::chrono::milliseconds(1000));
+        flush_ready();
+    }
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+
+    std::size_t errors = 0, unanswered = 0;
+    for (outcome& o : work.results) {
+        if (!o.done) ++unanswered;
+        else if (!o.ok) ++errors;
+        o.done = true;  // a URL never tried still gets its line, as 000
+    }
+    flush_ready();
+    std::fflush(stdout);
+    net::client_stats const& s = http.stats();
+    std::fprintf(stderr,
+                 "http-get-many: %zu URLs, requests %llu, retries %llu, errors %zu, 429s %llu, %.1f req/s, "
+                 "elapsed %.3f s\n",
+                 work.urls.size(), static_cast<unsigned long long>(s.requests),
+                 static_cast<unsigned long long>(s.retries), errors + unanswered,
+                 static_cast<unsigned long long>(s.slowdowns), elapsed > 0 ? s.requests / elapsed : 0.0,
+                 elapsed);
+    if (http.stopped()) {
+        std::fprintf(stderr, "http-get-many: stopped early, %zu URLs not fetched: %s\n", unanswered,
+                     http.stop_reason().c_str());
+        return 3;
+    }
+    return errors + unanswered == 0 ? 0 : 1;
+}

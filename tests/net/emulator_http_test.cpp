@@ -1,0 +1,306 @@
+// The HTTP engine against the loopback Alma emulator: what the server sees (concurrency, rate,
+// where the key travels) and how the client copes with every kind of fault the gateway produces.
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/http_client.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "catalogue.hpp"
+#include "catch.hpp"
+#include "launcher.hpp"
+
+using namespace marcpipe::net;
+using marcpipe::coro::task;
+using marcpipe::emulator::emulator_process;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string const key = "l8xx-net-test-4f3a9c2e7b";
+
+// Holdings-list URLs of bibs that exist (not deleted) in the emulator's catalogue.
+std::vector<std::string> holdings_urls(emulator_process const& alma, std::size_t count, std::size_t bibs = 500) {
+    marcpipe::emulator::catalogue cat(1, bibs);
+    std::vector<std::string> urls;
+    for (std::size_t i = 0; urls.size() < count; i = (i + 1) % bibs)
+        if (!cat.deleted(i)) urls.push_back(alma.base_url() + "/almaws/v1/bibs/" + cat.mms_id(i) + "/holdings");
+    return urls;
+}
+
+std::vector<std::string> emulator_flags(std::vector<std::string> extra) {
+    std::vector<std::string> flags{"--seed", "1", "--bibs", "500", "--api-key", key};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return flags;
+}
+
+client_options fast_retries(double rate, std::size_t in_flight) {
+    client_options o;
+    o.api_key = key;
+    o.rate = rate;
+    o.loop.max_in_flight = in_flight;
+    o.retry.max_attempts = 12;
+    o.retry.base_delay = 5ms;
+    o.retry.max_delay = 80ms;
+    o.seed = 7;
+    return o;
+}
+
+struct fetched {
+    std::vector<result> results;
+    double seconds = 0;
+};
+
+task<void> fetch_worker(http_client& http, std::vector<std::string> const& urls, std::size_t& next,
+                        std::vector<result>& results) {
+    while (next < urls.size()) {
+        std::size_t i = next++;
+        results[i] = co_await http.get(urls[i]);
+    }
+}
+
+// Fetches every URL with `workers` coroutines sharing the client, as a pipeline stage would.
+fetched fetch_all(http_client& http, std::vector<std::string> const& urls, std::size_t workers) {
+    fetched out;
+    out.results.assign(urls.size(), tl::unexpected(transport_error(CURLE_FAILED_INIT, "never fetched")));
+    std::size_t next = 0;
+    auto begin = std::chrono::steady_clock::now();
+    for (std::size_t w = 0; w < workers; ++w) http.loop().spawn(fetch_worker(http, urls, next, out.results));
+    http.loop().run();
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    return out;
+}
+
+std::size_t count_class(fetched const& f, outcome_class c) {
+    return static_cast<std::size_t>(
+        std::count_if(f.results.begin(), f.results.end(), [c](result const& r) { return classify(r) == c; }));
+}
+
+void require_no_key_in(std::string const& text) {
+    INFO(text);
+    REQUIRE(text.find(key) == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("the server sees exactly the configured number of requests in flight", "[net]") {
+    std::size_t const n = GENERATE(4, 16);
+    emulator_process alma(emulator_flags({"--latency-ms", "40", "--latency-jitter", "0.5"}));
+    http_client http(fast_retries(0, n));
+    fetched f = fetch_all(http, holdings_urls(alma, 12 * n), 64);
+    CHECK(count_class(f, outcome_class::success) == 12 * n);
+    auto seen = alma.counters();
+    CHECK(seen.max_in_flight == static_cast<long>(n));
+    CHECK(seen.requests == static_cast<long>(12 * n));
+    CHECK(seen.key_in_query == 0);
+    CHECK(seen.unauthorized == 0);
+}
+
+TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[net][slow]") {
+    emulator_process alma(emulator_flags({"--per-second", "200", "--latency-ms", "5", "--latency-jitter", "1"}));
+    http_client http(fast_retries(200, 32));
+    fetched f = fetch_all(http, holdings_urls(alma, 2000), 64);
+    CHECK(count_class(f, outcome_class::success) == 2000);
+    auto seen = alma.counters();
+    CHECK(seen.requests == 2000);
+    CHECK(seen.max_per_rolling_second <= 200);
+    CHECK(seen.sent_429 == 0);
+    CHECK(http.stats().retries == 0);
+    // Not needlessly slow either: 2,000 at 200/s is ten windows.
+    CHECK(f.seconds >= 9.0);
+    CHECK(f.seconds < 12.0);
+    std::printf("rate test: 2000 requests in %.2f s (%.1f/s), server's busiest rolling second: %ld\n", f.seconds,
+                2000 / f.seconds, seen.max_per_rolling_second);
+}
+
+TEST_CASE("every kind of transient fault is retried to success", "[net]") {
+    struct kind {
+        char const* flag;
+        char const* counter;
+    };
+    auto k = GENERATE(kind{"--fault-rate-500", "500"}, kind{"--fault-rate-503", "503"},
+                      kind{"--fault-rate-reset", "reset"}, kind{"--fault-rate-truncated", "truncated"},
+                      kind{"--fault-rate-malformed", "malformed"}, kind{"--fault-rate-stall", "stall"});
+    INFO("fault kind " << k.counter);
+    emulator_process alma(emulator_flags({k.flag, "0.3", "--fault-seed", "11", "--stall-seconds", "20"}));
+    client_options o = fast_retries(0, 8);
+    o.loop.total_timeout = 400ms;  // a stalled answer must be given up on, then retried
+    http_client http(o);
+    std::vector<std::string> urls = holdings_urls(alma, 60);
+    fetched f = fetch_all(http, urls, 8);
+    CHECK(count_class(f, outcome_class::success) == urls.size());
+    for (result const& r : f.results) {
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body.find("<holdings") != std::string::npos);
+    }
+    auto seen = alma.counters();
+    long faults = seen.fault(k.counter);
+    CHECK(faults > 0);
+    // Every fault cost exactly one more request, and nothing else did.
+    CHECK(seen.requests == static_cast<long>(urls.size()) + faults);
+    CHECK(http.stats().transient == http.stats().retries);
+    if (std::string(k.counter) == "reset") {
+        // curl itself resends once when a reused keep-alive connection dies before any byte of
+        // the answer (the server may have closed it idle); the client retries the rest.
+        CHECK(http.stats().retries > 0);
+        CHECK(http.stats().retries <= static_cast<std::uint64_t>(faults));
+    } else {
+        CHECK(http.stats().retries == static_cast<std::uint64_t>(faults));
+    }
+    CHECK_FALSE(http.stopped());
+}
+
+TEST_CASE("a 400 with an Alma error code is returned at once, not retried", "[net]") {
+    emulator_process alma(emulator_flags({}));
+    http_client http(fast_retries(0, 4));
+    std::vector<std::string> urls{alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings",
+                                  alma.base_url() + "/almaws/v1/bibs/notanumber/holdings"};
+    fetched f = fetch_all(http, urls, 2);
+    for (result const& r : f.results) {
+        REQUIRE(r);
+        CHECK(r->status == 400);
+        verdict v = examine(r);
+        CHECK(v.kind == outcome_class::permanent);
+        REQUIRE(v.alma);
+        CHECK_FALSE(v.alma->tracking_id.empty());
+    }
+    CHECK(examine(f.results[0]).alma->code == "402203");
+    CHECK(examine(f.results[1]).alma->code == "402204");
+    CHECK(http.stats().requests == 2);
+    CHECK(http.stats().retries == 0);
+    CHECK(alma.counters().requests == 2);
+    CHECK_FALSE(http.stopped());
+}
+
+TEST_CASE("a bad key stops the whole run at once with a clear reason", "[net]") {
+    emulator_process alma(emulator_flags({"--latency-ms", "20"}));
+    client_options o = fast_retries(0, 4);
+    o.api_key = "l8xx-wrong-key-0000";
+    http_client http(o);
+    std::vector<std::string> urls = holdings_urls(alma, 200);
+    fetched f = fetch_all(http, urls, 16);
+    CHECK(http.stopped());
+    CHECK(http.stop_reason().find("UNAUTHORIZED") != std::string::npos);
+    CHECK(http.stop_reason().find("l8xx-wrong-key-0000") == std::string::npos);
+    CHECK(count_class(f, outcome_class::fatal) == urls.size());
+    CHECK(count_class(f, outcome_class::success) == 0);
+    // The gateway answers at once; what was already in flight is all the server saw.
+    CHECK(alma.counters().requests <= 4);
+    CHECK(f.seconds < 1.0);
+    for (result const& r : f.results)
+        if (!r) require_no_key_in(r.error().message);
+}
+
+TEST_CASE("the daily threshold stops the run and X-Exl-Api-Remaining is exposed", "[net]") {
+    emulator_process alma(emulator_flags({"--daily", "30"}));
+    http_client http(fast_retries(0, 1));
+    fetched first = fetch_all(http, holdings_urls(alma, 10), 1);
+    CHECK(count_class(first, outcome_class::success) == 10);
+    REQUIRE(http.stats().api_remaining);
+    CHECK(*http.stats().api_remaining == 20);
+    fetched rest = fetch_all(http, holdings_urls(alma, 40), 1);
+    CHECK(count_class(rest, outcome_class::success) == 20);
+    CHECK(http.stopped());
+    CHECK(http.stop_reason().find("DAILY_THRESHOLD") != std::string::npos);
+    CHECK(alma.counters().requests == 31);
+}
+
+TEST_CASE("the key travels in the Authorization header and never in a query string", "[net]") {
+    emulator_process alma(emulator_flags({}));
+    http_client http(fast_retries(0, 8));
+    fetched f = fetch_all(http, holdings_urls(alma, 100), 8);
+    CHECK(count_class(f, outcome_class::success) == 100);
+    auto seen = alma.counters();
+    CHECK(seen.key_in_query == 0);
+    CHECK(seen.unauthorized == 0);  // so the header did carry the right key
+
+    // A URL that carries a key in its query is refused before anything is sent.
+    std::string leaky = alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings?apikey=" + key;
+    fetched refused = fetch_all(http, {leaky}, 1);
+    REQUIRE_FALSE(refused.results[0]);
+    require_no_key_in(refused.results[0].error().message);
+    CHECK(refused.results[0].error().message.find("apikey=REDACTED") != std::string::npos);
+    CHECK(alma.counters().requests == 100);
+}
+
+TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error is returned", "[net]") {
+    emulator_process alma(emulator_flags({"--fault-rate-stall", "1", "--stall-seconds", "20"}));
+    client_options o = fast_retries(0, 2);
+    o.loop.total_timeout = 300ms;
+    o.retry.max_attempts = 2;
+    http_client http(o);
+    fetched f = fetch_all(http, holdings_urls(alma, 1), 1);
+    REQUIRE_FALSE(f.results[0]);
+    CHECK(f.results[0].error().code == CURLE_OPERATION_TIMEDOUT);
+    CHECK(classify(f.results[0]) == outcome_class::transient);
+    CHECK(http.stats().requests == 2);
+    CHECK(http.stats().gave_up == 1);
+    CHECK(f.seconds >= 0.6);
+    CHECK(f.seconds < 2.0);
+    require_no_key_in(f.results[0].error().message);
+}
+
+TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request still succeeds", "[net]") {
+    // The institution's budget is 20/s but the client was told 40/s (another integration uses
+    // the rest, as happens in production).
+    emulator_process alma(emulator_flags({"--per-second", "20"}));
+    http_client http(fast_retries(40, 16));
+    fetched f = fetch_all(http, holdings_urls(alma, 100), 16);
+    CHECK(count_class(f, outcome_class::success) == 100);
+    auto seen = alma.counters();
+    CHECK(seen.sent_429 > 0);
+    CHECK(http.stats().slowdowns > 0);
+    CHECK(http.limiter().current_limit() < 40);
+    // After slowing down the client stops provoking 429s: far fewer than the requests it made.
+    CHECK(seen.sent_429 < 60);
+}
+
+#ifdef MARCPIPE_HTTP_GET_MANY
+TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", "[net]") {
+    emulator_process alma(emulator_flags({"--latency-ms", "10", "--latency-jitter", "1"}));
+    std::vector<std::string> urls = holdings_urls(alma, 40);
+    urls.insert(urls.begin() + 5, alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings");
+    std::string dir = "http-get-many-test." + std::to_string(::getpid());
+    std::string in = dir + ".in", out = dir + ".out", err = dir + ".err";
+    {
+        std::ofstream list(in);
+        for (auto const& u : urls) list << u << '\n';
+    }
+    std::string cmd = "ALMA_API_KEY=" + key + " '" MARCPIPE_HTTP_GET_MANY "' --concurrency 6 --rate 100 < " + in +
+                      " > " + out + " 2> " + err;
+    int status = std::system(cmd.c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);  // one URL answered 400
+    std::ifstream lines(out);
+    std::vector<std::string> got;
+    for (std::string line; std::getline(lines, line);) got.push_back(line);
+    REQUIRE(got.size() == urls.size());
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        std::istringstream fields(got[i]);
+        std::string st, bytes, url;
+        fields >> st >> bytes >> url;
+        CHECK(url == urls[i]);
+        CHECK(st == (i == 5 ? "400" : "200"));
+        CHECK(std::stoul(bytes) > 0);
+    }
+    std::ifstream summary_file(err);
+    std::string summary((std::istreambuf_iterator<char>(summary_file)), std::istreambuf_iterator<char>());
+    CHECK(summary.find("requests 41, retries 0, errors 1") != std::string::npos);
+    require_no_key_in(summary);
+    CHECK(alma.counters().max_in_flight == 6);
+    std::remove(in.c_str());
+    std::remove(out.c_str());
+    std::remove(err.c_str());
+}
+#endif
