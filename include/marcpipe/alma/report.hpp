@@ -22,6 +22,7 @@ enum class stage {
     export_record,    // the bib export itself (a record without 001, a malformed record)
     holdings_list,    // GET /bibs/{mms_id}/holdings (or the bulk /bibs?mms_id=...)
     holding_record,   // GET /bibs/{mms_id}/holdings/{holding_id}
+    write_record,     // the record could not be written (over ISO 2709's size limits)
 };
 
 constexpr std::string_view to_string(stage s) noexcept {
@@ -29,6 +30,7 @@ constexpr std::string_view to_string(stage s) noexcept {
         case stage::export_record: return "export";
         case stage::holdings_list: return "holdings-list";
         case stage::holding_record: return "holding-record";
+        case stage::write_record: return "write";
     }
     return "unknown";
 }

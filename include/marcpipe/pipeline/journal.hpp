@@ -1,0 +1,265 @@
+// journal: what makes a long run resumable — output files written aside and renamed into place
+// at the end, and an append-only journal of how far the run got.
+//
+// A checkpoint says: the first `bibs_done` bibs of the input are finished, and the files written
+// aside hold exactly their output (`output_bytes`) and their error rows (`report_bytes`). The run
+// writes a checkpoint each time that number grows, after the bytes it counts have been written,
+// so a run killed at any moment (kill -9 included) leaves a journal whose last complete line
+// describes a prefix of the output. Resuming cuts the files back to that prefix and carries on
+// with bib `bibs_done`: since output comes in input order and is a pure function of the input
+// and Alma's answers, the finished file is byte-identical to that of an uninterrupted run, and
+// only the bibs that were in flight are asked for again.
+//
+// The data is handed to the kernel with write() at every checkpoint, which survives the process
+// being killed; fdatasync() runs every few seconds and at the end, which bounds what a power
+// failure can cost.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace marcpipe::pipeline {
+
+// A journal that cannot be used (it belongs to another job, or is unreadable).
+class journal_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+[[noreturn]] inline void throw_errno(std::string const& what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+inline void write_all(int fd, char const* data, std::size_t n, std::string const& name) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, data, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("cannot write " + name);
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+inline void sync_directory_of(std::filesystem::path const& p) {
+    auto dir = p.parent_path();
+    if (dir.empty()) dir = ".";
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+}  // namespace detail
+
+// A file written under a side name (PATH.part) and renamed to PATH by commit(), so a reader
+// of PATH never sees half a file. Standard output ("-") is written straight through.
+class staged_file {
+public:
+    // fresh: start empty. Otherwise keep the first `keep_bytes` of an existing side file (resume).
+    staged_file(std::string path, bool fresh, std::uint64_t keep_bytes = 0) : path_{std::move(path)} {
+        if (path_ == "-") {
+            fd_ = STDOUT_FILENO;
+            return;
+        }
+        side_ = path_ + ".part";
+        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0);
+        fd_ = ::open(side_.c_str(), flags, 0666);
+        if (fd_ < 0) detail::throw_errno("cannot open " + side_);
+        if (!fresh) {
+            struct stat st{};
+            if (::fstat(fd_, &st) != 0) detail::throw_errno("cannot stat " + side_);
+            if (static_cast<std::uint64_t>(st.st_size) < keep_bytes)
+                throw journal_error(side_ + " is shorter (" + std::to_string(st.st_size) +
+                                    " bytes) than the journal says (" + std::to_string(keep_bytes) +
+                                    "); start again without --resume");
+            if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0) detail::throw_errno("cannot truncate " + side_);
+        }
+        if (::lseek(fd_, static_cast<off_t>(keep_bytes), SEEK_SET) < 0) detail::throw_errno("cannot seek " + side_);
+        bytes_ = keep_bytes;
+    }
+    staged_file(staged_file const&) = delete;
+    staged_file& operator=(staged_file const&) = delete;
+    ~staged_file() {
+        if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
+    }
+
+    bool is_stdout() const noexcept { return side_.empty(); }
+    std::string const& path() const noexcept { return path_; }
+    std::string const& side_path() const noexcept { return side_; }
+    // Bytes written so far (for a resumed file, counting the kept part).
+    std::uint64_t bytes() const noexcept { return bytes_; }
+
+    void write(std::string_view data) {
+        detail::write_all(fd_, data.data(), data.size(), is_stdout() ? std::string{"standard output"} : side_);
+        bytes_ += data.size();
+    }
+    void sync() {
+        if (!is_stdout()) ::fdatasync(fd_);
+    }
+    // Makes the file durable and gives it its real name.
+    void commit() {
+        if (is_stdout()) return;
+        if (::fsync(fd_) != 0) detail::throw_errno("cannot sync " + side_);
+        ::close(fd_);
+        fd_ = -1;
+        std::filesystem::rename(side_, path_);
+        detail::sync_directory_of(path_);
+    }
+
+private:
+    std::string path_;
+    std::string side_;
+    int fd_ = -1;
+    std::uint64_t bytes_ = 0;
+};
+
+struct checkpoint {
+    checkpoint() = default;
+    checkpoint(std::uint64_t bibs, std::uint64_t out, std::uint64_t report, std::uint64_t recs, std::uint64_t probs)
+        : bibs_done{bibs}, output_bytes{out}, report_bytes{report}, records{recs}, problems{probs} {}
+    std::uint64_t bibs_done = 0;
+    std::uint64_t output_bytes = 0;
+    std::uint64_t report_bytes = 0;
+    std::uint64_t records = 0;   // records in the output
+    std::uint64_t problems = 0;  // rows in the report
+    friend bool operator==(checkpoint const&, checkpoint const&) = default;
+};
+
+// What a journal file says.
+struct journal_state {
+    std::string job;
+    std::optional<checkpoint> last;  // the last complete checkpoint line
+    bool finished = false;           // the run ended; only the renames may be missing
+};
+
+class journal {
+public:
+    static constexpr std::string_view magic = "marcpipe-journal 1";
+
+    // Reads a journal; nothing when there is none. A torn last line (the run was killed while
+    // writing it) is ignored.
+    static std::optional<journal_state> read(std::string const& path) {
+        std::ifstream in{path, std::ios::binary};
+        if (!in) return std::nullopt;
+        std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+        journal_state s;
+        std::size_t pos = 0;
+        bool first = true;
+        while (pos < text.size()) {
+            std::size_t nl = text.find('\n', pos);
+            if (nl == std::string::npos) break;  // torn
+            std::string_view line{text.data() + pos, nl - pos};
+            pos = nl + 1;
+            if (first) {
+                if (line != magic) throw journal_error(path + " is not a marcpipe journal");
+                first = false;
+            } else if (line.substr(0, 4) == "job ") {
+                s.job = std::string{line.substr(4)};
+            } else if (line.substr(0, 5) == "done ") {
+                if (auto c = parse_checkpoint(line.substr(5))) s.last = c;
+            } else if (line.substr(0, 9) == "finished ") {
+                if (auto c = parse_checkpoint(line.substr(9))) {
+                    s.last = c;
+                    s.finished = true;
+                }
+            }
+        }
+        if (first) throw journal_error(path + " is empty or not a marcpipe journal");
+        return s;
+    }
+
+    // Starts a new journal for `job` (fresh), or appends to the existing one (resume).
+    journal(std::string path, std::string const& job, bool fresh) : path_{std::move(path)} {
+        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0666);
+        if (fd_ < 0) detail::throw_errno("cannot open the journal " + path_);
+        if (fresh) {
+            std::string head{magic};
+            head += "\njob ";
+            head += one_line(job);
+            head += '\n';
+            detail::write_all(fd_, head.data(), head.size(), path_);
+            ::fdatasync(fd_);
+        }
+    }
+    journal(journal const&) = delete;
+    journal& operator=(journal const&) = delete;
+    ~journal() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    std::string const& path() const noexcept { return path_; }
+
+    void record(checkpoint const& c) { append("done ", c); }
+    void record_finished(checkpoint const& c) {
+        append("finished ", c);
+        ::fdatasync(fd_);
+    }
+    void sync() { ::fdatasync(fd_); }
+    void remove() {
+        ::close(fd_);
+        fd_ = -1;
+        std::filesystem::remove(path_);
+    }
+
+    // The job line as written: one line whatever the description holds.
+    static std::string one_line(std::string_view job) {
+        std::string s{job};
+        for (char& c : s)
+            if (c == '\n' || c == '\r') c = ' ';
+        return s;
+    }
+
+private:
+    void append(std::string_view kind, checkpoint const& c) {
+        std::string line{kind};
+        line += "bibs=" + std::to_string(c.bibs_done) + " output=" + std::to_string(c.output_bytes) +
+                " report=" + std::to_string(c.report_bytes) + " records=" + std::to_string(c.records) +
+                " problems=" + std::to_string(c.problems) + "\n";
+        detail::write_all(fd_, line.data(), line.size(), path_);
+    }
+
+    static std::optional<checkpoint> parse_checkpoint(std::string_view text) {
+        checkpoint c;
+        int seen = 0;
+        while (!text.empty()) {
+            std::size_t sp = text.find(' ');
+            std::string_view item = text.substr(0, sp);
+            text.remove_prefix(sp == std::string_view::npos ? text.size() : sp + 1);
+            std::size_t eq = item.find('=');
+            if (eq == std::string_view::npos) return std::nullopt;
+            std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
+            std::uint64_t v = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (ec != std::errc{} || end != value.data() + value.size()) return std::nullopt;
+            if (key == "bibs") c.bibs_done = v, seen |= 1;
+            else if (key == "output") c.output_bytes = v, seen |= 2;
+            else if (key == "report") c.report_bytes = v, seen |= 4;
+            else if (key == "records") c.records = v, seen |= 8;
+            else if (key == "problems") c.problems = v, seen |= 16;
+        }
+        if (seen != 31) return std::nullopt;
+        return c;
+    }
+
+    std::string path_;
+    int fd_ = -1;
+};
+
+}  // namespace marcpipe::pipeline

@@ -1,0 +1,433 @@
+// west-holdings end to end, against the loopback emulator: the output is exactly the catalogue's
+// deliverable holdings with 001/004 rewritten, whatever faults the API throws in, and a run
+// killed at any point and resumed gives the same bytes.
+#include <marcpipe/marc/iso2709_reader.hpp>
+#include <marcpipe/marc/iso2709_writer.hpp>
+#include <marcpipe/marc/marcxml.hpp>
+#include <marcpipe/pipeline/transforms.hpp>
+
+#include <bib_export.hpp>
+#include <catalogue.hpp>
+#include <launcher.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+#include "program.hpp"
+
+namespace fs = std::filesystem;
+namespace marc = marcpipe::marc;
+using marcpipe::emulator::catalogue;
+using marcpipe::emulator::emulator_process;
+using marcpipe::testing::run;
+using marcpipe::testing::slurp;
+
+namespace {
+
+constexpr char const* key = "l8xx-test-key-0123456789abcdef";
+constexpr std::uint64_t seed = 11;
+std::string const west = MARCPIPE_WEST_HOLDINGS;
+
+std::vector<std::string> emulator_flags(std::size_t bibs, std::vector<std::string> more = {}) {
+    std::vector<std::string> f{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--api-key", key};
+    f.insert(f.end(), more.begin(), more.end());
+    return f;
+}
+
+void write_export(catalogue const& cat, fs::path const& path, bool xml) {
+    std::ofstream out{path, std::ios::binary};
+    if (xml)
+        marcpipe::emulator::write_marcxml_export(cat, out);
+    else
+        marcpipe::emulator::write_iso2709_export(cat, out);
+}
+
+// The records an uninterrupted run must deliver, in order.
+std::vector<marc::record> expected_records(catalogue const& cat, std::string const& require = {}) {
+    std::vector<marc::record> out;
+    for (std::size_t b = 0; b < cat.size(); ++b) {
+        if (cat.deleted(b)) continue;
+        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
+            if (!require.empty() && !(require == "583" && cat.has_583(b, h))) continue;
+            marc::record r = cat.holding_record(b, h);
+            marcpipe::pipeline::rewrite_001_004(r, cat.holding_id(b, h), cat.mms_id(b));
+            out.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
+std::string expected_marc21(catalogue const& cat, std::string const& require = {}) {
+    std::string bytes;
+    for (auto const& r : expected_records(cat, require)) marc::append_iso2709(r, bytes);
+    return bytes;
+}
+
+std::string expected_marcxml(catalogue const& cat) {
+    std::string text;
+    {
+        marc::marcxml_writer w{text};
+        for (auto const& r : expected_records(cat)) w.write(r);
+        w.finish();
+    }
+    return text;
+}
+
+std::vector<std::string> env_with_key(std::string const& k = key) { return {"ALMA_API_KEY=" + k}; }
+
+std::vector<std::string> lines(std::string const& text) {
+    std::vector<std::string> out;
+    std::istringstream in{text};
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+// MMS IDs of the catalogue's deleted bibs, as the error report must list them.
+std::vector<std::string> deleted_ids(catalogue const& cat) {
+    std::vector<std::string> out;
+    for (std::size_t b = 0; b < cat.size(); ++b)
+        if (cat.deleted(b)) out.push_back(cat.mms_id(b));
+    return out;
+}
+
+std::vector<std::string> report_mms_ids(std::string const& csv) {
+    std::vector<std::string> ids;
+    auto rows = lines(csv);
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+        auto const& row = rows[i];
+        auto a = row.find(',');
+        auto b = row.find(',', a + 1);
+        ids.push_back(row.substr(a + 1, b - a - 1));
+    }
+    return ids;
+}
+
+// How many bibs the journal says are finished (0 while it has no checkpoint yet).
+std::size_t journal_bibs_done(fs::path const& journal) {
+    std::size_t done = 0;
+    for (auto const& line : lines(slurp(journal))) {
+        auto at = line.find(" bibs=");
+        if (line.rfind("done ", 0) == 0 && at != std::string::npos) done = std::stoul(line.substr(at + 6));
+    }
+    return done;
+}
+
+bool has_yaz() { return std::system("yaz-marcdump -V >/dev/null 2>&1") == 0; }
+
+}  // namespace
+
+TEST_CASE("west-holdings delivers every holding once, in export order, with 001/004 rewritten", "[programs][west]") {
+    std::size_t const bibs = 240;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "5", "--latency-jitter", "0.9"})};
+    auto dir = marcpipe::testing::scratch_dir("west-clean");
+    auto xml_input = GENERATE(false, true);
+    fs::path input = dir / (xml_input ? "export.xml" : "export.mrc");
+    write_export(cat, input, xml_input);
+
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "500", "--concurrency", "16", "-o", "out.mrc",
+                        "--errors", "errors.csv", input.string()},
+                 env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 1);  // the deleted bibs are reported, the rest delivered
+    CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
+    auto report = slurp(dir / "errors.csv");
+    CHECK(lines(report).front() == "stage,mms_id,holding_id,http_status,alma_code,message,tracking_id\r");
+    CHECK(report_mms_ids(report) == deleted_ids(cat));
+    CHECK(report.find(",400,402203,") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "out.mrc.journal"));
+    CHECK_FALSE(fs::exists(dir / "out.mrc.part"));
+    CHECK(r.err.find(std::to_string(expected_records(cat).size()) + " holdings records written") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a list of MMS IDs and the MARCXML output format give the same holdings", "[programs][west]") {
+    std::size_t const bibs = 150;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "3"})};
+    auto dir = marcpipe::testing::scratch_dir("west-xml");
+    {
+        std::ofstream ids{dir / "ids.txt"};
+        for (std::size_t b = 0; b < bibs; ++b) ids << cat.mms_id(b) << (b % 7 == 0 ? "\r\n" : "\n");
+    }
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "500", "-o", "out.xml", "ids.txt"}, env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(slurp(dir / "out.xml") == expected_marcxml(cat));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("--require 583 keeps only the holdings WEST wants", "[programs][west]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-583");
+    write_export(cat, dir / "export.mrc", false);
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--require", "583", "-o", "west.mrc",
+                        "export.mrc"},
+                 env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    auto const out = slurp(dir / "west.mrc");
+    CHECK(out == expected_marc21(cat, "583"));
+    CHECK(out.size() < expected_marc21(cat).size());
+    fs::remove_all(dir);
+}
+
+TEST_CASE("outputs are read by yaz-marcdump without a complaint", "[programs][west][yaz]") {
+    if (!has_yaz()) {
+        WARN("yaz-marcdump is not installed: cross-check skipped");
+        return;
+    }
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-yaz");
+    write_export(cat, dir / "export.mrc", false);
+    auto m = run(west, {"--base-url", server.base_url(), "--rate", "1000", "-o", "out.mrc", "export.mrc"}, env_with_key(), dir);
+    auto x = run(west, {"--base-url", server.base_url(), "--rate", "1000", "-o", "out.xml", "export.mrc"}, env_with_key(), dir, "xml");
+    REQUIRE(m.status == 1);
+    REQUIRE(x.status == 1);
+    auto binary = run("/bin/sh", {"-c", "yaz-marcdump -n out.mrc"}, {}, dir, "yaz1");
+    CHECK(binary.status == 0);
+    CHECK(binary.err.empty());
+    CHECK(binary.out.empty());
+    auto xml = run("/bin/sh", {"-c", "yaz-marcdump -i marcxml -o marc out.xml > yaz.mrc"}, {}, dir, "yaz2");
+    CHECK(xml.status == 0);
+    CHECK(xml.err.empty());
+    // yaz's own conversion of the MARCXML output gives back our MARC21 output.
+    CHECK(slurp(dir / "yaz.mrc") == slurp(dir / "out.mrc"));
+    auto listing = run("/bin/sh", {"-c", "yaz-marcdump out.mrc"}, {}, dir, "yaz3");
+    CHECK(listing.status == 0);
+    CHECK(listing.err.empty());
+    std::size_t records = 0;
+    for (auto const& line : lines(listing.out)) records += line.rfind("001 ", 0) == 0;
+    CHECK(records == expected_records(cat).size());
+    fs::remove_all(dir);
+}
+
+TEST_CASE("transient faults change nothing in the output", "[programs][west][faults]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(
+        bibs, {"--latency-ms", "3", "--fault-seed", "5", "--fault-rate-500", "0.02", "--fault-rate-503", "0.02",
+               "--fault-rate-reset", "0.02", "--fault-rate-truncated", "0.02", "--fault-rate-malformed", "0.02"})};
+    auto dir = marcpipe::testing::scratch_dir("west-faults");
+    write_export(cat, dir / "export.mrc", false);
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "-o", "out.mrc", "--errors", "errors.csv",
+                        "export.mrc"},
+                 env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    auto seen = server.counters();
+    for (char const* kind : {"500", "503", "reset", "truncated", "malformed"}) CHECK(seen.fault(kind) > 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("10% of each transient fault kind changes nothing in the output", "[programs][west][faults][slow]") {
+    std::size_t const bibs = 300;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(
+        bibs, {"--latency-ms", "3", "--fault-seed", "9", "--fault-rate-500", "0.1", "--fault-rate-503", "0.1",
+               "--fault-rate-reset", "0.1", "--fault-rate-truncated", "0.1", "--fault-rate-malformed", "0.1",
+               "--fault-rate-stall", "0.02", "--stall-seconds", "1"})};
+    auto dir = marcpipe::testing::scratch_dir("west-faults10");
+    write_export(cat, dir / "export.mrc", false);
+    for (char const* format : {"out.mrc", "out.xml"}) {
+        auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--max-attempts", "20", "-o", format,
+                            "--errors", "errors.csv", "export.mrc"},
+                     env_with_key(), dir);
+        INFO(r.err);
+        CHECK(r.status == 1);
+        CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    }
+    CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
+    CHECK(slurp(dir / "out.xml") == expected_marcxml(cat));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a refused key stops with exit 3 and says what to do; --resume then finishes", "[programs][west][resume]") {
+    std::size_t const bibs = 120;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-key");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "-o", "out.mrc",
+                                  "--errors", "errors.csv", "export.mrc"};
+    std::string const wrong = "l8xx-wrong-key-fedcba9876543210";
+    auto first = run(west, args, env_with_key(wrong), dir, "first");
+    INFO(first.err);
+    CHECK(first.status == 3);
+    CHECK(first.err.find("UNAUTHORIZED") != std::string::npos);
+    CHECK(first.err.find("--resume") != std::string::npos);
+    CHECK(first.err.find(wrong) == std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "out.mrc"));
+
+    args.push_back("--resume");
+    auto second = run(west, args, env_with_key(), dir, "second");
+    INFO(second.err);
+    CHECK(second.status == 1);
+    CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("the daily threshold stops with exit 3; resumed the next day the job finishes identically", "[programs][west][resume]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    auto dir = marcpipe::testing::scratch_dir("west-daily");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "-o", "out.xml", "--errors", "errors.csv",
+                                  "export.mrc"};
+    {
+        emulator_process today{emulator_flags(bibs, {"--daily", "250", "--latency-ms", "2"})};
+        auto with_url = args;
+        with_url.insert(with_url.begin(), {"--base-url", today.base_url()});
+        auto first = run(west, with_url, env_with_key(), dir, "first");
+        INFO(first.err);
+        CHECK(first.status == 3);
+        CHECK(first.err.find("DAILY_THRESHOLD") != std::string::npos);
+        CHECK(first.err.find("--resume") != std::string::npos);
+        CHECK(fs::exists(dir / "out.xml.journal"));
+    }
+    emulator_process tomorrow{emulator_flags(bibs, {"--latency-ms", "2"})};
+    args.insert(args.begin(), {"--base-url", tomorrow.base_url(), "--resume"});
+    auto second = run(west, args, env_with_key(), dir, "second");
+    INFO(second.err);
+    CHECK(second.status == 1);
+    CHECK(second.err.find("resumed after bib") != std::string::npos);
+    CHECK(slurp(dir / "out.xml") == expected_marcxml(cat));
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    // Only what was not finished was asked for again.
+    CHECK(tomorrow.counters().requests < 200 + static_cast<long>(expected_records(cat).size()));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("kill -9 at several points and --resume give byte-identical output", "[programs][west][resume]") {
+    std::size_t const bibs = 300;
+    std::size_t const concurrency = 8;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15", "--latency-jitter", "0.8"})};
+    auto format = GENERATE(std::string{"out.mrc"}, std::string{"out.xml"});
+    auto dir = marcpipe::testing::scratch_dir("west-kill");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "400", "--concurrency",
+                                  std::to_string(concurrency), "-o", format, "--errors", "errors.csv", "export.mrc"};
+    server.reset();
+
+    // Kill points: before anything is saved, then after about a quarter, half and most of the bibs.
+    std::vector<std::size_t> kill_after_bibs{0, 60, 150, 260};
+    auto journal = dir / (format + ".journal");
+    int kills = 0;
+    for (std::size_t i = 0; i < kill_after_bibs.size(); ++i) {
+        auto resume_args = args;
+        if (i > 0) resume_args.push_back("--resume");
+        marcpipe::testing::child c{west, resume_args, env_with_key(), dir, "kill" + std::to_string(i)};
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+        for (;;) {
+            if (kill_after_bibs[i] == 0 ? fs::exists(journal) : journal_bibs_done(journal) >= kill_after_bibs[i]) break;
+            if (std::chrono::steady_clock::now() > deadline) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds{1});
+        }
+        c.kill(SIGKILL);
+        auto f = c.wait();
+        if (f.status == -SIGKILL) ++kills;
+    }
+    CHECK(kills >= 3);
+    args.push_back("--resume");
+    auto last = run(west, args, env_with_key(), dir, "final");
+    INFO(last.err);
+    CHECK(last.status == 1);
+    if (format == "out.mrc")
+        CHECK(slurp(dir / format) == expected_marc21(cat));
+    else
+        CHECK(slurp(dir / format) == expected_marcxml(cat));
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    CHECK_FALSE(fs::exists(journal));
+
+    // Each kill costs at most the answers that were still in the read-ahead windows.
+    long const needed = static_cast<long>(bibs + expected_records(cat).size());
+    long const window = static_cast<long>(2 * concurrency + 4 * concurrency) + 32;
+    auto seen = server.counters();
+    CHECK(seen.requests >= needed);
+    CHECK(seen.requests - needed <= kills * window);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("the API key never appears in any output, report or message", "[programs][west]") {
+    std::size_t const bibs = 60;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-secret");
+    write_export(cat, dir / "export.mrc", false);
+    {
+        std::ofstream k{dir / "key.txt"};
+        k << key << "\n";
+    }
+    auto r = run(west, {"--base-url", server.base_url(), "--api-key-file", "key.txt", "--rate", "1000", "--progress",
+                        "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"},
+                 {"ALMA_API_KEY="}, dir);
+    CHECK(r.status == 1);
+    for (auto const& text : {r.err, r.out, slurp(dir / "out.mrc"), slurp(dir / "errors.csv")})
+        CHECK(text.find(key) == std::string::npos);
+    CHECK(server.counters().key_in_query == 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("usage and configuration errors exit 2 with a message", "[programs][west]") {
+    auto dir = marcpipe::testing::scratch_dir("west-usage");
+    {
+        std::ofstream ids{dir / "ids.txt"};
+        ids << "991\n";
+    }
+    auto no_key = run(west, {"--region", "eu", "ids.txt"}, {"ALMA_API_KEY="}, dir, "a");
+    CHECK(no_key.status == 2);
+    CHECK(no_key.err.find("ALMA_API_KEY") != std::string::npos);
+    auto no_place = run(west, {"ids.txt"}, env_with_key(), dir, "b");
+    CHECK(no_place.status == 2);
+    CHECK(no_place.err.find("--region") != std::string::npos);
+    auto bad_region = run(west, {"--region", "mars", "ids.txt"}, env_with_key(), dir, "c");
+    CHECK(bad_region.status == 2);
+    auto plain_http = run(west, {"--base-url", "http://example.org", "ids.txt"}, env_with_key(), dir, "d");
+    CHECK(plain_http.status == 2);
+    auto unknown = run(west, {"--frobnicate", "ids.txt"}, env_with_key(), dir, "e");
+    CHECK(unknown.status == 2);
+    auto missing = run(west, {"--region", "na", "no-such-file.mrc"}, env_with_key(), dir, "f");
+    CHECK(missing.status == 2);
+    auto resume_stdout = run(west, {"--region", "na", "--resume", "ids.txt"}, env_with_key(), dir, "g");
+    CHECK(resume_stdout.status == 2);
+    auto help = run(west, {"--help"}, {}, dir, "h");
+    CHECK(help.status == 0);
+    CHECK(help.out.find("--holdings-source") != std::string::npos);
+    auto version = run(west, {"--version"}, {}, dir, "i");
+    CHECK(version.status == 0);
+    CHECK(version.out.find("west-holdings") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("bulk mode asks for 100 bibs a call and delivers the same holdings", "[programs][west][bulk]") {
+    std::size_t const bibs = 250;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-bulk");
+    write_export(cat, dir / "export.mrc", false);
+    server.reset();
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--holdings-source", "bibs", "-o", "out.mrc",
+                        "--errors", "errors.csv", "export.mrc"},
+                 env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    CHECK(server.counters().requests == static_cast<long>(3 + expected_records(cat).size()));
+    fs::remove_all(dir);
+}
