@@ -59,7 +59,7 @@ public:
             eof_ = true;
         } else {
             capacity_ = std::max<std::size_t>(options_.buffer_size, 2 * max_record_length);
-            buffer_ = std::make_unique<char[]>(capacity_);
+            buffer_ = std::make_unique_for_overwrite<char[]>(capacity_);  // no need to zero it
             data_ = buffer_.get();
         }
     }
