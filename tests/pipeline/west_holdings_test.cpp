@@ -236,20 +236,21 @@ TEST_CASE("transient faults change nothing in the output", "[programs][west][fau
 TEST_CASE("10% of each transient fault kind changes nothing in the output", "[programs][west][faults][slow]") {
     std::size_t const bibs = 300;
     catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(
-        bibs, {"--latency-ms", "3", "--fault-seed", "9", "--fault-rate-500", "0.1", "--fault-rate-503", "0.1",
-               "--fault-rate-reset", "0.1", "--fault-rate-truncated", "0.1", "--fault-rate-malformed", "0.1",
-               "--fault-rate-stall", "0.02", "--stall-seconds", "1"})};
+    auto kind = GENERATE(std::string{"500"}, std::string{"503"}, std::string{"reset"}, std::string{"truncated"},
+                         std::string{"malformed"}, std::string{"stall"});
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "3", "--fault-seed", "9", "--fault-rate-" + kind,
+                                                  "0.1", "--stall-seconds", "1"})};
     auto dir = marcpipe::testing::scratch_dir("west-faults10");
     write_export(cat, dir / "export.mrc", false);
     for (char const* format : {"out.mrc", "out.xml"}) {
-        auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--max-attempts", "20", "-o", format,
-                            "--errors", "errors.csv", "export.mrc"},
+        auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "-o", format, "--errors", "errors.csv",
+                            "export.mrc"},
                      env_with_key(), dir);
-        INFO(r.err);
+        INFO(kind << ": " << r.err);
         CHECK(r.status == 1);
         CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
     }
+    CHECK(server.counters().fault(kind) > 40);
     CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
     CHECK(slurp(dir / "out.xml") == expected_marcxml(cat));
     fs::remove_all(dir);
@@ -429,5 +430,23 @@ TEST_CASE("bulk mode asks for 100 bibs a call and delivers the same holdings", "
     CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
     CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
     CHECK(server.counters().requests == static_cast<long>(3 + expected_records(cat).size()));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("100,000 bibs go through in bounded memory", "[programs][west][slow][memory]") {
+    std::size_t const bibs = 100'000;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-memory");
+    write_export(cat, dir / "export.mrc", false);
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "100000", "--concurrency", "64", "-o", "out.mrc",
+                        "--errors", "errors.csv", "export.mrc"},
+                 env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(r.max_rss_kb <= 64 * 1024);
+    std::size_t deliverable = cat.deliverable_holdings();
+    CHECK(r.err.find(std::to_string(deliverable) + " holdings records written") != std::string::npos);
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
     fs::remove_all(dir);
 }
