@@ -1,0 +1,114 @@
+// holdings-ids: the second step of the old scripts on its own — MMS IDs (or a bib export) in,
+// one `holding_id<TAB>mms_id` line per holding out, in input order.
+//
+//   ALMA_API_KEY=... holdings-ids --region eu bib-export.mrc > holdings.tsv
+//
+// Exit status: 0 every bib answered; 1 some bibs failed (reported on stderr or in --errors);
+// 2 usage or configuration error; 3 stopped (bad key, daily threshold).
+#include <marcpipe/marcpipe.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace alma = marcpipe::alma;
+namespace net = marcpipe::net;
+namespace pipeline = marcpipe::pipeline;
+
+int main(int argc, char** argv) {
+    std::string input, output = "-", base_url, region, errors, source = "list";
+    std::optional<std::string> key_file;
+    double rate = 25;
+    std::size_t concurrency = 48;
+    CLI::App app{"List the holding IDs of bibs: holding_id<TAB>mms_id, one line per holding, in input order.\n"
+                 "The API key comes from ALMA_API_KEY or --api-key-file."};
+    app.set_version_flag("--version", std::string{"holdings-ids (marcpipe) 0.1.0"});
+    app.add_option("INPUT", input, "list of MMS IDs (one a line) or a MARC21/MARCXML bib export; - for stdin")->required();
+    app.add_option("-o,--output", output, "where the lines go (- for stdout, the default)");
+    auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
+    app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
+    app.add_option("--api-key-file", key_file, "read the API key from this file instead of ALMA_API_KEY");
+    app.add_option("--rate", rate, "requests per second")->check(CLI::PositiveNumber);
+    app.add_option("--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
+    app.add_option("--holdings-source", source, "list (one call per bib) or bibs (100 bibs per call, AVA $8)")
+        ->check(CLI::IsMember({"list", "bibs"}));
+    app.add_option("--errors", errors, "write the CSV report of bibs that failed here");
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    std::string key;
+    try {
+        if (base_url.empty() && region.empty()) throw alma::config_error("say where Alma is: --region or --base-url");
+        if (base_url.empty()) {
+            auto url = alma::base_url_for_region(region);
+            if (!url) throw alma::config_error("unknown region '" + region + "'; one of " + alma::region_names());
+            base_url = *url;
+        }
+        if (auto problem = net::check_url(alma::endpoints{base_url}.api_root())) throw alma::config_error(*problem);
+        key = alma::load_api_key(key_file);
+    } catch (std::exception const& e) {
+        std::cerr << "holdings-ids: " << e.what() << "\n";
+        return 2;
+    }
+
+    std::ofstream file;
+    if (output != "-") {
+        file.open(output, std::ios::binary);
+        if (!file) {
+            std::cerr << "holdings-ids: cannot write " << output << "\n";
+            return 2;
+        }
+    }
+    std::ostream& out = output == "-" ? std::cout : file;
+    std::ofstream report_file;
+    std::optional<alma::report_writer> report;
+    if (!errors.empty()) {
+        report_file.open(errors, std::ios::binary);
+        report.emplace(report_file);
+    }
+
+    net::client_options options;
+    options.api_key = key;
+    options.rate = rate;
+    options.loop.max_in_flight = concurrency;
+    net::http_client http{options};
+    alma::client client{http, base_url};
+    std::uint64_t problems = 0;
+    auto release = [&](std::uint64_t, alma::problem const& p) {
+        ++problems;
+        if (report)
+            report->write(p);
+        else
+            std::cerr << "holdings-ids: " << alma::describe(p) << "\n";
+    };
+    // Problems come out in input order, beside the lines they concern.
+    client.on_bibs_complete = [&](std::uint64_t done) { client.problems().release_before(done, release); };
+
+    pipeline::holdings_ids_options ids;
+    ids.source = source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
+    ids.window = source == "bibs" ? 400 : 2 * concurrency;
+    try {
+        for (auto& ref : pipeline::bibs(pipeline::open_input(input), &client.problems()) |
+                             pipeline::holdings_ids(client, ids)) {
+            out << ref.holding_id << '\t' << ref.mms_id << '\n';
+        }
+    } catch (alma::fatal_error const& e) {
+        out.flush();
+        std::cerr << "holdings-ids: stopped: " << http.scrub(e.what()) << "\n";
+        return 3;
+    } catch (std::exception const& e) {
+        std::cerr << "holdings-ids: " << http.scrub(e.what()) << "\n";
+        return 2;
+    }
+    client.problems().release_all(release);
+    out.flush();
+    std::cerr << "holdings-ids: " << client.progress().bibs_listed << " bibs, " << client.progress().holdings_listed
+              << " holdings, " << problems << " problems, " << http.stats().requests << " requests\n";
+    return problems ? 1 : 0;
+}

@@ -1,0 +1,154 @@
+// holdings-records: the third step of the old scripts on its own — `holding_id<TAB>mms_id` lines
+// in (what holdings-ids writes), the holdings records out as MARCXML (or MARC21) with 001 = the
+// holding ID and 004 = the MMS ID, in input order.
+//
+//   ALMA_API_KEY=... holdings-records --region eu holdings.tsv -o holdings.xml
+//
+// Exit status: 0 every holding delivered; 1 some failed (reported); 2 usage or configuration
+// error; 3 stopped (bad key, daily threshold).
+#include <marcpipe/marcpipe.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace alma = marcpipe::alma;
+namespace net = marcpipe::net;
+namespace pipeline = marcpipe::pipeline;
+
+namespace {
+
+// `holding_id<TAB>mms_id` lines as holding_refs, each line its own position.
+marcpipe::coro::generator<pipeline::holding_ref> pairs(std::istream& in, std::uint64_t& bad_lines) {
+    std::string line;
+    std::uint64_t number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) continue;
+        auto tab = line.find('\t');
+        if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) {
+            std::cerr << "holdings-records: line " << number << ": expected holding_id<TAB>mms_id\n";
+            ++bad_lines;
+            continue;
+        }
+        pipeline::holding_ref ref{number - 1, line.substr(tab + 1), line.substr(0, tab)};
+        co_yield ref;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string input, output = "-", base_url, region, errors, format;
+    std::optional<std::string> key_file;
+    std::vector<std::string> require;
+    double rate = 25;
+    std::size_t concurrency = 48;
+    CLI::App app{"Fetch holdings records for holding_id<TAB>mms_id lines; write them with 001 = holding ID and\n"
+                 "004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
+    app.set_version_flag("--version", std::string{"holdings-records (marcpipe) 0.1.0"});
+    app.add_option("INPUT", input, "holding_id<TAB>mms_id lines; - for stdin")->required();
+    app.add_option("-o,--output", output, "where the records go (- for stdout, the default)");
+    app.add_option("--format", format, "marcxml (the default) or marc21")->check(CLI::IsMember({"marc21", "marcxml"}));
+    auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
+    app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
+    app.add_option("--api-key-file", key_file, "read the API key from this file instead of ALMA_API_KEY");
+    app.add_option("--rate", rate, "requests per second")->check(CLI::PositiveNumber);
+    app.add_option("--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
+    app.add_option("--require", require, "keep only records with this field (repeatable)");
+    app.add_option("--errors", errors, "write the CSV report of holdings that failed here");
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    std::string key;
+    try {
+        if (base_url.empty() && region.empty()) throw alma::config_error("say where Alma is: --region or --base-url");
+        if (base_url.empty()) {
+            auto url = alma::base_url_for_region(region);
+            if (!url) throw alma::config_error("unknown region '" + region + "'; one of " + alma::region_names());
+            base_url = *url;
+        }
+        if (auto problem = net::check_url(alma::endpoints{base_url}.api_root())) throw alma::config_error(*problem);
+        key = alma::load_api_key(key_file);
+    } catch (std::exception const& e) {
+        std::cerr << "holdings-records: " << e.what() << "\n";
+        return 2;
+    }
+
+    std::ifstream in_file;
+    if (input != "-") {
+        in_file.open(input);
+        if (!in_file) {
+            std::cerr << "holdings-records: cannot read " << input << "\n";
+            return 2;
+        }
+    }
+    std::istream& in = input == "-" ? std::cin : in_file;
+    std::ofstream out_file;
+    if (output != "-") {
+        out_file.open(output, std::ios::binary);
+        if (!out_file) {
+            std::cerr << "holdings-records: cannot write " << output << "\n";
+            return 2;
+        }
+    }
+    std::ostream& out = output == "-" ? std::cout : out_file;
+    std::ofstream report_file;
+    std::optional<alma::report_writer> report;
+    if (!errors.empty()) {
+        report_file.open(errors, std::ios::binary);
+        report.emplace(report_file);
+    }
+
+    net::client_options options;
+    options.api_key = key;
+    options.rate = rate;
+    options.loop.max_in_flight = concurrency;
+    net::http_client http{options};
+    alma::client client{http, base_url};
+    std::uint64_t problems = 0;
+    auto release = [&](std::uint64_t, alma::problem const& p) {
+        ++problems;
+        if (report)
+            report->write(p);
+        else
+            std::cerr << "holdings-records: " << alma::describe(p) << "\n";
+    };
+    client.on_bibs_complete = [&](std::uint64_t done) { client.problems().release_before(done, release); };
+
+    pipeline::holdings_records_options fetch;
+    fetch.window = 4 * concurrency;
+    auto wanted = [&require](pipeline::holding_record const& h) {
+        for (auto const& tag : require)
+            if (!h.record.has(tag)) return false;
+        return true;
+    };
+    std::uint64_t bad_lines = 0;
+    std::uint64_t written = 0;
+    try {
+        auto records = pairs(in, bad_lines) | pipeline::holdings_records(client, fetch) | pipeline::rewrite_001_004 |
+                       ranges::views::filter(wanted);
+        if (format == "marc21")
+            written = records | pipeline::write_marc21(out);
+        else
+            written = records | pipeline::write_marcxml(out);
+    } catch (alma::fatal_error const& e) {
+        out.flush();
+        std::cerr << "holdings-records: stopped: " << http.scrub(e.what()) << "\n";
+        return 3;
+    } catch (std::exception const& e) {
+        std::cerr << "holdings-records: " << http.scrub(e.what()) << "\n";
+        return 2;
+    }
+    client.problems().release_all(release);
+    std::cerr << "holdings-records: " << written << " records written, " << problems << " problems, "
+              << http.stats().requests << " requests\n";
+    return problems || bad_lines ? 1 : 0;
+}

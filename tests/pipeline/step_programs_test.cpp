@@ -1,0 +1,147 @@
+// The per-step programs (holdings-ids, holdings-records) and the custom-filter example, end to
+// end against the emulator: run in stages they give what west-holdings gives in one run.
+#include <marcpipe/marc/marcxml.hpp>
+#include <marcpipe/pipeline/transforms.hpp>
+
+#include <catalogue.hpp>
+#include <launcher.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "program.hpp"
+
+namespace fs = std::filesystem;
+namespace marc = marcpipe::marc;
+using marcpipe::emulator::catalogue;
+using marcpipe::emulator::emulator_process;
+using marcpipe::testing::run;
+using marcpipe::testing::slurp;
+
+namespace {
+
+constexpr std::uint64_t seed = 23;
+std::vector<std::string> const with_key{"ALMA_API_KEY=step-key"};
+
+std::vector<std::string> flags(std::size_t bibs) {
+    return {"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--api-key", "step-key"};
+}
+
+void write_ids(catalogue const& cat, fs::path const& path) {
+    std::ofstream out{path};
+    for (std::size_t b = 0; b < cat.size(); ++b) out << cat.mms_id(b) << "\n";
+}
+
+}  // namespace
+
+TEST_CASE("holdings-ids then holdings-records give the rewritten records of every holding", "[programs][steps]") {
+    std::size_t const bibs = 150;
+    catalogue cat{seed, bibs};
+    emulator_process server{flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("steps");
+    write_ids(cat, dir / "ids.txt");
+
+    auto ids = run(MARCPIPE_HOLDINGS_IDS, {"--base-url", server.base_url(), "--rate", "1000", "-o", "pairs.tsv",
+                                           "--errors", "ids-errors.csv", "ids.txt"},
+                   with_key, dir, "ids");
+    INFO(ids.err);
+    CHECK(ids.status == 1);
+    std::string expected_pairs;
+    std::size_t deleted = 0;
+    for (std::size_t b = 0; b < bibs; ++b) {
+        if (cat.deleted(b)) {
+            ++deleted;
+            continue;
+        }
+        for (auto const& h : cat.holding_ids(b)) expected_pairs += h + "\t" + cat.mms_id(b) + "\n";
+    }
+    CHECK(slurp(dir / "pairs.tsv") == expected_pairs);
+    auto report = slurp(dir / "ids-errors.csv");
+    CHECK(static_cast<std::size_t>(std::count(report.begin(), report.end(), '\n')) == deleted + 1);
+
+    auto records = run(MARCPIPE_HOLDINGS_RECORDS, {"--base-url", server.base_url(), "--rate", "1000", "-o",
+                                                   "holdings.xml", "pairs.tsv"},
+                       with_key, dir, "records");
+    INFO(records.err);
+    CHECK(records.status == 0);
+    std::string expected;
+    {
+        marc::marcxml_writer w{expected};
+        for (std::size_t b = 0; b < bibs; ++b) {
+            if (cat.deleted(b)) continue;
+            for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
+                auto r = cat.holding_record(b, h);
+                marcpipe::pipeline::rewrite_001_004(r, cat.holding_id(b, h), cat.mms_id(b));
+                w.write(r);
+            }
+        }
+        w.finish();
+    }
+    CHECK(slurp(dir / "holdings.xml") == expected);
+
+    // The same in one run.
+    auto whole = run(MARCPIPE_WEST_HOLDINGS, {"--base-url", server.base_url(), "--rate", "1000", "-o", "whole.xml",
+                                              "ids.txt"},
+                     with_key, dir, "whole");
+    CHECK(whole.status == 1);
+    CHECK(slurp(dir / "whole.xml") == slurp(dir / "holdings.xml"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("holdings-records reports an unknown holding and a malformed line, and goes on", "[programs][steps]") {
+    catalogue cat{seed, 30};
+    emulator_process server{flags(30)};
+    auto dir = marcpipe::testing::scratch_dir("steps-bad");
+    std::size_t b = 0;
+    while (cat.deleted(b) || cat.holdings_count(b) == 0) ++b;
+    {
+        std::ofstream pairs{dir / "pairs.tsv"};
+        pairs << cat.holding_id(b, 0) << "\t" << cat.mms_id(b) << "\n"
+              << "22999999999991" << cat.institution_code() << "\t" << cat.mms_id(b) << "\n"
+              << "not a pair\n"
+              << cat.holding_id(b, 0) << "\t" << cat.mms_id(b) << "\n";
+    }
+    auto r = run(MARCPIPE_HOLDINGS_RECORDS, {"--base-url", server.base_url(), "--format", "marc21", "-o", "out.mrc",
+                                             "--errors", "errors.csv", "pairs.tsv"},
+                 with_key, dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("line 3") != std::string::npos);
+    CHECK(slurp(dir / "errors.csv").find(",402208,") != std::string::npos);
+    CHECK(r.err.find("2 records written") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a custom filter composed into the pipeline keeps exactly what it selects", "[programs][custom]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("custom");
+    write_ids(cat, dir / "ids.txt");
+    auto r = run(MARCPIPE_CUSTOM_FILTER, {"--base-url", server.base_url(), "--rate", "1000", "--library", "LAW", "--library", "MUSIC",
+                                          "-o", "out.xml", "ids.txt"},
+                 with_key, dir);
+    INFO(r.err);
+    CHECK(r.status == 1);  // the deleted bibs
+    std::vector<std::string> expected;
+    for (std::size_t b = 0; b < bibs; ++b) {
+        if (cat.deleted(b)) continue;
+        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
+            auto lib = cat.holding(b, h).library;
+            if (lib == "LAW" || lib == "MUSIC") expected.push_back(cat.holding_id(b, h));
+        }
+    }
+    REQUIRE_FALSE(expected.empty());
+    std::vector<std::string> got;
+    auto reader = marc::marcxml_reader::from_file(dir / "out.xml");
+    while (auto rec = reader.next()) {
+        got.emplace_back(rec->control_value("001"));
+        auto lib = rec->find("852")->subfield_value('b');
+        CHECK((lib == "LAW" || lib == "MUSIC"));
+    }
+    CHECK(got == expected);
+    fs::remove_all(dir);
+}
