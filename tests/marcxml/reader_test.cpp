@@ -350,3 +350,22 @@ TEST_CASE("reading from a stream and from a file gives the same records as from 
 
     CHECK_THROWS_AS(marc::marcxml_reader::from_file(data_path("no-such-file.xml")), std::system_error);
 }
+
+TEST_CASE("reading into one reused record gives the same records as next()", "[marcxml]") {
+    // Records of different shapes one after another: fewer and more fields and subfields,
+    // control fields where data fields were, and a bad record in between.
+    auto const bytes = slurp(data_path("stanford-mhldDisplay.xml")) +
+                       slurp(data_path("ruby-marc-three-records-second-bad.xml")) +
+                       slurp(data_path("marc-perl-batch-ns.xml"));
+    auto const expected = read_all(bytes);
+    REQUIRE(expected.records.size() == 42 + 2 + 10);
+
+    marc::marcxml_reader::options o;
+    o.policy = marc::on_error::skip;
+    auto reader = marc::marcxml_reader::from_memory(bytes, o);
+    record r;
+    std::vector<record> got;
+    while (reader.read(r)) got.push_back(r);
+    CHECK(got == expected.records);
+    CHECK(reader.problems().size() == expected.problems.size());
+}

@@ -75,7 +75,9 @@ TEST_CASE("a collection of 100,000 records streams through a bounded window", "[
     std::string out;
     marc::marcxml_writer writer{out};
     bool all_match = true;
-    while (auto r = reader.next()) {
+    marc::record rec;
+    marc::record const* r = &rec;
+    while (reader.read(rec)) {
         ++n;
         all_match = all_match && r->control_value("001") == std::to_string(n) &&
                     r->control_value("004") == "99" + std::to_string(n) &&

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -49,6 +50,10 @@
 #include <vector>
 
 #include <pugixml.hpp>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <marcpipe/marc/error.hpp>
 #include <marcpipe/marc/record.hpp>
@@ -70,6 +75,10 @@ inline std::string_view local_name(std::string_view qname) noexcept {
     auto const colon = qname.find(':');
     return colon == std::string_view::npos ? qname : qname.substr(colon + 1);
 }
+// Whether a qualified name's local part is "record".
+inline bool is_record_name(std::string_view qname) noexcept {
+    return qname.ends_with("record") && (qname.size() == 6 || qname[qname.size() - 7] == ':');
+}
 inline std::string_view name_prefix(std::string_view qname) noexcept {
     auto const colon = qname.find(':');
     return colon == std::string_view::npos ? std::string_view{} : qname.substr(0, colon);
@@ -87,12 +96,6 @@ inline std::optional<std::string_view> declared_namespace(pugi::xml_node element
             return std::string_view{a.value()};
     }
     return std::nullopt;
-}
-
-inline bool declares_namespaces(pugi::xml_node element) {
-    for (auto a = element.first_attribute(); a; a = a.next_attribute())
-        if (std::strncmp(a.name(), "xmlns", 5) == 0) return true;
-    return false;
 }
 
 // Outer scope: what the elements around a parsed chunk declared (none for a whole document).
@@ -121,17 +124,12 @@ inline bool is_marc_namespace(std::string_view uri) noexcept {
     return uri.empty() || uri == marcxml_namespace;
 }
 
-// The character data of an element: its text and CDATA children, joined.
-inline std::string element_text(pugi::xml_node element) {
-    auto const first = element.first_child();
-    if (!first) return {};
-    if (!first.next_sibling() &&
-        (first.type() == pugi::node_pcdata || first.type() == pugi::node_cdata))
-        return first.value();
-    std::string s;
-    for (auto c = first; c; c = c.next_sibling())
-        if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) s += c.value();
-    return s;
+// The character data of an element: its text and CDATA children, joined. (The reader parses
+// with parse_embed_pcdata, which keeps the first text in the element's own value.)
+inline void element_text(pugi::xml_node element, std::string& out) {
+    out.assign(element.value());
+    for (auto c = element.first_child(); c; c = c.next_sibling())
+        if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) out += c.value();
 }
 
 inline bool is_ascii_graphic(char c) noexcept { return c > 0x20 && c < 0x7F; }
@@ -143,103 +141,165 @@ inline std::string in_quotes(std::string_view s) {
     return q;
 }
 
-// Builds a record from a record element whose namespace has been checked. Children in other
-// namespaces, and unknown children, are ignored. Throws marcxml_fault.
-inline record build_record(pugi::xml_node rec, std::string const& rec_ns,
-                           namespace_lookup const& outer) {
+// The attributes MARCXML uses, found in one pass.
+struct marc_attributes {
+    char const* tag = nullptr;
+    char const* ind1 = nullptr;
+    char const* ind2 = nullptr;
+    char const* code = nullptr;
+    bool declares_namespaces = false;
+};
+
+inline marc_attributes read_attributes(pugi::xml_node e) {
+    marc_attributes a;
+    for (auto x = e.first_attribute(); x; x = x.next_attribute()) {
+        char const* const n = x.name();
+        switch (n[0]) {
+            case 't':
+                if (n[1] == 'a' && n[2] == 'g' && n[3] == 0) a.tag = x.value();
+                break;
+            case 'i':
+                if (n[1] == 'n' && n[2] == 'd' && (n[3] == '1' || n[3] == '2') && n[4] == 0)
+                    (n[3] == '1' ? a.ind1 : a.ind2) = x.value();
+                break;
+            case 'c':
+                if (std::strcmp(n, "code") == 0) a.code = x.value();
+                break;
+            case 'x':
+                if (std::strncmp(n, "xmlns", 5) == 0 && (n[5] == 0 || n[5] == ':'))
+                    a.declares_namespaces = true;
+                break;
+            default: break;
+        }
+    }
+    return a;
+}
+
+// Builds a record from a record element whose namespace has been checked, into `out`, whose
+// strings and vectors are reused. Children in other namespaces, and unknown children, are
+// ignored. Throws marcxml_fault (then `out` holds a partial record).
+inline void build_record(pugi::xml_node rec, std::string const& rec_ns,
+                         namespace_lookup const& outer, record& out) {
     auto fault = [](error_code c, pugi::xml_node at, std::string detail) {
         return marcxml_fault{c, element_offset(at), std::move(detail)};
     };
-    // A child has its parent's namespace unless it changes prefix or declares namespaces.
-    auto in_marc_namespace = [&](pugi::xml_node child, pugi::xml_node parent,
-                                 std::string const& parent_ns) {
-        if (!declares_namespaces(child) &&
-            name_prefix(child.name()) == name_prefix(parent.name()))
-            return is_marc_namespace(parent_ns);
+    // The local name of a child if it is in a MARC namespace, else empty. A child has its
+    // parent's namespace unless it changes prefix or declares namespaces.
+    auto marc_local_name = [&](pugi::xml_node child, std::string_view parent_prefix,
+                               bool parent_is_marc, bool declares) -> std::string_view {
+        std::string_view const name = child.name();
+        std::string_view const prefix = name_prefix(name);
+        std::string_view const local = prefix.empty() ? name : name.substr(prefix.size() + 1);
+        if (!declares && prefix == parent_prefix) return parent_is_marc ? local : std::string_view{};
         auto ns = element_namespace(child, outer);
         if (!ns)
             throw fault(error_code::malformed_xml, child,
-                        "namespace prefix of <" + std::string{child.name()} + "> is not declared");
-        return is_marc_namespace(*ns);
+                        "namespace prefix of <" + std::string{name} + "> is not declared");
+        return is_marc_namespace(*ns) ? local : std::string_view{};
     };
-    auto tag_of = [&](pugi::xml_node f) {
-        auto const a = f.attribute("tag");
-        std::string_view const kind = local_name(f.name());
-        if (!a) throw fault(error_code::not_marc, f, std::string{kind} + " without a tag");
-        std::string_view const t = a.value();
-        if (t.size() != 3 || !std::all_of(t.begin(), t.end(), is_ascii_graphic))
+    auto tag_of = [&](pugi::xml_node f, char const* tag, std::string_view kind) {
+        if (!tag) throw fault(error_code::not_marc, f, std::string{kind} + " without a tag");
+        std::string_view const t = tag;
+        if (t.size() != 3 || !is_ascii_graphic(t[0]) || !is_ascii_graphic(t[1]) ||
+            !is_ascii_graphic(t[2]))
             throw fault(error_code::not_marc, f,
                         std::string{kind} + " tag " + in_quotes(t) +
                             " is not three ASCII letters or digits");
-        return std::string{t};
+        return t;
     };
-    auto indicator = [&](pugi::xml_node f, char const* name, std::string const& tag) {
-        std::string_view const v = f.attribute(name).value();
-        if (v.empty()) return ' ';
-        if (v.size() != 1 || static_cast<unsigned char>(v[0]) >= 0x80)
+    // Fields and subfields are filled in place, so that reading record after record into the
+    // same `out` allocates next to nothing.
+    std::vector<field>& fields = out.fields();
+    std::size_t nfields = 0;
+    auto next_field = [&]() -> field& {
+        if (nfields == fields.size()) fields.emplace_back();
+        return fields[nfields++];
+    };
+    auto indicator = [&](pugi::xml_node f, char const* value, char const* name,
+                         std::string const& tag) {
+        if (!value || value[0] == 0) return ' ';
+        if (value[1] != 0 || static_cast<unsigned char>(value[0]) >= 0x80)
             throw fault(error_code::bad_indicator, f,
-                        "field " + tag + " " + name + " " + in_quotes(v) +
+                        "field " + tag + " " + name + " " + in_quotes(value) +
                             " is not one ASCII character");
-        return v[0];
+        return value[0];
     };
 
-    std::optional<std::string> leader;
-    std::vector<field> fields;
+    std::string_view const rec_prefix = name_prefix(rec.name());
+    bool const rec_is_marc = is_marc_namespace(rec_ns);
+    bool has_leader = false;
     for (auto child = rec.first_child(); child; child = child.next_sibling()) {
         if (child.type() != pugi::node_element) continue;
-        if (!in_marc_namespace(child, rec, rec_ns)) continue;
-        std::string_view const kind = local_name(child.name());
-        if (kind == "leader") {
-            if (leader) throw fault(error_code::bad_leader, child, "more than one leader");
-            leader = element_text(child);
-            if (leader->size() != leader_length)
-                throw fault(error_code::bad_leader, child,
-                            "leader " + in_quotes(*leader) + " has " +
-                                std::to_string(leader->size()) + " bytes, not 24");
-        } else if (kind == "controlfield") {
-            std::string tag = tag_of(child);
-            if (!is_control_tag(tag))
-                throw fault(error_code::not_marc, child,
-                            "controlfield with tag " + tag + ": only 00X tags are control fields");
-            fields.emplace_back(std::move(tag), element_text(child));
-        } else if (kind == "datafield") {
-            std::string tag = tag_of(child);
+        marc_attributes const attrs = read_attributes(child);
+        std::string_view const kind =
+            marc_local_name(child, rec_prefix, rec_is_marc, attrs.declares_namespaces);
+        if (kind == "subfield" || kind.empty()) continue;
+        if (kind == "datafield") {
+            std::string_view const tag = tag_of(child, attrs.tag, kind);
             if (is_control_tag(tag))
                 throw fault(error_code::not_marc, child,
-                            "datafield with tag " + tag + ": 00X tags are control fields");
-            char const i1 = indicator(child, "ind1", tag);
-            char const i2 = indicator(child, "ind2", tag);
-            std::vector<subfield> subs;
-            std::string df_ns = rec_ns;
-            if (declares_namespaces(child) || name_prefix(child.name()) != name_prefix(rec.name())) {
+                            "datafield with tag " + std::string{tag} +
+                                ": 00X tags are control fields");
+            field& f = next_field();
+            f.tag.assign(tag);
+            f.value.clear();
+            f.ind1 = indicator(child, attrs.ind1, "ind1", f.tag);
+            f.ind2 = indicator(child, attrs.ind2, "ind2", f.tag);
+            std::vector<subfield>& subs = f.subfields;
+            std::size_t nsubs = 0;
+            std::string_view const df_prefix = name_prefix(child.name());
+            bool df_is_marc = true;
+            if (attrs.declares_namespaces || df_prefix != rec_prefix) {
                 auto ns = element_namespace(child, outer);
-                if (!ns) throw fault(error_code::malformed_xml, child, "undeclared prefix");
-                df_ns = std::move(*ns);
+                df_is_marc = ns && is_marc_namespace(*ns);
             }
             for (auto s = child.first_child(); s; s = s.next_sibling()) {
                 if (s.type() != pugi::node_element) continue;
-                if (!in_marc_namespace(s, child, df_ns)) continue;
-                if (local_name(s.name()) != "subfield") continue;
-                auto const code = s.attribute("code");
-                std::string_view const c = code.value();
-                if (!code)
+                marc_attributes const sa = read_attributes(s);
+                if (marc_local_name(s, df_prefix, df_is_marc, sa.declares_namespaces) != "subfield")
+                    continue;
+                if (!sa.code)
                     throw fault(error_code::bad_subfield, s,
-                                "field " + tag + ": subfield without a code");
-                if (c.size() != 1 || static_cast<unsigned char>(c[0]) >= 0x80)
+                                "field " + f.tag + ": subfield without a code");
+                if (sa.code[0] == 0 || sa.code[1] != 0 ||
+                    static_cast<unsigned char>(sa.code[0]) >= 0x80)
                     throw fault(error_code::bad_subfield, s,
-                                "field " + tag + ": subfield code " + in_quotes(c) +
+                                "field " + f.tag + ": subfield code " + in_quotes(sa.code) +
                                     " is not one ASCII character");
-                subs.emplace_back(c[0], element_text(s));
+                if (nsubs == subs.size()) subs.emplace_back();
+                subfield& sf = subs[nsubs++];
+                sf.code = sa.code[0];
+                element_text(s, sf.value);
             }
-            fields.emplace_back(std::move(tag), i1, i2, std::move(subs));
+            subs.resize(nsubs);
+        } else if (kind == "controlfield") {
+            std::string_view const tag = tag_of(child, attrs.tag, kind);
+            if (!is_control_tag(tag))
+                throw fault(error_code::not_marc, child,
+                            "controlfield with tag " + std::string{tag} +
+                                ": only 00X tags are control fields");
+            field& f = next_field();
+            f.tag.assign(tag);
+            element_text(child, f.value);
+            f.ind1 = f.ind2 = ' ';
+            f.subfields.clear();
+        } else if (kind == "leader") {
+            if (has_leader) throw fault(error_code::bad_leader, child, "more than one leader");
+            has_leader = true;
+            std::string& leader = out.leader();
+            element_text(child, leader);
+            if (leader.size() != leader_length)
+                throw fault(error_code::bad_leader, child,
+                            "leader " + in_quotes(leader) + " has " +
+                                std::to_string(leader.size()) + " bytes, not 24");
         }
     }
-    if (!leader) throw fault(error_code::bad_leader, rec, "record has no leader");
-    return record{std::move(*leader), std::move(fields)};
+    if (!has_leader) throw fault(error_code::bad_leader, rec, "record has no leader");
+    fields.resize(nfields);
 }
 
-// Checks a record element's name and namespace, then builds it.
-inline record record_from_element(pugi::xml_node rec, namespace_lookup const& outer) {
+// Checks a record element's name and namespace, then builds it into `out`.
+inline void record_from_element(pugi::xml_node rec, namespace_lookup const& outer, record& out) {
     if (rec.type() != pugi::node_element || local_name(rec.name()) != "record")
         throw marcxml_fault{error_code::not_marc, element_offset(rec),
                             "expected a <record> element, found <" + std::string{rec.name()} +
@@ -253,7 +313,7 @@ inline record record_from_element(pugi::xml_node rec, namespace_lookup const& ou
         throw marcxml_fault{error_code::not_marc, element_offset(rec),
                             "<record> is in namespace " + in_quotes(*ns) +
                                 ", not MARC21/slim or none"};
-    return build_record(rec, *ns, outer);
+    build_record(rec, *ns, outer, out);
 }
 
 // What XML 1.0 forbids in a chunk and pugixml would let through: bad bytes, control
@@ -265,21 +325,29 @@ inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes) {
         return marcxml_fault{utf8 ? error_code::invalid_utf8 : error_code::malformed_xml,
                              static_cast<std::ptrdiff_t>(bad.offset), std::move(bad.what)};
     }
-    // Comments, CDATA sections and processing instructions hold no references.
-    std::size_t markup = bytes.find("<!");
-    std::size_t pi = bytes.find("<?");
+    // Comments, CDATA sections and processing instructions hold no references; they are
+    // looked for only between references, and only when there is a reference at all.
+    std::size_t sections_checked = 0;  // no section starts before here unless skipped below
     for (std::size_t amp = bytes.find('&'); amp != std::string_view::npos;
          amp = bytes.find('&', amp + 1)) {
         bool in_section = false;
-        while (std::min(markup, pi) < amp) {
-            std::size_t const open = std::min(markup, pi);
-            std::string_view const close = open == pi                           ? "?>"
+        while (sections_checked < amp) {
+            std::size_t open = bytes.find('<', sections_checked);
+            if (open >= amp) {
+                sections_checked = amp;
+                break;
+            }
+            char const next = open + 1 < bytes.size() ? bytes[open + 1] : 0;
+            if (next != '!' && next != '?') {
+                sections_checked = open + 1;
+                continue;
+            }
+            std::string_view const close = next == '?'                         ? "?>"
                                            : bytes.substr(open, 4) == "<!--" ? "-->"
                                                                               : "]]>";
             std::size_t const end = bytes.find(close, open + 2);
             if (end == std::string_view::npos) return std::nullopt;  // pugixml reports it
-            markup = bytes.find("<!", end);
-            pi = bytes.find("<?", end);
+            sections_checked = end + close.size();
             if (amp < end) {
                 amp = end;
                 in_section = true;
@@ -377,10 +445,19 @@ public:
     // The next record, or nullopt at the end of the input. With on_error::stop a bad record
     // throws marc_error; with skip it is reported and the next good record is returned.
     std::optional<record> next() {
+        record r;
+        if (!read(r)) return std::nullopt;
+        return r;
+    }
+
+    // Like next(), into a record whose storage is reused: the fast way to convert a large
+    // file (`record r; while (reader.read(r)) writer.write(r);`). False at the end of the
+    // input; after a thrown problem `into` holds a partial record.
+    bool read(record& into) {
         for (;;) {
-            if (finished_) return std::nullopt;
+            if (finished_) return false;
             try {
-                if (auto r = next_record()) return r;
+                return next_record(into);
             } catch (problem_found& p) {
                 report(std::move(p.problem));
             }
@@ -411,7 +488,7 @@ private:
 
     // ---- the buffer: absolute input offsets, bytes before keep_ may be dropped ----
 
-    char* at(std::uint64_t abs) noexcept { return buf_.data() + (abs - base_); }
+    char* at(std::uint64_t abs) noexcept { return buf_.get() + (abs - base_); }
     std::uint64_t avail() const noexcept { return base_ + len_; }
 
     // Reads more input; false at the end of the input.
@@ -419,12 +496,21 @@ private:
         if (eof_) return false;
         std::size_t const drop = static_cast<std::size_t>(std::min<std::uint64_t>(keep_, avail()) - base_);
         if (drop > 0 && drop >= len_ / 2) {
-            std::memmove(buf_.data(), buf_.data() + drop, len_ - drop);
+            std::memmove(buf_.get(), buf_.get() + drop, len_ - drop);
             len_ -= drop;
             base_ += drop;
         }
-        if (buf_.size() - len_ < read_block / 2) buf_.resize(std::max(buf_.size() * 2, len_ + read_block));
-        std::size_t const got = source_->read(buf_.data() + len_, buf_.size() - len_);
+        if (capacity_ - len_ < read_block / 2) {
+            // Small input in memory gets a buffer its size, not a full block.
+            std::size_t want = std::max(capacity_ * 2, len_ + read_block);
+            if (capacity_ == 0)
+                if (auto whole = source_->contiguous()) want = std::min(want, whole->size() + 1);
+            auto bigger = std::make_unique_for_overwrite<char[]>(want);
+            if (len_ != 0) std::memcpy(bigger.get(), buf_.get(), len_);
+            buf_ = std::move(bigger);
+            capacity_ = want;
+        }
+        std::size_t const got = source_->read(buf_.get() + len_, capacity_ - len_);
         if (got == 0) {
             eof_ = true;
             return false;
@@ -652,9 +738,9 @@ private:
     }
 
     // Finds the next record element and parses it; nullopt at the end of the input.
-    std::optional<record> next_record() {
+    bool next_record(record& out) {
         if (!prolog_checked_) check_prolog();
-        if (finished_) return std::nullopt;
+        if (finished_) return false;
         for (;;) {
             keep_ = pos_;
             if (!saw_root_) {
@@ -693,7 +779,7 @@ private:
                     if (opens_record(t, decls)) {
                         saw_root_ = true;
                         ++record_number_;
-                        return read_record(t);
+                        return read_record(t, out);
                     }
                     if (!saw_root_) {
                         saw_root_ = true;
@@ -716,7 +802,7 @@ private:
         }
     }
 
-    std::optional<record> end_of_input() {
+    bool end_of_input() {
         finished_ = true;
         if (!stack_.empty()) {
             std::string const open = stack_.back().qname;
@@ -730,7 +816,7 @@ private:
         if (record_number_ == 0 && (saw_other_element_ || !is_collection(root_name_)))
             fail(error_code::not_marc, avail(),
                  "no MARC <record> element in <" + root_name_ + ">", 1);
-        return std::nullopt;
+        return false;
     }
 
     static bool is_collection(std::string_view qname) {
@@ -738,7 +824,7 @@ private:
     }
 
     // Cuts the record element that starts with `start` out of the input and parses it.
-    std::optional<record> read_record(token const& start) {
+    bool read_record(token const& start, record& out) {
         std::uint64_t const begin = start.begin;
         std::string const qname{text(start.name_begin, start.name_end)};
         in_record_ = true;
@@ -754,7 +840,7 @@ private:
         if (start.kind == token_kind::start_tag) {
             for (;;) {
                 keep_ = record_oversized_ ? pos_ : begin;
-                auto const lt = find("<", pos_);
+                auto const lt = find_lt(pos_);
                 if (!lt) {
                     finished_ = true;
                     fail(error_code::truncated_record, avail(),
@@ -763,26 +849,48 @@ private:
                          record_number_);
                 }
                 if (record_oversized_) keep_ = *lt;
-                token const t = read_token(*lt);
-                std::string_view const name = text(t.name_begin, t.name_end);
-                if ((t.kind == token_kind::start_tag || t.kind == token_kind::empty_tag) &&
-                    detail::local_name(name) == "record") {
-                    // The next record begins: this one was never closed.
-                    pos_ = t.begin;
-                    unclosed(qname, begin, t.begin);
+                if (!ensure(*lt + 2)) {
+                    finished_ = true;
+                    fail(error_code::truncated_record, avail(),
+                         "input ends inside <" + qname + "> that starts at byte " +
+                             std::to_string(begin),
+                         record_number_);
                 }
-                if (t.kind == token_kind::end_tag) {
-                    if (detail::local_name(name) == "record") {
-                        pos_ = end = t.end;
-                        break;
+                char const c1 = *at(*lt + 1);
+                if (c1 == '!' || c1 == '?') {  // comment, CDATA section, processing instruction
+                    pos_ = read_token(*lt).end;
+                    continue;
+                }
+                // Inside a record only tag names matter: '<' cannot occur in an attribute
+                // value, so the rest of a tag is left to pugixml.
+                bool const end_tag = c1 == '/';
+                std::uint64_t const name_begin = *lt + (end_tag ? 2 : 1);
+                std::uint64_t const name_end = scan_name(name_begin);
+                std::string_view const name = text(name_begin, name_end);
+                pos_ = name_end;
+                if (!end_tag) {
+                    if (detail::is_record_name(name)) {
+                        // The next record begins: this one was never closed.
+                        pos_ = *lt;
+                        unclosed(qname, begin, *lt);
                     }
-                    for (auto const& a : stack_)
-                        if (a.qname == name) {
-                            pos_ = t.begin;
-                            unclosed(qname, begin, t.begin);
-                        }
+                    continue;
                 }
-                pos_ = t.end;
+                if (detail::is_record_name(name)) {
+                    auto const gt = find(">", name_end, *lt);
+                    if (!gt) {
+                        finished_ = true;
+                        fail(error_code::truncated_record, avail(), "input ends inside a tag",
+                             record_number_);
+                    }
+                    pos_ = end = *gt + 1;
+                    break;
+                }
+                for (auto const& a : stack_)
+                    if (a.qname == name) {
+                        pos_ = *lt;
+                        unclosed(qname, begin, *lt);
+                    }
             }
         }
         pos_ = end;
@@ -791,7 +899,54 @@ private:
                  "record element of " + std::to_string(end - begin) + " bytes exceeds the limit of " +
                      std::to_string(opts_.max_record_bytes),
                  record_number_);
-        return parse_record(begin, end);
+        parse_record(begin, end, out);
+        return true;
+    }
+
+    // The next '<' at or after `from`: find("<") without a call per tag, since tags inside a
+    // record are only a few bytes apart.
+    std::optional<std::uint64_t> find_lt(std::uint64_t from) {
+#if defined(__SSE2__)
+        char const* p = at(from);
+        char const* const e = at(avail());
+        __m128i const lt = _mm_set1_epi8('<');
+        while (e - p >= 16) {
+            auto const mask = static_cast<unsigned>(_mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<__m128i const*>(p)), lt)));
+            if (mask != 0)
+                return avail() - static_cast<std::uint64_t>(e - p) +
+                       static_cast<std::uint64_t>(std::countr_zero(mask));
+            p += 16;
+        }
+        from = avail() - static_cast<std::uint64_t>(e - p);
+#endif
+        return find("<", from);
+    }
+
+    // One past the end of the tag name that starts at `from`.
+    std::uint64_t scan_name(std::uint64_t from) {
+#if defined(__SSE2__)
+        // Names are short: one 16-byte look finds the end of nearly all of them.
+        if (avail() - from >= 16) {
+            __m128i const x = _mm_loadu_si128(reinterpret_cast<__m128i const*>(at(from)));
+            __m128i const space = _mm_set1_epi8(0x20);
+            __m128i const stop = _mm_or_si128(
+                _mm_cmpeq_epi8(_mm_min_epu8(x, space), x),  // whitespace and controls
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('>')),
+                                          _mm_cmpeq_epi8(x, _mm_set1_epi8('/'))),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('<'))));
+            auto const mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+            if (mask != 0) return from + static_cast<std::uint64_t>(std::countr_zero(mask));
+        }
+#endif
+        std::uint64_t p = from;
+        for (;;) {
+            char const* s = at(p);
+            char const* const e = at(avail());
+            while (s != e && !is_space(*s) && *s != '>' && *s != '/' && *s != '<') ++s;
+            p = avail() - static_cast<std::uint64_t>(e - s);
+            if (s != e || !fill()) return p;
+        }
     }
 
     [[noreturn]] void unclosed(std::string const& qname, std::uint64_t begin, std::uint64_t at) {
@@ -805,7 +960,7 @@ private:
              f.detail, record_number_);
     }
 
-    record parse_record(std::uint64_t begin, std::uint64_t end) {
+    void parse_record(std::uint64_t begin, std::uint64_t end, record& out) {
         char* const chunk = at(begin);
         std::size_t const size = static_cast<std::size_t>(end - begin);
         if (auto bad = detail::check_xml_chunk({chunk, size})) chunk_problem(begin, *bad);
@@ -813,15 +968,15 @@ private:
         auto const parsed = doc_->load_buffer_inplace(
             chunk, size,
             pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol | pugi::parse_wconv_attribute |
-                pugi::parse_ws_pcdata,
+                pugi::parse_ws_pcdata | pugi::parse_embed_pcdata,
             pugi::encoding_utf8);
         if (!parsed)
             chunk_problem(begin, {error_code::malformed_xml, parsed.offset,
                                   detail::describe_parse_error(parsed)});
         try {
-            return detail::record_from_element(
+            detail::record_from_element(
                 doc_->document_element(),
-                [this](std::string_view prefix) { return outer_namespace(prefix); });
+                [this](std::string_view prefix) { return outer_namespace(prefix); }, out);
         } catch (detail::marcxml_fault const& f) {
             chunk_problem(begin, f);
         }
@@ -834,7 +989,8 @@ private:
     std::unique_ptr<byte_source> source_;
     std::unique_ptr<pugi::xml_document> doc_;
 
-    std::vector<char> buf_;
+    std::unique_ptr<char[]> buf_;
+    std::size_t capacity_ = 0;
     std::size_t len_ = 0;        // bytes in buf_
     std::uint64_t base_ = 0;     // input offset of buf_[0]
     std::uint64_t keep_ = 0;     // input offset of the first byte still needed
@@ -861,7 +1017,9 @@ private:
 // marc_error naming `record_number` and the element's offset in the parsed buffer.
 inline record from_marcxml(pugi::xml_node record_node, std::uint64_t record_number = 1) {
     try {
-        return detail::record_from_element(record_node, nullptr);
+        record r;
+        detail::record_from_element(record_node, nullptr, r);
+        return r;
     } catch (detail::marcxml_fault const& f) {
         throw marc_error{read_problem{f.code, record_number,
                                       static_cast<std::uint64_t>(std::max<std::ptrdiff_t>(f.offset, 0)),

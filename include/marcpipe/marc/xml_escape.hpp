@@ -11,10 +11,16 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace marcpipe::marc {
 
@@ -169,10 +175,27 @@ inline xml_char_problem find_non_xml_char(std::string_view bytes) {
         return s;
     };
     while (p < end) {
-        // Plain ASCII goes eight bytes at a time: no high bit and no byte below 0x20.
+        // Plain ASCII and line breaks go sixteen bytes at a time.
+#if defined(__SSE2__)
+        __m128i const space = _mm_set1_epi8(0x20);
+        __m128i const tab = _mm_set1_epi8('\t'), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+        while (end - p >= 16) {
+            __m128i const x = _mm_loadu_si128(reinterpret_cast<__m128i const*>(p));
+            // Signed: bytes from 0x80 up are negative, so they count as "below 0x20" too.
+            __m128i const low = _mm_cmplt_epi8(x, space);
+            __m128i const ws = _mm_or_si128(_mm_cmpeq_epi8(x, tab),
+                                            _mm_or_si128(_mm_cmpeq_epi8(x, lf), _mm_cmpeq_epi8(x, cr)));
+            auto const mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_andnot_si128(ws, low)));
+            if (mask != 0) {
+                p += std::countr_zero(mask);
+                break;
+            }
+            p += 16;
+        }
+#endif
         while (end - p >= 8) {
-            std::uint64_t w = 0;
-            for (int i = 0; i < 8; ++i) w |= std::uint64_t{p[i]} << (8 * i);
+            std::uint64_t w;
+            std::memcpy(&w, p, 8);
             constexpr std::uint64_t ones = 0x0101010101010101ULL;
             constexpr std::uint64_t highs = 0x8080808080808080ULL;
             // A byte below 0x20 or at/above 0x80 sets its high bit in one of these.
