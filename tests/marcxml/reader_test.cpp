@@ -103,6 +103,37 @@ TEST_CASE("text is taken exactly as the document has it", "[marcxml]") {
     CHECK(f.subfields[4].value.empty());
 }
 
+TEST_CASE("text is taken exactly in plain runs of records too", "[marcxml]") {
+    // No comment, CDATA or processing instruction: the reader parses such runs many records
+    // at a time, and must keep whitespace just the same.
+    auto const records = read_strict(
+        "<collection>\n  <record>\n    <leader>     nam a22     4a 4500</leader>\n"
+        "    <controlfield tag=\"001\">  ocm123 </controlfield>\n"
+        "    <controlfield tag=\"003\"> </controlfield>\n"
+        "    <datafield tag=\"245\" ind1=\" \" ind2=\"\t\">\n"
+        "      <subfield code=\"a\"> </subfield>\n"
+        "      <subfield code=\"b\">\n  two lines \n</subfield>\n"
+        "      <subfield code=\"c\"> &amp; &lt;&gt; &#233; </subfield>\n"
+        "      <subfield code=\" \">\t</subfield>\n"
+        "    </datafield>\n  </record>\n  <record><leader>" + leader + "</leader></record>\n"
+        "</collection>\n");
+    REQUIRE(records.size() == 2);
+    auto const& r = records[0];
+    CHECK(r.leader() == "     nam a22     4a 4500");
+    REQUIRE(r.fields().size() == 3);
+    CHECK(r.fields()[0].value == "  ocm123 ");
+    CHECK(r.fields()[1].value == " ");
+    auto const& f = r.fields()[2];
+    CHECK(f.ind2 == ' ');  // attribute values normalise a tab to a space, as XML says
+    REQUIRE(f.subfields.size() == 4);
+    CHECK(f.subfields[0].value == " ");
+    CHECK(f.subfields[1].value == "\n  two lines \n");
+    CHECK(f.subfields[2].value == " & <> \xC3\xA9 ");
+    CHECK(f.subfields[3].code == ' ');
+    CHECK(f.subfields[3].value == "\t");
+    CHECK(records[1].fields().empty());
+}
+
 TEST_CASE("line ends are normalised the way every XML parser does", "[marcxml]") {
     auto const records = read_strict(
         "<record><leader>" + leader + "</leader><datafield tag=\"500\" ind1=\" \" ind2=\" \">"

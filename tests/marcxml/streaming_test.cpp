@@ -7,6 +7,7 @@
 #include <istream>
 #include <streambuf>
 #include <string>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -18,13 +19,18 @@ namespace {
 // the next record. It counts how many records it has made so far.
 class generated_collection : public std::streambuf {
 public:
-    explicit generated_collection(std::uint64_t records) : total_{records} {
+    // Every `comment_every`th record holds a comment, every `bad_every`th has no leader.
+    explicit generated_collection(std::uint64_t records, std::uint64_t comment_every = 0,
+                                  std::uint64_t bad_every = 0)
+        : total_{records}, comment_every_{comment_every}, bad_every_{bad_every} {
         chunk_ = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<marc:collection xmlns:marc=\"http://www.loc.gov/MARC21/slim\">\n";
         setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
     }
     std::uint64_t records_made() const noexcept { return made_; }
     std::uint64_t bytes_made() const noexcept { return bytes_; }
+    // Where each record without a leader starts in the stream.
+    std::vector<std::uint64_t> const& bad_offsets() const noexcept { return bad_offsets_; }
 
 protected:
     int_type underflow() override {
@@ -37,7 +43,12 @@ protected:
         } else {
             ++made_;
             std::string const id = std::to_string(made_);
-            chunk_ = "  <marc:record>\n    <marc:leader>00000nx  a2200000un 4500</marc:leader>\n"
+            bool const comment = comment_every_ && made_ % comment_every_ == 0;
+            bool const bad = bad_every_ && made_ % bad_every_ == 0;
+            if (bad) bad_offsets_.push_back(bytes_ + 2);
+            chunk_ = std::string{"  <marc:record>\n"} +
+                     (bad ? "" : "    <marc:leader>00000nx  a2200000un 4500</marc:leader>\n") +
+                     (comment ? "    <!-- checked </marc:record> -->\n" : "") +
                      "    <marc:controlfield tag=\"001\">" + id + "</marc:controlfield>\n"
                      "    <marc:controlfield tag=\"004\">99" + id + "</marc:controlfield>\n"
                      "    <marc:datafield tag=\"852\" ind1=\"0\" ind2=\" \">\n"
@@ -56,7 +67,10 @@ protected:
 
 private:
     std::uint64_t total_;
+    std::uint64_t comment_every_ = 0;
+    std::uint64_t bad_every_ = 0;
     std::uint64_t made_ = 0;
+    std::vector<std::uint64_t> bad_offsets_;
     std::uint64_t bytes_ = 0;
     bool closed_ = false;
     std::string chunk_;
@@ -97,4 +111,26 @@ TEST_CASE("a collection of 100,000 records streams through a bounded window", "[
     CHECK(source.bytes_made() > 50'000'000);
     CHECK(most_ahead < 4'000);
     CAPTURE(most_ahead);
+}
+
+TEST_CASE("comments and bad records among 20,000 records are met where they are", "[marcxml]") {
+    generated_collection source{20'000, 997, 4'001};
+    std::istream in{&source};
+    marc::marcxml_reader::options o;
+    o.policy = marc::on_error::skip;
+    auto reader = marc::marcxml_reader::from_stream(in, o);
+    marc::record rec;
+    std::vector<std::string> ids;
+    while (reader.read(rec)) ids.emplace_back(rec.control_value("001"));
+    // Records 4001, 8002, ... have no leader; all others come out, in order.
+    std::vector<std::string> expected;
+    for (int i = 1; i <= 20'000; ++i)
+        if (i % 4'001 != 0) expected.push_back(std::to_string(i));
+    CHECK(ids == expected);
+    REQUIRE(reader.problems().size() == 4);
+    for (std::size_t k = 0; k < 4; ++k) {
+        CHECK(reader.problems()[k].record_number == 4'001 * (k + 1));
+        CHECK(reader.problems()[k].code == marc::error_code::bad_leader);
+        CHECK(reader.problems()[k].byte_offset == source.bad_offsets().at(k));
+    }
 }
