@@ -86,8 +86,10 @@ inline bool is_record_name(std::string_view qname) noexcept {
     return qname.ends_with("record") && (qname.size() == 6 || qname[qname.size() - 7] == ':');
 }
 inline std::string_view name_prefix(std::string_view qname) noexcept {
-    auto const colon = qname.find(':');
-    return colon == std::string_view::npos ? std::string_view{} : qname.substr(0, colon);
+    // Names are short; a plain loop beats a library call here.
+    for (std::size_t i = 0; i < qname.size(); ++i)
+        if (qname[i] == ':') return qname.substr(0, i);
+    return {};
 }
 
 // The namespace URI bound to `prefix` by an xmlns attribute of this element, if any.
@@ -169,7 +171,7 @@ inline marc_attributes read_attributes(pugi::xml_node e) {
                     (n[3] == '1' ? a.ind1 : a.ind2) = x.value();
                 break;
             case 'c':
-                if (std::strcmp(n, "code") == 0) a.code = x.value();
+                if (n[1] == 'o' && n[2] == 'd' && n[3] == 'e' && n[4] == 0) a.code = x.value();
                 break;
             case 'x':
                 if (std::strncmp(n, "xmlns", 5) == 0 && (n[5] == 0 || n[5] == ':'))
@@ -325,7 +327,9 @@ inline void record_from_element(pugi::xml_node rec, namespace_lookup const& oute
 // What XML 1.0 forbids in a chunk and pugixml would let through: bad bytes, control
 // characters, references to non-characters, entities other than the five predefined ones.
 // Returns the problem with its offset in `bytes`, if any.
-inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes) {
+// `sections`: whether the chunk may hold comments, CDATA sections or processing instructions
+// (the batch path has made sure it holds none).
+inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes, bool sections = true) {
     if (auto bad = find_non_xml_char(bytes)) {
         bool const utf8 = bad.what == "invalid UTF-8";
         return marcxml_fault{utf8 ? error_code::invalid_utf8 : error_code::malformed_xml,
@@ -333,7 +337,7 @@ inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes) {
     }
     // Comments, CDATA sections and processing instructions hold no references; they are
     // looked for only between references, and only when there is a reference at all.
-    std::size_t sections_checked = 0;  // no section starts before here unless skipped below
+    std::size_t sections_checked = sections ? 0 : bytes.size();  // none before here
     for (std::size_t amp = bytes.find('&'); amp != std::string_view::npos;
          amp = bytes.find('&', amp + 1)) {
         bool in_section = false;
@@ -1021,7 +1025,7 @@ private:
         if (last == std::string_view::npos) return careful(window);
         std::size_t const size = last + close.size();
         std::string_view const bytes = run.substr(0, size);
-        if (detail::check_xml_chunk(bytes)) return careful(size);
+        if (detail::check_xml_chunk(bytes, false)) return careful(size);
 
         batch_buf_.assign(batch_open);
         batch_buf_.append(bytes);
