@@ -55,6 +55,7 @@ struct knobs {
     int port = 0;
     std::uint64_t seed = 1;
     std::size_t bibs = 1000;
+    double vanished = 0;  // fraction of listed holdings whose record is gone (402208)
     std::string api_key;
     std::size_t per_second = 0;  // 0: no threshold
     std::size_t daily = 0;       // 0: no threshold
@@ -299,7 +300,7 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 class emulator {
 public:
     explicit emulator(knobs k)
-        : k_{std::move(k)}, cat_{k_.seed, k_.bibs}, faults_{k_.fault_seed},
+        : k_{std::move(k)}, cat_{k_.seed, k_.bibs, k_.vanished}, faults_{k_.fault_seed},
           latency_{k_.fault_seed ^ 0x5DEECE66DULL} {}
 
     void install(httplib::Server& svr) {
@@ -430,7 +431,7 @@ private:
         if (parts.size() == 2) return {200, holdings_list_xml(cat_, *bib, base_url_)};
         auto holding_id = parts[2];
         auto pos = cat_.find_holding(holding_id);
-        if (!pos || pos->bib != *bib)
+        if (!pos || pos->bib != *bib || cat_.vanished(pos->bib, pos->holding))
             return api_error("402208", "Search failed for Holdings ID: " +
                                            std::string{holding_id});
         return {200, holding_record_xml(cat_, pos->bib, pos->holding)};
@@ -628,6 +629,10 @@ int main(int argc, char** argv) {
     app.add_option("--port", k.port, "TCP port on 127.0.0.1 (0 = pick a free one)");
     app.add_option("--seed", k.seed, "catalogue seed");
     app.add_option("--bibs", k.bibs, "number of bibs in the catalogue");
+    app.add_option("--vanished-holdings", k.vanished,
+                   "fraction of holdings listed but deleted before their record is fetched "
+                   "(402208)")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--api-key", k.api_key, "required API key (default: any request accepted)");
     app.add_option("--per-second", k.per_second,
                    "per-second threshold over a rolling 1 s window (0 = none)");

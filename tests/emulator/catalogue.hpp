@@ -111,8 +111,11 @@ public:
     // Alma holdings per bib never exceed this here; it keeps holding IDs decodable.
     static constexpr std::size_t max_holdings_per_bib = 16;
 
-    catalogue(std::uint64_t seed, std::size_t bibs)
+    // vanished: the fraction of holdings that are listed (holdings list, AVA) but deleted before
+    // their record is fetched, which Alma answers with 402208. 0 unless a test asks for it.
+    catalogue(std::uint64_t seed, std::size_t bibs, double vanished = 0)
         : seed_{seed}, bibs_{bibs},
+          vanished_per_million_{static_cast<std::uint64_t>(vanished * 1'000'000)},
           institution_{"3" + detail::zero_pad(detail::hash(seed, detail::p_id, 1) % 1000, 3)},
           bib_stride_{1009 + detail::hash(seed, detail::p_id, 2) % 500},
           bib_offset_{detail::hash(seed, detail::p_id, 3) % bib_stride_},
@@ -244,6 +247,12 @@ public:
                 std::string{loc[0]}, std::string{loc[1]}, call};
     }
 
+    // Listed, but gone when its record is asked for (402208).
+    bool vanished(std::size_t bib, std::size_t holding) const {
+        return vanished_per_million_ != 0 &&
+               holding_draw(bib, holding, 9).below(1'000'000) < vanished_per_million_;
+    }
+
     // Properties tests filter on.
     bool has_583(std::size_t bib, std::size_t holding) const {
         return holding_draw(bib, holding, 2).percent(40);
@@ -332,11 +341,14 @@ public:
         return marc::record{std::string{d.pick(leaders)}, std::move(f)};
     }
 
-    // Every (bib, holding) the API can deliver, in export order: deleted bibs excluded.
+    // How many holding records the API can deliver: deleted bibs and vanished holdings excluded.
     std::size_t deliverable_holdings() const {
         std::size_t n = 0;
-        for (std::size_t b = 0; b < bibs_; ++b)
-            if (!deleted(b)) n += holdings_count(b);
+        for (std::size_t b = 0; b < bibs_; ++b) {
+            if (deleted(b)) continue;
+            for (std::size_t h = 0, count = holdings_count(b); h < count; ++h)
+                n += !vanished(b, h);
+        }
         return n;
     }
 
@@ -371,6 +383,7 @@ private:
 
     std::uint64_t seed_;
     std::size_t bibs_;
+    std::uint64_t vanished_per_million_;
     std::string institution_;
     std::uint64_t bib_stride_;
     std::uint64_t bib_offset_;

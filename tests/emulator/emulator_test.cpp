@@ -414,6 +414,41 @@ TEST_CASE("unknown, deleted and non-numeric IDs get Alma's 400 errors", "[emulat
     check_error(holdings_path(cat.mms_id(live)) + "/22123", "402208", "22123");
 }
 
+TEST_CASE("a holding listed but deleted since answers 402208 when fetched", "[emulator]") {
+    catalogue cat{13, 400, 0.1};
+    CHECK(catalogue(13, 400).deliverable_holdings() > cat.deliverable_holdings());
+    emulator_process alma{{"--seed", "13", "--bibs", "400", "--vanished-holdings", "0.1"}};
+    auto cli = client(alma);
+    std::size_t vanished = 0, fetched = 0;
+    for (std::size_t b = 0; b < cat.size(); ++b) {
+        if (cat.deleted(b)) continue;
+        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
+            auto res = cli.Get(holdings_path(cat.mms_id(b)) + "/" + cat.holding_id(b, h));
+            REQUIRE(res);
+            if (cat.vanished(b, h)) {
+                ++vanished;
+                CHECK(res->status == 400);
+                CHECK(error_code(res->body) == "402208");
+            } else {
+                ++fetched;
+                CHECK(res->status == 200);
+            }
+        }
+        if (vanished > 5) break;
+    }
+    CHECK(vanished > 5);
+    CHECK(fetched > vanished);
+    // Still listed.
+    auto b = find_bib(cat, [&](auto i) {
+        for (std::size_t h = 0; h < cat.holdings_count(i); ++h)
+            if (!cat.deleted(i) && cat.vanished(i, h)) return true;
+        return false;
+    });
+    auto list = parse(cli.Get(holdings_path(cat.mms_id(b)))->body);
+    CHECK(list.child("holdings").attribute("total_record_count").as_ullong() ==
+          cat.holdings_count(b));
+}
+
 TEST_CASE("the API key is checked in the header and counted when it comes in the query",
           "[emulator]") {
     catalogue cat{1, 50};
