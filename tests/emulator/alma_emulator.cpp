@@ -71,6 +71,47 @@ struct knobs {
     std::size_t threads = 512;
 };
 
+double fault_rates(knobs const& k) {
+    return k.rate_500 + k.rate_503 + k.rate_reset + k.rate_truncated + k.rate_stall +
+           k.rate_malformed;
+}
+
+// Sets one runtime knob by its flag name (without "--"); false if unknown or out of range.
+bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
+    try {
+        std::size_t used = 0;
+        auto number = [&] {
+            double v = std::stod(value, &used);
+            if (used != value.size() || v < 0) throw std::invalid_argument(name);
+            return v;
+        };
+        auto fraction = [&] {
+            double v = number();
+            if (v > 1) throw std::out_of_range(name);
+            return v;
+        };
+        if (name == "api-key") k.api_key = value;
+        else if (name == "per-second") k.per_second = static_cast<std::size_t>(number());
+        else if (name == "daily") k.daily = static_cast<std::size_t>(number());
+        else if (name == "latency-ms") k.latency_ms = number();
+        else if (name == "latency-jitter") k.latency_jitter = fraction();
+        else if (name == "fault-rate-500") k.rate_500 = fraction();
+        else if (name == "fault-rate-503") k.rate_503 = fraction();
+        else if (name == "fault-rate-reset") k.rate_reset = fraction();
+        else if (name == "fault-rate-truncated") k.rate_truncated = fraction();
+        else if (name == "fault-rate-stall") k.rate_stall = fraction();
+        else if (name == "fault-rate-malformed") k.rate_malformed = fraction();
+        else if (name == "stall-seconds") k.stall_seconds = number();
+        else if (name == "retry-after") k.retry_after = value == "none" ? -1 : static_cast<int>(number());
+        else if (name == "close-rate") k.close_rate = fraction();
+        else if (name == "gzip") k.gzip = number() != 0;
+        else return false;
+        return true;
+    } catch (std::exception const&) {
+        return false;
+    }
+}
+
 enum class fault { none, http_500, http_503, reset, truncated, stall, malformed };
 
 constexpr std::string_view fault_name(fault f) {
@@ -310,6 +351,8 @@ public:
         svr.Get("/_emulator/requests", [this](httplib::Request const&, httplib::Response& res) {
             res.set_content(counters_.resources(), "text/plain");
         });
+        svr.Post("/_emulator/configure", [this](httplib::Request const& req,
+                                                httplib::Response& res) { configure(req, res); });
         svr.Post("/_emulator/reset", [this](httplib::Request const&, httplib::Response& res) {
             counters_.reset();
             res.set_content("reset\n", "text/plain");
@@ -322,6 +365,33 @@ public:
     void set_base_url(std::string url) { base_url_ = std::move(url); }
 
 private:
+    // Each call works with a snapshot, so a test may change the knobs while calls are in flight.
+    knobs current() {
+        std::lock_guard lock{knobs_mutex_};
+        return k_;
+    }
+
+    // POST /_emulator/configure?per-second=25&fault-rate-500=0&…: the knobs a long test turns
+    // between runs without restarting the server (whose port is part of the client's command).
+    void configure(httplib::Request const& req, httplib::Response& res) {
+        std::lock_guard lock{knobs_mutex_};
+        knobs k = k_;
+        std::string problem;
+        for (auto const& [name, value] : req.params) {
+            if (!apply_knob(k, name, value)) {
+                problem += "unknown knob or bad value: " + name + "=" + value + "\n";
+            }
+        }
+        if (fault_rates(k) > 1.0) problem += "the fault rates add up to more than 1\n";
+        if (!problem.empty()) {
+            res.status = 400;
+            res.set_content(problem, "text/plain");
+            return;
+        }
+        k_ = std::move(k);
+        res.set_content("configured\n", "text/plain");
+    }
+
     struct in_flight_guard {
         explicit in_flight_guard(counters& c) : c_{c} { c_.enter(); }
         ~in_flight_guard() { c_.leave(); }
@@ -331,10 +401,11 @@ private:
     };
 
     void api(httplib::Request const& req, httplib::Response& res) {
+        auto const k = current();
         auto arrival = clock_type::now();
         auto in_window = counters_.arrive(arrival, req.remote_port);
         in_flight_guard guard{counters_};
-        set_remaining(res, counters_.daily_used());
+        set_remaining(res, counters_.daily_used(), k);
 
         // The gateway's checks come first and answer at once, without the API's latency.
         std::string key;
@@ -344,29 +415,29 @@ private:
             counters_.key_in_query();
             if (key.empty()) key = req.get_param_value("apikey");
         }
-        if (!k_.api_key.empty() && key != k_.api_key) {
+        if (!k.api_key.empty() && key != k.api_key) {
             counters_.unauthorized();
             return reply(res, 400, error_xml("UNAUTHORIZED",
                                              "API-key not defined or not configured to allow "
                                              "this API."));
         }
-        if (k_.per_second != 0 && in_window > k_.per_second) {
-            if (k_.retry_after >= 0) res.set_header("Retry-After", std::to_string(k_.retry_after));
+        if (k.per_second != 0 && in_window > k.per_second) {
+            if (k.retry_after >= 0) res.set_header("Retry-After", std::to_string(k.retry_after));
             return reply(res, 429, error_xml("PER_SECOND_THRESHOLD",
                                              "HTTP requests are more than allowed per second"));
         }
-        auto used = counters_.use_daily(k_.daily);
+        auto used = counters_.use_daily(k.daily);
         if (!used)
             return reply(res, 429, error_xml("DAILY_THRESHOLD",
                                              "Daily API Request Threshold has been reached."));
-        set_remaining(res, *used);
+        set_remaining(res, *used, k);
         note_resource(req);
-        if (k_.close_rate > 0 && faults_.uniform() < k_.close_rate)
+        if (k.close_rate > 0 && faults_.uniform() < k.close_rate)
             res.set_header("Connection", "close");
 
-        auto f = draw_fault();
+        auto f = draw_fault(k);
         if (f != fault::none) counters_.faulted(f);
-        wait_latency();
+        wait_latency(k);
         if (f == fault::reset) {
             drop_connection(connection_socket(req.local_port, req.remote_port));
             return;
@@ -383,11 +454,11 @@ private:
         if (f == fault::http_503)
             return reply(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>",
                          "text/html");
-        if (f == fault::stall && !stall(req)) return;
+        if (f == fault::stall && !stall(req, k)) return;
 
         auto [status, body] = route(req);
         if (f == fault::malformed) body = garble(std::move(body)), status = 200;
-        if (k_.gzip && accepts_gzip(req)) {
+        if (k.gzip && accepts_gzip(req)) {
             body = gzip(body);
             res.set_header("Content-Encoding", "gzip");
             counters_.gzipped();
@@ -467,30 +538,30 @@ private:
         auto n = counters_.next_tracking();
         static constexpr std::string_view alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         std::string tag;
-        auto h = detail::mix(n ^ k_.seed);
+        auto h = detail::mix(n ^ cat_.seed());
         for (int i = 0; i < 5; ++i, h /= alnum.size()) tag += alnum[h % alnum.size()];
         return "E01-" + detail::zero_pad(2807130150ULL + n % 1000, 10) + "-" + tag + "-AWAE" +
                std::to_string(533535741ULL + n);
     }
 
-    fault draw_fault() {
+    fault draw_fault(knobs const& k) {
         double u = faults_.uniform();
-        for (auto [rate, f] : {std::pair{k_.rate_500, fault::http_500},
-                               std::pair{k_.rate_503, fault::http_503},
-                               std::pair{k_.rate_reset, fault::reset},
-                               std::pair{k_.rate_truncated, fault::truncated},
-                               std::pair{k_.rate_stall, fault::stall},
-                               std::pair{k_.rate_malformed, fault::malformed}}) {
+        for (auto [rate, f] : {std::pair{k.rate_500, fault::http_500},
+                               std::pair{k.rate_503, fault::http_503},
+                               std::pair{k.rate_reset, fault::reset},
+                               std::pair{k.rate_truncated, fault::truncated},
+                               std::pair{k.rate_stall, fault::stall},
+                               std::pair{k.rate_malformed, fault::malformed}}) {
             if (u < rate) return f;
             u -= rate;
         }
         return fault::none;
     }
 
-    void wait_latency() {
-        if (k_.latency_ms <= 0) return;
-        double factor = 1.0 + k_.latency_jitter * (2.0 * latency_.uniform() - 1.0);
-        auto ms = std::max(0.0, k_.latency_ms * factor);
+    void wait_latency(knobs const& k) {
+        if (k.latency_ms <= 0) return;
+        double factor = 1.0 + k.latency_jitter * (2.0 * latency_.uniform() - 1.0);
+        auto ms = std::max(0.0, k.latency_ms * factor);
         sleep_unless_stopping(std::chrono::duration<double, std::milli>{ms});
     }
 
@@ -504,10 +575,10 @@ private:
 
     // Holds the request past any sane client timeout. Returns false if the client gave up
     // first (the connection is then dropped), true if the stall ran out and the answer follows.
-    bool stall(httplib::Request const& req) {
+    bool stall(httplib::Request const& req, knobs const& k) {
         int fd = connection_socket(req.local_port, req.remote_port);
         auto until = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
-                                             std::chrono::duration<double>{k_.stall_seconds});
+                                             std::chrono::duration<double>{k.stall_seconds});
         while (!stopping && clock_type::now() < until) {
             if (fd >= 0 && client_gone(fd)) {
                 counters_.stall_abandoned();
@@ -576,13 +647,14 @@ private:
         res.set_content(std::move(body), type);
     }
 
-    void set_remaining(httplib::Response& res, std::size_t used) {
+    static void set_remaining(httplib::Response& res, std::size_t used, knobs const& k) {
         // Without a daily threshold, count down from a large allowance, as a real key has.
-        std::size_t allowance = k_.daily != 0 ? k_.daily : 1'000'000'000;
+        std::size_t allowance = k.daily != 0 ? k.daily : 1'000'000'000;
         res.headers.erase("X-Exl-Api-Remaining");
         res.set_header("X-Exl-Api-Remaining", std::to_string(allowance - std::min(used, allowance)));
     }
 
+    std::mutex knobs_mutex_;
     knobs k_;
     catalogue cat_;
     counters counters_;
@@ -672,8 +744,7 @@ int main(int argc, char** argv) {
                    "else MARC21) and exit");
     CLI11_PARSE(app, argc, argv);
 
-    if (k.rate_500 + k.rate_503 + k.rate_reset + k.rate_truncated + k.rate_stall +
-            k.rate_malformed > 1.0) {
+    if (fault_rates(k) > 1.0) {
         std::cerr << "alma-emulator: the fault rates add up to more than 1\n";
         return 2;
     }

@@ -600,6 +600,24 @@ TEST_CASE("with --gzip, answers to clients that accept gzip come compressed", "[
     CHECK(alma.counters().get("gzip_sent") == 1);
 }
 
+TEST_CASE("knobs can be turned while the server runs", "[emulator]") {
+    catalogue cat{1, 50};
+    emulator_process alma{{"--bibs", "50", "--fault-rate-503", "1", "--daily", "2"}};
+    auto cli = client(alma);
+    auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
+    CHECK(cli.Get(path)->status == 503);
+    CHECK(cli.Get(path)->status == 503);
+    CHECK(cli.Get(path)->status == 429);  // daily threshold reached
+    alma.configure({{"fault-rate-503", "0"}, {"daily", "0"}});
+    CHECK(cli.Get(path)->status == 200);
+    alma.configure({{"api-key", key}});
+    CHECK(cli.Get(path)->status == 400);
+    CHECK(cli.Get(path, auth())->status == 200);
+    CHECK_THROWS(alma.configure({{"no-such-knob", "1"}}));
+    CHECK_THROWS(alma.configure({{"fault-rate-500", "0.7"}, {"fault-rate-reset", "0.7"}}));
+    CHECK_THROWS(alma.configure({{"latency-ms", "fast"}}));
+}
+
 TEST_CASE("latency is the mean plus or minus the jitter", "[emulator]") {
     catalogue cat{1, 50};
     emulator_process alma{{"--bibs", "50", "--latency-ms", "200", "--latency-jitter", "0.5"}};

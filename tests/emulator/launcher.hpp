@@ -168,6 +168,16 @@ public:
         return out;
     }
 
+    // Changes runtime knobs, named as the flags without "--" ({"fault-rate-500", "0"},
+    // {"daily", "0"}, {"api-key", "…"}); the catalogue and seeds stay. Throws on an unknown knob.
+    void configure(std::map<std::string, std::string> const& knobs) const {
+        httplib::Params params(knobs.begin(), knobs.end());
+        auto res = client().Post("/_emulator/configure", httplib::Headers{}, params);
+        if (!res || res->status != 200)
+            throw std::runtime_error("alma-emulator: configure refused: " +
+                                     (res ? res->body : std::string{"no answer"}));
+    }
+
     // Counters, the request log, and the per-second window and daily count start again.
     void reset() const {
         auto res = client().Post("/_emulator/reset");
