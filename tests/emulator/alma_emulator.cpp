@@ -698,6 +698,7 @@ int main(int argc, char** argv) {
     knobs k;
     std::string export_path;
     CLI::App app{"Loopback Alma REST API emulator for tests, benchmarks and the demo"};
+    app.option_defaults()->always_capture_default();
     app.add_option("--port", k.port, "TCP port on 127.0.0.1 (0 = pick a free one)");
     app.add_option("--seed", k.seed, "catalogue seed");
     app.add_option("--bibs", k.bibs, "number of bibs in the catalogue");
