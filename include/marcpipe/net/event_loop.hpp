@@ -382,6 +382,7 @@ private:
             return false;
         }
         t.where = detail::transfer::state::running;
+        started_since_turn_ = true;
         running_set_.push_back(&t);
         ++running_;
         return true;
@@ -503,16 +504,30 @@ private:
     void turn_poll(std::chrono::milliseconds max_wait) {
         int running = 0;
         curl_multi_perform(multi_, &running);
+        // A transfer that finished in that perform (a quick answer on a kept-alive connection)
+        // waits to be drained: then nothing is worth blocking for.
+        bool finished = static_cast<std::size_t>(running) < running_;
         int numfds = 0;
-        curl_multi_poll(multi_, nullptr, 0, wait_ms(max_wait, std::nullopt), &numfds);
+        curl_multi_poll(multi_, nullptr, 0, finished ? 0 : wait_ms(max_wait, std::nullopt), &numfds);
         curl_multi_perform(multi_, &running);
     }
 
     // socket-action with epoll: hand curl only the sockets that are ready, then its timeout.
     void turn_epoll(std::chrono::milliseconds max_wait) {
-        epoll_event events[64];
-        int n = epoll_wait(epoll_fd_, events, 64, wait_ms(max_wait, curl_deadline_));
         int running = 0;
+        bool finished = false;
+        if (started_since_turn_) {
+            // Transfers added since the last turn: curl asked for "0 ms" for them; serving that
+            // here, outside any callback, starts them now instead of a floored 1 ms later.
+            started_since_turn_ = false;
+            curl_deadline_.reset();
+            curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+            // A transfer may already be complete (a fast answer on a kept-alive connection): it
+            // waits to be drained, so this turn must not block.
+            finished = static_cast<std::size_t>(running) < running_;
+        }
+        epoll_event events[64];
+        int n = epoll_wait(epoll_fd_, events, 64, finished ? 0 : wait_ms(max_wait, curl_deadline_));
         for (int i = 0; i < n; ++i) {
             int flags = 0;
             if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
@@ -551,9 +566,15 @@ private:
         auto* self = static_cast<event_loop*>(userp);
         if (timeout_ms < 0) {
             self->curl_deadline_.reset();
+        } else if (timeout_ms == 0) {
+            // 0 means "now"; acting here would re-enter curl, so it is served at the next turn,
+            // at least 1 ms on. A deadline already pending stays: curl says 0 after every new
+            // transfer, and moving the deadline each time would starve new transfers for as long
+            // as completions keep the loop busy.
+            auto soon = clock::now() + std::chrono::milliseconds(1);
+            if (!self->curl_deadline_ || *self->curl_deadline_ > soon) self->curl_deadline_ = soon;
         } else {
-            // 0 means "now"; acting here would re-enter curl, so it waits for the next turn.
-            self->curl_deadline_ = clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 1L));
+            self->curl_deadline_ = clock::now() + std::chrono::milliseconds(timeout_ms);
         }
         return 0;
     }
@@ -620,6 +641,7 @@ private:
     CURLM* multi_ = nullptr;
     int epoll_fd_ = -1;
     std::optional<time_point> curl_deadline_;
+    bool started_since_turn_ = false;
     std::size_t running_ = 0;
     std::vector<detail::transfer*> running_set_;
     std::list<detail::transfer*> queued_;
