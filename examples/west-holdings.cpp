@@ -370,7 +370,7 @@ int main(int argc, char** argv) {
         // Read-ahead windows a few times the concurrency: enough to keep every slot busy while the
         // oldest answer is slow, and all that a kill -9 can cost in repeated requests.
         pipeline::holdings_ids_options ids_options;
-        ids_options.window = std::max<std::size_t>(2 * s.concurrency, 16);
+        ids_options.window = std::max<std::size_t>(4 * s.concurrency, 16);
         pipeline::holdings_records_options records_options;
         records_options.window = std::max<std::size_t>(4 * s.concurrency, 32);
         ids_options.source = s.holdings_source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;

@@ -357,7 +357,7 @@ TEST_CASE("kill -9 at several points and --resume give byte-identical output", "
 
     // Each kill costs at most the answers that were still in the read-ahead windows.
     long const needed = static_cast<long>(bibs + expected_records(cat).size());
-    long const window = static_cast<long>(2 * concurrency + 4 * concurrency) + 32;
+    long const window = static_cast<long>(4 * concurrency + 2 * 4 * concurrency) + 32;
     auto seen = server.counters();
     CHECK(seen.requests >= needed);
     CHECK(seen.requests - needed <= kills * window);

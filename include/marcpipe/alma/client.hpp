@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -168,6 +170,12 @@ public:
 template <typename T>
 using outcome = tl::expected<T, problem>;
 
+// A holdings record asked for ahead of time; `done` once the answer (or the problem) is in.
+struct pending_holding {
+    bool done = false;
+    outcome<holding> result;
+};
+
 // The Alma calls of the holdings export, over a shared HTTP client (whose loop, rate limiter
 // and retries every stage shares), plus what the stages share about the run: the problems
 // found and how far the output has got.
@@ -237,6 +245,37 @@ public:
             [](std::string_view body) { return parse_bibs_availability(body); });
     }
 
+    // Asking early for holdings records. A stage that fetches records in input order turns this
+    // on; the stage that lists holdings then asks for each record as soon as its bib's list
+    // arrives, even while an earlier bib's answer is still being retried, so one slow answer
+    // does not leave the rate unused. At most `limit` records are held this way.
+    void enable_prefetch(std::size_t limit) { prefetch_limit_ = limit; }
+    bool prefetching() const noexcept { return prefetch_limit_ > 0; }
+
+    void prefetch_holding(std::string const& mms_id, std::string const& holding_id) {
+        if (prefetched_.size() >= prefetch_limit_ || http_->stopped()) return;
+        auto key = std::make_pair(mms_id, holding_id);
+        if (prefetched_.count(key)) return;
+        auto pending = std::make_shared<pending_holding>();
+        prefetched_.emplace(std::move(key), pending);
+        loop().spawn(fill(pending, mms_id, holding_id));
+    }
+
+    // The early request for this holding, if there is one; the caller takes it over.
+    std::shared_ptr<pending_holding> take_prefetched(std::string const& mms_id, std::string const& holding_id) {
+        auto it = prefetched_.find(std::make_pair(mms_id, holding_id));
+        if (it == prefetched_.end()) return nullptr;
+        auto pending = std::move(it->second);
+        prefetched_.erase(it);
+        return pending;
+    }
+
+    // Asks for a holdings record into `pending`.
+    coro::task<void> fill(std::shared_ptr<pending_holding> pending, std::string mms_id, std::string holding_id) {
+        pending->result = co_await holding_record(std::move(mms_id), std::move(holding_id));
+        pending->done = true;
+    }
+
 private:
     template <typename T, typename Parse>
     coro::task<outcome<T>> fetch(std::string url, stage where, std::string mms_id, std::string holding_id,
@@ -267,6 +306,8 @@ private:
     endpoints urls_;
     problem_log problems_;
     counters counters_;
+    std::size_t prefetch_limit_ = 0;
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<pending_holding>> prefetched_;
 };
 
 }  // namespace marcpipe::alma

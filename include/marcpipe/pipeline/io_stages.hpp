@@ -65,6 +65,8 @@ struct list_slot {
 inline coro::task<void> ask_list(alma::client& c, std::shared_ptr<list_slot> slot) {
     slot->result = co_await c.holdings_list(slot->b.mms_id);
     slot->done = true;
+    if (slot->result && c.prefetching())
+        for (auto const& id : *slot->result) c.prefetch_holding(slot->b.mms_id, id);
 }
 
 // Up to 100 bibs asked for in one bulk call; their answers are kept per bib in input order.
@@ -88,7 +90,7 @@ inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slo
             } else {
                 // Alma leaves out what it does not know: a bib deleted since the export.
                 slot->results.emplace_back(tl::unexpected(alma::problem{
-                    alma::stage::holdings_list, b.mms_id, "", answer.has_value() ? 200 : 0, "",
+                    alma::stage::holdings_list, b.mms_id, "", 200, "",
                     "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""}));
             }
         }
@@ -97,6 +99,10 @@ inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slo
         for (auto const& b : slot->bibs) slot->results.push_back(co_await c.holdings_list(b.mms_id));
     }
     slot->done = true;
+    if (c.prefetching() && slot->results.size() == slot->bibs.size())
+        for (std::size_t i = 0; i < slot->bibs.size(); ++i)
+            if (slot->results[i])
+                for (auto const& id : *slot->results[i]) c.prefetch_holding(slot->bibs[i].mms_id, id);
 }
 
 template <typename Range>
@@ -170,16 +176,10 @@ coro::generator<holding_ref> bulk_holdings(Range upstream, alma::client& c, hold
 }
 
 struct record_slot {
-    explicit record_slot(holding_ref r) : ref{std::move(r)} {}
+    record_slot(holding_ref r, std::shared_ptr<alma::pending_holding> a) : ref{std::move(r)}, answer{std::move(a)} {}
     holding_ref ref;
-    bool done = false;
-    alma::outcome<alma::holding> result;
+    std::shared_ptr<alma::pending_holding> answer;
 };
-
-inline coro::task<void> ask_record(alma::client& c, std::shared_ptr<record_slot> slot) {
-    slot->result = co_await c.holding_record(slot->ref.mms_id, slot->ref.holding_id);
-    slot->done = true;
-}
 
 template <typename Range>
 coro::generator<holding_record> fetch_records(Range upstream, alma::client& c, holdings_records_options opt) {
@@ -189,14 +189,18 @@ coro::generator<holding_record> fetch_records(Range upstream, alma::client& c, h
     auto const end = ranges::end(upstream);
     std::optional<std::uint64_t> last_pulled;  // bib of the newest item taken from upstream
     std::uint64_t complete = 0;
+    c.enable_prefetch(window);
     for (;;) {
         while (ahead.size() < window && it != end) {
             holding_ref const& ref = *it;
-            auto slot = std::make_shared<record_slot>(ref);
+            auto answer = c.take_prefetched(ref.mms_id, ref.holding_id);
+            if (!answer) {
+                answer = std::make_shared<alma::pending_holding>();
+                c.loop().spawn(c.fill(answer, ref.mms_id, ref.holding_id));
+            }
             last_pulled = ref.bib_seq;
+            ahead.push_back(std::make_shared<record_slot>(ref, std::move(answer)));
             ++it;
-            c.loop().spawn(ask_record(c, slot));
-            ahead.push_back(std::move(slot));
         }
         // Everything handed on before this point has been taken by the consumer. Bibs before
         // the oldest one still waiting (here, or not yet out of upstream) are therefore complete.
@@ -212,16 +216,17 @@ coro::generator<holding_record> fetch_records(Range upstream, alma::client& c, h
             }
         }
         if (ahead.empty()) break;
-        c.wait_until([&] { return ahead.front()->done; });
+        c.wait_until([&] { return ahead.front()->answer->done; });
         std::shared_ptr<record_slot> slot = std::move(ahead.front());
         ahead.pop_front();
         ++c.progress().holdings_fetched;
-        if (!slot->result) {
-            c.problems().add(slot->ref.bib_seq, std::move(slot->result.error()));
+        auto& result = slot->answer->result;
+        if (!result) {
+            c.problems().add(slot->ref.bib_seq, std::move(result.error()));
             continue;
         }
         holding_record h{slot->ref.bib_seq, std::move(slot->ref.mms_id), std::move(slot->ref.holding_id),
-                         std::move(slot->result->record)};
+                         std::move(result->record)};
         co_yield h;
     }
 }
