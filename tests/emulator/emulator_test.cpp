@@ -687,6 +687,7 @@ TEST_CASE("each fault kind fails the call the way the network or gateway would",
         auto res = client(alma).Get(path);
         REQUIRE(res);
         CHECK(res->status == 500);
+        CHECK(res->has_header("X-Exl-Api-Remaining"));
         CHECK(alma.counters().fault("500") == 1);
     }
     SECTION("503") {
@@ -694,6 +695,7 @@ TEST_CASE("each fault kind fails the call the way the network or gateway would",
         auto res = client(alma).Get(path);
         REQUIRE(res);
         CHECK(res->status == 503);
+        CHECK(res->has_header("X-Exl-Api-Remaining"));
     }
     SECTION("reset: the connection closes with no answer") {
         emulator_process alma{{"--bibs", "50", "--fault-rate-reset", "1"}};
