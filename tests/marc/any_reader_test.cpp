@@ -13,9 +13,26 @@ using marc::input_format;
 
 namespace {
 
-std::unique_ptr<marc::any_reader> reader_of(std::string const& bytes,
+// A source that owns its bytes, so a reader can be made from a temporary string.
+class owned_source : public marc::byte_source {
+public:
+    explicit owned_source(std::string bytes) : bytes_{std::move(bytes)} {}
+    std::size_t read(char* out, std::size_t n) override {
+        auto k = std::min(n, bytes_.size() - pos_);
+        bytes_.copy(out, k, pos_);
+        pos_ += k;
+        return k;
+    }
+    std::string name() const override { return "test input"; }
+
+private:
+    std::string bytes_;
+    std::size_t pos_ = 0;
+};
+
+std::unique_ptr<marc::any_reader> reader_of(std::string bytes,
                                             marc::reader_options o = {marc::on_error::skip}) {
-    return std::make_unique<marc::any_reader>(std::make_unique<marc::memory_source>(bytes),
+    return std::make_unique<marc::any_reader>(std::make_unique<owned_source>(std::move(bytes)),
                                               std::move(o));
 }
 
