@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     int max_attempts = 5;
     double timeout = 120;
     double connect_timeout = 10;
-    std::string backend = "epoll";
+    std::string backend = "poll";
     bool quiet = false;
     app.add_option("-c,--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 4096));
     app.add_option("-r,--rate", rate, "most request starts in any rolling second (0 = no limit)")
@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
     app.add_option("--max-attempts", max_attempts, "tries per URL, the first included")->check(CLI::Range(1, 100));
     app.add_option("--timeout", timeout, "seconds one attempt may take in all")->check(CLI::PositiveNumber);
     app.add_option("--connect-timeout", connect_timeout, "seconds to connect")->check(CLI::PositiveNumber);
-    app.add_option("--backend", backend, "how the loop waits: epoll (socket-action) or poll (curl_multi_poll)")
-        ->check(CLI::IsMember({"epoll", "poll"}));
+    app.add_option("--backend", backend, "how the loop waits: poll (curl_multi_poll) or epoll (socket-action)")
+        ->check(CLI::IsMember({"poll", "epoll"}));
     app.add_flag("-q,--quiet", quiet, "no per-URL lines, only the summary");
     CLI11_PARSE(app, argc, argv);
 
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     options.loop.max_in_flight = concurrency;
     options.loop.total_timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
     options.loop.connect_timeout = std::chrono::milliseconds(static_cast<long long>(connect_timeout * 1000));
-    options.loop.backend = backend == "poll" ? net::loop_backend::poll : net::loop_backend::epoll;
+    options.loop.backend = backend == "epoll" ? net::loop_backend::epoll : net::loop_backend::poll;
     net::http_client http(options);
 
     job work;
@@ -139,11 +139,11 @@ int main(int argc, char** argv) {
     net::client_stats const& s = http.stats();
     std::fprintf(stderr,
                  "http-get-many: %zu URLs, requests %llu, retries %llu, errors %zu, 429s %llu, %.1f req/s, "
-                 "elapsed %.3f s\n",
+                 "elapsed %.3f s, paced %.2f starts/s\n",
                  work.urls.size(), static_cast<unsigned long long>(s.requests),
                  static_cast<unsigned long long>(s.retries), errors + unanswered,
                  static_cast<unsigned long long>(s.slowdowns), elapsed > 0 ? s.requests / elapsed : 0.0,
-                 elapsed);
+                 elapsed, s.paced_rate());
     if (http.stopped()) {
         std::fprintf(stderr, "http-get-many: stopped early, %zu URLs not fetched: %s\n", unanswered,
                      http.stop_reason().c_str());

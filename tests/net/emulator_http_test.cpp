@@ -95,8 +95,11 @@ void require_no_key_in(std::string const& text) {
 
 TEST_CASE("the server sees exactly the configured number of requests in flight", "[net]") {
     std::size_t const n = GENERATE(4, 16);
+    loop_backend const backend = GENERATE(loop_backend::poll, loop_backend::epoll);
     emulator_process alma(emulator_flags({"--latency-ms", "40", "--latency-jitter", "0.5"}));
-    http_client http(fast_retries(0, n));
+    client_options o = fast_retries(0, n);
+    o.loop.backend = backend;
+    http_client http(o);
     fetched f = fetch_all(http, holdings_urls(alma, 12 * n), 64);
     CHECK(count_class(f, outcome_class::success) == 12 * n);
     auto seen = alma.counters();
@@ -266,7 +269,7 @@ TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request sti
 
 #ifdef MARCPIPE_HTTP_GET_MANY
 TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", "[net]") {
-    emulator_process alma(emulator_flags({"--latency-ms", "10", "--latency-jitter", "1"}));
+    emulator_process alma(emulator_flags({"--latency-ms", "50", "--latency-jitter", "0.5"}));
     std::vector<std::string> urls = holdings_urls(alma, 40);
     urls.insert(urls.begin() + 5, alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings");
     std::string dir = "http-get-many-test." + std::to_string(::getpid());
@@ -275,7 +278,7 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
         std::ofstream list(in);
         for (auto const& u : urls) list << u << '\n';
     }
-    std::string cmd = "ALMA_API_KEY=" + key + " '" MARCPIPE_HTTP_GET_MANY "' --concurrency 6 --rate 100 < " + in +
+    std::string cmd = "ALMA_API_KEY=" + key + " '" MARCPIPE_HTTP_GET_MANY "' --concurrency 6 --rate 400 < " + in +
                       " > " + out + " 2> " + err;
     int status = std::system(cmd.c_str());
     REQUIRE(WIFEXITED(status));

@@ -27,7 +27,7 @@ std::size_t max_in_any_window(std::vector<time_point> starts, std::chrono::nanos
 }  // namespace
 
 TEST_CASE("greedy starts never exceed N in any rolling second", "[net]") {
-    rolling_window window(rate_options{25, 0ms, 1000ms});
+    rolling_window window(rate_options{25, 0ms, 1000ms, false});
     time_point t0{};
     std::vector<time_point> starts;
     // Try to start every 0.1 ms for 10 s of simulated time.
@@ -39,13 +39,29 @@ TEST_CASE("greedy starts never exceed N in any rolling second", "[net]") {
     CHECK(starts.size() <= 251);
 }
 
+TEST_CASE("smooth pacing spreads the same N per second evenly", "[net]") {
+    rolling_window window(rate_options{25, 0ms, 1000ms, true});
+    std::vector<time_point> starts;
+    for (auto t = time_point{}; t < time_point{} + 10s; t += 100us)
+        if (window.try_start(t)) starts.push_back(t);
+    CHECK(max_in_any_window(starts, 1s) == 25);
+    CHECK(starts.size() >= 250);
+    CHECK(starts.size() <= 251);
+    for (std::size_t i = 1; i < starts.size(); ++i) REQUIRE(starts[i] - starts[i - 1] >= 36ms);
+    // With a slow-down the spacing follows the lower limit.
+    rolling_window slowed(rate_options{20, 0ms, 1000ms, true});
+    slowed.slow_down(time_point{} + 1s);
+    CHECK(slowed.try_start(time_point{} + 1s));
+    CHECK(slowed.next_start(time_point{} + 1s) == time_point{} + 1090ms);
+}
+
 TEST_CASE("a rate that is not a whole number per second keeps the guarantee", "[net]") {
-    rolling_window window(rate_options{2.5, 0ms, 1000ms});
+    rolling_window window(rate_options{2.5, 0ms, 1000ms, false});
     std::vector<time_point> starts;
     for (auto t = time_point{}; t < time_point{} + 10s; t += 1ms)
         if (window.try_start(t)) starts.push_back(t);
     CHECK(max_in_any_window(starts, 1s) <= 2);
-    rolling_window slow(rate_options{0.5, 0ms, 1000ms});
+    rolling_window slow(rate_options{0.5, 0ms, 1000ms, false});
     std::vector<time_point> slow_starts;
     for (auto t = time_point{}; t < time_point{} + 10s; t += 1ms)
         if (slow.try_start(t)) slow_starts.push_back(t);
@@ -54,7 +70,7 @@ TEST_CASE("a rate that is not a whole number per second keeps the guarantee", "[
 }
 
 TEST_CASE("the margin widens the window", "[net]") {
-    rolling_window window(rate_options{10, 50ms, 1000ms});
+    rolling_window window(rate_options{10, 50ms, 1000ms, false});
     CHECK(window.window() == 1050ms);
     std::vector<time_point> starts;
     for (auto t = time_point{}; t < time_point{} + 5s; t += 1ms)
@@ -63,7 +79,7 @@ TEST_CASE("the margin widens the window", "[net]") {
 }
 
 TEST_CASE("next_start names the moment the oldest start leaves the window", "[net]") {
-    rolling_window window(rate_options{3, 0ms, 1000ms});
+    rolling_window window(rate_options{3, 0ms, 1000ms, false});
     time_point t0 = time_point{} + 5s;
     CHECK(window.try_start(t0));
     CHECK(window.try_start(t0 + 100ms));
@@ -75,7 +91,7 @@ TEST_CASE("next_start names the moment the oldest start leaves the window", "[ne
 }
 
 TEST_CASE("slow_down halves the limit once per window and it recovers gradually", "[net]") {
-    rolling_window window(rate_options{20, 0ms, 1000ms});
+    rolling_window window(rate_options{20, 0ms, 1000ms, false});
     time_point t0 = time_point{} + 10s;
     CHECK(window.limit(t0) == 20);
     window.slow_down(t0);
@@ -89,7 +105,7 @@ TEST_CASE("slow_down halves the limit once per window and it recovers gradually"
     CHECK(window.limit(t0 + 2s) == 7);
 
     std::vector<time_point> starts;
-    rolling_window fresh(rate_options{20, 0ms, 1000ms});
+    rolling_window fresh(rate_options{20, 0ms, 1000ms, false});
     fresh.slow_down(t0);
     for (auto t = t0; t < t0 + 1s; t += 1ms)
         if (fresh.try_start(t)) starts.push_back(t);
@@ -108,7 +124,7 @@ marcpipe::coro::task<void> take(rate_limiter& limiter, std::vector<event_loop::t
 
 TEST_CASE("on the event loop, waiters are released as the window allows", "[net]") {
     event_loop loop;
-    rate_limiter limiter(loop, rate_options{40, 20ms, 1000ms});
+    rate_limiter limiter(loop, rate_options{40, 20ms, 1000ms, false});
     std::vector<event_loop::time_point> starts;
     int refused = 0;
     auto begin = event_loop::clock::now();
@@ -125,7 +141,7 @@ TEST_CASE("on the event loop, waiters are released as the window allows", "[net]
 
 TEST_CASE("cancel_all wakes every waiter with false and refuses later ones", "[net]") {
     event_loop loop;
-    rate_limiter limiter(loop, rate_options{5, 0ms, 1000ms});
+    rate_limiter limiter(loop, rate_options{5, 0ms, 1000ms, false});
     std::vector<event_loop::time_point> starts;
     int refused = 0;
     for (int i = 0; i < 20; ++i) loop.spawn(take(limiter, starts, refused));

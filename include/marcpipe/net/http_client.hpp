@@ -61,6 +61,14 @@ struct client_stats {
     std::uint64_t slowdowns = 0;  // 429s that slowed the limiter
     std::uint64_t gave_up = 0;    // transient until the last attempt
     std::optional<long long> api_remaining;  // X-Exl-Api-Remaining, last seen
+    std::optional<event_loop::time_point> first_start, last_start;  // of any attempt
+
+    // Attempts per second between the first and the last start: the pace the limiter allowed,
+    // without the latency of the last answers.
+    double paced_rate() const {
+        if (!first_start || requests < 2 || *last_start <= *first_start) return 0;
+        return static_cast<double>(requests - 1) / std::chrono::duration<double>(*last_start - *first_start).count();
+    }
 };
 
 class http_client {
@@ -113,6 +121,8 @@ public:
             if (!granted || stopped_) co_return stopped_error();
             ++stats_.requests;
             if (attempt > 1) ++stats_.retries;
+            stats_.last_start = event_loop::clock::now();
+            if (!stats_.first_start) stats_.first_start = stats_.last_start;
             result r = co_await loop_.get(url, headers);
             if (r) {
                 if (auto remaining = r->header_value("X-Exl-Api-Remaining")) {

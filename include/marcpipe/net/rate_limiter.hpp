@@ -15,6 +15,11 @@
 // requests (a fresh connection, a busy loop turn); without the margin N+1 arrivals can land in
 // one server-side second.
 //
+// Starts are also spread evenly, about window / N apart (rate_options::smooth): the same N per window,
+// but the server never gets N requests in one instant. A burst queues at the server, and the
+// spread of its arrivals is exactly what can push one burst into the next rolling second;
+// evenly spaced requests arrive with an even delay.
+//
 // On a 429 PER_SECOND_THRESHOLD (someone else of the institution is using the same budget) the
 // limit halves, at most once per window, and then grows back by a tenth of N per second.
 #pragma once
@@ -35,6 +40,7 @@ struct rate_options {
     double per_second = 25;                        // <= 0: no limit
     std::chrono::milliseconds margin{25};          // added to the one-second window
     std::chrono::milliseconds recovery_step{1000};  // after a slow-down, the limit grows once per step
+    bool smooth = true;                            // spread starts evenly (window / N apart)
 };
 
 class rolling_window {
@@ -76,7 +82,7 @@ public:
         if (unlimited()) return now;
         int lim = limit(now);
         std::size_t count = started_in_window(now);
-        if (count < static_cast<std::size_t>(lim)) return now;
+        if (count < static_cast<std::size_t>(lim)) return std::max(now, spaced_after(lim));
         // The lim-th most recent start must leave the window first.
         std::size_t idx = starts_.size() - static_cast<std::size_t>(lim);
         time_point t = starts_[idx] + window_;
@@ -86,14 +92,16 @@ public:
             time_point next_growth = *slowed_at_ + (steps + 1) * options_.recovery_step;
             t = std::min(t, next_growth);
         }
-        return std::max(t, now);
+        return std::max({t, now, spaced_after(lim)});
     }
 
     // Records a start at `now` if allowed; false otherwise.
     bool try_start(time_point now) {
         if (unlimited()) return true;
         prune(now);
-        if (started_in_window(now) >= static_cast<std::size_t>(limit(now))) return false;
+        int lim = limit(now);
+        if (started_in_window(now) >= static_cast<std::size_t>(lim)) return false;
+        if (now < spaced_after(lim)) return false;
         starts_.push_back(now);
         if (starts_.size() > static_cast<std::size_t>(max_limit_)) starts_.pop_front();
         return true;
@@ -115,8 +123,16 @@ public:
     }
 
 private:
+    // The earliest start the even spacing allows after the last one. A tenth less than
+    // window / N: the schedule stays anchored on the rolling window (start i - N + window), and a
+    // start that came late is caught up instead of delaying every later one.
+    time_point spaced_after(int lim) const {
+        if (!options_.smooth || starts_.empty() || lim <= 0) return time_point::min();
+        return starts_.back() + window_ * 9 / (10 * lim);
+    }
+
     void prune(time_point now) {
-        while (!starts_.empty() && starts_.front() <= now - window_) starts_.pop_front();
+        while (starts_.size() > 1 && starts_.front() <= now - window_) starts_.pop_front();
     }
 
     rate_options options_;
