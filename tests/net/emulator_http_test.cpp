@@ -161,6 +161,21 @@ TEST_CASE("every kind of transient fault is retried to success", "[net]") {
     CHECK_FALSE(http.stopped());
 }
 
+TEST_CASE("compressed answers are asked for and decoded, over reused connections", "[net]") {
+    emulator_process alma(emulator_flags({"--gzip"}));
+    http_client http(fast_retries(0, 4));
+    fetched f = fetch_all(http, holdings_urls(alma, 80), 4);
+    CHECK(count_class(f, outcome_class::success) == 80);
+    for (result const& r : f.results) {
+        REQUIRE(r);
+        CHECK(r->header_value("Content-Encoding") == std::string_view("gzip"));
+        CHECK(r->body.rfind("<?xml", 0) == 0);
+    }
+    auto seen = alma.counters();
+    CHECK(seen.get("gzip_sent") == 80);
+    CHECK(seen.get("client_ports") <= 4);  // keep-alive: no connection per request
+}
+
 TEST_CASE("a 400 with an Alma error code is returned at once, not retried", "[net]") {
     emulator_process alma(emulator_flags({}));
     http_client http(fast_retries(0, 4));
