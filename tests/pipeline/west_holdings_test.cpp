@@ -119,6 +119,19 @@ std::size_t journal_bibs_done(fs::path const& journal) {
     return done;
 }
 
+// AddressSanitizer's shadow memory and quarantine inflate the resident set many times over.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool under_asan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool under_asan = true;
+#else
+constexpr bool under_asan = false;
+#endif
+#else
+constexpr bool under_asan = false;
+#endif
+
 bool has_yaz() { return std::system("yaz-marcdump -V >/dev/null 2>&1") == 0; }
 
 }  // namespace
@@ -364,6 +377,33 @@ TEST_CASE("kill -9 at several points and --resume give byte-identical output", "
     fs::remove_all(dir);
 }
 
+TEST_CASE("an interrupted run (SIGTERM, Ctrl-C) saves its state, exits 3, and --resume finishes it", "[programs][west][resume]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15"})};
+    auto dir = marcpipe::testing::scratch_dir("west-term");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "300", "--concurrency", "8", "-o",
+                                  "out.mrc", "export.mrc"};
+    marcpipe::testing::child c{west, args, env_with_key(), dir, "first"};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (journal_bibs_done(dir / "out.mrc.journal") < 50 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    c.kill(SIGTERM);
+    auto first = c.wait();
+    INFO(first.err);
+    CHECK(first.status == 3);
+    CHECK(first.err.find("interrupted") != std::string::npos);
+    CHECK(first.err.find("--resume") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "out.mrc"));
+    args.push_back("--resume");
+    auto second = run(west, args, env_with_key(), dir, "second");
+    INFO(second.err);
+    CHECK(second.status == 1);
+    CHECK(slurp(dir / "out.mrc") == expected_marc21(cat));
+    fs::remove_all(dir);
+}
+
 TEST_CASE("the API key never appears in any output, report or message", "[programs][west]") {
     std::size_t const bibs = 60;
     catalogue cat{seed, bibs};
@@ -444,7 +484,10 @@ TEST_CASE("100,000 bibs go through in bounded memory", "[programs][west][slow][m
                  env_with_key(), dir);
     INFO(r.err);
     CHECK(r.status == 1);
-    CHECK(r.max_rss_kb <= 64 * 1024);
+    if (under_asan)
+        WARN("peak RSS under AddressSanitizer: " << r.max_rss_kb << " kB (the 64 MB bound is checked without it)");
+    else
+        CHECK(r.max_rss_kb <= 64 * 1024);
     std::size_t deliverable = cat.deliverable_holdings();
     CHECK(r.err.find(std::to_string(deliverable) + " holdings records written") != std::string::npos);
     CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
