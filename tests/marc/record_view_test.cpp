@@ -131,3 +131,17 @@ TEST_CASE("a record whose directory is not in data order reads the same", "[marc
     marc::append_iso2709(rec, out);
     CHECK(read_all(out).records.front().fields() == rec.fields());
 }
+
+TEST_CASE("converting into a reused record gives the same record as a fresh one",
+          "[marc][record_view]") {
+    auto bytes = slurp(data_path("marc4j_sample1.mrc"));
+    auto reader = marc::iso2709_reader::from_memory(bytes);
+    marc::record reused;
+    std::size_t n = 0;
+    while (auto v = reader.next()) {
+        v->to_record(reused);
+        CHECK(reused == v->to_record());
+        ++n;
+    }
+    CHECK(n == 8);
+}

@@ -337,6 +337,36 @@ public:
         return f ? f->data() : std::string_view{};
     }
 
+    // Fills `into` with this record, reusing its strings and vectors: once they have grown to
+    // the size of the records read, converting allocates nothing.
+    void to_record(record& into) const {
+        into.leader().assign(leader());
+        auto& fields = into.fields();
+        fields.resize(field_count_);
+        std::size_t i = 0;
+        for (auto f : *this) {
+            auto& out = fields[i++];
+            out.tag.assign(f.tag());
+            if (f.is_control()) {
+                out.value.assign(f.data());
+                out.ind1 = out.ind2 = ' ';
+                out.subfields.clear();
+                continue;
+            }
+            out.value.clear();
+            out.ind1 = f.ind1();
+            out.ind2 = f.ind2();
+            std::size_t k = 0;
+            for (auto s : f.subfields()) {
+                if (k == out.subfields.size()) out.subfields.emplace_back();
+                out.subfields[k].code = s.code();
+                out.subfields[k].value.assign(s.value());
+                ++k;
+            }
+            out.subfields.resize(k);
+        }
+    }
+
     record to_record() const {
         std::vector<field> fields;
         fields.reserve(field_count_);
