@@ -25,10 +25,11 @@
 //             curl_multi_socket_action, so a turn costs O(ready sockets): for thousands of
 //             connections.
 //   poll is the default by measurement: on loopback (benchmarks/http-bench.sh, 2 cores, 8,000
-//   GETs, 64 in flight, median of 3) it made 20,500 requests/s at 0.025 CPU s per 1,000 requests
-//   against epoll's 16,100 at 0.028 (curl --parallel: 17,300 at 0.035). The epoll path pays a
-//   socket callback and epoll_ctl calls for every reused connection that goes idle and back,
-//   which a per-turn poll() of 64 sockets does not.
+//   GETs, 64 in flight) it was never slower and sometimes much faster: 20,900 vs 13,400
+//   requests/s in one run, 16,200 vs 16,200 in another, at 0.029 vs 0.030-0.033 CPU s per 1,000
+//   requests (curl --parallel: 10,900-14,300 at 0.037-0.042). The epoll path pays a socket
+//   callback and epoll_ctl calls for every kept-alive connection that goes idle and back,
+//   which one poll() of 64 sockets per turn does not.
 // - curl's 0 ms timeout ("act now") is floored at 1 ms in the epoll backend: acting on it from
 //   the timer callback would re-enter curl, and a 0 ms wait in a loop that curl keeps re-arming
 //   spins. Transfers added during a turn are started at the beginning of the next one instead
