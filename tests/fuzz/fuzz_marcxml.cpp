@@ -5,10 +5,9 @@
 //   CXX=clang++ meson setup build-fuzz -Dfuzzing=true -Dtests=false -Dexamples=false
 //   ninja -C build-fuzz tests/fuzz/fuzz_marcxml
 //   build-fuzz/tests/fuzz/fuzz_marcxml -dict=tests/fuzz/marcxml.dict CORPUS tests/data/marcxml
-#include <marcpipe/marc/marcxml.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <marcpipe/marc/marcxml.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -1,14 +1,13 @@
 // MARCXML from other projects' test suites and from Alma: read, written back, read again, and
 // compared with yaz-marcdump's own conversion when yaz-marcdump is installed.
-#include <marcpipe/marc/iso2709_reader.hpp>
-#include <marcpipe/marc/marcxml.hpp>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <marcpipe/marc/iso2709_reader.hpp>
+#include <marcpipe/marc/marcxml.hpp>
 #include <string>
 #include <vector>
 
@@ -101,8 +100,7 @@ std::vector<marc::record> content(std::vector<marc::record> v) {
 
 }  // namespace
 
-TEST_CASE("real MARCXML files are read whole and survive a write and a second read",
-          "[marcxml]") {
+TEST_CASE("real MARCXML files are read whole and survive a write and a second read", "[marcxml]") {
     auto const file = GENERATE(from_range(good_files));
     CAPTURE(file.name);
     auto const records = read_strict(slurp(data_path(file.name)));
@@ -204,12 +202,11 @@ TEST_CASE("broken files from other projects give the expected error at the expec
         {"pymarc-bad_tag.xml", error_code::bad_leader, "<ns0:leader>", "17 bytes"},
         {"marc-perl-empty-record.xml", error_code::bad_leader, "<record", "no leader"},
         {"marc-perl-invalid.xml", error_code::not_marc, "", "no MARC <record>"},
-        {"marc4j-chabon-missing-subfield-code.xml", error_code::bad_subfield,
-         "<subfield>", "without a code"},
+        {"marc4j-chabon-missing-subfield-code.xml", error_code::bad_subfield, "<subfield>",
+         "without a code"},
         {"mrrc-e401_bad_char_reference.xml", error_code::malformed_xml, "&#xFFFFFFF;",
          "character reference"},
-        {"mrrc-e401_malformed_marcxml.xml", error_code::malformed_xml, "WRONG>",
-         "do not match"},
+        {"mrrc-e401_malformed_marcxml.xml", error_code::malformed_xml, "WRONG>", "do not match"},
         {"mrrc-e401_unexpected_eof_in_subfield.xml", error_code::truncated_record, "",
          "input ends inside <record>"},
     }));
@@ -301,11 +298,11 @@ TEST_CASE("our MARCXML of MARC21 files holds what yaz-marcdump's MARCXML of them
         WARN("yaz-marcdump is not installed; comparison skipped");
         return;
     }
-    auto const name = GENERATE(as<std::string>{}, "folio_holding.mrc",
-                               "marc4j_pride-and-prejudice-fixed.mrc", "marc4j_brkrtest_UTF8.mrc",
-                               "yaz_marccol1.u8.marc", "yaz_marccol5.u8.marc", "marc4j_chabon.mrc",
-                               "marc4j_summerland.mrc", "pymarc_utf8_with_leader_flag.dat",
-                               "marc4j_065001035.mrc");
+    auto const name =
+        GENERATE(as<std::string>{}, "folio_holding.mrc", "marc4j_pride-and-prejudice-fixed.mrc",
+                 "marc4j_brkrtest_UTF8.mrc", "yaz_marccol1.u8.marc", "yaz_marccol5.u8.marc",
+                 "marc4j_chabon.mrc", "marc4j_summerland.mrc", "pymarc_utf8_with_leader_flag.dat",
+                 "marc4j_065001035.mrc");
     CAPTURE(name);
     auto const path = data_path("iso2709/" + name);
     auto const iso = slurp(path);

@@ -1,9 +1,7 @@
 // marcxml_reader on small documents: the shapes MARCXML comes in, text taken exactly, and
 // each kind of broken input reported at its record and byte.
 #include <marcpipe/marc/marcxml_reader.hpp>
-
 #include <pugixml.hpp>
-
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,13 +28,12 @@ record expected_holding() {
 
 // The body of expected_holding() with an element prefix ("" or "marc:").
 std::string holding_body(std::string const& p) {
-    return "<" + p + "leader>" + leader + "</" + p + "leader>" +
-           "<" + p + "controlfield tag=\"001\">2216</" + p + "controlfield>" +
-           "<" + p + "controlfield tag=\"004\">99123</" + p + "controlfield>" +
-           "<" + p + "datafield tag=\"852\" ind1=\"0\" ind2=\" \">" +
-           "<" + p + "subfield code=\"b\">MAIN</" + p + "subfield>" +
-           "<" + p + "subfield code=\"h\">QA76 .C65</" + p + "subfield>" +
-           "</" + p + "datafield>";
+    return "<" + p + "leader>" + leader + "</" + p + "leader>" + "<" + p +
+           "controlfield tag=\"001\">2216</" + p + "controlfield>" + "<" + p +
+           "controlfield tag=\"004\">99123</" + p + "controlfield>" + "<" + p +
+           "datafield tag=\"852\" ind1=\"0\" ind2=\" \">" + "<" + p + "subfield code=\"b\">MAIN</" +
+           p + "subfield>" + "<" + p + "subfield code=\"h\">QA76 .C65</" + p + "subfield>" + "</" +
+           p + "datafield>";
 }
 
 }  // namespace
@@ -82,7 +79,8 @@ TEST_CASE("text is taken exactly as the document has it", "[marcxml]") {
         "    <datafield tag=\"245\">\n"
         "      <subfield code=\"a\"> </subfield>\n"
         "      <subfield code=\"b\">\n  two lines \n</subfield>\n"
-        "      <subfield code=\"c\"><![CDATA[<b>&amp;</b>]]> &amp; &lt;&gt;&quot;&apos; &#233;&#x1F600;</subfield>\n"
+        "      <subfield code=\"c\"><![CDATA[<b>&amp;</b>]]> &amp; &lt;&gt;&quot;&apos; "
+        "&#233;&#x1F600;</subfield>\n"
         "      <subfield code=\"d\">one<!-- a comment -->two<?pi x?>three</subfield>\n"
         "      <subfield code=\"e\"/>\n"
         "    </datafield>\n  </record>\n</collection>\n");
@@ -115,7 +113,9 @@ TEST_CASE("text is taken exactly in plain runs of records too", "[marcxml]") {
         "      <subfield code=\"b\">\n  two lines \n</subfield>\n"
         "      <subfield code=\"c\"> &amp; &lt;&gt; &#233; </subfield>\n"
         "      <subfield code=\" \">\t</subfield>\n"
-        "    </datafield>\n  </record>\n  <record><leader>" + leader + "</leader></record>\n"
+        "    </datafield>\n  </record>\n  <record><leader>" +
+        leader +
+        "</leader></record>\n"
         "</collection>\n");
     REQUIRE(records.size() == 2);
     auto const& r = records[0];
@@ -135,9 +135,10 @@ TEST_CASE("text is taken exactly in plain runs of records too", "[marcxml]") {
 }
 
 TEST_CASE("line ends are normalised the way every XML parser does", "[marcxml]") {
-    auto const records = read_strict(
-        "<record><leader>" + leader + "</leader><datafield tag=\"500\" ind1=\" \" ind2=\" \">"
-        "<subfield code=\"a\">a\r\nb\rc&#13;d</subfield></datafield></record>");
+    auto const records =
+        read_strict("<record><leader>" + leader +
+                    "</leader><datafield tag=\"500\" ind1=\" \" ind2=\" \">"
+                    "<subfield code=\"a\">a\r\nb\rc&#13;d</subfield></datafield></record>");
     CHECK(records.at(0).fields().at(0).subfields.at(0).value == "a\nb\nc\rd");
 }
 
@@ -152,9 +153,12 @@ TEST_CASE("unknown elements, foreign namespaces, comments and odd markup are pas
         "<![CDATA[ <record></record> ]]>\n"
         "<record type=\"Holdings\" x:comment=\"a > inside quotes, and '</record>'\">\n"
         "<!-- </record> --><?processing instruction > </record>?>\n"
-        "<leader>" + leader + "</leader>\n"
+        "<leader>" +
+        leader +
+        "</leader>\n"
         "<x:leader>not the leader</x:leader><x:controlfield tag=\"009\">ignored</x:controlfield>\n"
-        "<controlfield tag=\"001\">2216</controlfield><controlfield tag=\"004\">99123</controlfield>\n"
+        "<controlfield tag=\"001\">2216</controlfield><controlfield "
+        "tag=\"004\">99123</controlfield>\n"
         "<datafield tag=\"852\" ind1=\"0\" ind2=\" \"><x:subfield code=\"z\">ignored</x:subfield>"
         "<subfield code=\"b\">MAIN</subfield><unknown/><subfield code=\"h\">QA76 .C65</subfield>"
         "</datafield>\n<note>ignored</note>\n"
@@ -165,7 +169,8 @@ TEST_CASE("unknown elements, foreign namespaces, comments and odd markup are pas
 
 TEST_CASE("missing or empty indicators are blanks", "[marcxml]") {
     auto const records = read_strict(
-        "<record><leader>" + leader + "</leader><datafield tag=\"852\"><subfield code=\"a\">x"
+        "<record><leader>" + leader +
+        "</leader><datafield tag=\"852\"><subfield code=\"a\">x"
         "</subfield></datafield><datafield tag=\"866\" ind1=\"\" ind2=\"0\"/></record>");
     REQUIRE(records.at(0).fields().size() == 2);
     CHECK(records[0].fields()[0].ind1 == ' ');
@@ -181,8 +186,9 @@ TEST_CASE("a record element already parsed by pugixml converts on its own", "[ma
     REQUIRE(doc.load_string(xml.c_str()));
     CHECK(marc::from_marcxml(doc.child("holding").child("record")) == expected_holding());
 
-    std::string const prefixed = "<m:collection xmlns:m=\"http://www.loc.gov/MARC21/slim\"><m:record>" +
-                                 holding_body("m:") + "</m:record></m:collection>";
+    std::string const prefixed =
+        "<m:collection xmlns:m=\"http://www.loc.gov/MARC21/slim\"><m:record>" + holding_body("m:") +
+        "</m:record></m:collection>";
     REQUIRE(doc.load_string(prefixed.c_str()));
     CHECK(marc::from_marcxml(doc.first_child().first_child()) == expected_holding());
 
@@ -193,10 +199,10 @@ TEST_CASE("a record element already parsed by pugixml converts on its own", "[ma
 TEST_CASE("a string holding one record converts to that record", "[marcxml]") {
     CHECK(marc::from_marcxml("<record>" + holding_body("") + "</record>") == expected_holding());
     CHECK_THROWS_AS(marc::from_marcxml(std::string{"<collection/>"}), marc::marc_error);
-    CHECK_THROWS_AS(marc::from_marcxml("<collection><record>" + holding_body("") +
-                                       "</record><record>" + holding_body("") +
-                                       "</record></collection>"),
-                    marc::marc_error);
+    CHECK_THROWS_AS(
+        marc::from_marcxml("<collection><record>" + holding_body("") + "</record><record>" +
+                           holding_body("") + "</record></collection>"),
+        marc::marc_error);
 }
 
 TEST_CASE("an empty collection has no records and no problems", "[marcxml]") {
@@ -211,23 +217,29 @@ TEST_CASE("an empty collection has no records and no problems", "[marcxml]") {
 TEST_CASE("broken records are reported at their record number and byte offset", "[marcxml]") {
     std::string const good = "<record>" + holding_body("") + "</record>\n";
     struct example {
-        std::string bad;        // the second record of three
-        std::string at;         // text the reported offset points at (within `bad`)
+        std::string bad;  // the second record of three
+        std::string at;   // text the reported offset points at (within `bad`)
         error_code code;
         std::string says;
     };
     auto const e = GENERATE(values<example>({
-        {"<record><leader>" + leader + "</leader><controlfield tag=\"001\">x</datafield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"001\">x</datafield></record>\n",
          "datafield>", error_code::malformed_xml, "do not match"},
-        {"<record><leader>" + leader + "</leader><controlfield tag=\"001\">a\x01z</controlfield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"001\">a\x01z</controlfield></record>\n",
          "\x01", error_code::malformed_xml, "U+0001"},
-        {"<record><leader>" + leader + "</leader><controlfield tag=\"001\">caf\xE9</controlfield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"001\">caf\xE9</controlfield></record>\n",
          "\xE9", error_code::invalid_utf8, "invalid UTF-8"},
-        {"<record><leader>" + leader + "</leader><controlfield tag=\"001\">&#1;</controlfield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"001\">&#1;</controlfield></record>\n",
          "&#1;", error_code::malformed_xml, "does not allow"},
-        {"<record><leader>" + leader + "</leader><controlfield tag=\"001\">&nbsp;</controlfield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"001\">&nbsp;</controlfield></record>\n",
          "&nbsp;", error_code::malformed_xml, "undeclared entity"},
-        {"<record><leader>" + leader + "</leader><controlfield tag=\"001\">AT&T</controlfield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"001\">AT&T</controlfield></record>\n",
          "&T", error_code::malformed_xml, "reference"},
         {"<record><leader>short</leader></record>\n", "<leader>", error_code::bad_leader,
          "5 bytes, not 24"},
@@ -237,20 +249,24 @@ TEST_CASE("broken records are reported at their record number and byte offset", 
          "<leader>" + leader + "</leader></record>", error_code::bad_leader, "more than one"},
         {"<record><leader>" + leader + "</leader><controlfield>1</controlfield></record>\n",
          "<controlfield>", error_code::not_marc, "without a tag"},
-        {"<record><leader>" + leader + "</leader><datafield tag=\"42\"/></record>\n",
-         "<datafield", error_code::not_marc, "tag \"42\""},
-        {"<record><leader>" + leader + "</leader><controlfield tag=\"245\">x</controlfield></record>\n",
+        {"<record><leader>" + leader + "</leader><datafield tag=\"42\"/></record>\n", "<datafield",
+         error_code::not_marc, "tag \"42\""},
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"245\">x</controlfield></record>\n",
          "<controlfield", error_code::not_marc, "only 00X"},
-        {"<record><leader>" + leader + "</leader><datafield tag=\"001\"/></record>\n",
-         "<datafield", error_code::not_marc, "00X tags are control fields"},
+        {"<record><leader>" + leader + "</leader><datafield tag=\"001\"/></record>\n", "<datafield",
+         error_code::not_marc, "00X tags are control fields"},
         {"<record><leader>" + leader + "</leader><datafield tag=\"245\" ind1=\"10\"/></record>\n",
          "<datafield", error_code::bad_indicator, "ind1 \"10\""},
-        {"<record><leader>" + leader + "</leader><datafield tag=\"245\"><subfield>x</subfield></datafield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><datafield tag=\"245\"><subfield>x</subfield></datafield></record>\n",
          "<subfield", error_code::bad_subfield, "without a code"},
-        {"<record><leader>" + leader + "</leader><datafield tag=\"245\"><subfield code=\"ab\">x</subfield></datafield></record>\n",
+        {"<record><leader>" + leader +
+             "</leader><datafield tag=\"245\"><subfield "
+             "code=\"ab\">x</subfield></datafield></record>\n",
          "<subfield", error_code::bad_subfield, "code \"ab\""},
-        {"<m:record><leader>" + leader + "</leader></m:record>\n", "<m:record", error_code::malformed_xml,
-         "not declared"},
+        {"<m:record><leader>" + leader + "</leader></m:record>\n", "<m:record",
+         error_code::malformed_xml, "not declared"},
     }));
     CAPTURE(e.bad);
     std::string const doc = "<collection>\n" + good + e.bad + good + "</collection>\n";
@@ -339,7 +355,8 @@ TEST_CASE("input that is not MARCXML says so", "[marcxml]") {
 }
 
 TEST_CASE("a record larger than the limit is reported and the reading goes on", "[marcxml]") {
-    std::string big = "<record><leader>" + leader + "</leader><datafield tag=\"500\"><subfield code=\"a\">";
+    std::string big =
+        "<record><leader>" + leader + "</leader><datafield tag=\"500\"><subfield code=\"a\">";
     big += std::string(300'000, 'x');
     big += "</subfield></datafield></record>\n";
     std::string const good = "<record>" + holding_body("") + "</record>\n";
@@ -379,7 +396,8 @@ TEST_CASE("reading from a stream and from a file gives the same records as from 
     while (auto r = file_reader.next()) from_file.push_back(std::move(*r));
     CHECK(from_file == from_memory);
 
-    CHECK_THROWS_AS(marc::marcxml_reader::from_file(data_path("no-such-file.xml")), std::system_error);
+    CHECK_THROWS_AS(marc::marcxml_reader::from_file(data_path("no-such-file.xml")),
+                    std::system_error);
 }
 
 TEST_CASE("reading into one reused record gives the same records as next()", "[marcxml]") {

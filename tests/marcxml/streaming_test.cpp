@@ -1,10 +1,9 @@
 // marcxml_reader streams: a collection of 100,000 records, produced on demand by the stream the
 // reader pulls from, is read record by record while only a bounded window of it exists.
-#include <marcpipe/marc/marcxml.hpp>
-
 #include <algorithm>
 #include <cstdint>
 #include <istream>
+#include <marcpipe/marc/marcxml.hpp>
 #include <streambuf>
 #include <string>
 #include <vector>
@@ -23,8 +22,9 @@ public:
     explicit generated_collection(std::uint64_t records, std::uint64_t comment_every = 0,
                                   std::uint64_t bad_every = 0)
         : total_{records}, comment_every_{comment_every}, bad_every_{bad_every} {
-        chunk_ = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<marc:collection xmlns:marc=\"http://www.loc.gov/MARC21/slim\">\n";
+        chunk_ =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<marc:collection xmlns:marc=\"http://www.loc.gov/MARC21/slim\">\n";
         setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
     }
     std::uint64_t records_made() const noexcept { return made_; }
@@ -49,11 +49,16 @@ protected:
             chunk_ = std::string{"  <marc:record>\n"} +
                      (bad ? "" : "    <marc:leader>00000nx  a2200000un 4500</marc:leader>\n") +
                      (comment ? "    <!-- checked </marc:record> -->\n" : "") +
-                     "    <marc:controlfield tag=\"001\">" + id + "</marc:controlfield>\n"
-                     "    <marc:controlfield tag=\"004\">99" + id + "</marc:controlfield>\n"
+                     "    <marc:controlfield tag=\"001\">" + id +
+                     "</marc:controlfield>\n"
+                     "    <marc:controlfield tag=\"004\">99" +
+                     id +
+                     "</marc:controlfield>\n"
                      "    <marc:datafield tag=\"852\" ind1=\"0\" ind2=\" \">\n"
                      "      <marc:subfield code=\"b\">MAIN</marc:subfield>\n"
-                     "      <marc:subfield code=\"h\">QA76.73 &amp; copy " + id + "</marc:subfield>\n"
+                     "      <marc:subfield code=\"h\">QA76.73 &amp; copy " +
+                     id +
+                     "</marc:subfield>\n"
                      "    </marc:datafield>\n"
                      "    <marc:datafield tag=\"583\" ind1=\"1\" ind2=\" \">\n"
                      "      <marc:subfield code=\"a\">committed to retain</marc:subfield>\n"
@@ -94,8 +99,8 @@ TEST_CASE("a collection of 100,000 records streams through a bounded window", "[
     while (reader.read(rec)) {
         ++n;
         all_match = all_match && r->control_value("001") == std::to_string(n) &&
-                    r->control_value("004") == "99" + std::to_string(n) &&
-                    r->find("583") && r->fields().size() == 4;
+                    r->control_value("004") == "99" + std::to_string(n) && r->find("583") &&
+                    r->fields().size() == 4;
         most_ahead = std::max(most_ahead, source.records_made() - n);
         // The writer, too, works record by record: its output is checked and dropped.
         if (n % 10'000 == 0) {

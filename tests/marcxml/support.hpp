@@ -1,12 +1,11 @@
 // Helpers shared by the MARCXML tests: where the test data is, reading a whole input.
 #pragma once
 
-#include <marcpipe/marc/marcxml.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <marcpipe/marc/marcxml.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>

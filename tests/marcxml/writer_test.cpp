@@ -1,7 +1,6 @@
 // marcxml_writer: the document it writes, escaping, and what happens to characters XML 1.0
 // cannot carry.
 #include <marcpipe/marc/marcxml_writer.hpp>
-
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -19,9 +18,10 @@ using marc::subfield;
 namespace {
 
 record holding(std::string subfield_a = "Main stacks") {
-    return record{"00000nx  a2200000un 4500",
-                  {field{"001", "22163771200002204"}, field{"004", "9912345"},
-                   field{"852", '0', ' ', {subfield{'b', "MAIN"}, subfield{'h', std::move(subfield_a)}}}}};
+    return record{
+        "00000nx  a2200000un 4500",
+        {field{"001", "22163771200002204"}, field{"004", "9912345"},
+         field{"852", '0', ' ', {subfield{'b', "MAIN"}, subfield{'h', std::move(subfield_a)}}}}};
 }
 
 std::string written(record const& r, marc::marcxml_writer::options o = {}) {
@@ -303,8 +303,7 @@ TEST_CASE("a record view is written without copying it into a record", "[marcxml
     STATIC_REQUIRE(marc::marcxml_writable_view<record_view>);
     STATIC_REQUIRE_FALSE(marc::marcxml_writable_view<record>);
     record_view v{"00000nx  a2200000un 4500",
-                  {field_view{"001", "22163771200002204", {}},
-                   field_view{"004", "9912345", {}},
+                  {field_view{"001", "22163771200002204", {}}, field_view{"004", "9912345", {}},
                    field_view{"852", "0 ", {{'b', "MAIN"}, {'h', "Main stacks"}}}}};
     std::string out;
     marc::marcxml_writer w{out};

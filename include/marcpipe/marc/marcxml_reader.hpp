@@ -31,10 +31,10 @@
 // record element met) and the byte offset in the input where it was found. With on_error::stop
 // next() throws marc_error; with on_error::skip the record is reported to options::on_problem
 // (or kept in problems()), and reading resumes at the next record. Either way the bad record
-// has been consumed, so a caller that catches the error may call next() again. A record that is not closed
-// before the next record starts, or before its parent closes, is reported and the next record
-// is still read. Structural MARC rules: a record has exactly one leader of 24 bytes; tags are
-// three ASCII characters, `controlfield` only for 00X tags and `datafield` only for others;
+// has been consumed, so a caller that catches the error may call next() again. A record that is not
+// closed before the next record starts, or before its parent closes, is reported and the next
+// record is still read. Structural MARC rules: a record has exactly one leader of 24 bytes; tags
+// are three ASCII characters, `controlfield` only for 00X tags and `datafield` only for others;
 // indicators are one ASCII character (missing or empty means blank); subfield codes are one
 // ASCII character.
 #pragma once
@@ -49,13 +49,12 @@
 #include <istream>
 #include <memory>
 #include <optional>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#include <pugixml.hpp>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -99,9 +98,9 @@ inline std::optional<std::string_view> declared_namespace(pugi::xml_node element
     for (auto a = element.first_attribute(); a; a = a.next_attribute()) {
         std::string_view const n = a.name();
         if (n.size() < 5 || n.compare(0, 5, "xmlns") != 0) continue;
-        if (prefix.empty() ? n.size() == 5
-                           : (n.size() == 6 + prefix.size() && n[5] == ':' &&
-                              n.substr(6) == prefix))
+        if (prefix.empty()
+                ? n.size() == 5
+                : (n.size() == 6 + prefix.size() && n[5] == ':' && n.substr(6) == prefix))
             return std::string_view{a.value()};
     }
     return std::nullopt;
@@ -178,7 +177,8 @@ inline marc_attributes read_attributes(pugi::xml_node e) {
                 if (std::strncmp(n, "xmlns", 5) == 0 && (n[5] == 0 || n[5] == ':'))
                     a.declares_namespaces = true;
                 break;
-            default: break;
+            default:
+                break;
         }
     }
     return a;
@@ -199,7 +199,8 @@ inline void build_record(pugi::xml_node rec, std::string const& rec_ns,
         std::string_view const name = child.name();
         std::string_view const prefix = name_prefix(name);
         std::string_view const local = prefix.empty() ? name : name.substr(prefix.size() + 1);
-        if (!declares && prefix == parent_prefix) return parent_is_marc ? local : std::string_view{};
+        if (!declares && prefix == parent_prefix)
+            return parent_is_marc ? local : std::string_view{};
         auto ns = element_namespace(child, outer);
         if (!ns)
             throw fault(error_code::malformed_xml, child,
@@ -246,9 +247,9 @@ inline void build_record(pugi::xml_node rec, std::string const& rec_ns,
         if (kind == "datafield") {
             std::string_view const tag = tag_of(child, attrs.tag, kind);
             if (is_control_tag(tag))
-                throw fault(error_code::not_marc, child,
-                            "datafield with tag " + std::string{tag} +
-                                ": 00X tags are control fields");
+                throw fault(
+                    error_code::not_marc, child,
+                    "datafield with tag " + std::string{tag} + ": 00X tags are control fields");
             field& f = next_field();
             f.tag.assign(tag);
             f.value.clear();
@@ -311,17 +312,16 @@ inline void build_record(pugi::xml_node rec, std::string const& rec_ns,
 inline void record_from_element(pugi::xml_node rec, namespace_lookup const& outer, record& out) {
     if (rec.type() != pugi::node_element || local_name(rec.name()) != "record")
         throw marcxml_fault{error_code::not_marc, element_offset(rec),
-                            "expected a <record> element, found <" + std::string{rec.name()} +
-                                ">"};
+                            "expected a <record> element, found <" + std::string{rec.name()} + ">"};
     auto ns = element_namespace(rec, outer);
     if (!ns)
-        throw marcxml_fault{error_code::malformed_xml, element_offset(rec),
-                            "namespace prefix of <" + std::string{rec.name()} +
-                                "> is not declared"};
+        throw marcxml_fault{
+            error_code::malformed_xml, element_offset(rec),
+            "namespace prefix of <" + std::string{rec.name()} + "> is not declared"};
     if (!is_marc_namespace(*ns))
-        throw marcxml_fault{error_code::not_marc, element_offset(rec),
-                            "<record> is in namespace " + in_quotes(*ns) +
-                                ", not MARC21/slim or none"};
+        throw marcxml_fault{
+            error_code::not_marc, element_offset(rec),
+            "<record> is in namespace " + in_quotes(*ns) + ", not MARC21/slim or none"};
     build_record(rec, *ns, outer, out);
 }
 
@@ -353,9 +353,9 @@ inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes, bool
                 sections_checked = open + 1;
                 continue;
             }
-            std::string_view const close = next == '?'                         ? "?>"
+            std::string_view const close = next == '?'                       ? "?>"
                                            : bytes.substr(open, 4) == "<!--" ? "-->"
-                                                                              : "]]>";
+                                                                             : "]]>";
             std::size_t const end = bytes.find(close, open + 2);
             if (end == std::string_view::npos) return std::nullopt;  // pugixml reports it
             sections_checked = end + close.size();
@@ -375,18 +375,17 @@ inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes, bool
         };
         if (semi == std::string_view::npos || ref.size() > 12)
             return bad("'&' that does not start a reference (write &amp;)");
-        if (ref == "amp" || ref == "lt" || ref == "gt" || ref == "quot" || ref == "apos")
-            continue;
+        if (ref == "amp" || ref == "lt" || ref == "gt" || ref == "quot" || ref == "apos") continue;
         if (ref.size() >= 2 && ref[0] == '#') {
             bool const hex = ref[1] == 'x';
             std::string_view const digits = ref.substr(hex ? 2 : 1);
             std::uint32_t cp = 0;
             bool ok = !digits.empty() && digits.size() <= 8;
             for (char d : digits) {
-                int v = d >= '0' && d <= '9'                ? d - '0'
-                        : hex && d >= 'a' && d <= 'f'       ? d - 'a' + 10
-                        : hex && d >= 'A' && d <= 'F'       ? d - 'A' + 10
-                                                            : -1;
+                int v = d >= '0' && d <= '9'          ? d - '0'
+                        : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
+                        : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                      : -1;
                 if (v < 0 || cp > 0x10FFFF) {
                     ok = false;
                     break;
@@ -406,11 +405,16 @@ inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes, bool
 
 inline std::string describe_parse_error(pugi::xml_parse_result const& r) {
     switch (r.status) {
-        case pugi::status_end_element_mismatch: return "start and end tags do not match";
-        case pugi::status_bad_start_element: return "bad start tag";
-        case pugi::status_bad_end_element: return "bad end tag";
-        case pugi::status_bad_attribute: return "bad attribute";
-        default: return r.description();
+        case pugi::status_end_element_mismatch:
+            return "start and end tags do not match";
+        case pugi::status_bad_start_element:
+            return "bad start tag";
+        case pugi::status_bad_end_element:
+            return "bad end tag";
+        case pugi::status_bad_attribute:
+            return "bad attribute";
+        default:
+            return r.description();
     }
 }
 
@@ -505,7 +509,8 @@ private:
     // Reads more input; false at the end of the input.
     bool fill() {
         if (eof_) return false;
-        std::size_t const drop = static_cast<std::size_t>(std::min<std::uint64_t>(keep_, avail()) - base_);
+        std::size_t const drop =
+            static_cast<std::size_t>(std::min<std::uint64_t>(keep_, avail()) - base_);
         if (drop > 0 && drop >= len_ / 2) {
             std::memmove(buf_.get(), buf_.get() + drop, len_ - drop);
             len_ -= drop;
@@ -544,14 +549,17 @@ private:
             if (from + needle.size() <= avail()) {
                 char const* const hay = at(from);
                 std::size_t const n = static_cast<std::size_t>(avail() - from);
-                void const* hit = needle.size() == 1 ? std::memchr(hay, needle[0], n)
-                                                     : ::memmem(hay, n, needle.data(), needle.size());
-                if (hit) return from + static_cast<std::uint64_t>(static_cast<char const*>(hit) - hay);
+                void const* hit = needle.size() == 1
+                                      ? std::memchr(hay, needle[0], n)
+                                      : ::memmem(hay, n, needle.data(), needle.size());
+                if (hit)
+                    return from + static_cast<std::uint64_t>(static_cast<char const*>(hit) - hay);
                 from = avail() - (needle.size() - 1);
             }
             // Inside a record the whole record is kept, up to the limit; past it, or outside
             // records, only what the current search still needs.
-            if (in_record_ && !record_oversized_ && avail() - record_begin_ > opts_.max_record_bytes)
+            if (in_record_ && !record_oversized_ &&
+                avail() - record_begin_ > opts_.max_record_bytes)
                 record_oversized_ = true;
             if (!in_record_ || record_oversized_) keep_ = token ? *token : from;
             if (!fill()) return std::nullopt;
@@ -574,17 +582,20 @@ private:
 
     // ---- the scanner ----
 
-    static bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+    static bool is_space(char c) noexcept {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
 
-    std::string_view text(std::uint64_t b, std::uint64_t e) { return {at(b), static_cast<std::size_t>(e - b)}; }
+    std::string_view text(std::uint64_t b, std::uint64_t e) {
+        return {at(b), static_cast<std::size_t>(e - b)};
+    }
 
     // Reads the markup token starting at `lt` ('<'). Throws problem_found when the input ends
     // inside it.
     token read_token(std::uint64_t lt) {
         auto truncated = [&](char const* what) {
             finished_ = true;
-            fail(error_code::truncated_record, avail(),
-                 std::string{"input ends inside "} + what,
+            fail(error_code::truncated_record, avail(), std::string{"input ends inside "} + what,
                  in_record_ ? record_number_ : record_number_ + 1);
         };
         if (!ensure(lt + 2)) truncated("a tag");
@@ -658,8 +669,9 @@ private:
         while (name_end < p && !is_space(*at(name_end)) && *at(name_end) != '/' &&
                *at(name_end) != '>')
             ++name_end;
-        token_kind kind = end_tag ? token_kind::end_tag
-                                  : (*at(p - 1) == '/' ? token_kind::empty_tag : token_kind::start_tag);
+        token_kind kind = end_tag
+                              ? token_kind::end_tag
+                              : (*at(p - 1) == '/' ? token_kind::empty_tag : token_kind::start_tag);
         return {kind, lt, p + 1, name_begin, name_end};
     }
 
@@ -734,7 +746,8 @@ private:
         auto const q = decl.find_first_of("\"'", enc);
         if (q == std::string::npos) return;
         auto const qe = decl.find(decl[q], q + 1);
-        std::string name = decl.substr(q + 1, qe == std::string::npos ? std::string::npos : qe - q - 1);
+        std::string name =
+            decl.substr(q + 1, qe == std::string::npos ? std::string::npos : qe - q - 1);
         std::transform(name.begin(), name.end(), name.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         if (name != "utf-8" && name != "utf8" && name != "us-ascii" && name != "ascii")
@@ -821,14 +834,13 @@ private:
             std::string const open = stack_.back().qname;
             stack_.clear();
             fail(error_code::truncated_record, avail(),
-                 "input ends inside <" + open + ">; the document is cut short",
-                 record_number_ + 1);
+                 "input ends inside <" + open + ">; the document is cut short", record_number_ + 1);
         }
         if (record_number_ == 0 && !saw_root_)
             fail(error_code::not_marc, avail(), "no XML element in the input", 1);
         if (record_number_ == 0 && (saw_other_element_ || !is_collection(root_name_)))
-            fail(error_code::not_marc, avail(),
-                 "no MARC <record> element in <" + root_name_ + ">", 1);
+            fail(error_code::not_marc, avail(), "no MARC <record> element in <" + root_name_ + ">",
+                 1);
         return false;
     }
 
@@ -910,8 +922,8 @@ private:
         if (end - begin > opts_.max_record_bytes) record_oversized_ = true;
         if (record_oversized_)
             fail(error_code::record_too_long, begin,
-                 "record element of " + std::to_string(end - begin) + " bytes exceeds the limit of " +
-                     std::to_string(opts_.max_record_bytes),
+                 "record element of " + std::to_string(end - begin) +
+                     " bytes exceeds the limit of " + std::to_string(opts_.max_record_bytes),
                  record_number_);
         parse_record(begin, end, out);
         return true;
@@ -944,11 +956,11 @@ private:
         if (avail() - from >= 16) {
             __m128i const x = _mm_loadu_si128(reinterpret_cast<__m128i const*>(at(from)));
             __m128i const space = _mm_set1_epi8(0x20);
-            __m128i const stop = _mm_or_si128(
-                _mm_cmpeq_epi8(_mm_min_epu8(x, space), x),  // whitespace and controls
-                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('>')),
-                                          _mm_cmpeq_epi8(x, _mm_set1_epi8('/'))),
-                             _mm_cmpeq_epi8(x, _mm_set1_epi8('<'))));
+            __m128i const stop =
+                _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, space), x),  // whitespace and controls
+                             _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('>')),
+                                                       _mm_cmpeq_epi8(x, _mm_set1_epi8('/'))),
+                                          _mm_cmpeq_epi8(x, _mm_set1_epi8('<'))));
             auto const mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
             if (mask != 0) return from + static_cast<std::uint64_t>(std::countr_zero(mask));
         }
@@ -1010,7 +1022,8 @@ private:
         if (begin < careful_until_ || opts_.max_record_bytes < batch_bytes) return false;
         keep_ = begin;
         ensure(begin + batch_bytes);
-        std::size_t window = static_cast<std::size_t>(std::min(avail(), begin + batch_bytes) - begin);
+        std::size_t window =
+            static_cast<std::size_t>(std::min(avail(), begin + batch_bytes) - begin);
         char const* const w = at(begin);
         window = find_section(w, window);
         // The last end tag of a record like the first one closes the batch.
@@ -1081,8 +1094,8 @@ private:
             detail::record_from_element(
                 node, [this](std::string_view prefix) { return outer_namespace(prefix); }, out);
         } catch (detail::marcxml_fault const& f) {
-            std::ptrdiff_t const in_batch =
-                std::max<std::ptrdiff_t>(f.offset - static_cast<std::ptrdiff_t>(batch_open.size()), 0);
+            std::ptrdiff_t const in_batch = std::max<std::ptrdiff_t>(
+                f.offset - static_cast<std::ptrdiff_t>(batch_open.size()), 0);
             fail(f.code, batch_begin_ + static_cast<std::uint64_t>(in_batch), f.detail,
                  record_number_);
         }
@@ -1096,8 +1109,8 @@ private:
         if (!doc_) doc_ = std::make_unique<pugi::xml_document>();
         auto const parsed = doc_->load_buffer_inplace(
             chunk, size,
-            pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol | pugi::parse_wconv_attribute |
-                pugi::parse_ws_pcdata | pugi::parse_embed_pcdata,
+            pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol |
+                pugi::parse_wconv_attribute | pugi::parse_ws_pcdata | pugi::parse_embed_pcdata,
             pugi::encoding_utf8);
         if (!parsed)
             chunk_problem(begin, {error_code::malformed_xml, parsed.offset,
@@ -1123,20 +1136,20 @@ private:
     static constexpr std::string_view batch_close = "</batch>";
     std::unique_ptr<pugi::xml_document> batch_doc_;
     std::string batch_buf_;
-    pugi::xml_node batch_next_;          // the next record of the current batch, if any
+    pugi::xml_node batch_next_;  // the next record of the current batch, if any
     detail::plain_marcxml_scan plain_scan_;
-    std::vector<record> plain_;          // a plain batch's records, and their storage
-    std::size_t plain_count_ = 0;        // how many of plain_ the batch filled
-    std::size_t plain_next_ = 0;         // the next of them to hand out
-    std::uint64_t batch_begin_ = 0;      // input offset of the batch's first byte
-    std::uint64_t careful_until_ = 0;    // no batch starts before this offset
+    std::vector<record> plain_;        // a plain batch's records, and their storage
+    std::size_t plain_count_ = 0;      // how many of plain_ the batch filled
+    std::size_t plain_next_ = 0;       // the next of them to hand out
+    std::uint64_t batch_begin_ = 0;    // input offset of the batch's first byte
+    std::uint64_t careful_until_ = 0;  // no batch starts before this offset
 
     std::unique_ptr<char[]> buf_;
     std::size_t capacity_ = 0;
-    std::size_t len_ = 0;        // bytes in buf_
-    std::uint64_t base_ = 0;     // input offset of buf_[0]
-    std::uint64_t keep_ = 0;     // input offset of the first byte still needed
-    std::uint64_t pos_ = 0;      // scan position
+    std::size_t len_ = 0;     // bytes in buf_
+    std::uint64_t base_ = 0;  // input offset of buf_[0]
+    std::uint64_t keep_ = 0;  // input offset of the first byte still needed
+    std::uint64_t pos_ = 0;   // scan position
     bool eof_ = false;
     bool finished_ = false;
     bool prolog_checked_ = false;
@@ -1168,9 +1181,9 @@ inline record from_marcxml(pugi::xml_node record_node, std::uint64_t record_numb
         detail::record_from_element(record_node, nullptr, r);
         return r;
     } catch (detail::marcxml_fault const& f) {
-        throw marc_error{read_problem{f.code, record_number,
-                                      static_cast<std::uint64_t>(std::max<std::ptrdiff_t>(f.offset, 0)),
-                                      f.detail}};
+        throw marc_error{read_problem{
+            f.code, record_number,
+            static_cast<std::uint64_t>(std::max<std::ptrdiff_t>(f.offset, 0)), f.detail}};
     }
 }
 
@@ -1181,10 +1194,11 @@ inline record from_marcxml(std::string_view document) {
     auto reader = marcxml_reader::from_memory(document);
     auto first = reader.next();
     if (!first)
-        throw marc_error{read_problem{error_code::not_marc, 1, 0, "no MARC record in the document"}};
+        throw marc_error{
+            read_problem{error_code::not_marc, 1, 0, "no MARC record in the document"}};
     if (reader.next())
-        throw marc_error{read_problem{error_code::not_marc, 2, 0,
-                                      "expected one MARC record, found more"}};
+        throw marc_error{
+            read_problem{error_code::not_marc, 2, 0, "expected one MARC record, found more"}};
     return std::move(*first);
 }
 

@@ -29,20 +29,19 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <iterator>
-#include <concepts>
+#include <marcpipe/marc/error.hpp>
+#include <marcpipe/marc/record.hpp>
+#include <marcpipe/marc/xml_escape.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <marcpipe/marc/error.hpp>
-#include <marcpipe/marc/record.hpp>
-#include <marcpipe/marc/xml_escape.hpp>
 
 namespace marcpipe::marc {
 

@@ -36,11 +36,11 @@ namespace detail {
 
 // Byte classes for the escaping loop: most bytes of MARC text need nothing.
 enum : std::uint8_t {
-    byte_plain = 0,     // copied as is
-    byte_markup,        // & < > always; " in attributes
-    byte_whitespace,    // tab, LF, CR: literal in text (CR as &#13;), references in attributes
-    byte_forbidden,     // C0 controls XML 1.0 does not allow
-    byte_multibyte,     // 0x80-0xFF: must be checked as UTF-8
+    byte_plain = 0,   // copied as is
+    byte_markup,      // & < > always; " in attributes
+    byte_whitespace,  // tab, LF, CR: literal in text (CR as &#13;), references in attributes
+    byte_forbidden,   // C0 controls XML 1.0 does not allow
+    byte_multibyte,   // 0x80-0xFF: must be checked as UTF-8
 };
 
 constexpr std::array<std::uint8_t, 256> make_byte_classes() {
@@ -183,8 +183,8 @@ inline xml_char_problem find_non_xml_char(std::string_view bytes) {
             __m128i const x = _mm_loadu_si128(reinterpret_cast<__m128i const*>(p));
             // Signed: bytes from 0x80 up are negative, so they count as "below 0x20" too.
             __m128i const low = _mm_cmplt_epi8(x, space);
-            __m128i const ws = _mm_or_si128(_mm_cmpeq_epi8(x, tab),
-                                            _mm_or_si128(_mm_cmpeq_epi8(x, lf), _mm_cmpeq_epi8(x, cr)));
+            __m128i const ws = _mm_or_si128(
+                _mm_cmpeq_epi8(x, tab), _mm_or_si128(_mm_cmpeq_epi8(x, lf), _mm_cmpeq_epi8(x, cr)));
             auto const mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_andnot_si128(ws, low)));
             if (mask != 0) {
                 p += std::countr_zero(mask);
