@@ -261,7 +261,7 @@ TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error 
     CHECK(classify(f.results[0]) == outcome_class::transient);
     CHECK(http.stats().requests == 2);
     CHECK(http.stats().gave_up == 1);
-    CHECK(f.seconds >= 0.6);
+    CHECK(f.seconds >= 0.58);  // two attempts of 300 ms, as curl counts them
     CHECK(f.seconds < 2.0);
     require_no_key_in(f.results[0].error().message);
 }

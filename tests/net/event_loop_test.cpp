@@ -253,7 +253,7 @@ TEST_CASE("a server that never answers runs into the total timeout", "[net]") {
     auto elapsed = event_loop::clock::now() - begin;
     REQUIRE_FALSE(r);
     CHECK(r.error().code == CURLE_OPERATION_TIMEDOUT);
-    CHECK(elapsed >= 300ms);
+    CHECK(elapsed >= 290ms);  // curl keeps time in whole milliseconds
     CHECK(elapsed < 2s);
     CHECK(r.error().message.find("l8xxsecret") == std::string::npos);
     CHECK(r.error().message.find("apikey=REDACTED") != std::string::npos);
