@@ -404,6 +404,47 @@ TEST_CASE("an interrupted run (SIGTERM, Ctrl-C) saves its state, exits 3, and --
     fs::remove_all(dir);
 }
 
+TEST_CASE("export records without 001 or broken are reported with their number; the others go on", "[programs][west]") {
+    std::size_t const bibs = 40;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-badexport");
+    std::string bytes;
+    for (std::size_t b = 0; b < bibs; ++b) {
+        marc::record r = cat.bib_record(b);
+        if (b == 5) r.fields().erase(r.fields().begin());  // no 001
+        std::string one;
+        marc::append_iso2709(r, one);
+        if (b == 9) one[one.size() - 2] = 'x';  // the field terminator before the record's end
+        bytes += one;
+    }
+    {
+        std::ofstream out{dir / "export.mrc", std::ios::binary};
+        out << bytes;
+    }
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "-o", "out.mrc", "--errors", "errors.csv",
+                        "export.mrc"},
+                 env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    auto report = slurp(dir / "errors.csv");
+    CHECK(report.find("export,,,,,record 6 at byte") != std::string::npos);
+    CHECK(report.find("no 001") != std::string::npos);
+    CHECK(report.find("export,,,,,record 10 at byte") != std::string::npos);
+    // Every other bib's holdings are there.
+    std::string expected;
+    for (std::size_t b = 0; b < bibs; ++b) {
+        if (b == 5 || b == 9 || cat.deleted(b)) continue;
+        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
+            marc::record rec = cat.holding_record(b, h);
+            marcpipe::pipeline::rewrite_001_004(rec, cat.holding_id(b, h), cat.mms_id(b));
+            marc::append_iso2709(rec, expected);
+        }
+    }
+    CHECK(slurp(dir / "out.mrc") == expected);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("the API key never appears in any output, report or message", "[programs][west]") {
     std::size_t const bibs = 60;
     catalogue cat{seed, bibs};
