@@ -216,7 +216,7 @@ TEST_CASE("a wrapped-around record length does not swallow the records after it"
     CHECK(r.records.size() == 2);
 }
 
-TEST_CASE("CR, LF and DOS end-of-file marks between records are tolerated", "[marc][iso2709]") {
+TEST_CASE("line ends, padding and DOS end-of-file marks between records are tolerated", "[marc][iso2709]") {
     auto one = slurp(data_path("marc4j_chabon.mrc"));
     auto expected = ids_of(one);
     REQUIRE(expected.size() == 2);
@@ -226,6 +226,11 @@ TEST_CASE("CR, LF and DOS end-of-file marks between records are tolerated", "[ma
     auto r = read_all(glued);
     CHECK(r.problems.empty());
     CHECK(r.ids == expected);
+    // Blanks and NULs as padding, as marc-perl's filler.usmarc has them.
+    CHECK(read_all(std::string("\0\0  ", 4) + one.substr(0, cut) + std::string(" \0\t\0", 4) +
+                   one.substr(cut))
+              .ids == expected);
+    CHECK(read_all(slurp(data_path("marc-perl_filler.usmarc"))).ids.size() == 3);
     // marc-perl's cameleof.usmarc has 0x1A marks between records.
     CHECK(read_all(slurp(data_path("marc-perl_cameleof.usmarc"))).ids ==
           read_all(slurp(data_path("marc-perl_camel.usmarc"))).ids);

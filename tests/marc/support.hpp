@@ -67,6 +67,7 @@ inline std::vector<std::string> const& valid_files() {
         "pymarc_marc8.dat",
         "marc-perl_camel.usmarc",
         "marc-perl_cameleof.usmarc",
+        "marc-perl_filler.usmarc",
         "marc-perl_badind.usmarc",
         "yaz_marccol1.u8.marc",
         "yaz_marccol5.u8.marc",

@@ -10,6 +10,8 @@
 // 99999, or a wrapped-around number) is reported as one bad record, and the records after it are
 // read as usual. Tools that trust the leader length lose every record after such a record.
 //
+// Line ends, blanks, NULs and DOS end-of-file marks between records are passed over.
+//
 // Problems: with on_error::stop, next() throws marc_error; with on_error::skip, the problem is
 // handed to the on_problem callback (or kept in problems()), the bad record is passed over up
 // to its record terminator, and reading goes on. Either way the bad record's bytes have been
@@ -150,12 +152,15 @@ public:
     std::string source_name() const { return source_->name(); }
 
 private:
-    // Passes over CR, LF and DOS end-of-file marks (0x1A) between records; false at the end.
+    // Passes over what files carry between records without harm: line ends, DOS end-of-file
+    // marks (0x1A), and blank or NUL padding (marc-perl's filler.usmarc). A leader starts with a
+    // digit, so none of these can be the start of a record. False at the end of the input.
     bool skip_separators() {
         for (;;) {
             if (pos_ == end_ && fill(1) == 0) return false;
             char c = data_[pos_];
-            if (c != '\n' && c != '\r' && c != '\x1A') return true;
+            if (c != '\n' && c != '\r' && c != '\x1A' && c != ' ' && c != '\t' && c != '\0')
+                return true;
             ++pos_;
         }
     }
