@@ -5,9 +5,20 @@
 // out of every record of a large export with full structural checks at memory speed.
 //
 // Layout assumed (MARC21): leader 24 bytes, directory entries of 12 bytes (tag 3, length 4,
-// start 5), two indicators, one-character subfield codes. Leader positions 10-11 and 20-23
-// state that layout; they are not checked, because a record that gets them wrong but is
-// otherwise intact should not be lost (a writer restores them).
+// start 5), two indicators, one-character subfield codes. Leader 10-11 state the indicator count
+// and code length: another digit there is a layout this view would misread (danMARC's three
+// indicators) and is an error; blanks or letters there, and anything in 20-23, are passed over,
+// because a record that gets them wrong but is otherwise intact should not be lost (a writer
+// restores them).
+//
+// What the check requires: leader 00-04 digits equal to the record's size, a record terminator
+// last and nowhere before; base address digits, inside the record, after a directory of whole
+// 12-byte entries ending in a field terminator; each entry a tag of letters or digits and
+// numeric length and start that stay inside the data; each field ending in a field terminator
+// with none inside; a data field with two indicators that are not delimiters, then nothing or a
+// subfield delimiter, and every delimiter followed by a code that is not a control character.
+// Text between the indicators and the first delimiter is an error, not silently turned into a
+// subfield (yaz makes "Granlund" into $r "anlund").
 #pragma once
 
 #include <bit>
@@ -18,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
