@@ -218,14 +218,32 @@ int main(int argc, char** argv) {
         std::cerr << "west-holdings: --resume needs the input as a file, not standard input\n";
         return exit_usage;
     }
+    for (std::string const& path : {s.output, s.errors}) {
+        if (path.empty() || path == "-") continue;
+        auto dir = std::filesystem::path{path}.parent_path();
+        if (!dir.empty() && !std::filesystem::is_directory(dir)) {
+            std::cerr << "west-holdings: cannot write " << path << ": there is no directory " << dir.string() << "\n";
+            return exit_usage;
+        }
+    }
     std::string const journal_path = to_stdout ? std::string{} : s.output + ".journal";
     std::string const job = job_description(s, format);
 
     // ---- where this run starts -------------------------------------------------------
     std::optional<pipeline::journal_state> previous;
     if (s.resume) {
+        // The last checkpoint whose bytes are all in the files written aside.
+        auto size_of = [](std::string const& path) -> std::uint64_t {
+            std::error_code ec;
+            auto n = std::filesystem::file_size(path + ".part", ec);
+            return ec ? 0 : n;
+        };
+        std::uint64_t const output_size = size_of(s.output);
+        std::uint64_t const report_size = s.errors.empty() ? 0 : size_of(s.errors);
         try {
-            previous = pipeline::journal::read(journal_path);
+            previous = pipeline::journal::read(journal_path, [&](pipeline::checkpoint const& c) {
+                return c.output_bytes <= output_size && c.report_bytes <= report_size;
+            });
         } catch (pipeline::journal_error const& e) {
             std::cerr << "west-holdings: " << e.what() << "\n";
             return exit_usage;
@@ -316,7 +334,10 @@ int main(int argc, char** argv) {
             }
         };
 
-        auto last_sync = std::chrono::steady_clock::now();
+        std::vector<int> durable{out.is_stdout() ? -1 : out.fd()};
+        if (report) durable.push_back(report->fd());
+        if (journal) durable.push_back(journal->fd());
+        pipeline::background_sync syncer{durable};
         auto save = [&](std::uint64_t done) {
             if (done <= bibs_done) return;
             bibs_done = done;
@@ -324,13 +345,6 @@ int main(int argc, char** argv) {
             client.problems().release_before(done, release);
             if (!journal) return;
             journal->record(pipeline::checkpoint{done, bytes, report ? report->bytes() : 0, recs, problems});
-            auto now = std::chrono::steady_clock::now();
-            if (now - last_sync > std::chrono::seconds{2}) {
-                out.sync();
-                if (report) report->sync();
-                journal->sync();
-                last_sync = now;
-            }
         };
         client.on_bibs_complete = save;
 
@@ -410,6 +424,7 @@ int main(int argc, char** argv) {
             if (stats.api_remaining) o << "; Alma says " << *stats.api_remaining << " calls left today";
         };
 
+        syncer.stop();
         if (stopped) {
             records.drain();
             out.sync();
@@ -432,6 +447,8 @@ int main(int argc, char** argv) {
         records.finish();
         pipeline::checkpoint const final_state{UINT64_MAX, out.bytes(), report ? report->bytes() : 0, records.records(),
                                                problems};
+        out.sync();
+        if (report) report->sync();
         if (journal) journal->record_finished(final_state);
         out.commit();
         if (report) report->commit();

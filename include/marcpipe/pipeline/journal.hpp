@@ -11,8 +11,9 @@
 // only the bibs that were in flight are asked for again.
 //
 // The data is handed to the kernel with write() at every checkpoint, which survives the process
-// being killed; fdatasync() runs every few seconds and at the end, which bounds what a power
-// failure can cost.
+// being killed; fdatasync() runs every few seconds (background_sync) and at the end, which
+// bounds what a power failure can cost; resuming then uses the last checkpoint whose bytes
+// made it to the disk.
 #pragma once
 
 #include <fcntl.h>
@@ -20,6 +21,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -113,6 +118,7 @@ public:
     void sync() {
         if (!is_stdout()) ::fdatasync(fd_);
     }
+    int fd() const noexcept { return fd_; }
     // Makes the file durable and gives it its real name.
     void commit() {
         if (is_stdout()) return;
@@ -154,8 +160,10 @@ public:
     static constexpr std::string_view magic = "marcpipe-journal 1";
 
     // Reads a journal; nothing when there is none. A torn last line (the run was killed while
-    // writing it) is ignored.
-    static std::optional<journal_state> read(std::string const& path) {
+    // writing it) is ignored. `fits` picks the last checkpoint whose bytes are really on disk:
+    // after a power failure the journal may have reached the disk before the data it counts.
+    template <typename Fits>
+    static std::optional<journal_state> read(std::string const& path, Fits fits) {
         std::ifstream in{path, std::ios::binary};
         if (!in) return std::nullopt;
         std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
@@ -173,7 +181,7 @@ public:
             } else if (line.substr(0, 4) == "job ") {
                 s.job = std::string{line.substr(4)};
             } else if (line.substr(0, 5) == "done ") {
-                if (auto c = parse_checkpoint(line.substr(5))) s.last = c;
+                if (auto c = parse_checkpoint(line.substr(5)); c && fits(*c)) s.last = c;
             } else if (line.substr(0, 9) == "finished ") {
                 if (auto c = parse_checkpoint(line.substr(9))) {
                     s.last = c;
@@ -183,6 +191,9 @@ public:
         }
         if (first) throw journal_error(path + " is empty or not a marcpipe journal");
         return s;
+    }
+    static std::optional<journal_state> read(std::string const& path) {
+        return read(path, [](checkpoint const&) { return true; });
     }
 
     // Starts a new journal for `job` (fresh), or appends to the existing one (resume).
@@ -212,6 +223,7 @@ public:
         ::fdatasync(fd_);
     }
     void sync() { ::fdatasync(fd_); }
+    int fd() const noexcept { return fd_; }
     void remove() {
         ::close(fd_);
         fd_ = -1;
@@ -260,6 +272,43 @@ private:
 
     std::string path_;
     int fd_ = -1;
+};
+
+// Makes files durable every few seconds from a thread of its own: fdatasync can take a long
+// time on a busy disk, and the thread that drives the requests must not stall (a stall bunches
+// up the requests behind it, and Alma counts calls per rolling second).
+class background_sync {
+public:
+    explicit background_sync(std::vector<int> fds, std::chrono::milliseconds every = std::chrono::seconds{2})
+        : fds_{std::move(fds)}, every_{every}, thread_{[this] { run(); }} {}
+    background_sync(background_sync const&) = delete;
+    background_sync& operator=(background_sync const&) = delete;
+    ~background_sync() { stop(); }
+
+    // Ends the thread; the files are not closed.
+    void stop() {
+        {
+            std::lock_guard lock{mutex_};
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    void run() {
+        std::unique_lock lock{mutex_};
+        while (!wake_.wait_for(lock, every_, [this] { return stopping_; }))
+            for (int fd : fds_)
+                if (fd >= 0) ::fdatasync(fd);
+    }
+
+    std::vector<int> fds_;
+    std::chrono::milliseconds every_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
 };
 
 }  // namespace marcpipe::pipeline
