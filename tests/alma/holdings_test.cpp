@@ -103,6 +103,18 @@ TEST_CASE("elements of <holding> other than <record> are ignored, known or not",
     REQUIRE(h->record.fields().size() == 1);
 }
 
+TEST_CASE("a subfield or control field that is a single blank keeps its blank", "[alma][holdings]") {
+    auto h = alma::parse_holding_record(
+        "<holding><holding_id>22</holding_id><record><leader>     nx  a22     1n 4500</leader>"
+        "<controlfield tag=\"006\"> </controlfield>"
+        "<datafield tag=\"852\" ind1=\"0\" ind2=\" \"><subfield code=\"h\"> </subfield></datafield>"
+        "</record></holding>");
+    REQUIRE(h);
+    REQUIRE(h->record.fields().size() == 2);
+    CHECK(h->record.control_value("006") == " ");
+    CHECK(h->record.fields()[1].subfield_value('h') == " ");
+}
+
 TEST_CASE("a holding without <record> or cut short is an error", "[alma][holdings]") {
     CHECK_FALSE(alma::parse_holding_record("<holding><holding_id>22</holding_id></holding>"));
     auto cut = alma::parse_holding_record(fixture("scriptotek_holding_record.xml").substr(0, 700));

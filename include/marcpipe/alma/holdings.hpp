@@ -62,7 +62,7 @@ inline pugi::xml_node child_named(pugi::xml_node parent, std::string_view name) 
 
 inline parsed<pugi::xml_document*> load(pugi::xml_document& doc, std::string_view body) {
     pugi::xml_parse_result const r =
-        doc.load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8);
+        doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single, pugi::encoding_utf8);
     if (!r) return tl::unexpected(parse_failure{std::string("malformed XML: ") + r.description(), r.offset});
     return &doc;
 }
