@@ -187,8 +187,10 @@ int main(int argc, char** argv) {
             while (auto v = iso->next())
                 if (has_all(*v, required)) write(*v);
         } else {
-            while (auto r = reader->next())
-                if (has_all(*r, required)) write(*r);
+            // One record, its storage reused from record to record.
+            marc::record r;
+            while (reader->read(r))
+                if (has_all(r, required)) write(r);
         }
         out.finish();
     } catch (marc::marc_error const& e) {

@@ -155,6 +155,21 @@ public:
                                       name_ + " is a list of MMS IDs, not MARC records"});
     }
 
+    // Like next(), into a record whose strings and vectors are reused from call to call: what
+    // a conversion loop wants, since a fresh record per call costs an allocation per field
+    // and subfield. False at the end of the input.
+    bool read(record& into) {
+        if (auto* iso = std::get_if<iso2709_reader>(&reader_)) {
+            auto v = iso->next();
+            if (!v) return false;
+            into = v->to_record();
+            return true;
+        }
+        if (auto* xml = std::get_if<marcxml_reader>(&reader_)) return xml->read(into);
+        throw marc_error(read_problem{error_code::not_marc, 0, 0,
+                                      name_ + " is a list of MMS IDs, not MARC records"});
+    }
+
     // The next MMS ID: the 001 of the next record, or the next line of a list (blanks around
     // it removed, empty lines passed over). A record without 001, or a line that is not an
     // MMS ID, is a problem handled by the policy. The view is valid until the next call.

@@ -61,6 +61,7 @@
 #endif
 
 #include <marcpipe/marc/error.hpp>
+#include <marcpipe/marc/marcxml_plain.hpp>
 #include <marcpipe/marc/record.hpp>
 #include <marcpipe/marc/source.hpp>
 #include <marcpipe/marc/xml_escape.hpp>
@@ -762,7 +763,7 @@ private:
 
     // Finds the next record element and parses it; nullopt at the end of the input.
     bool next_record(record& out) {
-        if (batch_next_) return take_from_batch(out);
+        if (batch_next_ || plain_next_ < plain_count_) return take_from_batch(out);
         if (!prolog_checked_) check_prolog();
         if (finished_) return false;
         for (;;) {
@@ -1039,6 +1040,18 @@ private:
         std::size_t const size = last + close.size();
         std::string_view const bytes = run.substr(0, size);
         if (detail::check_xml_chunk(bytes, false)) return careful(size);
+        // Records in the plain shape are read straight from the bytes, with no tree (see
+        // marcxml_plain.hpp); they are bare <record>s, so the default namespace must be MARC's.
+        if (auto const ns = outer_namespace(""); !ns || detail::is_marc_namespace(*ns)) {
+            if (plain_scan_.read_run(bytes, plain_, plain_count_)) {
+                plain_next_ = 0;
+                batch_begin_ = begin;
+                pos_ = begin + size;
+                return true;  // a run starts with a record, so it holds one at least
+            }
+            plain_count_ = 0;
+        }
+
         batch_buf_.assign(batch_open);
         batch_buf_.append(bytes);
         batch_buf_.append(batch_close);
@@ -1067,6 +1080,11 @@ private:
     }
 
     bool take_from_batch(record& out) {
+        if (plain_next_ < plain_count_) {
+            ++record_number_;
+            std::swap(out, plain_[plain_next_++]);  // out's storage goes back to the pool
+            return true;
+        }
         pugi::xml_node const node = batch_next_;
         batch_next_ = node.next_sibling();
         while (batch_next_ && batch_next_.type() != pugi::node_element)
@@ -1118,7 +1136,11 @@ private:
     static constexpr std::string_view batch_close = "</batch>";
     std::unique_ptr<pugi::xml_document> batch_doc_;
     std::string batch_buf_;
-    pugi::xml_node batch_next_;        // the next record of the current batch, if any
+    pugi::xml_node batch_next_;  // the next record of the current batch, if any
+    detail::plain_marcxml_scan plain_scan_;
+    std::vector<record> plain_;        // a plain batch's records, and their storage
+    std::size_t plain_count_ = 0;      // how many of plain_ the batch filled
+    std::size_t plain_next_ = 0;       // the next of them to hand out
     std::uint64_t batch_begin_ = 0;    // input offset of the batch's first byte
     std::uint64_t careful_until_ = 0;  // no batch starts before this offset
 
