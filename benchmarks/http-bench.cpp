@@ -1,7 +1,8 @@
 // http-bench: http-get-many against curl --parallel on one loopback Alma emulator, then the
 // throttled case (25/s threshold, 1 s latency), printed as one table.
 //
-//   http-bench --emulator PATH --http-get-many PATH [--curl curl] [--requests 8000] [--concurrency 64]
+//   http-bench --emulator PATH --http-get-many PATH [--curl curl] [--requests 8000] [--concurrency
+//   64]
 //
 // Part 1 (unthrottled): the same list of holdings-list URLs is fetched by http-get-many (both
 // loop backends: epoll socket-action and curl_multi_poll) and by `curl --parallel
@@ -12,12 +13,9 @@
 //
 // The emulator is started here and stopped at the end; its counters are read with the library's
 // own event loop.
-#include <marcpipe/coro/sync_wait.hpp>
-#include <marcpipe/net/event_loop.hpp>
-#include <pugixml.hpp>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -29,11 +27,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <marcpipe/coro/sync_wait.hpp>
+#include <marcpipe/net/event_loop.hpp>
+#include <pugixml.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -55,8 +56,8 @@ struct run_stats {
 };
 
 // Runs argv with stdin/stdout/stderr redirected to files; wall time and the child's CPU time.
-run_stats run(std::vector<std::string> argv, std::string const& in, std::string const& out, std::string const& err,
-              std::vector<std::string> extra_env = {}) {
+run_stats run(std::vector<std::string> argv, std::string const& in, std::string const& out,
+              std::string const& err, std::vector<std::string> extra_env = {}) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
@@ -97,18 +98,22 @@ public:
         argv.insert(argv.end(), flags.begin(), flags.end());
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
         std::vector<char*> args;
         for (auto& a : argv) args.push_back(a.data());
         args.push_back(nullptr);
         int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("cannot start the emulator " + program + ": " + std::strerror(rc));
+        if (rc != 0)
+            throw std::runtime_error("cannot start the emulator " + program + ": " +
+                                     std::strerror(rc));
         std::string const banner = "listening on ";
         for (int i = 0; i < 2000 && base_url_.empty(); ++i) {
             std::ifstream in(out);
             std::string line;
-            if (std::getline(in, line) && in.good() && line.rfind(banner, 0) == 0) base_url_ = line.substr(banner.size());
+            if (std::getline(in, line) && in.good() && line.rfind(banner, 0) == 0)
+                base_url_ = line.substr(banner.size());
             if (base_url_.empty()) ::usleep(10'000);
         }
         if (base_url_.empty()) {
@@ -126,8 +131,9 @@ public:
 
     std::map<std::string, long> counters() const {
         net::event_loop loop;
-        net::result r = marcpipe::coro::sync_wait(loop.get(base_url_ + "/_emulator/counters"),
-                                                  [&] { loop.run_once(std::chrono::milliseconds(100)); });
+        net::result r = marcpipe::coro::sync_wait(loop.get(base_url_ + "/_emulator/counters"), [&] {
+            loop.run_once(std::chrono::milliseconds(100));
+        });
         if (!r || r->status != 200) throw std::runtime_error("cannot read the emulator's counters");
         std::map<std::string, long> c;
         std::istringstream lines(r->body);
@@ -150,13 +156,15 @@ private:
     std::string base_url_;
 };
 
-std::vector<std::string> mms_ids_of_export(std::string const& program, fs::path const& dir, std::size_t bibs) {
+std::vector<std::string> mms_ids_of_export(std::string const& program, fs::path const& dir,
+                                           std::size_t bibs) {
     fs::path xml = dir / "export.xml";
-    run_stats s = run({program, "--bibs", std::to_string(bibs), "--write-export", xml.string()}, "/dev/null",
-                      (dir / "export.out").string(), (dir / "export.err").string());
+    run_stats s = run({program, "--bibs", std::to_string(bibs), "--write-export", xml.string()},
+                      "/dev/null", (dir / "export.out").string(), (dir / "export.err").string());
     if (s.exit_code != 0) throw std::runtime_error("the emulator could not write its bib export");
     pugi::xml_document doc;
-    if (!doc.load_file(xml.c_str())) throw std::runtime_error("cannot parse the emulator's bib export");
+    if (!doc.load_file(xml.c_str()))
+        throw std::runtime_error("cannot parse the emulator's bib export");
     std::vector<std::string> ids;
     for (pugi::xpath_node n : doc.select_nodes("//*[local-name()='controlfield'][@tag='001']"))
         ids.emplace_back(n.node().text().get());
@@ -196,10 +204,12 @@ int main(int argc, char** argv) {
     app.add_option("--requests", requests, "GETs per unthrottled run");
     app.add_option("--concurrency", concurrency, "requests in flight (both tools)");
     app.add_option("--rounds", rounds, "runs of each tool (the median is reported)");
-    app.add_option("--throttled-requests", throttled_requests, "GETs in the 25/s run (20 s at 500)");
+    app.add_option("--throttled-requests", throttled_requests,
+                   "GETs in the 25/s run (20 s at 500)");
     CLI11_PARSE(app, argc, argv);
 
-    fs::path dir = fs::temp_directory_path() / ("marcpipe-http-bench." + std::to_string(::getpid()));
+    fs::path dir =
+        fs::temp_directory_path() / ("marcpipe-http-bench." + std::to_string(::getpid()));
     fs::create_directories(dir);
     int verdict = 0;
     try {
@@ -208,7 +218,8 @@ int main(int argc, char** argv) {
 
         // ---- part 1: unthrottled ------------------------------------------------------------
         {
-            emulator alma(emulator_path, {"--bibs", "1000", "--api-key", key, "--threads", "512"}, dir);
+            emulator alma(emulator_path, {"--bibs", "1000", "--api-key", key, "--threads", "512"},
+                          dir);
             write_lists(ids, alma.base_url(), requests, dir / "urls.txt", dir / "curl.cfg");
             struct tool {
                 std::string name;
@@ -217,22 +228,29 @@ int main(int argc, char** argv) {
             };
             std::vector<tool> tools{
                 {"http-get-many (curl_multi_poll, default)",
-                 {get_many_path, "--quiet", "--rate", "0", "--concurrency", n, "--backend", "poll"}, {}, {}},
+                 {get_many_path, "--quiet", "--rate", "0", "--concurrency", n, "--backend", "poll"},
+                 {},
+                 {}},
                 {"http-get-many (epoll socket-action)",
-                 {get_many_path, "--quiet", "--rate", "0", "--concurrency", n, "--backend", "epoll"}, {}, {}},
+                 {get_many_path, "--quiet", "--rate", "0", "--concurrency", n, "--backend",
+                  "epoll"},
+                 {},
+                 {}},
                 {"curl --parallel --parallel-max " + n,
-                 {curl_path, "--silent", "--parallel", "--parallel-immediate", "--parallel-max", n, "-H",
-                  "Authorization: apikey " + key, "-H", "Accept: application/xml", "--config",
+                 {curl_path, "--silent", "--parallel", "--parallel-immediate", "--parallel-max", n,
+                  "-H", "Authorization: apikey " + key, "-H", "Accept: application/xml", "--config",
                   (dir / "curl.cfg").string()},
-                 {}, {}},
+                 {},
+                 {}},
             };
             for (std::size_t round = 0; round < rounds; ++round) {
                 for (std::size_t k = 0; k < tools.size(); ++k) {
                     tool& t = tools[(k + round) % tools.size()];  // alternate who goes first
-                    run_stats s = run(t.argv, (dir / "urls.txt").string(), "/dev/null", (dir / "tool.err").string(),
-                                      {"ALMA_API_KEY=" + key});
+                    run_stats s = run(t.argv, (dir / "urls.txt").string(), "/dev/null",
+                                      (dir / "tool.err").string(), {"ALMA_API_KEY=" + key});
                     if (s.exit_code > 1)
-                        throw std::runtime_error(t.name + " failed (exit " + std::to_string(s.exit_code) +
+                        throw std::runtime_error(t.name + " failed (exit " +
+                                                 std::to_string(s.exit_code) +
                                                  "): " + read_file(dir / "tool.err"));
                     t.rps.push_back(static_cast<double>(requests) / s.seconds);
                     t.cpu.push_back(s.cpu_seconds * 1000.0 / static_cast<double>(requests));
@@ -240,24 +258,28 @@ int main(int argc, char** argv) {
             }
             auto seen = alma.counters();
             double curl_rps = median(tools.back().rps);
-            std::printf("unthrottled: %zu GETs per run, %zu in flight, median of %zu runs, one loopback emulator\n",
-                        requests, concurrency, rounds);
-            std::printf("  %-40s %10s %18s %14s\n", "client", "req/s", "CPU s / 1000 req", "req/s vs curl");
+            std::printf(
+                "unthrottled: %zu GETs per run, %zu in flight, median of %zu runs, one loopback "
+                "emulator\n",
+                requests, concurrency, rounds);
+            std::printf("  %-40s %10s %18s %14s\n", "client", "req/s", "CPU s / 1000 req",
+                        "req/s vs curl");
             for (tool const& t : tools)
-                std::printf("  %-40s %10.0f %18.3f %14.2f\n", t.name.c_str(), median(t.rps), median(t.cpu),
-                            median(t.rps) / curl_rps);
-            std::printf("  (server: %ld requests, %ld unauthorized, %ld key in query)\n", seen["requests"],
-                        seen["unauthorized"], seen["key_in_query"]);
+                std::printf("  %-40s %10.0f %18.3f %14.2f\n", t.name.c_str(), median(t.rps),
+                            median(t.cpu), median(t.rps) / curl_rps);
+            std::printf("  (server: %ld requests, %ld unauthorized, %ld key in query)\n",
+                        seen["requests"], seen["unauthorized"], seen["key_in_query"]);
             if (median(tools.front().rps) / curl_rps < 1.0) verdict = 1;  // the default backend
         }
 
         // ---- part 2: throttled --------------------------------------------------------------
         {
             emulator alma(emulator_path,
-                          {"--bibs", "1000", "--api-key", key, "--per-second", "25", "--latency-ms", "1000",
-                           "--latency-jitter", "0.2"},
+                          {"--bibs", "1000", "--api-key", key, "--per-second", "25", "--latency-ms",
+                           "1000", "--latency-jitter", "0.2"},
                           dir);
-            write_lists(ids, alma.base_url(), throttled_requests, dir / "urls.txt", dir / "curl.cfg");
+            write_lists(ids, alma.base_url(), throttled_requests, dir / "urls.txt",
+                        dir / "curl.cfg");
             run_stats s = run({get_many_path, "--quiet", "--rate", "25", "--concurrency", n},
                               (dir / "urls.txt").string(), "/dev/null", (dir / "tool.err").string(),
                               {"ALMA_API_KEY=" + key});
@@ -267,18 +289,24 @@ int main(int argc, char** argv) {
             // http-get-many reports it. The whole run's requests / elapsed also pays the last
             // answers' 1 s latency once, which a longer run spreads thinner.
             double paced = 0;
-            if (auto at = summary.find("paced "); at != std::string::npos) paced = std::atof(summary.c_str() + at + 6);
+            if (auto at = summary.find("paced "); at != std::string::npos)
+                paced = std::atof(summary.c_str() + at + 6);
             double overall = static_cast<double>(throttled_requests) / s.seconds;
-            std::printf("throttled: threshold 25/s, latency 1000 ms +-20%%, %zu GETs, --rate 25 --concurrency %zu\n",
-                        throttled_requests, concurrency);
-            std::printf("  achieved pace %.2f req/s = %.3f x 25 (target >= 0.97); whole run incl. the last 1 s "
-                        "answers %.2f req/s\n",
-                        paced, paced / 25.0, overall);
-            std::printf("  429s sent: %ld, busiest rolling second at the server: %ld, exit %d\n", seen["sent_429"],
-                        seen["max_per_rolling_second"], s.exit_code);
+            std::printf(
+                "throttled: threshold 25/s, latency 1000 ms +-20%%, %zu GETs, --rate 25 "
+                "--concurrency %zu\n",
+                throttled_requests, concurrency);
+            std::printf(
+                "  achieved pace %.2f req/s = %.3f x 25 (target >= 0.97); whole run incl. the last "
+                "1 s "
+                "answers %.2f req/s\n",
+                paced, paced / 25.0, overall);
+            std::printf("  429s sent: %ld, busiest rolling second at the server: %ld, exit %d\n",
+                        seen["sent_429"], seen["max_per_rolling_second"], s.exit_code);
             std::printf("  %s", summary.c_str());
             // Exit 1 is fine: the export has a few bibs deleted since, answered 400 (permanent).
-            if (paced < 0.97 * 25 || seen["sent_429"] != 0 || seen["max_per_rolling_second"] > 25 || s.exit_code > 1)
+            if (paced < 0.97 * 25 || seen["sent_429"] != 0 || seen["max_per_rolling_second"] > 25 ||
+                s.exit_code > 1)
                 verdict = 1;
         }
     } catch (std::exception const& e) {

@@ -11,15 +11,13 @@
 //
 // Exit status: 0 every URL answered 2xx; 1 some did not; 2 usage error; 3 stopped early
 // (a bad key or the daily threshold: nothing more could succeed).
-#include <marcpipe/coro/task.hpp>
-#include <marcpipe/net/http_client.hpp>
-
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/http_client.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,7 +60,9 @@ task<void> worker(net::http_client& http, job& work) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Fetch URLs from stdin concurrently under a rate limit; print STATUS BYTES URL in input order."};
+    CLI::App app{
+        "Fetch URLs from stdin concurrently under a rate limit; print STATUS BYTES URL in input "
+        "order."};
     std::size_t concurrency = 16;
     double rate = 25;
     int max_attempts = 5;
@@ -70,13 +70,18 @@ int main(int argc, char** argv) {
     double connect_timeout = 10;
     std::string backend = "poll";
     bool quiet = false;
-    app.add_option("-c,--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 4096));
+    app.add_option("-c,--concurrency", concurrency, "requests in flight at once")
+        ->check(CLI::Range(1, 4096));
     app.add_option("-r,--rate", rate, "most request starts in any rolling second (0 = no limit)")
         ->check(CLI::NonNegativeNumber);
-    app.add_option("--max-attempts", max_attempts, "tries per URL, the first included")->check(CLI::Range(1, 100));
-    app.add_option("--timeout", timeout, "seconds one attempt may take in all")->check(CLI::PositiveNumber);
-    app.add_option("--connect-timeout", connect_timeout, "seconds to connect")->check(CLI::PositiveNumber);
-    app.add_option("--backend", backend, "how the loop waits: poll (curl_multi_poll) or epoll (socket-action)")
+    app.add_option("--max-attempts", max_attempts, "tries per URL, the first included")
+        ->check(CLI::Range(1, 100));
+    app.add_option("--timeout", timeout, "seconds one attempt may take in all")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--connect-timeout", connect_timeout, "seconds to connect")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--backend", backend,
+                   "how the loop waits: poll (curl_multi_poll) or epoll (socket-action)")
         ->check(CLI::IsMember({"poll", "epoll"}));
     app.add_flag("-q,--quiet", quiet, "no per-URL lines, only the summary");
     CLI11_PARSE(app, argc, argv);
@@ -87,7 +92,8 @@ int main(int argc, char** argv) {
     options.retry.max_attempts = max_attempts;
     options.loop.max_in_flight = concurrency;
     options.loop.total_timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
-    options.loop.connect_timeout = std::chrono::milliseconds(static_cast<long long>(connect_timeout * 1000));
+    options.loop.connect_timeout =
+        std::chrono::milliseconds(static_cast<long long>(connect_timeout * 1000));
     options.loop.backend = backend == "epoll" ? net::loop_backend::epoll : net::loop_backend::poll;
     net::http_client http(options);
 
@@ -99,7 +105,8 @@ int main(int argc, char** argv) {
     work.results.resize(work.urls.size());
 
     auto begin = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < concurrency && i < work.urls.size(); ++i) http.loop().spawn(worker(http, work));
+    for (std::size_t i = 0; i < concurrency && i < work.urls.size(); ++i)
+        http.loop().spawn(worker(http, work));
 
     // Print each result as soon as every URL before it is done, so output streams in input order.
     std::size_t printed = 0;
@@ -126,24 +133,28 @@ int main(int argc, char** argv) {
         http.loop().run_once(std::chrono::milliseconds(1000));
         flush_ready();
     }
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
 
     std::size_t errors = 0, unanswered = 0;
     for (outcome& o : work.results) {
-        if (!o.done) ++unanswered;
-        else if (!o.ok) ++errors;
+        if (!o.done)
+            ++unanswered;
+        else if (!o.ok)
+            ++errors;
         o.done = true;  // a URL never tried still gets its line, as 000
     }
     flush_ready();
     std::fflush(stdout);
     net::client_stats const& s = http.stats();
-    std::fprintf(stderr,
-                 "http-get-many: %zu URLs, requests %llu, retries %llu, errors %zu, 429s %llu, %.1f req/s, "
-                 "elapsed %.3f s, paced %.2f starts/s\n",
-                 work.urls.size(), static_cast<unsigned long long>(s.requests),
-                 static_cast<unsigned long long>(s.retries), errors + unanswered,
-                 static_cast<unsigned long long>(s.slowdowns), elapsed > 0 ? s.requests / elapsed : 0.0,
-                 elapsed, s.paced_rate());
+    std::fprintf(
+        stderr,
+        "http-get-many: %zu URLs, requests %llu, retries %llu, errors %zu, 429s %llu, %.1f req/s, "
+        "elapsed %.3f s, paced %.2f starts/s\n",
+        work.urls.size(), static_cast<unsigned long long>(s.requests),
+        static_cast<unsigned long long>(s.retries), errors + unanswered,
+        static_cast<unsigned long long>(s.slowdowns), elapsed > 0 ? s.requests / elapsed : 0.0,
+        elapsed, s.paced_rate());
     if (http.stopped()) {
         std::fprintf(stderr, "http-get-many: stopped early, %zu URLs not fetched: %s\n", unanswered,
                      http.stop_reason().c_str());

@@ -1,8 +1,7 @@
 // Alma error bodies, as Alma and its API gateway really send them, read into alma_error.
-#include <marcpipe/alma/error.hpp>
-
 #include <cstdlib>
 #include <fstream>
+#include <marcpipe/alma/error.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -55,7 +54,8 @@ TEST_CASE("the JSON form of a threshold error is read without a JSON library", "
     auto e = parse_alma_error(fixture("scriptotek_error_PER_SECOND_THRESHOLD.json"), 429);
     REQUIRE(e);
     CHECK(e->code == "PER_SECOND_THRESHOLD");
-    CHECK(e->message == "HTTP requests are more than allowed per second. See https://goo.gl/2x1c1M");
+    CHECK(e->message ==
+          "HTTP requests are more than allowed per second. See https://goo.gl/2x1c1M");
     CHECK(e->tracking_id.empty());
 }
 

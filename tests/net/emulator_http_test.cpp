@@ -1,8 +1,5 @@
 // The HTTP engine against the loopback Alma emulator: what the server sees (concurrency, rate,
 // where the key travels) and how the client copes with every kind of fault the gateway produces.
-#include <marcpipe/coro/task.hpp>
-#include <marcpipe/net/http_client.hpp>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/http_client.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,11 +29,13 @@ namespace {
 std::string const key = "l8xx-net-test-4f3a9c2e7b";
 
 // Holdings-list URLs of bibs that exist (not deleted) in the emulator's catalogue.
-std::vector<std::string> holdings_urls(emulator_process const& alma, std::size_t count, std::size_t bibs = 500) {
+std::vector<std::string> holdings_urls(emulator_process const& alma, std::size_t count,
+                                       std::size_t bibs = 500) {
     marcpipe::emulator::catalogue cat(1, bibs);
     std::vector<std::string> urls;
     for (std::size_t i = 0; urls.size() < count; i = (i + 1) % bibs)
-        if (!cat.deleted(i)) urls.push_back(alma.base_url() + "/almaws/v1/bibs/" + cat.mms_id(i) + "/holdings");
+        if (!cat.deleted(i))
+            urls.push_back(alma.base_url() + "/almaws/v1/bibs/" + cat.mms_id(i) + "/holdings");
     return urls;
 }
 
@@ -72,18 +73,20 @@ task<void> fetch_worker(http_client& http, std::vector<std::string> const& urls,
 // Fetches every URL with `workers` coroutines sharing the client, as a pipeline stage would.
 fetched fetch_all(http_client& http, std::vector<std::string> const& urls, std::size_t workers) {
     fetched out;
-    out.results.assign(urls.size(), tl::unexpected(transport_error(CURLE_FAILED_INIT, "never fetched")));
+    out.results.assign(urls.size(),
+                       tl::unexpected(transport_error(CURLE_FAILED_INIT, "never fetched")));
     std::size_t next = 0;
     auto begin = std::chrono::steady_clock::now();
-    for (std::size_t w = 0; w < workers; ++w) http.loop().spawn(fetch_worker(http, urls, next, out.results));
+    for (std::size_t w = 0; w < workers; ++w)
+        http.loop().spawn(fetch_worker(http, urls, next, out.results));
     http.loop().run();
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return out;
 }
 
 std::size_t count_class(fetched const& f, outcome_class c) {
-    return static_cast<std::size_t>(
-        std::count_if(f.results.begin(), f.results.end(), [c](result const& r) { return classify(r) == c; }));
+    return static_cast<std::size_t>(std::count_if(
+        f.results.begin(), f.results.end(), [c](result const& r) { return classify(r) == c; }));
 }
 
 void require_no_key_in(std::string const& text) {
@@ -110,7 +113,8 @@ TEST_CASE("the server sees exactly the configured number of requests in flight",
 }
 
 TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[net][slow]") {
-    emulator_process alma(emulator_flags({"--per-second", "200", "--latency-ms", "5", "--latency-jitter", "1"}));
+    emulator_process alma(
+        emulator_flags({"--per-second", "200", "--latency-ms", "5", "--latency-jitter", "1"}));
     alma.counters();  // serving: it announces its port before its worker threads exist
     http_client http(fast_retries(200, 32));
     fetched f = fetch_all(http, holdings_urls(alma, 2000), 64);
@@ -123,8 +127,9 @@ TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[ne
     // Not needlessly slow either: 2,000 at 200/s is ten windows.
     CHECK(f.seconds >= 9.0);
     CHECK(f.seconds < 12.0);
-    std::printf("rate test: 2000 requests in %.2f s (%.1f/s), server's busiest rolling second: %ld\n", f.seconds,
-                2000 / f.seconds, seen.max_per_rolling_second);
+    std::printf(
+        "rate test: 2000 requests in %.2f s (%.1f/s), server's busiest rolling second: %ld\n",
+        f.seconds, 2000 / f.seconds, seen.max_per_rolling_second);
 }
 
 TEST_CASE("every kind of transient fault is retried to success", "[net]") {
@@ -132,11 +137,13 @@ TEST_CASE("every kind of transient fault is retried to success", "[net]") {
         char const* flag;
         char const* counter;
     };
-    auto k = GENERATE(kind{"--fault-rate-500", "500"}, kind{"--fault-rate-503", "503"},
-                      kind{"--fault-rate-reset", "reset"}, kind{"--fault-rate-truncated", "truncated"},
-                      kind{"--fault-rate-malformed", "malformed"}, kind{"--fault-rate-stall", "stall"});
+    auto k =
+        GENERATE(kind{"--fault-rate-500", "500"}, kind{"--fault-rate-503", "503"},
+                 kind{"--fault-rate-reset", "reset"}, kind{"--fault-rate-truncated", "truncated"},
+                 kind{"--fault-rate-malformed", "malformed"}, kind{"--fault-rate-stall", "stall"});
     INFO("fault kind " << k.counter);
-    emulator_process alma(emulator_flags({k.flag, "0.3", "--fault-seed", "11", "--stall-seconds", "20"}));
+    emulator_process alma(
+        emulator_flags({k.flag, "0.3", "--fault-seed", "11", "--stall-seconds", "20"}));
     client_options o = fast_retries(0, 8);
     o.loop.total_timeout = 400ms;  // a stalled answer must be given up on, then retried
     http_client http(o);
@@ -249,7 +256,8 @@ TEST_CASE("the key travels in the Authorization header and never in a query stri
     CHECK(alma.counters().requests == 100);
 }
 
-TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error is returned", "[net]") {
+TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error is returned",
+          "[net]") {
     emulator_process alma(emulator_flags({"--fault-rate-stall", "1", "--stall-seconds", "20"}));
     client_options o = fast_retries(0, 2);
     o.loop.total_timeout = 300ms;
@@ -266,7 +274,8 @@ TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error 
     require_no_key_in(f.results[0].error().message);
 }
 
-TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request still succeeds", "[net]") {
+TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request still succeeds",
+          "[net]") {
     // The institution's budget is 20/s but the client was told 40/s (another integration uses
     // the rest, as happens in production).
     emulator_process alma(emulator_flags({"--per-second", "20"}));
@@ -293,8 +302,9 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
         std::ofstream list(in);
         for (auto const& u : urls) list << u << '\n';
     }
-    std::string cmd = "ALMA_API_KEY=" + key + " '" MARCPIPE_HTTP_GET_MANY "' --concurrency 6 --rate 400 < " + in +
-                      " > " + out + " 2> " + err;
+    std::string cmd = "ALMA_API_KEY=" + key +
+                      " '" MARCPIPE_HTTP_GET_MANY "' --concurrency 6 --rate 400 < " + in + " > " +
+                      out + " 2> " + err;
     int status = std::system(cmd.c_str());
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 1);  // one URL answered 400
@@ -311,7 +321,8 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
         CHECK(std::stoul(bytes) > 0);
     }
     std::ifstream summary_file(err);
-    std::string summary((std::istreambuf_iterator<char>(summary_file)), std::istreambuf_iterator<char>());
+    std::string summary((std::istreambuf_iterator<char>(summary_file)),
+                        std::istreambuf_iterator<char>());
     CHECK(summary.find("requests 41, retries 0, errors 1") != std::string::npos);
     require_no_key_in(summary);
     CHECK(alma.counters().max_in_flight == 6);

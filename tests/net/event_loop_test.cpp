@@ -1,15 +1,15 @@
 // The event loop on its own: timers, the ready queue, spawned coroutines, and real transfers
 // against a small in-process HTTP server and against sockets that never answer.
 #include <httplib.h>
-#include <marcpipe/coro/sync_wait.hpp>
-#include <marcpipe/coro/task.hpp>
-#include <marcpipe/net/event_loop.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <marcpipe/coro/sync_wait.hpp>
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/event_loop.hpp>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -65,7 +65,9 @@ public:
         server_.stop();
         thread_.join();
     }
-    std::string url(std::string const& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+    std::string url(std::string const& path) const {
+        return "http://127.0.0.1:" + std::to_string(port_) + path;
+    }
     std::size_t distinct_ports() {
         std::lock_guard<std::mutex> lock(mutex_);
         return ports_.size();
@@ -88,7 +90,8 @@ public:
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         socklen_t len = sizeof addr;
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 16) != 0 ||
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+            ::listen(fd_, 16) != 0 ||
             ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
             throw std::runtime_error("cannot open a loopback listener");
         port_ = ntohs(addr.sin_port);
@@ -119,7 +122,8 @@ task<void> count_down(event_loop& loop, long& counter, long n) {
     }
 }
 
-task<void> record_after(event_loop& loop, std::chrono::milliseconds d, std::vector<int>& order, int id) {
+task<void> record_after(event_loop& loop, std::chrono::milliseconds d, std::vector<int>& order,
+                        int id) {
     co_await loop.sleep_for(d);
     order.push_back(id);
 }
@@ -169,7 +173,8 @@ TEST_CASE("run_until with nothing pending is a logic error, not a hang", "[net]"
 
 TEST_CASE("plain http to a host that is not loopback is refused before any connection", "[net]") {
     event_loop loop;
-    result r = drive(loop, get(loop, "http://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs?apikey=l8xxsecret"));
+    result r = drive(
+        loop, get(loop, "http://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs?apikey=l8xxsecret"));
     REQUIRE_FALSE(r);
     CHECK(r.error().code == CURLE_UNSUPPORTED_PROTOCOL);
     CHECK(r.error().message.find("loopback") != std::string::npos);
@@ -249,7 +254,8 @@ TEST_CASE("a server that never answers runs into the total timeout", "[net]") {
     o.total_timeout = 300ms;
     event_loop loop(o);
     auto begin = event_loop::clock::now();
-    result r = drive(loop, get(loop, "http://127.0.0.1:" + std::to_string(silent.port()) + "/x?apikey=l8xxsecret"));
+    result r = drive(loop, get(loop, "http://127.0.0.1:" + std::to_string(silent.port()) +
+                                         "/x?apikey=l8xxsecret"));
     auto elapsed = event_loop::clock::now() - begin;
     REQUIRE_FALSE(r);
     CHECK(r.error().code == CURLE_OPERATION_TIMEDOUT);
@@ -274,7 +280,8 @@ TEST_CASE("cancel_transfers ends queued and running transfers at once", "[net]")
         result r = co_await loop.get(std::move(url));
         codes.push_back(r ? CURLE_OK : r.error().code);
     };
-    for (int i = 0; i < 5; ++i) loop.spawn(one("http://127.0.0.1:" + std::to_string(silent.port()) + "/x"));
+    for (int i = 0; i < 5; ++i)
+        loop.spawn(one("http://127.0.0.1:" + std::to_string(silent.port()) + "/x"));
     loop.run_once(20ms);
     loop.run_once(20ms);
     CHECK(loop.in_flight() == 2);

@@ -1,10 +1,9 @@
 // The rate limiter: never more than N starts in any rolling window, slow-down and recovery;
 // first on an injected clock, then on a real event loop.
-#include <marcpipe/coro/task.hpp>
-#include <marcpipe/net/rate_limiter.hpp>
-
 #include <algorithm>
 #include <chrono>
+#include <marcpipe/coro/task.hpp>
+#include <marcpipe/net/rate_limiter.hpp>
 #include <vector>
 
 #include "catch.hpp"
@@ -113,7 +112,8 @@ TEST_CASE("slow_down halves the limit once per window and it recovers gradually"
 }
 
 namespace {
-marcpipe::coro::task<void> take(rate_limiter& limiter, std::vector<event_loop::time_point>& starts, int& refused) {
+marcpipe::coro::task<void> take(rate_limiter& limiter, std::vector<event_loop::time_point>& starts,
+                                int& refused) {
     bool granted = co_await limiter.acquire();  // not inside the if: GCC 12 miscompiles that
     if (granted)
         starts.push_back(event_loop::clock::now());

@@ -1,7 +1,6 @@
 // Classification of results into success / transient / permanent / fatal, and the backoff.
-#include <marcpipe/net/retry.hpp>
-
 #include <chrono>
+#include <marcpipe/net/retry.hpp>
 #include <random>
 #include <string>
 
@@ -14,21 +13,25 @@ namespace {
 std::string alma_body(std::string const& code, bool with_tracking = true) {
     std::string body =
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
-        "<web_service_result xmlns=\"http://com/exlibris/urm/general/xmlbeans\"><errorsExist>true</errorsExist>"
-        "<errorList><error><errorCode>" + code + "</errorCode><errorMessage>message for " + code +
-        "</errorMessage>";
+        "<web_service_result "
+        "xmlns=\"http://com/exlibris/urm/general/xmlbeans\"><errorsExist>true</errorsExist>"
+        "<errorList><error><errorCode>" +
+        code + "</errorCode><errorMessage>message for " + code + "</errorMessage>";
     if (with_tracking) body += "<trackingId>E01-TEST</trackingId>";
     return body + "</error></errorList></web_service_result>";
 }
 result http(long status, std::string body = {}, std::vector<header> headers = {}) {
     return response(status, std::move(headers), std::move(body));
 }
-result failure(CURLcode code) { return tl::unexpected(transport_error(code, curl_easy_strerror(code))); }
+result failure(CURLcode code) {
+    return tl::unexpected(transport_error(code, curl_easy_strerror(code)));
+}
 std::vector<header> xml() { return {header("Content-Type", "application/xml;charset=UTF-8")}; }
 }  // namespace
 
 TEST_CASE("a 200 with well-formed XML is a success", "[net]") {
-    CHECK(classify(http(200, "<holdings total_record_count=\"0\"/>", xml())) == outcome_class::success);
+    CHECK(classify(http(200, "<holdings total_record_count=\"0\"/>", xml())) ==
+          outcome_class::success);
     CHECK(classify(http(204)) == outcome_class::success);
 }
 
@@ -48,9 +51,9 @@ TEST_CASE("server errors and gateway trouble are transient", "[net]") {
 }
 
 TEST_CASE("network failures are transient", "[net]") {
-    CURLcode code = GENERATE(CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_CONNECT, CURLE_RECV_ERROR, CURLE_SEND_ERROR,
-                             CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY,
-                             CURLE_BAD_CONTENT_ENCODING);
+    CURLcode code = GENERATE(CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_CONNECT, CURLE_RECV_ERROR,
+                             CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE,
+                             CURLE_WEIRD_SERVER_REPLY, CURLE_BAD_CONTENT_ENCODING);
     CHECK(classify(failure(code)) == outcome_class::transient);
 }
 

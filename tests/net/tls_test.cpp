@@ -1,9 +1,6 @@
 // TLS is always verified: a certificate the client does not trust, or one issued for another
 // host, ends the transfer; the same server with its certificate trusted answers.
 #include <httplib.h>
-#include <marcpipe/coro/sync_wait.hpp>
-#include <marcpipe/net/event_loop.hpp>
-#include <marcpipe/net/retry.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -12,6 +9,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <marcpipe/coro/sync_wait.hpp>
+#include <marcpipe/net/event_loop.hpp>
+#include <marcpipe/net/retry.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -38,15 +38,16 @@ struct test_certificate {
         X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
         X509_set_pubkey(cert, key);
         X509_NAME* name = X509_get_subject_name(cert);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("127.0.0.1"),
-                                   -1, -1, 0);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<unsigned char const*>("127.0.0.1"), -1, -1, 0);
         X509_set_issuer_name(cert, name);
         X509V3_CTX ctx;
         X509V3_set_ctx_nodb(&ctx);
         X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
         add(ctx, NID_subject_alt_name, "IP:127.0.0.1");
         add(ctx, NID_basic_constraints, "critical,CA:TRUE");
-        if (X509_sign(cert, key, EVP_sha256()) == 0) throw std::runtime_error("cannot sign the test certificate");
+        if (X509_sign(cert, key, EVP_sha256()) == 0)
+            throw std::runtime_error("cannot sign the test certificate");
     }
     test_certificate(test_certificate const&) = delete;
     test_certificate& operator=(test_certificate const&) = delete;

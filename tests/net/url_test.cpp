@@ -1,6 +1,5 @@
 // URL checks and redaction: plain http only to loopback, and no API key in anything printed.
 #include <marcpipe/net/url.hpp>
-
 #include <string>
 
 #include "catch.hpp"
@@ -28,7 +27,8 @@ TEST_CASE("plain http is refused for anything but a loopback host", "[net]") {
     CHECK_FALSE(check_url("http://127.0.0.1:8080/almaws/v1/bibs/99123"));
     CHECK_FALSE(check_url("http://localhost:8080/x"));
     CHECK_FALSE(check_url("http://[::1]:8080/x"));
-    auto refused = check_url("http://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs?apikey=l8xx-secret");
+    auto refused =
+        check_url("http://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs?apikey=l8xx-secret");
     REQUIRE(refused);
     CHECK(refused->find("loopback") != std::string::npos);
     CHECK(refused->find("l8xx-secret") == std::string::npos);

@@ -5,7 +5,8 @@
 //   std::optional<alma_error> parse_alma_error(std::string_view body, long http_status = 0);
 //
 // Alma answers errors with
-//   <web_service_result xmlns="http://com/exlibris/urm/general/xmlbeans"><errorsExist>true</errorsExist>
+//   <web_service_result
+//   xmlns="http://com/exlibris/urm/general/xmlbeans"><errorsExist>true</errorsExist>
 //     <errorList><error><errorCode>402203</errorCode><errorMessage>...</errorMessage>
 //     <trackingId>E01-...</trackingId></error></errorList></web_service_result>
 // The API gateway (bad key, thresholds) sends the same shape without a trackingId, and sometimes
@@ -14,10 +15,9 @@
 // A body that is neither (an HTML page from a proxy, nothing at all) gives no alma_error.
 #pragma once
 
-#include <pugixml.hpp>
-
 #include <algorithm>
 #include <optional>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,7 +37,8 @@ struct alma_error {
     std::string message;      // errorMessage, trimmed
     std::string tracking_id;  // empty for gateway errors
 
-    // "HTTP 400, Alma error 402203: Input parameters mmsId 1234 is not valid. (tracking ID E01-...)"
+    // "HTTP 400, Alma error 402203: Input parameters mmsId 1234 is not valid. (tracking ID
+    // E01-...)"
     std::string describe() const {
         std::string out;
         if (http_status) out += "HTTP " + std::to_string(http_status) + ", ";
@@ -51,9 +52,11 @@ struct alma_error {
 namespace detail {
 
 inline std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    while (!s.empty() &&
+           (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
         s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
         s.remove_suffix(1);
     return s;
 }
@@ -77,11 +80,13 @@ inline std::optional<std::string> json_string_member(std::string_view text, std:
     std::size_t at = text.find(quoted, from);
     if (at == std::string_view::npos) return std::nullopt;
     std::size_t pos = at + quoted.size();
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\r' || text[pos] == '\n'))
+    while (pos < text.size() &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\r' || text[pos] == '\n'))
         ++pos;
     if (pos >= text.size() || text[pos] != ':') return std::nullopt;
     ++pos;
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\r' || text[pos] == '\n'))
+    while (pos < text.size() &&
+           (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\r' || text[pos] == '\n'))
         ++pos;
     if (pos >= text.size() || text[pos] != '"') return std::nullopt;
     ++pos;
@@ -91,11 +96,22 @@ inline std::optional<std::string> json_string_member(std::string_view text, std:
         if (c == '\\' && pos < text.size()) {
             char e = text[pos++];
             switch (e) {
-                case 'n': value += '\n'; break;
-                case 't': value += '\t'; break;
-                case 'r': value += '\r'; break;
-                case 'u': value += '?'; pos = std::min(text.size(), pos + 4); break;  // rare in codes/messages
-                default: value += e; break;
+                case 'n':
+                    value += '\n';
+                    break;
+                case 't':
+                    value += '\t';
+                    break;
+                case 'r':
+                    value += '\r';
+                    break;
+                case 'u':
+                    value += '?';
+                    pos = std::min(text.size(), pos + 4);
+                    break;  // rare in codes/messages
+                default:
+                    value += e;
+                    break;
             }
         } else {
             value += c;
@@ -112,15 +128,17 @@ inline std::optional<alma_error> parse_alma_error(std::string_view body, long ht
     if (text.empty()) return std::nullopt;
     if (text.front() == '<') {
         pugi::xml_document doc;
-        if (!doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto)) return std::nullopt;
+        if (!doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto))
+            return std::nullopt;
         pugi::xml_node root = doc.document_element();
         if (detail::local_name(root.name()) != "web_service_result") return std::nullopt;
         pugi::xml_node error = detail::child_named(detail::child_named(root, "errorList"), "error");
         if (!error) return std::nullopt;
-        return alma_error(http_status,
-                          std::string(detail::trim(detail::child_named(error, "errorCode").text().get())),
-                          std::string(detail::trim(detail::child_named(error, "errorMessage").text().get())),
-                          std::string(detail::trim(detail::child_named(error, "trackingId").text().get())));
+        return alma_error(
+            http_status,
+            std::string(detail::trim(detail::child_named(error, "errorCode").text().get())),
+            std::string(detail::trim(detail::child_named(error, "errorMessage").text().get())),
+            std::string(detail::trim(detail::child_named(error, "trackingId").text().get())));
     }
     if (text.front() == '{') {
         std::size_t list = text.find("\"errorList\"");

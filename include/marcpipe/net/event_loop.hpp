@@ -78,7 +78,7 @@ struct loop_options {
     std::chrono::seconds low_speed_time{30};                 // ... for this long aborts
     std::size_t max_response_bytes = std::size_t{64} << 20;  // a bigger body is an error
     std::string user_agent = "marcpipe/0.1";
-    std::string ca_file;  // extra CA bundle (PEM); empty = the system store
+    std::string ca_file;                        // extra CA bundle (PEM); empty = the system store
     loop_backend backend = loop_backend::poll;  // see the header comment for why
 };
 
@@ -168,7 +168,8 @@ public:
     // transport_error; never throws for network trouble.
     [[nodiscard]] coro::task<result> get(std::string url, std::vector<header> headers = {}) {
         if (auto problem = check_url(url))
-            co_return tl::unexpected(transport_error(CURLE_UNSUPPORTED_PROTOCOL, std::move(*problem)));
+            co_return tl::unexpected(
+                transport_error(CURLE_UNSUPPORTED_PROTOCOL, std::move(*problem)));
         detail::transfer t;
         if (auto failed = prepare(t, std::move(url), headers))
             co_return tl::unexpected(std::move(*failed));
@@ -198,7 +199,8 @@ public:
     void run_until(Pred done) {
         while (!done()) {
             if (!pending())
-                throw std::logic_error("event_loop::run_until: nothing is pending and the condition is not met");
+                throw std::logic_error(
+                    "event_loop::run_until: nothing is pending and the condition is not met");
             run_once(std::chrono::milliseconds(1000));
         }
     }
@@ -288,7 +290,8 @@ public:
             t->where = detail::transfer::state::idle;
             complete(*t, tl::unexpected(transport_error(code, why)));
         }
-        for (detail::transfer* t : std::vector<detail::transfer*>(running_set_.begin(), running_set_.end())) {
+        for (detail::transfer* t :
+             std::vector<detail::transfer*>(running_set_.begin(), running_set_.end())) {
             detach(*t);
             complete(*t, tl::unexpected(transport_error(code, why)));
         }
@@ -324,7 +327,9 @@ private:
         for (header const& h : headers) {
             std::string line = h.name + ": " + h.value;
             curl_slist* grown = curl_slist_append(t.request_headers, line.c_str());
-            if (!grown) return transport_error(CURLE_OUT_OF_MEMORY, "out of memory building request headers");
+            if (!grown)
+                return transport_error(CURLE_OUT_OF_MEMORY,
+                                       "out of memory building request headers");
             t.request_headers = grown;
         }
         CURL* e = t.easy;
@@ -353,22 +358,27 @@ private:
         set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L));
         set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L));
         set(curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L));
-        set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count())));
-        set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count())));
+        set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                             static_cast<long>(options_.connect_timeout.count())));
+        set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                             static_cast<long>(options_.total_timeout.count())));
         set(curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit));
-        set(curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count())));
-        set(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes)));
+        set(curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                             static_cast<long>(options_.low_speed_time.count())));
+        set(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                             static_cast<curl_off_t>(options_.max_response_bytes)));
         if (!options_.user_agent.empty())
             set(curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str()));
-        if (!options_.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str()));
+        if (!options_.ca_file.empty())
+            set(curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str()));
 #if LIBCURL_VERSION_NUM >= 0x075500  // 7.85: CURLOPT_PROTOCOLS_STR replaces the bitmask
         set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
 #else
         set(curl_easy_setopt(e, CURLOPT_PROTOCOLS, long{CURLPROTO_HTTP | CURLPROTO_HTTPS}));
 #endif
         if (rc != CURLE_OK)
-            return transport_error(rc, std::string("cannot set up the request for ") + redact(t.url) +
-                                           ": " + curl_easy_strerror(rc));
+            return transport_error(rc, std::string("cannot set up the request for ") +
+                                           redact(t.url) + ": " + curl_easy_strerror(rc));
         return std::nullopt;
     }
 
@@ -385,7 +395,8 @@ private:
         CURLMcode mc = curl_multi_add_handle(multi_, t.easy);
         if (mc != CURLM_OK) {
             t.outcome = tl::unexpected(transport_error(
-                CURLE_FAILED_INIT, std::string("cannot start ") + redact(t.url) + ": " + curl_multi_strerror(mc)));
+                CURLE_FAILED_INIT,
+                std::string("cannot start ") + redact(t.url) + ": " + curl_multi_strerror(mc)));
             t.where = detail::transfer::state::completed;
             return false;
         }
@@ -437,7 +448,8 @@ private:
             message = curl_easy_strerror(code);
             if (t.error_buffer[0] != '\0') message += std::string(": ") + t.error_buffer;
         }
-        message += " (GET " + redact(t.url) + ", after " + std::to_string(elapsed).substr(0, 5) + " s)";
+        message +=
+            " (GET " + redact(t.url) + ", after " + std::to_string(elapsed).substr(0, 5) + " s)";
         return tl::unexpected(transport_error(code, scrub(message)));
     }
 
@@ -516,7 +528,8 @@ private:
         // waits to be drained: then nothing is worth blocking for.
         bool finished = static_cast<std::size_t>(running) < running_;
         int numfds = 0;
-        curl_multi_poll(multi_, nullptr, 0, finished ? 0 : wait_ms(max_wait, std::nullopt), &numfds);
+        curl_multi_poll(multi_, nullptr, 0, finished ? 0 : wait_ms(max_wait, std::nullopt),
+                        &numfds);
         curl_multi_perform(multi_, &running);
     }
 
@@ -613,8 +626,10 @@ private:
         if (colon == std::string_view::npos) return n;
         std::string_view name = line.substr(0, colon);
         std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+            value.remove_suffix(1);
         t->resp.headers.emplace_back(std::string(name), std::string(value));
         return n;
     }
@@ -626,11 +641,14 @@ private:
                 running_set_.erase(std::find(running_set_.begin(), running_set_.end(), &t));
                 --running_;
                 break;
-            case detail::transfer::state::queued: queued_.erase(t.queue_pos); break;
+            case detail::transfer::state::queued:
+                queued_.erase(t.queue_pos);
+                break;
             case detail::transfer::state::completed:
                 if (t.waiter) forget(t.waiter);
                 break;
-            case detail::transfer::state::idle: break;
+            case detail::transfer::state::idle:
+                break;
         }
         if (t.easy) {
             // Keep the handle for the next request; its connection stays in the multi cache.

@@ -30,7 +30,8 @@ struct header {
     // Constructors, not an aggregate: GCC 12 mishandles aggregate temporaries in co_await
     // expressions (see the toolchain notes).
     header() = default;
-    header(std::string name_, std::string value_) : name(std::move(name_)), value(std::move(value_)) {}
+    header(std::string name_, std::string value_)
+        : name(std::move(name_)), value(std::move(value_)) {}
     std::string name;
     std::string value;
 };
@@ -38,7 +39,10 @@ struct header {
 struct response {
     response() = default;
     response(long status_, std::vector<header> headers_, std::string body_, double elapsed = 0)
-        : status(status_), headers(std::move(headers_)), body(std::move(body_)), elapsed_seconds(elapsed) {}
+        : status(status_),
+          headers(std::move(headers_)),
+          body(std::move(body_)),
+          elapsed_seconds(elapsed) {}
 
     long status = 0;
     std::vector<header> headers;  // of the final response, in the order received
@@ -55,7 +59,8 @@ struct response {
 
 struct transport_error {
     transport_error() = default;
-    transport_error(CURLcode code_, std::string message_) : code(code_), message(std::move(message_)) {}
+    transport_error(CURLcode code_, std::string message_)
+        : code(code_), message(std::move(message_)) {}
     CURLcode code = CURLE_OK;
     std::string message;
 };

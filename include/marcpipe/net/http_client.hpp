@@ -42,8 +42,8 @@
 namespace marcpipe::net {
 
 struct client_options {
-    std::string api_key;                    // empty: no Authorization header (a public test server)
-    double rate = 25;                       // request starts per rolling second; <= 0: unlimited
+    std::string api_key;  // empty: no Authorization header (a public test server)
+    double rate = 25;     // request starts per rolling second; <= 0: unlimited
     std::chrono::milliseconds rate_margin{25};
     loop_options loop;
     retry_policy retry;
@@ -52,14 +52,14 @@ struct client_options {
 };
 
 struct client_stats {
-    std::uint64_t requests = 0;   // attempts sent
-    std::uint64_t retries = 0;    // attempts after the first
-    std::uint64_t success = 0;    // per attempt, by outcome class
+    std::uint64_t requests = 0;  // attempts sent
+    std::uint64_t retries = 0;   // attempts after the first
+    std::uint64_t success = 0;   // per attempt, by outcome class
     std::uint64_t transient = 0;
     std::uint64_t permanent = 0;
     std::uint64_t fatal = 0;
-    std::uint64_t slowdowns = 0;  // 429s that slowed the limiter
-    std::uint64_t gave_up = 0;    // transient until the last attempt
+    std::uint64_t slowdowns = 0;             // 429s that slowed the limiter
+    std::uint64_t gave_up = 0;               // transient until the last attempt
     std::optional<long long> api_remaining;  // X-Exl-Api-Remaining, last seen
     std::optional<event_loop::time_point> first_start, last_start;  // of any attempt
 
@@ -67,7 +67,8 @@ struct client_stats {
     // without the latency of the last answers.
     double paced_rate() const {
         if (!first_start || requests < 2 || *last_start <= *first_start) return 0;
-        return static_cast<double>(requests - 1) / std::chrono::duration<double>(*last_start - *first_start).count();
+        return static_cast<double>(requests - 1) /
+               std::chrono::duration<double>(*last_start - *first_start).count();
     }
 };
 
@@ -76,7 +77,8 @@ public:
     explicit http_client(client_options options = {})
         : options_(std::move(options)),
           loop_(options_.loop),
-          limiter_(loop_, rate_options{options_.rate, options_.rate_margin, std::chrono::milliseconds(1000)}),
+          limiter_(loop_, rate_options{options_.rate, options_.rate_margin,
+                                       std::chrono::milliseconds(1000)}),
           rng_(options_.seed) {
         if (!options_.api_key.empty()) auth_ = "apikey " + options_.api_key;
     }
@@ -109,15 +111,18 @@ public:
     [[nodiscard]] coro::task<result> get(std::string url) {
         if (has_key_in_query(url))
             co_return tl::unexpected(transport_error(
-                CURLE_URL_MALFORMAT, "refusing a URL with apikey= in its query (the key travels only in the "
-                                     "Authorization header): " + redact(url)));
+                CURLE_URL_MALFORMAT,
+                "refusing a URL with apikey= in its query (the key travels only in the "
+                "Authorization header): " +
+                    redact(url)));
         std::vector<header> headers;
         if (!auth_.empty()) headers.emplace_back("Authorization", auth_);
         if (!options_.accept.empty()) headers.emplace_back("Accept", options_.accept);
         int const attempts = std::max(1, options_.retry.max_attempts);
         for (int attempt = 1;; ++attempt) {
             if (stopped_) co_return stopped_error();
-            bool const granted = co_await limiter_.acquire();  // a named local: see rate_limiter.hpp
+            bool const granted =
+                co_await limiter_.acquire();  // a named local: see rate_limiter.hpp
             if (!granted || stopped_) co_return stopped_error();
             ++stats_.requests;
             if (attempt > 1) ++stats_.retries;
@@ -127,7 +132,8 @@ public:
             if (r) {
                 if (auto remaining = r->header_value("X-Exl-Api-Remaining")) {
                     long long n = 0;
-                    auto [end, ec] = std::from_chars(remaining->data(), remaining->data() + remaining->size(), n);
+                    auto [end, ec] = std::from_chars(remaining->data(),
+                                                     remaining->data() + remaining->size(), n);
                     if (ec == std::errc{}) stats_.api_remaining = n;
                 }
             } else {
@@ -135,13 +141,19 @@ public:
             }
             verdict v = examine(r);
             switch (v.kind) {
-                case outcome_class::success: ++stats_.success; co_return r;
-                case outcome_class::permanent: ++stats_.permanent; co_return r;
+                case outcome_class::success:
+                    ++stats_.success;
+                    co_return r;
+                case outcome_class::permanent:
+                    ++stats_.permanent;
+                    co_return r;
                 case outcome_class::fatal:
                     ++stats_.fatal;
                     if (!stopped_) stop(v.reason + " (GET " + redact(url) + ")");
                     co_return r;
-                case outcome_class::transient: ++stats_.transient; break;
+                case outcome_class::transient:
+                    ++stats_.transient;
+                    break;
             }
             if (v.over_rate) {
                 ++stats_.slowdowns;
@@ -157,13 +169,15 @@ public:
 
 private:
     result stopped_error() const {
-        return tl::unexpected(transport_error(CURLE_ABORTED_BY_CALLBACK, "stopped: " + stop_reason_));
+        return tl::unexpected(
+            transport_error(CURLE_ABORTED_BY_CALLBACK, "stopped: " + stop_reason_));
     }
 
     // A sleep that stop() can cut short.
     class backoff_awaiter {
     public:
-        backoff_awaiter(http_client& client, std::chrono::milliseconds delay) : client_(client), delay_(delay) {}
+        backoff_awaiter(http_client& client, std::chrono::milliseconds delay)
+            : client_(client), delay_(delay) {}
         backoff_awaiter(backoff_awaiter const&) = delete;
         backoff_awaiter& operator=(backoff_awaiter const&) = delete;
         ~backoff_awaiter() {

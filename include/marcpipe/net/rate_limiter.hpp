@@ -15,9 +15,9 @@
 // requests (a fresh connection, a busy loop turn); without the margin N+1 arrivals can land in
 // one server-side second.
 //
-// Starts are also spread evenly, about window / N apart (rate_options::smooth): the same N per window,
-// but the server never gets N requests in one instant. A burst queues at the server, and the
-// spread of its arrivals is exactly what can push one burst into the next rolling second;
+// Starts are also spread evenly, about window / N apart (rate_options::smooth): the same N per
+// window, but the server never gets N requests in one instant. A burst queues at the server, and
+// the spread of its arrivals is exactly what can push one burst into the next rolling second;
 // evenly spaced requests arrive with an even delay.
 //
 // On a 429 PER_SECOND_THRESHOLD (someone else of the institution is using the same budget) the
@@ -37,10 +37,11 @@
 namespace marcpipe::net {
 
 struct rate_options {
-    double per_second = 25;                        // <= 0: no limit
-    std::chrono::milliseconds margin{25};          // added to the one-second window
-    std::chrono::milliseconds recovery_step{1000};  // after a slow-down, the limit grows once per step
-    bool smooth = true;                            // spread starts evenly (window / N apart)
+    double per_second = 25;                // <= 0: no limit
+    std::chrono::milliseconds margin{25};  // added to the one-second window
+    std::chrono::milliseconds recovery_step{
+        1000};           // after a slow-down, the limit grows once per step
+    bool smooth = true;  // spread starts evenly (window / N apart)
 };
 
 class rolling_window {
@@ -57,7 +58,8 @@ public:
                 window_ = std::chrono::seconds(1);
             } else {
                 max_limit_ = 1;
-                window_ = std::chrono::duration_cast<duration>(std::chrono::duration<double>(1.0 / options_.per_second));
+                window_ = std::chrono::duration_cast<duration>(
+                    std::chrono::duration<double>(1.0 / options_.per_second));
             }
             window_ += options_.margin;
         }
@@ -158,14 +160,16 @@ public:
         acquire_awaiter(acquire_awaiter const&) = delete;
         acquire_awaiter& operator=(acquire_awaiter const&) = delete;
         ~acquire_awaiter() {
-            if (queued_) limiter_.waiters_.erase(std::find(limiter_.waiters_.begin(), limiter_.waiters_.end(), this));
+            if (queued_)
+                limiter_.waiters_.erase(
+                    std::find(limiter_.waiters_.begin(), limiter_.waiters_.end(), this));
             if (posted_) limiter_.loop_.forget(waiting_);
         }
         bool await_ready() {
             if (limiter_.cancelled_) return true;
             // FIFO: nobody overtakes a request that is already waiting.
-            return limiter_.waiters_.empty() && limiter_.window_.try_start(event_loop::clock::now()) &&
-                   (granted_ = true);
+            return limiter_.waiters_.empty() &&
+                   limiter_.window_.try_start(event_loop::clock::now()) && (granted_ = true);
         }
         void await_suspend(std::coroutine_handle<> h) {
             waiting_ = h;

@@ -21,7 +21,6 @@
 #pragma once
 
 #include <curl/curl.h>
-#include <pugixml.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -29,6 +28,7 @@
 #include <cstdint>
 #include <ctime>
 #include <optional>
+#include <pugixml.hpp>
 #include <random>
 #include <string>
 #include <string_view>
@@ -42,17 +42,22 @@ enum class outcome_class { success, transient, permanent, fatal };
 
 inline char const* to_string(outcome_class c) noexcept {
     switch (c) {
-        case outcome_class::success: return "success";
-        case outcome_class::transient: return "transient";
-        case outcome_class::permanent: return "permanent";
-        case outcome_class::fatal: return "fatal";
+        case outcome_class::success:
+            return "success";
+        case outcome_class::transient:
+            return "transient";
+        case outcome_class::permanent:
+            return "permanent";
+        case outcome_class::fatal:
+            return "fatal";
     }
     return "?";
 }
 
 // Retry-After is either delta-seconds or an HTTP date.
 inline std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+    std::string_view value,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
     if (value.empty()) return std::nullopt;
@@ -64,7 +69,8 @@ inline std::optional<std::chrono::milliseconds> parse_retry_after(
     std::time_t when = curl_getdate(text.c_str(), nullptr);
     if (when == -1) return std::nullopt;
     auto delta = std::chrono::system_clock::from_time_t(when) - now;
-    return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(delta));
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(delta));
 }
 
 struct verdict {
@@ -72,10 +78,10 @@ struct verdict {
     verdict(outcome_class kind_, std::string reason_) : kind(kind_), reason(std::move(reason_)) {}
 
     outcome_class kind = outcome_class::success;
-    std::string reason;                                // for a log line or an error report
-    bool over_rate = false;                            // slow the rate limiter down
+    std::string reason;      // for a log line or an error report
+    bool over_rate = false;  // slow the rate limiter down
     std::optional<std::chrono::milliseconds> retry_after;
-    std::optional<alma::alma_error> alma;              // when the body was an Alma error
+    std::optional<alma::alma_error> alma;  // when the body was an Alma error
 };
 
 namespace detail {
@@ -85,7 +91,8 @@ inline bool declares_xml(response const& r) {
 }
 inline bool well_formed_xml(std::string_view body) {
     pugi::xml_document doc;
-    return static_cast<bool>(doc.load_buffer(body.data(), body.size(), pugi::parse_minimal, pugi::encoding_auto));
+    return static_cast<bool>(
+        doc.load_buffer(body.data(), body.size(), pugi::parse_minimal, pugi::encoding_auto));
 }
 }  // namespace detail
 
@@ -122,7 +129,8 @@ inline verdict examine(result const& r) {
     if (status >= 200 && status < 300) {
         if (detail::declares_xml(resp) && !detail::well_formed_xml(resp.body))
             return verdict(outcome_class::transient,
-                           "HTTP " + std::to_string(status) + " with a body that is not well-formed XML (" +
+                           "HTTP " + std::to_string(status) +
+                               " with a body that is not well-formed XML (" +
                                std::to_string(resp.body.size()) + " bytes)");
         return verdict(outcome_class::success, "HTTP " + std::to_string(status));
     }
@@ -135,7 +143,8 @@ inline verdict examine(result const& r) {
     if (code == "UNAUTHORIZED" || code == "DAILY_THRESHOLD" || status == 401) {
         v.kind = outcome_class::fatal;
         if (code == "UNAUTHORIZED" || status == 401)
-            v.reason += " -- the API key is not valid for this API; check ALMA_API_KEY and its permissions";
+            v.reason +=
+                " -- the API key is not valid for this API; check ALMA_API_KEY and its permissions";
         else
             v.reason += " -- the institution's daily API threshold is used up; resume tomorrow";
     } else if (status == 429) {
@@ -150,14 +159,16 @@ inline verdict examine(result const& r) {
 inline outcome_class classify(result const& r) { return examine(r).kind; }
 
 struct retry_policy {
-    int max_attempts = 5;                               // the first try included
-    std::chrono::milliseconds base_delay{250};          // the cap of the first backoff
-    std::chrono::milliseconds max_delay{20'000};        // the cap of any backoff
-    std::chrono::milliseconds max_retry_after{120'000};  // longer Retry-After values are cut to this
+    int max_attempts = 5;                         // the first try included
+    std::chrono::milliseconds base_delay{250};    // the cap of the first backoff
+    std::chrono::milliseconds max_delay{20'000};  // the cap of any backoff
+    std::chrono::milliseconds max_retry_after{
+        120'000};  // longer Retry-After values are cut to this
 
     // Delay before the next try after `failed_attempts` failures (1 for the first retry).
     template <class Rng>
-    std::chrono::milliseconds backoff(int failed_attempts, std::optional<std::chrono::milliseconds> retry_after,
+    std::chrono::milliseconds backoff(int failed_attempts,
+                                      std::optional<std::chrono::milliseconds> retry_after,
                                       Rng& rng) const {
         long long cap = base_delay.count();
         for (int i = 1; i < failed_attempts && cap < max_delay.count(); ++i) cap *= 2;

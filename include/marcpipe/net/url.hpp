@@ -4,8 +4,8 @@
 //   bool is_loopback_host(std::string_view host)       127.0.0.0/8, ::1, localhost
 //   std::optional<std::string> check_url(std::string_view url)
 //        nothing when the URL may be fetched; otherwise why not (already redacted)
-//   std::string redact(std::string_view url)           apikey=... in a query becomes apikey=REDACTED
-//   std::string scrub(std::string_view text, std::string_view secret)
+//   std::string redact(std::string_view url)           apikey=... in a query becomes
+//   apikey=REDACTED std::string scrub(std::string_view text, std::string_view secret)
 //        every occurrence of `secret` (and any apikey=... / "apikey KEY") replaced
 //   bool has_key_in_query(std::string_view url)
 //
@@ -27,9 +27,8 @@ namespace marcpipe::net {
 namespace detail {
 inline char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 inline bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return lower(x) == lower(y);
-           });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 inline bool istarts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
@@ -52,7 +51,8 @@ inline bool is_loopback_host(std::string_view host) {
     int first = -1;
     while (pos <= host.size()) {
         std::size_t dot = host.find('.', pos);
-        std::string_view part = host.substr(pos, dot == std::string_view::npos ? host.npos : dot - pos);
+        std::string_view part =
+            host.substr(pos, dot == std::string_view::npos ? host.npos : dot - pos);
         int value = 0;
         auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
         if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || value > 255)
@@ -141,8 +141,10 @@ inline std::optional<std::string> check_url(std::string_view url) {
             // fine: TLS with verification
         } else if (detail::iequals(s, "http")) {
             if (!is_loopback_host(h))
-                problem = "plain http:// is only allowed for loopback hosts (127.0.0.0/8, ::1, "
-                          "localhost); use https:// for " + redact(url);
+                problem =
+                    "plain http:// is only allowed for loopback hosts (127.0.0.0/8, ::1, "
+                    "localhost); use https:// for " +
+                    redact(url);
         } else {
             problem = "unsupported URL scheme '" + std::string(s) + "' in " + redact(url);
         }
