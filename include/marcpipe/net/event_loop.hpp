@@ -25,11 +25,12 @@
 //             curl_multi_socket_action, so a turn costs O(ready sockets): for thousands of
 //             connections.
 //   poll is the default by measurement: on loopback (benchmarks/http-bench.sh, 2 cores, 8,000
-//   GETs, 64 in flight) it was never slower and sometimes much faster: 20,900 vs 13,400
-//   requests/s in one run, 16,200 vs 16,200 in another, at 0.029 vs 0.030-0.033 CPU s per 1,000
-//   requests (curl --parallel: 10,900-14,300 at 0.037-0.042). The epoll path pays a socket
-//   callback and epoll_ctl calls for every kept-alive connection that goes idle and back,
-//   which one poll() of 64 sockets per turn does not.
+//   GETs, 64 in flight, three runs on a shared machine) requests/s went either way (poll/epoll:
+//   20,900/13,400, 16,200/16,200, 18,700/20,400) but poll used less CPU every time (0.025-0.029
+//   vs 0.028-0.033 CPU s per 1,000 requests; curl --parallel: 0.036-0.042). The epoll path pays
+//   a socket callback and epoll_ctl calls for every kept-alive connection that goes idle and
+//   back, which one poll() of 64 sockets per turn does not; epoll pays off with thousands of
+//   connections, which Alma's 25 calls/s never needs.
 // - curl's 0 ms timeout ("act now") is floored at 1 ms in the epoll backend: acting on it from
 //   the timer callback would re-enter curl, and a 0 ms wait in a loop that curl keeps re-arming
 //   spins. Transfers added during a turn are started at the beginning of the next one instead
