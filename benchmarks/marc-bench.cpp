@@ -71,7 +71,8 @@ struct measurement {
     std::size_t input = 0;  // index into the input pairs
     std::uint64_t bytes = 0;
     bool ours = false;
-    int peer = -1;  // index of the measurement it is compared with
+    int peer = -1;     // index of the measurement it is compared with
+    int ceiling = -1;  // index of dd reading the same file
     double best_wall = std::numeric_limits<double>::infinity();
     double cpu_at_best = 0;
     long peak_rss_kb = 0;
@@ -287,17 +288,19 @@ int main(int argc, char** argv) {
     // Our program then its peer, task by task; dd first as the ceiling.
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         auto const& p = inputs[i];
-        add(i, "read MARC21 (ceiling)", "`dd bs=1M`",
-            {dd, "if=" + p.marc21, "of=/dev/null", "bs=1M", "status=none"}, p.marc21_bytes, false);
-        add(i, "read MARCXML (ceiling)", "`dd bs=1M`",
-            {dd, "if=" + p.marcxml, "of=/dev/null", "bs=1M", "status=none"}, p.marcxml_bytes,
-            false);
+        int const dd_marc21 = add(i, "read MARC21 (ceiling)", "`dd bs=1M`",
+                                  {dd, "if=" + p.marc21, "of=/dev/null", "bs=1M", "status=none"},
+                                  p.marc21_bytes, false);
+        int const dd_marcxml = add(i, "read MARCXML (ceiling)", "`dd bs=1M`",
+                                   {dd, "if=" + p.marcxml, "of=/dev/null", "bs=1M", "status=none"},
+                                   p.marcxml_bytes, false);
         struct pair_spec {
             std::string task, ours_name;
             std::vector<std::string> ours_argv;
             std::string peer_name;
             std::vector<std::string> peer_argv;
             std::uint64_t bytes;
+            int ceiling;
         };
         std::vector<pair_spec> const specs = {
             {"MMS IDs, full structural checks",
@@ -305,24 +308,29 @@ int main(int argc, char** argv) {
              {mms_ids, p.marc21},
              "`yaz-marcdump -n`",
              {yaz, "-n", p.marc21},
-             p.marc21_bytes},
+             p.marc21_bytes,
+             dd_marc21},
             {"MARC21 → MARCXML",
              "`marc-convert --to marcxml`",
              {marc_convert, p.marc21, "-o", "-", "--to", "marcxml"},
              "`yaz-marcdump -o marcxml`",
              {yaz, "-o", "marcxml", p.marc21},
-             p.marc21_bytes},
+             p.marc21_bytes,
+             dd_marc21},
             {"MARCXML → MARC21",
              "`marc-convert --to marc21`",
              {marc_convert, p.marcxml, "-o", "-", "--to", "marc21"},
              "`yaz-marcdump -i marcxml -o marc`",
              {yaz, "-i", "marcxml", "-o", "marc", p.marcxml},
-             p.marcxml_bytes},
+             p.marcxml_bytes,
+             dd_marcxml},
         };
         for (auto const& s : specs) {
             int const o = add(i, s.task, s.ours_name, s.ours_argv, s.bytes, true);
             int const q = add(i, s.task, s.peer_name, s.peer_argv, s.bytes, false);
             ms[static_cast<std::size_t>(o)].peer = q;
+            ms[static_cast<std::size_t>(o)].ceiling = s.ceiling;
+            ms[static_cast<std::size_t>(q)].ceiling = s.ceiling;
         }
     }
 
@@ -354,16 +362,17 @@ int main(int argc, char** argv) {
               << " MB (MB = 10^6 bytes). Best of " << runs
               << " interleaved rounds; output to /dev/null; inputs in the page cache.\n\n";
 
-    std::cout << "| task | program | MB/s | records/s | wall s | CPU s | peak RSS";
-    for (auto const& p : inputs) std::cout << " (" << megabytes(p.marc21_bytes) << " MB)";
-    std::cout << " | vs peer (wall) | vs peer (CPU) |\n";
-    std::cout << "|---|---|--:|--:|--:|--:|--:|--:|--:|\n";
+    std::cout << "| task | program | MB/s | records/s | wall s | CPU s | peak RSS, MiB (";
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        std::cout << (i == 0 ? "" : " / ") << megabytes(inputs[i].marc21_bytes);
+    std::cout << " MB input) | vs yaz (wall) | vs yaz (CPU) | share of `dd` |\n";
+    std::cout << "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n";
     auto rss_cells = [&](measurement const& m) {
         std::string cells;
         for (auto const& other : ms)
             if (other.task == m.task && other.program == m.program) {
                 if (!cells.empty()) cells += " / ";
-                cells += fixed(static_cast<double>(other.peak_rss_kb) / 1024.0, 1) + " MiB";
+                cells += fixed(static_cast<double>(other.peak_rss_kb) / 1024.0, 1);
             }
         return cells;
     };
@@ -381,9 +390,16 @@ int main(int argc, char** argv) {
             vs_wall = "**" + fixed(q.best_wall / m.best_wall, 1) + "×**";
             vs_cpu = fixed(q.cpu_at_best / m.cpu_at_best, 1) + "×";
         }
+        // The share of the read bandwidth: how close to reading the file and nothing else.
+        std::string share;
+        if (m.ceiling >= 0)
+            share =
+                fixed(100 * ms[static_cast<std::size_t>(m.ceiling)].best_wall / m.best_wall, 0) +
+                " %";
         std::cout << "| " << m.task << " | " << m.program << " | " << fixed(mbs, 0) << " | " << rps
                   << " | " << fixed(m.best_wall, 3) << " | " << fixed(m.cpu_at_best, 3) << " | "
-                  << rss_cells(m) << " | " << vs_wall << " | " << vs_cpu << " |\n";
+                  << rss_cells(m) << " | " << vs_wall << " | " << vs_cpu << " | " << share
+                  << " |\n";
     }
     for (auto const& m : ms)
         if (m.failures != 0) {
