@@ -320,6 +320,7 @@ int main(int argc, char** argv) {
         net::http_client http{http_options};
         alma::client client{http, base_url};
 
+        bool const show_progress = s.progress || (!s.no_progress && ::isatty(STDERR_FILENO));
         std::uint64_t problems = start.problems;
         std::uint64_t shown = 0;
         std::uint64_t bibs_done = start.bibs_done;
@@ -330,7 +331,8 @@ int main(int argc, char** argv) {
             if (report) report->write(alma::csv_row(p));
             if (!report && shown < 20) {
                 ++shown;
-                std::cerr << "\r\x1b[K" << "west-holdings: " << http.scrub(alma::describe(p)) << "\n";
+                std::cerr << (show_progress ? "\r\x1b[K" : "") << "west-holdings: " << http.scrub(alma::describe(p))
+                          << "\n";
             }
         };
 
@@ -353,7 +355,6 @@ int main(int argc, char** argv) {
         std::signal(SIGTERM, on_signal);
         std::signal(SIGHUP, on_signal);
 
-        bool const show_progress = s.progress || (!s.no_progress && ::isatty(STDERR_FILENO));
         auto const started = std::chrono::steady_clock::now();
         bool progress_shown = false;
         std::function<void()> tick = [&] {
