@@ -6,7 +6,15 @@
 // per item that awaits the Alma call on the shared loop. When it is asked for its next item it
 // drives the loop until the oldest item of the window is answered, and hands that on. So output
 // comes in input order, at most `window` answers wait in memory, and while one stage waits for
-// its front item the loop keeps every other request of every stage moving.
+// its front item the loop keeps every other request of every stage moving. When both stages are
+// chained, holdings_ids also asks for each record as soon as its bib's list arrives (bounded by
+// the records window, see alma::client::prefetch_holding), so a bib whose list is being retried
+// does not hold back the records of the bibs after it.
+//
+// holdings_records also reports, through client.on_bibs_complete, how many bibs at the start of
+// the export are finished (all their records taken by the consumer): the journal of a resumable
+// run is written from that. It assumes the stages after it hold no items back (filters and
+// transforms do not; a stage that buffers would make the count run ahead of the output).
 //
 // Problems (a deleted bib, an unknown holding, a request that failed for good) go to the client's
 // problem_log, tagged with the bib's position in the export; the run goes on. A fatal stop (bad
