@@ -9,16 +9,13 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "test_data.hpp"
 
 namespace alma = marcpipe::alma;
 
 namespace {
 std::string fixture(std::string const& name) {
-    char const* dir = std::getenv("MARCPIPE_TEST_DATA");
-    if (!dir) throw std::runtime_error("MARCPIPE_TEST_DATA is not set (run the tests through meson)");
-    std::ifstream in{std::string{dir} + "/alma/" + name, std::ios::binary};
-    if (!in) throw std::runtime_error("missing test data alma/" + name);
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+    return marcpipe_test::slurp(marcpipe_test::data_root() / "alma" / name);
 }
 }  // namespace
 

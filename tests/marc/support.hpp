@@ -4,11 +4,9 @@
 #include <marcpipe/marc/iso2709.hpp>
 #include <marcpipe/marc/utf8.hpp>
 
-#include <cstdlib>
+#include "../test_data.hpp"
+
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,16 +14,10 @@ namespace iso2709_test {
 
 namespace marc = marcpipe::marc;
 
-inline std::filesystem::path data_path(std::string const& name) {
-    char const* dir = std::getenv("MARCPIPE_TEST_DATA");
-    if (!dir) throw std::runtime_error("MARCPIPE_TEST_DATA is not set");
-    return std::filesystem::path{dir} / "iso2709" / name;
-}
+using marcpipe_test::slurp;
 
-inline std::string slurp(std::filesystem::path const& p) {
-    std::ifstream in{p, std::ios::binary};
-    if (!in) throw std::runtime_error("cannot open " + p.string());
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+inline std::filesystem::path data_path(std::string const& name) {
+    return marcpipe_test::data_root() / "iso2709" / name;
 }
 
 struct read_result {

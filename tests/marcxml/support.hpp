@@ -1,14 +1,13 @@
 // Helpers shared by the MARCXML tests: where the test data is, reading a whole input.
 #pragma once
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <marcpipe/marc/marcxml.hpp>
-#include <stdexcept>
+
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include "../test_data.hpp"
 
 namespace marcxml_test {
 
@@ -16,17 +15,12 @@ namespace marc = marcpipe::marc;
 
 // A file of tests/data/marcxml, or of another area when the name has a directory.
 inline std::filesystem::path data_path(std::string const& name) {
-    char const* dir = std::getenv("MARCPIPE_TEST_DATA");
-    if (!dir) throw std::runtime_error("MARCPIPE_TEST_DATA is not set");
-    if (name.find('/') != std::string::npos) return std::filesystem::path{dir} / name;
-    return std::filesystem::path{dir} / "marcxml" / name;
+    auto const root = marcpipe_test::data_root();
+    if (name.find('/') != std::string::npos) return root / name;
+    return root / "marcxml" / name;
 }
 
-inline std::string slurp(std::filesystem::path const& p) {
-    std::ifstream in{p, std::ios::binary};
-    if (!in) throw std::runtime_error("cannot open " + p.string());
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
+using marcpipe_test::slurp;
 
 struct read_result {
     std::vector<marc::record> records;
