@@ -62,6 +62,20 @@ TEST_CASE("a journal gives back its job and its last complete checkpoint", "[pip
     fs::remove_all(dir);
 }
 
+TEST_CASE("a journal killed before its header was written means no progress yet", "[pipeline][journal]") {
+    auto dir = scratch("torn-head");
+    auto path = (dir / "out.journal").string();
+    for (std::string head : {"", "marcpipe-jour", "marcpipe-journal 1\n", "marcpipe-journal 1\njob inp"}) {
+        {
+            std::ofstream f{path, std::ios::binary | std::ios::trunc};
+            f << head;
+        }
+        INFO("journal holds \"" << head << "\"");
+        CHECK_FALSE(journal::read(path));
+    }
+    fs::remove_all(dir);
+}
+
 TEST_CASE("appending to a journal keeps what was there; a finished run says so", "[pipeline][journal]") {
     auto dir = scratch("append");
     auto path = (dir / "out.journal").string();

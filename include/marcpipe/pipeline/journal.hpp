@@ -189,7 +189,12 @@ public:
                 }
             }
         }
-        if (first) throw journal_error(path + " is empty or not a marcpipe journal");
+        // Killed between creating the journal and writing its header: nothing was done yet, so
+        // the run starts from the beginning, as if there were no journal.
+        std::string const head = std::string{magic} + "\n";
+        if (first && head.starts_with(text)) return std::nullopt;
+        if (first) throw journal_error(path + " is not a marcpipe journal");
+        if (s.job.empty() && !s.last) return std::nullopt;
         return s;
     }
     static std::optional<journal_state> read(std::string const& path) {
