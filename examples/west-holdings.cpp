@@ -27,6 +27,10 @@
 #include <string>
 #include <vector>
 
+#ifndef MARCPIPE_VERSION
+#define MARCPIPE_VERSION "unknown"
+#endif
+
 namespace alma = marcpipe::alma;
 namespace marc = marcpipe::marc;
 namespace net = marcpipe::net;
@@ -146,7 +150,7 @@ int main(int argc, char** argv) {
     settings s;
     CLI::App app{"Export Alma holdings records for WEST: bib export (or MMS IDs) in, holdings records out,\n"
                  "001 = holding ID, 004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
-    app.set_version_flag("--version", std::string{"west-holdings (marcpipe) "} + "0.1.0");
+    app.set_version_flag("--version", std::string{"west-holdings (marcpipe) "} + MARCPIPE_VERSION);
     app.add_option("INPUT", s.input, "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin")
         ->required();
     app.add_option("-o,--output", s.output, "where the holdings records go (- for stdout, the default)");
