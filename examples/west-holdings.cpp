@@ -231,6 +231,7 @@ int main(int argc, char** argv) {
         }
     }
     std::string const journal_path = to_stdout ? std::string{} : s.output + ".journal";
+    std::string const answers_path = to_stdout ? std::string{} : s.output + ".answers";
     std::string const job = job_description(s, format);
 
     // ---- where this run starts -------------------------------------------------------
@@ -272,6 +273,7 @@ int main(int argc, char** argv) {
                 if (std::filesystem::exists(path + ".part")) std::filesystem::rename(path + ".part", path);
             }
             std::filesystem::remove(journal_path);
+            alma::answer_log{answers_path, true}.remove();
         } catch (std::exception const& e) {
             std::cerr << "west-holdings: " << e.what() << "\n";
             return exit_usage;
@@ -312,6 +314,9 @@ int main(int argc, char** argv) {
         }
         std::optional<pipeline::journal> journal;
         if (!to_stdout) journal.emplace(journal_path, job, fresh);
+        // Answers that arrive ahead of the output, kept so a resumed run does not ask for them again.
+        std::optional<alma::answer_log> answers;
+        if (!to_stdout) answers.emplace(answers_path, fresh, start.bibs_done);
 
         record_output records{out, format == "marcxml", fresh};
         records.set_records(start.records);
@@ -323,6 +328,7 @@ int main(int argc, char** argv) {
         http_options.retry.max_attempts = s.max_attempts;
         net::http_client http{http_options};
         alma::client client{http, base_url};
+        if (answers) client.keep_answers(*answers);
 
         bool const show_progress = s.progress || (!s.no_progress && ::isatty(STDERR_FILENO));
         std::uint64_t problems = start.problems;
@@ -349,6 +355,7 @@ int main(int argc, char** argv) {
             bibs_done = done;
             auto [bytes, recs] = records.prefix_before(done);
             client.problems().release_before(done, release);
+            if (answers) answers->bibs_done(done);
             if (!journal) return;
             journal->record(pipeline::checkpoint{done, bytes, report ? report->bytes() : 0, recs, problems});
         };
@@ -458,11 +465,14 @@ int main(int argc, char** argv) {
         out.commit();
         if (report) report->commit();
         if (journal) journal->remove();
+        if (answers) answers->remove();
 
         std::cerr << "west-holdings: " << (total_bibs ? *total_bibs : skip + client.progress().bibs_listed) << " bibs ("
                   << to_string(input_format) << "), " << records.records() << " holdings records written to "
                   << (to_stdout ? std::string{"standard output"} : s.output) << " (" << format << ")";
         if (skip) std::cerr << ", resumed after bib " << skip;
+        if (answers && answers->recalled())
+            std::cerr << " (" << answers->recalled() << " answers taken from the interrupted run)";
         std::cerr << "; " << problems << " problems";
         if (problems && report) std::cerr << " (see " << s.errors << ")";
         std::cerr << "; ";

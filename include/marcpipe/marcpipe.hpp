@@ -2,6 +2,7 @@
 // Alma client and the pipeline stages.
 #pragma once
 
+#include "alma/answer_log.hpp"
 #include "alma/client.hpp"
 #include "alma/error.hpp"
 #include "alma/holdings.hpp"

@@ -26,6 +26,7 @@
 #include "../coro/task.hpp"
 #include "../net/http_client.hpp"
 #include "../net/retry.hpp"
+#include "answer_log.hpp"
 #include "error.hpp"
 #include "holdings.hpp"
 #include "report.hpp"
@@ -167,11 +168,6 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// A call's answer, or the problem to report for it (stage, IDs, status, Alma code, message,
-// tracking ID all filled in).
-template <typename T>
-using outcome = tl::expected<T, problem>;
-
 // A holdings record asked for ahead of time; `done` once the answer (or the problem) is in.
 struct pending_holding {
     bool done = false;
@@ -254,13 +250,13 @@ public:
     void enable_prefetch(std::size_t limit) { prefetch_limit_ = limit; }
     bool prefetching() const noexcept { return prefetch_limit_ > 0; }
 
-    void prefetch_holding(std::string const& mms_id, std::string const& holding_id) {
+    void prefetch_holding(std::uint64_t bib_seq, std::string const& mms_id, std::string const& holding_id) {
         if (prefetched_.size() >= prefetch_limit_ || http_->stopped()) return;
         auto key = std::make_pair(mms_id, holding_id);
         if (prefetched_.count(key)) return;
         auto pending = std::make_shared<pending_holding>();
         prefetched_.emplace(std::move(key), pending);
-        loop().spawn(fill(pending, mms_id, holding_id));
+        loop().spawn(fill(pending, bib_seq, mms_id, holding_id));
     }
 
     // The early request for this holding, if there is one; the caller takes it over.
@@ -272,9 +268,38 @@ public:
         return pending;
     }
 
-    // Asks for a holdings record into `pending`.
-    coro::task<void> fill(std::shared_ptr<pending_holding> pending, std::string mms_id, std::string holding_id) {
-        pending->result = co_await holding_record(std::move(mms_id), std::move(holding_id));
+    // Keeps every answer in `log` as it arrives, and takes an answer from it instead of asking
+    // Alma when an earlier run of the same job received it (see answer_log.hpp).
+    void keep_answers(answer_log& log) noexcept { answers_ = &log; }
+    answer_log* answers() noexcept { return answers_; }
+
+    // The holding IDs of the bib at `bib_seq` of the export: from the answer log, or from Alma.
+    coro::task<outcome<std::vector<std::string>>> holdings_of(std::uint64_t bib_seq, std::string mms_id) {
+        if (answers_)
+            if (auto known = answers_->recall_list(bib_seq, mms_id)) co_return std::move(*known);
+        auto answer = co_await holdings_list(mms_id);
+        remember_list(bib_seq, mms_id, answer);
+        co_return answer;
+    }
+
+    // Keeps a bib's holdings list in the answer log; an answer cut short by the run stopping is
+    // not an answer and is asked for again next time.
+    void remember_list(std::uint64_t bib_seq, std::string const& mms_id,
+                       outcome<std::vector<std::string>> const& answer) {
+        if (answers_ && !http_->stopped()) answers_->remember_list(bib_seq, mms_id, answer);
+    }
+
+    // Asks for a holdings record of the bib at `bib_seq` into `pending`.
+    coro::task<void> fill(std::shared_ptr<pending_holding> pending, std::uint64_t bib_seq, std::string mms_id,
+                          std::string holding_id) {
+        if (answers_)
+            if (auto known = answers_->recall_record(bib_seq, mms_id, holding_id)) {
+                pending->result = std::move(*known);
+                pending->done = true;
+                co_return;
+            }
+        pending->result = co_await holding_record(mms_id, holding_id);
+        if (answers_ && !http_->stopped()) answers_->remember_record(bib_seq, mms_id, holding_id, pending->result);
         pending->done = true;
     }
 
@@ -308,6 +333,7 @@ private:
     endpoints urls_;
     problem_log problems_;
     counters counters_;
+    answer_log* answers_ = nullptr;
     std::size_t prefetch_limit_ = 0;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<pending_holding>> prefetched_;
 };

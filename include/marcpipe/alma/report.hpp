@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include <tl/expected.hpp>
+
 namespace marcpipe::alma {
 
 // Where in the job a record was lost.
@@ -54,6 +56,11 @@ struct problem {
 
     friend bool operator==(problem const&, problem const&) = default;
 };
+
+// A call's answer, or the problem to report for it (stage, IDs, status, Alma code, message,
+// tracking ID all filled in).
+template <typename T>
+using outcome = tl::expected<T, problem>;
 
 inline constexpr std::string_view report_header =
     "stage,mms_id,holding_id,http_status,alma_code,message,tracking_id\r\n";

@@ -16,6 +16,9 @@
 // run is written from that. It assumes the stages after it hold no items back (filters and
 // transforms do not; a stage that buffers would make the count run ahead of the output).
 //
+// With an answer log (client.keep_answers), every answer is kept as it arrives and taken from the
+// log instead of Alma when a resumed run comes to it again (alma/answer_log.hpp).
+//
 // Problems (a deleted bib, an unknown holding, a request that failed for good) go to the client's
 // problem_log, tagged with the bib's position in the export; the run goes on. A fatal stop (bad
 // key, daily threshold) surfaces as alma::fatal_error from the stage.
@@ -71,10 +74,10 @@ struct list_slot {
 };
 
 inline coro::task<void> ask_list(alma::client& c, std::shared_ptr<list_slot> slot) {
-    slot->result = co_await c.holdings_list(slot->b.mms_id);
+    slot->result = co_await c.holdings_of(slot->b.seq, slot->b.mms_id);
     slot->done = true;
     if (slot->result && c.prefetching())
-        for (auto const& id : *slot->result) c.prefetch_holding(slot->b.mms_id, id);
+        for (auto const& id : *slot->result) c.prefetch_holding(slot->b.seq, slot->b.mms_id, id);
 }
 
 // Up to 100 bibs asked for in one bulk call; their answers are kept per bib in input order.
@@ -85,32 +88,45 @@ struct bulk_slot {
 };
 
 inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slot) {
+    // Bibs whose answer an earlier run of the job received are not asked for again.
+    std::vector<std::optional<alma::outcome<std::vector<std::string>>>> known(slot->bibs.size());
     std::vector<std::string> ids;
     ids.reserve(slot->bibs.size());
-    for (auto const& b : slot->bibs) ids.push_back(b.mms_id);
-    auto answer = co_await c.bibs_availability(ids);
-    if (answer) {
-        for (auto const& b : slot->bibs) {
-            auto found = std::find_if(answer->begin(), answer->end(),
-                                      [&](alma::bib_availability const& a) { return a.mms_id == b.mms_id; });
-            if (found != answer->end()) {
-                slot->results.emplace_back(std::move(found->holding_ids));
-            } else {
-                // Alma leaves out what it does not know: a bib deleted since the export.
-                slot->results.emplace_back(tl::unexpected(alma::problem{
-                    alma::stage::holdings_list, b.mms_id, "", 200, "",
-                    "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""}));
+    for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
+        if (auto* log = c.answers()) known[i] = log->recall_list(slot->bibs[i].seq, slot->bibs[i].mms_id);
+        if (!known[i]) ids.push_back(slot->bibs[i].mms_id);
+    }
+    if (!ids.empty()) {
+        auto answer = co_await c.bibs_availability(ids);
+        if (answer) {
+            for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
+                if (known[i]) continue;
+                bib const& b = slot->bibs[i];
+                auto found = std::find_if(answer->begin(), answer->end(),
+                                          [&](alma::bib_availability const& a) { return a.mms_id == b.mms_id; });
+                if (found != answer->end()) {
+                    known[i] = std::move(found->holding_ids);
+                } else {
+                    // Alma leaves out what it does not know: a bib deleted since the export.
+                    known[i] = tl::unexpected(alma::problem{
+                        alma::stage::holdings_list, b.mms_id, "", 200, "",
+                        "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""});
+                }
+                c.remember_list(b.seq, b.mms_id, *known[i]);
             }
+        } else if (!c.stopped()) {
+            // The whole call failed for good: ask bib by bib, so each bib gets its own answer.
+            for (std::size_t i = 0; i < slot->bibs.size(); ++i)
+                if (!known[i]) known[i] = co_await c.holdings_of(slot->bibs[i].seq, slot->bibs[i].mms_id);
         }
-    } else if (!c.stopped()) {
-        // The whole call failed for good: ask bib by bib, so each bib gets its own answer.
-        for (auto const& b : slot->bibs) slot->results.push_back(co_await c.holdings_list(b.mms_id));
     }
     slot->done = true;
-    if (c.prefetching() && slot->results.size() == slot->bibs.size())
+    if (c.stopped()) co_return;  // the stage throws fatal_error and looks at no result
+    for (auto& k : known) slot->results.push_back(std::move(*k));
+    if (c.prefetching())
         for (std::size_t i = 0; i < slot->bibs.size(); ++i)
             if (slot->results[i])
-                for (auto const& id : *slot->results[i]) c.prefetch_holding(slot->bibs[i].mms_id, id);
+                for (auto const& id : *slot->results[i]) c.prefetch_holding(slot->bibs[i].seq, slot->bibs[i].mms_id, id);
 }
 
 template <typename Range>
@@ -204,7 +220,7 @@ coro::generator<holding_record> fetch_records(Range upstream, alma::client& c, h
             auto answer = c.take_prefetched(ref.mms_id, ref.holding_id);
             if (!answer) {
                 answer = std::make_shared<alma::pending_holding>();
-                c.loop().spawn(c.fill(answer, ref.mms_id, ref.holding_id));
+                c.loop().spawn(c.fill(answer, ref.bib_seq, ref.mms_id, ref.holding_id));
             }
             last_pulled = ref.bib_seq;
             ahead.push_back(std::make_shared<record_slot>(ref, std::move(answer)));
