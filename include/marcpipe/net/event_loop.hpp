@@ -106,6 +106,12 @@ struct transfer {
     std::coroutine_handle<> waiter;
     std::size_t cap = 0;
     bool over_cap = false;
+    // Asked each time curl is about to send the request: 1 the first time, 2 when curl resends
+    // it on a fresh connection because a kept-alive one died. false: do not send (the transfer
+    // fails with CURLE_SEND_ERROR, for the caller to retry).
+    std::function<bool(int)> on_send;
+    int sends = 0;
+    bool send_refused = false;
     bool fresh_header_block = false;
     state where = state::idle;
     std::list<transfer*>::iterator queue_pos;
@@ -165,13 +171,19 @@ public:
         spawned_.clear();
     }
 
+    // Whether on_send below sees the moment a request leaves (curl 7.80 and later).
+    static constexpr bool sees_sends = LIBCURL_VERSION_NUM >= 0x075000;
+
     // GET `url` with extra request headers. Completes with the response (any HTTP status) or a
-    // transport_error; never throws for network trouble.
-    [[nodiscard]] coro::task<result> get(std::string url, std::vector<header> headers = {}) {
+    // transport_error; never throws for network trouble. `on_send` (see detail::transfer) is
+    // asked each time the request is about to leave; it must not throw.
+    [[nodiscard]] coro::task<result> get(std::string url, std::vector<header> headers = {},
+                                         std::function<bool(int)> on_send = {}) {
         if (auto problem = check_url(url))
             co_return tl::unexpected(
                 transport_error(CURLE_UNSUPPORTED_PROTOCOL, std::move(*problem)));
         detail::transfer t;
+        t.on_send = std::move(on_send);
         if (auto failed = prepare(t, std::move(url), headers))
             co_return tl::unexpected(std::move(*failed));
         co_await transfer_awaiter{t};
@@ -347,6 +359,12 @@ private:
         set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &event_loop::on_header));
         set(curl_easy_setopt(e, CURLOPT_HEADERDATA, static_cast<void*>(&t)));
         set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_buffer));
+#if LIBCURL_VERSION_NUM >= 0x075000
+        if (t.on_send) {
+            set(curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &event_loop::on_prereq));
+            set(curl_easy_setopt(e, CURLOPT_PREREQDATA, static_cast<void*>(&t)));
+        }
+#endif
         set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
         set(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));  // every decoding curl has
         // Over TLS, wait for a connection being set up to say (by ALPN, at handshake time)
@@ -442,7 +460,11 @@ private:
             return std::move(t.resp);
         }
         std::string message;
-        if (t.over_cap || code == CURLE_FILESIZE_EXCEEDED) {
+        if (code == CURLE_ABORTED_BY_CALLBACK && t.send_refused) {
+            code = CURLE_SEND_ERROR;
+            message = "the connection closed before the answer came, and resending at once would "
+                      "exceed the rate limit";
+        } else if (t.over_cap || code == CURLE_FILESIZE_EXCEEDED) {
             code = CURLE_FILESIZE_EXCEEDED;
             message = "response larger than the cap of " + std::to_string(t.cap) + " bytes";
         } else {
@@ -599,6 +621,21 @@ private:
             self->curl_deadline_ = clock::now() + std::chrono::milliseconds(timeout_ms);
         }
         return 0;
+    }
+
+    static int on_prereq(void* userp, char*, char*, int, int) {
+        auto* t = static_cast<detail::transfer*>(userp);
+        bool go = false;
+        try {
+            go = t->on_send(++t->sends);
+        } catch (...) {
+        }
+        t->send_refused = !go;
+#if LIBCURL_VERSION_NUM >= 0x075000
+        return go ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+#else
+        return go ? 0 : 1;
+#endif
     }
 
     static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* userp) {

@@ -54,6 +54,7 @@ struct client_options {
 struct client_stats {
     std::uint64_t requests = 0;  // attempts sent
     std::uint64_t retries = 0;   // attempts after the first
+    std::uint64_t resent = 0;    // sent again by curl itself (a kept-alive connection had died)
     std::uint64_t success = 0;   // per attempt, by outcome class
     std::uint64_t transient = 0;
     std::uint64_t permanent = 0;
@@ -121,14 +122,39 @@ public:
         int const attempts = std::max(1, options_.retry.max_attempts);
         for (int attempt = 1;; ++attempt) {
             if (stopped_) co_return stopped_error();
-            bool const granted =
-                co_await limiter_.acquire();  // a named local: see rate_limiter.hpp
-            if (!granted || stopped_) co_return stopped_error();
+            // The limiter counts the request when it leaves (see rate_limiter.hpp), where curl
+            // can say when that is.
+            bool granted = false;  // a named local, not the condition of the if: see rate_limiter.hpp
+            if constexpr (event_loop::sees_sends)
+                granted = co_await limiter_.reserve();
+            else
+                granted = co_await limiter_.acquire();
+            if (!granted || stopped_) {
+                if (granted && event_loop::sees_sends) limiter_.give_back();
+                co_return stopped_error();
+            }
             ++stats_.requests;
             if (attempt > 1) ++stats_.retries;
             stats_.last_start = event_loop::clock::now();
             if (!stats_.first_start) stats_.first_start = stats_.last_start;
-            result r = co_await loop_.get(url, headers);
+            int sends = 0;
+            std::function<bool(int)> on_send;
+            if (event_loop::sees_sends)
+                on_send = [this, &sends](int nth) {
+                    ++sends;
+                    if (nth == 1) {
+                        limiter_.sent();
+                        return true;
+                    }
+                    // curl resending on a new connection after a kept-alive one died: one more
+                    // request for Alma to count, so it goes only if the window has room.
+                    if (!limiter_.start_unplanned()) return false;
+                    ++stats_.requests;
+                    ++stats_.resent;
+                    return true;
+                };
+            result r = co_await loop_.get(url, headers, std::move(on_send));
+            if (event_loop::sees_sends && sends == 0) limiter_.give_back();
             if (r) {
                 if (auto remaining = r->header_value("X-Exl-Api-Remaining")) {
                     long long n = 0;

@@ -20,6 +20,14 @@
 // the spread of its arrivals is exactly what can push one burst into the next rolling second;
 // evenly spaced requests arrive with an even delay.
 //
+// What counts is when a request leaves, not when it was allowed to: between the two lie a free
+// slot in the loop, a TLS handshake on a new connection, a busy turn of the loop. So a start can
+// be taken in two steps: try_reserve() holds a place, which counts in every window from then on,
+// and confirm_sent() (called when curl is about to send, see http_client) puts the start at the
+// moment it really left; give_back() frees a place that was never used. A start that nobody
+// planned (curl resending on a fresh connection after a kept-alive one died) is counted with
+// try_start_unplanned(), which refuses when the window is full.
+//
 // On a 429 PER_SECOND_THRESHOLD (someone else of the institution is using the same budget) the
 // limit halves, at most once per window, and then grows back by a tenth of N per second.
 #pragma once
@@ -79,14 +87,17 @@ public:
         return static_cast<int>(std::min<long long>(grown, max_limit_));
     }
 
-    // Earliest time >= now at which a start is allowed.
+    // Earliest time >= now at which a start is allowed; time_point::max() when the places held
+    // by reservations fill the limit (a confirmation or a give-back decides).
     time_point next_start(time_point now) const {
         if (unlimited()) return now;
         int lim = limit(now);
-        std::size_t count = started_in_window(now);
+        std::size_t count = started_in_window(now) + outstanding_;
         if (count < static_cast<std::size_t>(lim)) return std::max(now, spaced_after(lim));
-        // The lim-th most recent start must leave the window first.
-        std::size_t idx = starts_.size() - static_cast<std::size_t>(lim);
+        if (outstanding_ >= static_cast<std::size_t>(lim)) return time_point::max();
+        // Of the starts in the window, only lim - outstanding may stay: the (lim - outstanding)-th
+        // most recent must leave it first.
+        std::size_t idx = starts_.size() - (static_cast<std::size_t>(lim) - outstanding_);
         time_point t = starts_[idx] + window_;
         // While recovering the limit grows with time, which may allow an earlier start.
         if (slowed_at_ && lim < max_limit_) {
@@ -99,15 +110,39 @@ public:
 
     // Records a start at `now` if allowed; false otherwise.
     bool try_start(time_point now) {
+        if (!may_start(now, true)) return false;
         if (unlimited()) return true;
-        prune(now);
-        int lim = limit(now);
-        if (started_in_window(now) >= static_cast<std::size_t>(lim)) return false;
-        if (now < spaced_after(lim)) return false;
-        starts_.push_back(now);
-        if (starts_.size() > static_cast<std::size_t>(max_limit_)) starts_.pop_front();
+        last_grant_ = now;
+        record(now);
         return true;
     }
+
+    // Holds a place for a start whose moment is not known yet; false if not allowed now.
+    bool try_reserve(time_point now) {
+        if (!may_start(now, true)) return false;
+        if (unlimited()) return true;
+        last_grant_ = now;
+        ++outstanding_;
+        return true;
+    }
+    // The reserved start left at `now`.
+    void confirm_sent(time_point now) {
+        if (unlimited()) return;
+        if (outstanding_ > 0) --outstanding_;
+        record(now);
+    }
+    // The reserved start never happened.
+    void give_back() noexcept {
+        if (outstanding_ > 0) --outstanding_;
+    }
+    // A start nobody reserved, at `now`: counted if the window has room (the even spacing does
+    // not apply: it is one request's second try, not a new one); false otherwise.
+    bool try_start_unplanned(time_point now) {
+        if (!may_start(now, false)) return false;
+        if (!unlimited()) record(now);
+        return true;
+    }
+    std::size_t reserved() const noexcept { return outstanding_; }
 
     // The server said "too many": halve the limit (once per window, since a burst of 429s
     // answers one excess) and let it recover gradually.
@@ -125,12 +160,25 @@ public:
     }
 
 private:
+    bool may_start(time_point now, bool spaced) {
+        if (unlimited()) return true;
+        prune(now);
+        int lim = limit(now);
+        if (started_in_window(now) + outstanding_ >= static_cast<std::size_t>(lim)) return false;
+        return !spaced || now >= spaced_after(lim);
+    }
+
+    void record(time_point t) {
+        starts_.insert(std::upper_bound(starts_.begin(), starts_.end(), t), t);
+        if (starts_.size() > static_cast<std::size_t>(max_limit_)) starts_.pop_front();
+    }
+
     // The earliest start the even spacing allows after the last one. A tenth less than
     // window / N: the schedule stays anchored on the rolling window (start i - N + window), and a
     // start that came late is caught up instead of delaying every later one.
     time_point spaced_after(int lim) const {
-        if (!options_.smooth || starts_.empty() || lim <= 0) return time_point::min();
-        return starts_.back() + window_ * 9 / (10 * lim);
+        if (!options_.smooth || !last_grant_ || lim <= 0) return time_point::min();
+        return *last_grant_ + window_ * 9 / (10 * lim);
     }
 
     void prune(time_point now) {
@@ -142,7 +190,9 @@ private:
     duration window_{};
     int reduced_ = 0;
     std::optional<time_point> slowed_at_;
-    std::deque<time_point> starts_;
+    std::deque<time_point> starts_;        // sorted
+    std::size_t outstanding_ = 0;          // reserved places not yet confirmed or given back
+    std::optional<time_point> last_grant_;  // what the even spacing counts from
 };
 
 class rate_limiter {
@@ -156,7 +206,7 @@ public:
 
     class acquire_awaiter {
     public:
-        explicit acquire_awaiter(rate_limiter& limiter) : limiter_(limiter) {}
+        acquire_awaiter(rate_limiter& limiter, bool reserve) : limiter_(limiter), reserve_(reserve) {}
         acquire_awaiter(acquire_awaiter const&) = delete;
         acquire_awaiter& operator=(acquire_awaiter const&) = delete;
         ~acquire_awaiter() {
@@ -168,8 +218,8 @@ public:
         bool await_ready() {
             if (limiter_.cancelled_) return true;
             // FIFO: nobody overtakes a request that is already waiting.
-            return limiter_.waiters_.empty() &&
-                   limiter_.window_.try_start(event_loop::clock::now()) && (granted_ = true);
+            return limiter_.waiters_.empty() && limiter_.grant(*this, event_loop::clock::now()) &&
+                   (granted_ = true);
         }
         void await_suspend(std::coroutine_handle<> h) {
             waiting_ = h;
@@ -187,12 +237,26 @@ public:
         friend class rate_limiter;
         rate_limiter& limiter_;
         std::coroutine_handle<> waiting_;
+        bool reserve_;
         bool queued_ = false;
         bool posted_ = false;
         bool granted_ = false;
     };
 
-    [[nodiscard]] acquire_awaiter acquire() { return acquire_awaiter(*this); }
+    // A start, counted at the moment it is granted.
+    [[nodiscard]] acquire_awaiter acquire() { return acquire_awaiter(*this, false); }
+    // A place for a start: the caller then says sent() when the request leaves, or give_back().
+    [[nodiscard]] acquire_awaiter reserve() { return acquire_awaiter(*this, true); }
+
+    void sent() {
+        window_.confirm_sent(event_loop::clock::now());
+        pump();
+    }
+    void give_back() {
+        window_.give_back();
+        pump();
+    }
+    bool start_unplanned() { return window_.try_start_unplanned(event_loop::clock::now()); }
 
     void slow_down() { window_.slow_down(event_loop::clock::now()); }
 
@@ -218,20 +282,28 @@ private:
         loop_.post(w.waiting_);
     }
 
-    // Grants as many waiters as the window allows now, then sleeps until the next may start.
+    bool grant(acquire_awaiter const& w, event_loop::time_point now) {
+        return w.reserve_ ? window_.try_reserve(now) : window_.try_start(now);
+    }
+
+    // Grants as many waiters as the window allows now, then sleeps until the next may start
+    // (or until a reservation is settled, which calls this again).
     void pump() {
+        if (cancelled_) return;
         if (timer_) {
             loop_.cancel(*timer_);
             timer_.reset();
         }
         auto now = event_loop::clock::now();
-        while (!waiters_.empty() && window_.try_start(now)) {
+        while (!waiters_.empty() && grant(*waiters_.front(), now)) {
             acquire_awaiter* w = waiters_.front();
             waiters_.pop_front();
             wake(*w, true);
         }
         if (!waiters_.empty()) {
-            timer_ = loop_.call_at(window_.next_start(now), [this] {
+            auto const next = window_.next_start(now);
+            if (next == event_loop::time_point::max()) return;
+            timer_ = loop_.call_at(next, [this] {
                 timer_.reset();
                 pump();
             });
