@@ -504,6 +504,13 @@ TEST_CASE("usage and configuration errors exit 2 with a message", "[programs][we
     CHECK(missing.status == 2);
     auto resume_stdout = run(west, {"--region", "na", "--resume", "ids.txt"}, env_with_key(), dir, "g");
     CHECK(resume_stdout.status == 2);
+    {
+        std::ofstream text{dir / "notes.txt"};
+        text << "Holdings to send to WEST this year\n";
+    }
+    auto not_an_export = run(west, {"--region", "na", "notes.txt"}, env_with_key(), dir, "j");
+    CHECK(not_an_export.status == 2);
+    CHECK(not_an_export.err.find("notes.txt is neither MARC21, MARCXML nor a list of MMS IDs") != std::string::npos);
     auto help = run(west, {"--help"}, {}, dir, "h");
     CHECK(help.status == 0);
     CHECK(help.out.find("--holdings-source") != std::string::npos);

@@ -85,30 +85,44 @@ inline std::optional<input_format> detect_format(std::string_view head) noexcept
     return std::nullopt;
 }
 
+// An input, its format detected, and a source that still yields it from the first byte (the
+// bytes read to detect the format are handed back first). Throws marc_error (not_marc) when it
+// is none of the three formats, std::system_error when it cannot be read.
+struct detected_input {
+    input_format format;
+    std::unique_ptr<byte_source> source;
+};
+
+inline detected_input detect(std::unique_ptr<byte_source> source) {
+    std::string head(4096, '\0');
+    std::size_t got = 0;
+    while (got < head.size()) {
+        std::size_t n = source->read(head.data() + got, head.size() - got);
+        if (n == 0) break;
+        got += n;
+    }
+    head.resize(got);
+    auto f = detect_format(head);
+    if (!f) {
+        std::string const name = source->name();
+        std::string what = got == 0 ? name + " is empty"
+                                    : name + " is neither MARC21, MARCXML nor a list of MMS IDs "
+                                             "(it starts \"" +
+                                          detail::printable(std::string_view{head}.substr(0, 24)) + "\")";
+        throw marc_error(read_problem{error_code::not_marc, 0, 0, std::move(what)});
+    }
+    return detected_input{*f, std::make_unique<prefixed_source>(std::move(head), std::move(source))};
+}
+
 class any_reader {
 public:
     // Reads the start of `source` to detect its format; throws marc_error (not_marc) when it is
     // none of the three, std::system_error when it cannot be read.
     explicit any_reader(std::unique_ptr<byte_source> source, reader_options options = {})
         : options_{std::move(options)}, name_{source->name()} {
-        std::string head(4096, '\0');
-        std::size_t got = 0;
-        while (got < head.size()) {
-            std::size_t n = source->read(head.data() + got, head.size() - got);
-            if (n == 0) break;
-            got += n;
-        }
-        head.resize(got);
-        auto f = detect_format(head);
-        if (!f) {
-            std::string what = got == 0 ? name_ + " is empty"
-                                        : name_ + " is neither MARC21, MARCXML nor a list of MMS IDs "
-                                                  "(it starts \"" +
-                                              printable(std::string_view{head}.substr(0, 24)) + "\")";
-            throw marc_error(read_problem{error_code::not_marc, 0, 0, std::move(what)});
-        }
-        format_ = *f;
-        auto rest = std::make_unique<prefixed_source>(std::move(head), std::move(source));
+        detected_input in = detect(std::move(source));
+        format_ = in.format;
+        auto rest = std::move(in.source);
         auto forward = [this](read_problem const& p) { keep(p); };
         switch (format_) {
             case input_format::iso2709: {
@@ -204,7 +218,7 @@ public:
             number_ = lines.line_number;
             if (!detail::all_digits(*line)) {
                 report(error_code::not_marc, lines.line_offset,
-                       "line " + std::to_string(lines.line_number) + " \"" + printable(*line) +
+                       "line " + std::to_string(lines.line_number) + " \"" + detail::printable(*line) +
                            "\" is not an MMS ID");
                 continue;
             }
@@ -224,8 +238,6 @@ public:
     iso2709_reader* iso2709() noexcept { return std::get_if<iso2709_reader>(&reader_); }
 
 private:
-    static std::string printable(std::string_view s) { return detail::printable(s); }
-
     // One MMS ID a line, read in blocks.
     struct id_lines {
         explicit id_lines(std::unique_ptr<byte_source> s) : source{std::move(s)} {}

@@ -20,6 +20,7 @@
 #include "../alma/report.hpp"
 #include "../coro/generator.hpp"
 #include "../marc/error.hpp"
+#include "../marc/any_reader.hpp"
 #include "../marc/iso2709_reader.hpp"
 #include "../marc/marcxml_reader.hpp"
 #include "../marc/record.hpp"
@@ -28,55 +29,16 @@
 
 namespace marcpipe::pipeline {
 
-enum class input_format { marc21, marcxml, mms_id_list };
-
-constexpr std::string_view to_string(input_format f) noexcept {
-    switch (f) {
-        case input_format::marc21: return "MARC21";
-        case input_format::marcxml: return "MARCXML";
-        case input_format::mms_id_list: return "list of MMS IDs";
-    }
-    return "?";
-}
-
-// Decides the format from the first bytes: '<' (after a BOM or blanks) is MARCXML, five digits
-// is an ISO 2709 leader (a record length), anything else is read as one MMS ID a line.
-inline input_format detect_format(std::string_view head) {
-    if (head.substr(0, 3) == "\xEF\xBB\xBF") head.remove_prefix(3);
-    std::size_t i = 0;
-    while (i < head.size() && std::isspace(static_cast<unsigned char>(head[i]))) ++i;
-    if (i < head.size() && head[i] == '<') return input_format::marcxml;
-    if (head.size() >= marc::leader_length) {
-        bool digits = true;
-        for (std::size_t k = 0; k < 5; ++k) digits = digits && std::isdigit(static_cast<unsigned char>(head[k]));
-        // A leader has its length, then status/type/level letters; an ID list has a newline
-        // within the first 24 bytes or digits all along.
-        bool line_break = head.substr(0, marc::leader_length).find('\n') != std::string_view::npos;
-        if (digits && !line_break && !std::isdigit(static_cast<unsigned char>(head[5]))) return input_format::marc21;
-    }
-    return input_format::mms_id_list;
-}
+using marc::input_format;
 
 // An opened input: its format and a source positioned at its start.
-struct opened_input {
-    opened_input(input_format f, std::unique_ptr<marc::byte_source> s) : format{f}, source{std::move(s)} {}
-    input_format format;
-    std::unique_ptr<marc::byte_source> source;
-};
+using opened_input = marc::detected_input;
 
 // Opens a path ("-": standard input) and detects its format, reading as little as it needs.
+// Input that is none of the three formats is refused (marc_error, not_marc) rather than read as
+// MMS IDs: one call per line of a PDF would be a slow way to find out.
 inline opened_input open_input(std::string const& path) {
-    auto file = std::make_unique<marc::file_source>(path);
-    std::string head(4096, '\0');
-    std::size_t got = 0;
-    while (got < head.size()) {
-        std::size_t n = file->read(head.data() + got, head.size() - got);
-        if (n == 0) break;
-        got += n;
-    }
-    head.resize(got);
-    input_format const f = detect_format(head);
-    return opened_input{f, std::make_unique<marc::prefixed_source>(std::move(head), std::move(file))};
+    return marc::detect(std::make_unique<marc::file_source>(path));
 }
 
 namespace detail {
@@ -115,7 +77,7 @@ inline coro::generator<bib> id_lines(std::unique_ptr<marc::byte_source> source) 
 }
 
 inline coro::generator<bib> export_bibs(opened_input in, alma::problem_log* log) {
-    if (in.format == input_format::marc21) {
+    if (in.format == input_format::iso2709) {
         marc::reader_options opts{marc::on_error::skip};
         opts.on_problem = [log](marc::read_problem const& p) {
             report_export_problem(log, p.record_number - 1, p.message());
@@ -153,7 +115,7 @@ inline coro::generator<bib> export_bibs(opened_input in, alma::problem_log* log)
 }
 
 inline coro::generator<marc::record> export_records(opened_input in) {
-    if (in.format == input_format::marc21) {
+    if (in.format == input_format::iso2709) {
         marc::iso2709_reader reader{std::move(in.source)};
         while (auto r = reader.next()) {
             marc::record rec = r->to_record();
