@@ -273,7 +273,7 @@ int main(int argc, char** argv) {
                 if (std::filesystem::exists(path + ".part")) std::filesystem::rename(path + ".part", path);
             }
             std::filesystem::remove(journal_path);
-            alma::answer_log{answers_path, true}.remove();
+            alma::answer_log::remove_files(answers_path);
         } catch (std::exception const& e) {
             std::cerr << "west-holdings: " << e.what() << "\n";
             return exit_usage;

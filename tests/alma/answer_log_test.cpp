@@ -151,3 +151,18 @@ TEST_CASE("the answer log stays bounded: the older generation goes once its bibs
     CHECK_FALSE(fs::exists(path + ".old"));
     fs::remove_all(dir);
 }
+
+TEST_CASE("only answers that settle their question are worth keeping", "[alma][answers]") {
+    using list = outcome<std::vector<std::string>>;
+    auto failed = [](long status, std::string code = "") {
+        return list{tl::unexpected(problem{stage::holdings_list, "991", "", status, std::move(code), "x", ""})};
+    };
+    CHECK(marcpipe::alma::settled(list{std::vector<std::string>{}}));
+    CHECK(marcpipe::alma::settled(failed(400, "402203")));  // a deleted bib stays deleted
+    CHECK(marcpipe::alma::settled(failed(404)));
+    CHECK_FALSE(marcpipe::alma::settled(failed(0)));  // the network, after every retry
+    CHECK_FALSE(marcpipe::alma::settled(failed(429, "PER_SECOND_THRESHOLD")));
+    CHECK_FALSE(marcpipe::alma::settled(failed(408)));
+    CHECK_FALSE(marcpipe::alma::settled(failed(503)));
+    CHECK_FALSE(marcpipe::alma::settled(failed(200)));  // a body that could not be read
+}

@@ -13,22 +13,19 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "test_data.hpp"
+
 extern char** environ;
 
 namespace marcpipe::testing {
 
-inline std::string slurp(std::filesystem::path const& p) {
-    std::ifstream in{p, std::ios::binary};
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
+using marcpipe_test::slurp;
 
 struct finished {
     int status = -1;        // exit status, or -signal

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -112,8 +113,10 @@ std::vector<std::string> report_mms_ids(std::string const& csv) {
 
 // How many bibs the journal says are finished (0 while it has no checkpoint yet).
 std::size_t journal_bibs_done(fs::path const& journal) {
+    std::ifstream in{journal, std::ios::binary};  // not written yet, or gone at the end: nothing done
+    std::string const text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
     std::size_t done = 0;
-    for (auto const& line : lines(slurp(journal))) {
+    for (auto const& line : lines(text)) {
         auto at = line.find(" bibs=");
         if (line.rfind("done ", 0) == 0 && at != std::string::npos) done = std::stoul(line.substr(at + 6));
     }

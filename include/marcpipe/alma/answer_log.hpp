@@ -12,6 +12,9 @@
 // holdings list, or one holdings record, or the problem Alma answered instead. The same answer
 // gives the same output, so a resumed run stays byte-identical to an uninterrupted one.
 //
+// Only answers that settle their question are kept (see settled()): a request that failed for
+// good is asked again by the resumed run.
+//
 // The log is a cache, not a record: a line that is torn or unreadable is skipped and its answer
 // asked for again. It is not synced to disk (a kill -9 loses nothing the kernel has; a power
 // failure costs repeated requests, not data). It lives in two generations so its size stays
@@ -206,6 +209,18 @@ inline std::optional<marc::record> get_record(reader& in) {
 
 }  // namespace answer_text
 
+// Whether an answer settles the question for good, so a resumed run may take it instead of
+// asking again: what Alma said (a list, a record, a 4xx with its reason, such as a deleted bib).
+// A failure that outlived its retries (the network, a 5xx, a 429, a body that could not be
+// read) is not: the interrupted run was perhaps stopped because of it, and the resumed run
+// tries again.
+template <typename T>
+bool settled(outcome<T> const& answer) noexcept {
+    if (answer) return true;
+    long const status = answer.error().http_status;
+    return status >= 400 && status < 500 && status != 408 && status != 429;
+}
+
 class answer_log {
 public:
     // The log at `path` (and its older generation at `path`.old). Fresh: whatever is there is
@@ -266,8 +281,12 @@ public:
     // The run is over: both generations go.
     void remove() {
         close();
-        std::filesystem::remove(path_);
-        std::filesystem::remove(older_path_);
+        remove_files(path_);
+    }
+    // The files of a log at `path`, without opening it.
+    static void remove_files(std::string const& path) {
+        std::filesystem::remove(path);
+        std::filesystem::remove(path + ".old");
     }
 
     std::string const& path() const noexcept { return path_; }

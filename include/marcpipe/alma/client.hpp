@@ -278,15 +278,8 @@ public:
         if (answers_)
             if (auto known = answers_->recall_list(bib_seq, mms_id)) co_return std::move(*known);
         auto answer = co_await holdings_list(mms_id);
-        remember_list(bib_seq, mms_id, answer);
+        if (keeps(answer)) answers_->remember_list(bib_seq, mms_id, answer);
         co_return answer;
-    }
-
-    // Keeps a bib's holdings list in the answer log; an answer cut short by the run stopping is
-    // not an answer and is asked for again next time.
-    void remember_list(std::uint64_t bib_seq, std::string const& mms_id,
-                       outcome<std::vector<std::string>> const& answer) {
-        if (answers_ && !http_->stopped()) answers_->remember_list(bib_seq, mms_id, answer);
     }
 
     // Asks for a holdings record of the bib at `bib_seq` into `pending`.
@@ -299,11 +292,18 @@ public:
                 co_return;
             }
         pending->result = co_await holding_record(mms_id, holding_id);
-        if (answers_ && !http_->stopped()) answers_->remember_record(bib_seq, mms_id, holding_id, pending->result);
+        if (keeps(pending->result)) answers_->remember_record(bib_seq, mms_id, holding_id, pending->result);
         pending->done = true;
     }
 
 private:
+    // Whether an answer goes into the answer log: one that settles the question (see settled()),
+    // and not one cut short by the run stopping.
+    template <typename T>
+    bool keeps(outcome<T> const& answer) const {
+        return answers_ && !http_->stopped() && settled(answer);
+    }
+
     template <typename T, typename Parse>
     coro::task<outcome<T>> fetch(std::string url, stage where, std::string mms_id, std::string holding_id,
                                  Parse parse) {

@@ -112,7 +112,8 @@ inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slo
                         alma::stage::holdings_list, b.mms_id, "", 200, "",
                         "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""});
                 }
-                c.remember_list(b.seq, b.mms_id, *known[i]);
+                // A bulk answer settles every bib it was asked about, the missing ones included.
+                if (auto* log = c.answers(); log && !c.stopped()) log->remember_list(b.seq, b.mms_id, *known[i]);
             }
         } else if (!c.stopped()) {
             // The whole call failed for good: ask bib by bib, so each bib gets its own answer.
