@@ -230,9 +230,10 @@ public:
         if (fresh) {
             std::filesystem::remove(older_path_);
         } else {
-            older_exists_ = load(older_path_, first_bib, older_max_seq_);
-            load(path_, first_bib, max_seq_);
-            cut_torn_line();
+            std::uint64_t complete = 0;
+            older_exists_ = load(older_path_, first_bib, older_max_seq_, complete);
+            // A line torn by the kill would swallow the next one appended after it.
+            if (load(path_, first_bib, max_seq_, complete)) std::filesystem::resize_file(path_, complete);
         }
         open(fresh);
     }
@@ -308,13 +309,16 @@ private:
         return value;
     }
 
-    // Reads one generation; false when the file is not there.
-    bool load(std::string const& file, std::uint64_t first_bib, std::uint64_t& max_seq) {
+    // Reads one generation; false when the file is not there. `complete` is set to the bytes
+    // of its complete lines.
+    bool load(std::string const& file, std::uint64_t first_bib, std::uint64_t& max_seq, std::uint64_t& complete) {
         std::ifstream in{file, std::ios::binary};
         if (!in) return false;
+        complete = 0;
         std::string line;
         while (std::getline(in, line)) {
             if (in.eof()) break;  // no newline after it: torn by the kill
+            complete += line.size() + 1;
             parse(line, first_bib, max_seq);
         }
         return true;
@@ -358,17 +362,6 @@ private:
             records_.insert_or_assign(record_key{*seq, std::move(*mms), std::move(*holding_id)}, std::move(*answer));
             ++loaded_;
         }
-    }
-
-    // A line torn by the kill would swallow the next one appended after it.
-    void cut_torn_line() {
-        std::error_code ec;
-        auto const size = std::filesystem::file_size(path_, ec);
-        if (ec || size == 0) return;
-        std::ifstream in{path_, std::ios::binary};
-        std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-        auto const keep = text.rfind('\n');
-        std::filesystem::resize_file(path_, keep == std::string::npos ? 0 : keep + 1);
     }
 
     void open(bool fresh) {
