@@ -467,8 +467,11 @@ int main(int argc, char** argv) {
         if (journal) journal->remove();
         if (answers) answers->remove();
 
-        std::cerr << "west-holdings: " << (total_bibs ? *total_bibs : skip + client.progress().bibs_listed) << " bibs ("
-                  << to_string(input_format) << "), " << records.records() << " holdings records written to "
+        std::string const source = input_format == marc::input_format::mms_id_list
+                                       ? std::string{"a list of MMS IDs"}
+                                       : "a " + std::string{to_string(input_format)} + " export";
+        std::cerr << "west-holdings: " << (total_bibs ? *total_bibs : skip + client.progress().bibs_listed)
+                  << " bibs from " << source << ", " << records.records() << " holdings records written to "
                   << (to_stdout ? std::string{"standard output"} : s.output) << " (" << format << ")";
         if (skip) std::cerr << ", resumed after bib " << skip;
         if (answers && answers->recalled())

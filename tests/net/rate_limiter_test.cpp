@@ -114,27 +114,33 @@ TEST_CASE("slow_down halves the limit once per window and it recovers gradually"
 TEST_CASE("a reserved start counts from the moment it is sent, however late that is", "[net]") {
     // Requests leave at varying delays after they are allowed to (a TLS handshake, a busy loop):
     // counting them when allowed would let N+1 leave within a second.
-    rolling_window window(rate_options{10, 0ms, 1000ms, true});
-    std::vector<std::pair<time_point, time_point>> pending;  // reserved at, leaves at
-    std::vector<time_point> sent;
-    std::uint64_t lcg = 12345;
-    auto const t0 = time_point{} + 1s;
-    for (auto t = t0; t < t0 + 20s; t += 1ms) {
-        for (auto it = pending.begin(); it != pending.end();) {
-            if (it->second <= t) {
-                window.confirm_sent(t);
-                sent.push_back(t);
-                it = pending.erase(it);
-            } else {
-                ++it;
+    // counted_when_sent: reserve, then confirm at the send; otherwise each start is counted at
+    // the moment it is allowed, and the delay comes after.
+    auto simulate = [](bool counted_when_sent) {
+        rolling_window window(rate_options{10, 0ms, 1000ms, true});
+        std::vector<time_point> leaving;  // when the requests allowed so far will leave
+        std::vector<time_point> sent;
+        std::uint64_t lcg = 12345;
+        auto const t0 = time_point{} + 1s;
+        for (auto t = t0; t < t0 + 20s; t += 1ms) {
+            for (auto it = leaving.begin(); it != leaving.end();) {
+                if (*it <= t) {
+                    if (counted_when_sent) window.confirm_sent(t);
+                    sent.push_back(t);
+                    it = leaving.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            if (counted_when_sent ? window.try_reserve(t) : window.try_start(t)) {
+                lcg = lcg * 6364136223846793005u + 1442695040888963407u;
+                leaving.push_back(t + std::chrono::milliseconds((lcg >> 33) % 400));
             }
         }
-        if (window.try_reserve(t)) {
-            lcg = lcg * 6364136223846793005u + 1442695040888963407u;
-            auto delay = std::chrono::milliseconds((lcg >> 33) % 400);
-            pending.emplace_back(t, t + delay);
-        }
-    }
+        return sent;
+    };
+    CHECK(max_in_any_window(simulate(false), 1s) > 10);  // what this guards against
+    auto const sent = simulate(true);
     CHECK(max_in_any_window(sent, 1s) <= 10);
     // A place is held from the reservation until a second after the send, 1.2 s on average
     // here: about 10 / 1.2 a second. (A request on a kept-alive connection leaves within a
