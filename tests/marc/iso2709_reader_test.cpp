@@ -53,7 +53,10 @@ std::vector<broken_file> const& broken_files() {
           {6, E::bad_base_address},
           {9, E::truncated_record}},
          3},
-        {"pymarc_bad_indicator.dat", {{1, E::bad_directory}, {2, E::bad_record_length}}, 0},
+        // One 1,159-byte record (its terminator at byte 1,158) and 821 blanks to the end of
+        // the file: padding, not a second record, since a leader starts with a digit. yaz-marcdump
+        // also reads one record and passes the blanks over.
+        {"pymarc_bad_indicator.dat", {{1, E::bad_directory}}, 0},
         {"pymarc_regression45.dat",
          {{1, E::bad_subfield},
           {2, E::bad_subfield},
@@ -102,6 +105,9 @@ std::vector<broken_file> const& broken_files() {
         {"mrrc/e201_bad_indicator.bin", {}, 1},
         {"mrrc/e201_per_tag_indicator_245.bin", {}, 1},
         {"mrrc/e202_non_printable_subfield_code.bin", {{1, E::bad_subfield}}, 0},
+        // Meant to show a bad UTF-8 byte in 001, but its 008 holds 42 bytes where the directory
+        // says 41 with the terminator, so byte 140 is a blank where 0x1E should be (yaz-marcdump
+        // says "No separator at end of field length=41" too): the structure fails first.
         {"mrrc/e301_invalid_utf8_in_authority_control_field.bin",
          {{1, E::missing_field_terminator}},
          0},
@@ -125,42 +131,45 @@ TEST_CASE("every structurally valid file reads without a problem", "[marc][iso27
     }
 }
 
-TEST_CASE("a broken file gives the expected error at the expected record", "[marc][iso2709]") {
-    for (auto const& f : broken_files()) {
-        INFO(f.name);
-        auto bytes = slurp(data_path(f.name));
+// One row of the table at a time (GENERATE), so a row that fails does not hide the rows after it.
+TEST_CASE("a broken file reports every problem and keeps every good record when skipping",
+          "[marc][iso2709]") {
+    auto const f = GENERATE(from_range(broken_files()));
+    CAPTURE(f.name);
+    auto const bytes = slurp(data_path(f.name));
+    auto const r = read_all(bytes);
+    CHECK(r.records.size() == f.good_records);
+    REQUIRE(r.problems.size() == f.problems.size());
+    for (std::size_t i = 0; i < f.problems.size(); ++i) {
+        INFO(r.problems[i].message());
+        CHECK(r.problems[i].record_number == f.problems[i].record_number);
+        CHECK(r.problems[i].code == f.problems[i].code);
+        CHECK(r.problems[i].byte_offset < bytes.size());
+    }
+}
 
-        SECTION("skip: every problem is reported and every good record survives") {
-            auto r = read_all(bytes);
-            REQUIRE(r.problems.size() == f.problems.size());
-            for (std::size_t i = 0; i < f.problems.size(); ++i) {
-                INFO(r.problems[i].message());
-                CHECK(r.problems[i].record_number == f.problems[i].record_number);
-                CHECK(r.problems[i].code == f.problems[i].code);
-                CHECK(r.problems[i].byte_offset < bytes.size());
-            }
-            CHECK(r.records.size() == f.good_records);
+TEST_CASE("a broken file throws its first problem, naming the record, when stopping",
+          "[marc][iso2709]") {
+    auto const f = GENERATE(from_range(broken_files()));
+    CAPTURE(f.name);
+    auto const bytes = slurp(data_path(f.name));
+    auto reader = marc::iso2709_reader::from_memory(bytes, marc::on_error::stop);
+    if (f.problems.empty()) {
+        std::size_t n = 0;
+        while (reader.next()) ++n;
+        CHECK(n == f.good_records);
+        return;
+    }
+    auto const& first = f.problems.front();
+    try {
+        while (reader.next()) {
         }
-        SECTION("stop: the first problem is thrown, naming its record") {
-            auto reader = marc::iso2709_reader::from_memory(bytes, marc::on_error::stop);
-            if (f.problems.empty()) {
-                std::size_t n = 0;
-                while (reader.next()) ++n;
-                CHECK(n == f.good_records);
-            } else {
-                try {
-                    while (reader.next()) {
-                    }
-                    FAIL("no marc_error thrown");
-                } catch (marc::marc_error const& e) {
-                    CHECK(e.problem().record_number == f.problems.front().record_number);
-                    CHECK(e.problem().code == f.problems.front().code);
-                    CHECK_THAT(std::string{e.what()},
-                               Catch::Contains("record " +
-                                               std::to_string(f.problems.front().record_number)));
-                }
-            }
-        }
+        FAIL("no marc_error thrown");
+    } catch (marc::marc_error const& e) {
+        CHECK(e.problem().record_number == first.record_number);
+        CHECK(e.problem().code == first.code);
+        CHECK_THAT(std::string{e.what()},
+                   Catch::Contains("record " + std::to_string(first.record_number)));
     }
 }
 
