@@ -1,12 +1,10 @@
 // Cross-check against yaz-marcdump, the reference tool librarians use: every record this
 // library reads must read the same in yaz (its line format, and its MARCXML read back with
-// marcxml_reader). Runs when yaz-marcdump is installed; says so when it is not.
-#include <cstdio>
-#include <cstdlib>
+// marcxml_reader). Without yaz-marcdump these fail under CI and warn elsewhere.
+#include <marcpipe/marc/marcxml_reader.hpp>
 #include <set>
 
-#include <marcpipe/marc/marcxml_reader.hpp>
-
+#include "../reference_tool.hpp"
 #include "catch.hpp"
 #include "support.hpp"
 
@@ -14,23 +12,7 @@ using namespace iso2709_test;
 
 namespace {
 
-std::string yaz_path() {
-    char const* p = std::getenv("MARCPIPE_YAZ_MARCDUMP");
-    return p ? p : "";
-}
-
-// Output of `yaz-marcdump ARGS PATH`.
-std::string run_yaz(std::string const& args, std::filesystem::path const& path) {
-    std::string cmd = "'" + yaz_path() + "' " + args + " '" + path.string() + "' 2>/dev/null";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) throw std::runtime_error("cannot run " + cmd);
-    std::string out;
-    char buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-    return out;
-}
+using marcpipe_test::yaz_marcdump_output;
 
 // Leader 10-11 and 20-23 only state MARC21's layout, and yaz rewrites them when they do not;
 // blank them on both sides.
@@ -112,24 +94,17 @@ std::string first_difference(marc::record const& a, marc::record const& b) {
     return {};
 }
 
-bool have_yaz() {
-    if (yaz_path().empty()) {
-        WARN("yaz-marcdump not found: cross-check against yaz not run");
-        return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 TEST_CASE("every record of the valid files reads as yaz-marcdump reads it", "[marc][yaz]") {
-    if (!have_yaz()) return;
+    auto const yaz = marcpipe_test::yaz_marcdump_for_comparison();
+    if (!yaz) return;
     std::size_t compared = 0;
     for (auto const& name : valid_files()) {
         INFO(name);
         auto path = data_path(name);
         auto bytes = slurp(path);
-        auto theirs = yaz_line_records(run_yaz("-o line", path));
+        auto theirs = yaz_line_records(yaz_marcdump_output(*yaz, "-o line", path));
         auto reader = marc::iso2709_reader::from_memory(bytes);
         std::vector<std::string> ours;
         while (auto v = reader.next()) ours.push_back(as_yaz_line(*v));
@@ -144,14 +119,15 @@ TEST_CASE("every record of the valid files reads as yaz-marcdump reads it", "[ma
 }
 
 TEST_CASE("yaz-marcdump's MARCXML of the UTF-8 files holds the same records", "[marc][yaz]") {
-    if (!have_yaz()) return;
+    auto const yaz = marcpipe_test::yaz_marcdump_for_comparison();
+    if (!yaz) return;
     for (auto const& name : valid_files()) {
         auto path = data_path(name);
         auto bytes = slurp(path);
         if (!marc::is_valid_utf8(bytes)) continue;  // yaz copies MARC-8 bytes into its XML
         INFO(name);
         auto ours = read_all(bytes);
-        auto xml = run_yaz("-o marcxml", path);
+        auto xml = yaz_marcdump_output(*yaz, "-o marcxml", path);
         marc::marcxml_reader::options o;
         o.policy = marc::on_error::skip;
         auto xr = marc::marcxml_reader::from_memory(xml, o);
@@ -167,7 +143,8 @@ TEST_CASE("yaz-marcdump's MARCXML of the UTF-8 files holds the same records", "[
 
 TEST_CASE("in broken files every record read is one yaz-marcdump reads the same way",
           "[marc][yaz]") {
-    if (!have_yaz()) return;
+    auto const yaz = marcpipe_test::yaz_marcdump_for_comparison();
+    if (!yaz) return;
     // yaz trusts the leader length of a record past 99,999 bytes and loses the record after it.
     struct file {
         std::string name;
@@ -182,7 +159,7 @@ TEST_CASE("in broken files every record read is one yaz-marcdump reads the same 
         INFO(f.name);
         auto path = data_path(f.name);
         auto bytes = slurp(path);
-        auto theirs_list = yaz_line_records(run_yaz("-o line", path));
+        auto theirs_list = yaz_line_records(yaz_marcdump_output(*yaz, "-o line", path));
         std::multiset<std::string> theirs(theirs_list.begin(), theirs_list.end());
         auto reader = marc::iso2709_reader::from_memory(bytes, marc::on_error::skip);
         std::size_t missing = 0, good = 0;

@@ -4,6 +4,7 @@
 #include <marcpipe/marc/iso2709.hpp>
 #include <marcpipe/marc/marcxml_reader.hpp>
 
+#include "../reference_tool.hpp"
 #include "catch.hpp"
 #include "run.hpp"
 
@@ -51,17 +52,14 @@ TEST_CASE("MARC21 goes to MARCXML and back byte for byte", "[programs][marc-conv
 }
 
 TEST_CASE("marc-convert's MARCXML holds what yaz-marcdump's holds", "[programs][marc-convert]") {
-    char const* yaz = std::getenv("MARCPIPE_YAZ_MARCDUMP");
-    if (!yaz || !*yaz) {
-        WARN("yaz-marcdump not found: comparison with yaz not run");
-        return;
-    }
+    auto const yaz = marcpipe_test::yaz_marcdump_for_comparison();
+    if (!yaz) return;
     for (std::string name : {"marc4j_pride-and-prejudice-fixed.mrc", "yaz_marccol5.u8.marc",
                              "marc4j_065001035.mrc"}) {
         INFO(name);
         auto ours = run(convert(), {iso(name), "-o", "-", "--to", "marcxml"});
         REQUIRE(ours.status == 0);
-        auto theirs = run(yaz, {"-o", "marcxml", iso(name)});
+        auto theirs = run(yaz->string(), {"-o", "marcxml", iso(name)});
         REQUIRE(theirs.status == 0);
         auto a = xml_records(ours.out);
         auto b = xml_records(theirs.out);
