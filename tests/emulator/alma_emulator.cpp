@@ -4,7 +4,8 @@
 // where it matters to a client: the API key (header, or query parameter counted as a leak), the
 // per-second threshold over a rolling one-second window of arrivals, the daily threshold,
 // X-Exl-Api-Remaining on every answer, latency with jitter, and transient faults drawn per
-// attempt from a seed. GET /_emulator/counters tells a test what the server saw.
+// attempt from a seed. GET /_emulator/counters tells a test what the server saw. A switch makes
+// it unreachable while it keeps its port, so a test never needs a port that is free.
 //
 // Why C++ on cpp-httplib rather than a Python script: the demo and the benchmarks then need no
 // other runtime, and a thread per connection keeps the server simple while still serving
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +53,17 @@ namespace {
 using namespace marcpipe::emulator;
 using clock_type = std::chrono::steady_clock;
 
+// How API calls are met: served, refused (the connection is reset without an answer), or
+// dropped (held unanswered until the client gives up, as when packets to a host are lost).
+enum class connection_mode { serve, refuse, drop };
+
+std::optional<connection_mode> parse_connection_mode(std::string_view name) {
+    if (name == "serve") return connection_mode::serve;
+    if (name == "refuse") return connection_mode::refuse;
+    if (name == "drop") return connection_mode::drop;
+    return std::nullopt;
+}
+
 struct knobs {
     int port = 0;
     std::uint64_t seed = 1;
@@ -69,6 +82,7 @@ struct knobs {
     double close_rate = 0;  // fraction of answers sent with Connection: close
     bool gzip = false;      // compress answers for clients that accept gzip
     std::size_t threads = 512;
+    connection_mode connections = connection_mode::serve;
 };
 
 double fault_rates(knobs const& k) {
@@ -105,7 +119,11 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
         else if (name == "retry-after") k.retry_after = value == "none" ? -1 : static_cast<int>(number());
         else if (name == "close-rate") k.close_rate = fraction();
         else if (name == "gzip") k.gzip = number() != 0;
-        else return false;
+        else if (name == "connections") {
+            auto mode = parse_connection_mode(value);
+            if (!mode) return false;
+            k.connections = *mode;
+        } else return false;
         return true;
     } catch (std::exception const&) {
         return false;
@@ -190,6 +208,23 @@ public:
         std::lock_guard lock{mutex_};
         ++stalls_abandoned_;
     }
+    void refused() {
+        std::lock_guard lock{mutex_};
+        ++calls_refused_;
+    }
+    void dropped() {
+        std::lock_guard lock{mutex_};
+        ++calls_dropped_;
+    }
+    // The latency drawn for an answer, so a test can check the spread the server chose without
+    // timing calls on a machine that may be busy.
+    void waited(std::chrono::milliseconds drawn) {
+        std::lock_guard lock{mutex_};
+        auto ms = static_cast<std::size_t>(drawn.count());
+        latency_min_ms_ = latencies_ == 0 ? ms : std::min(latency_min_ms_, ms);
+        latency_max_ms_ = std::max(latency_max_ms_, ms);
+        ++latencies_;
+    }
     // Calls that passed the gateway count against the daily threshold.
     std::optional<std::size_t> use_daily(std::size_t daily) {
         std::lock_guard lock{mutex_};
@@ -220,6 +255,10 @@ public:
             << "daily_used " << daily_used_ << '\n'
             << "client_ports " << client_ports_.size() << '\n'
             << "stalls_abandoned " << stalls_abandoned_ << '\n'
+            << "calls_refused " << calls_refused_ << '\n'
+            << "calls_dropped " << calls_dropped_ << '\n'
+            << "latency_min_ms " << latency_min_ms_ << '\n'
+            << "latency_max_ms " << latency_max_ms_ << '\n'
             << "gzip_sent " << gzipped_ << '\n';
         for (auto const& [status, n] : per_status_) out << "status_" << status << ' ' << n << '\n';
         for (auto endpoint : {"holdings_list", "holding", "bibs", "other"}) {
@@ -242,7 +281,8 @@ public:
     void reset() {
         std::lock_guard lock{mutex_};
         requests_ = max_in_flight_ = max_per_second_ = key_in_query_ = unauthorized_ =
-            daily_used_ = stalls_abandoned_ = gzipped_ = 0;
+            daily_used_ = stalls_abandoned_ = gzipped_ = calls_refused_ = calls_dropped_ =
+                latency_min_ms_ = latency_max_ms_ = latencies_ = 0;
         max_in_flight_ = in_flight_;
         window_.clear();
         per_status_.clear();
@@ -256,7 +296,8 @@ private:
     std::mutex mutex_;
     std::size_t requests_ = 0, in_flight_ = 0, max_in_flight_ = 0, max_per_second_ = 0,
                 key_in_query_ = 0, unauthorized_ = 0, daily_used_ = 0, stalls_abandoned_ = 0,
-                gzipped_ = 0;
+                gzipped_ = 0, calls_refused_ = 0, calls_dropped_ = 0, latency_min_ms_ = 0,
+                latency_max_ms_ = 0, latencies_ = 0;
     std::uint64_t tracking_ = 0;
     std::deque<clock_type::time_point> window_;
     std::map<int, std::size_t> per_status_;
@@ -321,6 +362,15 @@ void drop_connection(int fd) {
     ::shutdown(fd, SHUT_RDWR);
 }
 
+// Resets the connection at once, with no FIN before the RST, as a host answers a call to a
+// server that is gone: on Linux, connecting a TCP socket to AF_UNSPEC disconnects it with a
+// reset. The descriptor stays open for httplib, whose write then fails and which closes it.
+void reset_connection(int fd) {
+    sockaddr unspecified{};
+    unspecified.sa_family = AF_UNSPEC;
+    ::connect(fd, &unspecified, sizeof unspecified);
+}
+
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -357,6 +407,9 @@ public:
         });
         svr.Get("/almaws/.*", [this](httplib::Request const& req, httplib::Response& res) {
             api(req, res);
+        });
+        svr.set_pre_routing_handler([this](httplib::Request const& req, httplib::Response& res) {
+            return unreachable(req, res);
         });
     }
 
@@ -452,7 +505,7 @@ private:
         if (f == fault::http_503)
             return reply(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>",
                          "text/html");
-        if (f == fault::stall && !stall(req, k)) return;
+        if (f == fault::stall && !stall(req)) return;
 
         auto [status, body] = route(req);
         if (f == fault::malformed) body = garble(std::move(body)), status = 200;
@@ -559,26 +612,80 @@ private:
     void wait_latency(knobs const& k) {
         if (k.latency_ms <= 0) return;
         double factor = 1.0 + k.latency_jitter * (2.0 * latency_.uniform() - 1.0);
-        auto ms = std::max(0.0, k.latency_ms * factor);
-        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>{ms});
+        counters_.waited(std::chrono::milliseconds{
+            std::lround(std::max(0.0, k.latency_ms * factor))});
+        auto start = clock_type::now();
+        hold([&] { return start + milliseconds(std::max(0.0, current().latency_ms * factor)); },
+             [] { return false; }, std::chrono::milliseconds{50});
     }
 
     // Holds the request past any sane client timeout. Returns false if the client gave up
     // first (the connection is then dropped), true if the stall ran out and the answer follows.
-    bool stall(httplib::Request const& req, knobs const& k) {
+    bool stall(httplib::Request const& req) {
         int fd = connection_socket(req.local_port, req.remote_port);
-        auto until = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
-                                             std::chrono::duration<double>{k.stall_seconds});
-        while (clock_type::now() < until) {
-            if (fd >= 0 && client_gone(fd)) {
-                counters_.stall_abandoned();
-                drop_connection(fd);
-                return false;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds{20});
+        auto start = clock_type::now();
+        bool ran_out = hold([&] { return start + seconds(current().stall_seconds); },
+                            [&] { return fd >= 0 && client_gone(fd); },
+                            std::chrono::milliseconds{20});
+        if (!ran_out) {
+            counters_.stall_abandoned();
+            drop_connection(fd);
         }
-        return true;
+        return ran_out;
     }
+
+    // Calls that meet a refusing or dropping server end here, before the gateway: like calls to
+    // a host that is down they never reach Alma, so they count neither as requests nor in the
+    // rolling second. The control endpoints stay reachable, or nothing could switch back.
+    httplib::Server::HandlerResponse unreachable(httplib::Request const& req,
+                                                 httplib::Response& res) {
+        using result = httplib::Server::HandlerResponse;
+        if (req.path.rfind("/_emulator/", 0) == 0) return result::Unhandled;
+        auto mode = current().connections;
+        if (mode == connection_mode::serve) return result::Unhandled;
+        int fd = connection_socket(req.local_port, req.remote_port);
+        if (fd < 0) {
+            // Better a visible oddity than a 200 the client would take for Alma's answer.
+            res.status = 502;
+            res.set_content("the emulator could not find the connection to refuse\n",
+                            "text/plain");
+            return result::Handled;
+        }
+        if (mode == connection_mode::refuse) {
+            counters_.refused();
+            reset_connection(fd);
+            return result::Handled;
+        }
+        counters_.dropped();
+        hold([&] {
+                 return current().connections == connection_mode::drop
+                            ? clock_type::time_point::max()
+                            : clock_type::time_point::min();
+             },
+             [&] { return client_gone(fd); }, std::chrono::milliseconds{20});
+        drop_connection(fd);
+        return result::Handled;
+    }
+
+    // Waits until `due()`, asking again at every tick, so that a test which turns a knob down
+    // (latency-ms, stall-seconds, connections) releases the calls already waiting; `give_up`
+    // ends the wait early. False if it did.
+    template <class Due, class GiveUp>
+    static bool hold(Due due, GiveUp give_up, clock_type::duration tick) {
+        while (true) {
+            auto until = due();
+            auto now = clock_type::now();
+            if (now >= until) return true;
+            if (give_up()) return false;
+            std::this_thread::sleep_for(std::min<clock_type::duration>(until - now, tick));
+        }
+    }
+
+    static clock_type::duration milliseconds(double ms) {
+        return std::chrono::duration_cast<clock_type::duration>(
+            std::chrono::duration<double, std::milli>{ms});
+    }
+    static clock_type::duration seconds(double s) { return milliseconds(s * 1000); }
 
     // A 200 whose body does not parse: cut short, or with a stray end tag in the middle.
     std::string garble(std::string body) {
@@ -736,12 +843,19 @@ int main(int argc, char** argv) {
                    "fraction of answers sent with Connection: close, as Alma's gateway does")
         ->check(CLI::Range(0.0, 1.0));
     app.add_flag("--gzip", k.gzip, "gzip API answers for clients that send Accept-Encoding: gzip");
+    std::string connections = "serve";
+    app.add_option("--connections", connections,
+                   "how API calls are met: serve; refuse (the connection is reset without an "
+                   "answer); drop (held unanswered until the client gives up). The port stays "
+                   "bound and /_emulator/ keeps answering")
+        ->check(CLI::IsMember({"serve", "refuse", "drop"}));
     app.add_option("--threads", k.threads, "connections served at once (one thread each)")
         ->check(CLI::Range(1, 4096));
     app.add_option("--write-export", export_path,
                    "write the catalogue's bib export to PATH (MARCXML if it ends in .xml, "
                    "else MARC21) and exit");
     CLI11_PARSE(app, argc, argv);
+    k.connections = *parse_connection_mode(connections);
 
     if (fault_rates(k) > 1.0) {
         std::cerr << "alma-emulator: the fault rates add up to more than 1\n";

