@@ -195,9 +195,10 @@ TEST_CASE("on the event loop, waiters are released as the window allows", "[net]
     REQUIRE(starts.size() == 100);
     CHECK(refused == 0);
     CHECK(max_in_any_window(starts, 1s) <= 40);
-    // 40 now, 40 after one window, 20 after two.
+    // 40 now, 40 after one window, 20 after two: never sooner. The upper bound leaves a busy
+    // machine almost a window of room; a limiter that waited a window too long would exceed it.
     CHECK(elapsed >= 2 * 1020ms);
-    CHECK(elapsed < 2 * 1020ms + 600ms);
+    CHECK(elapsed < 3 * 1020ms);
 }
 
 TEST_CASE("cancel_all wakes every waiter with false and refuses later ones", "[net]") {
