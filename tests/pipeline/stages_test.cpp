@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "expected_holdings.hpp"
 
 namespace alma = marcpipe::alma;
 namespace net = marcpipe::net;
@@ -29,7 +30,7 @@ std::vector<pipeline::bib> catalogue_bibs(catalogue const& cat) {
 }
 
 // (mms_id, holding_id) of every holding the API can deliver, in export order.
-std::vector<std::pair<std::string, std::string>> expected_holdings(catalogue const& cat) {
+std::vector<std::pair<std::string, std::string>> expected_ids(catalogue const& cat) {
     std::vector<std::pair<std::string, std::string>> out;
     for (std::size_t b = 0; b < cat.size(); ++b)
         if (!cat.deleted(b))
@@ -64,12 +65,16 @@ TEST_CASE("every deliverable holding comes once, in export order, with 001/004 r
     ids_opt.source = source;
 
     std::vector<std::pair<std::string, std::string>> got;
+    std::vector<std::string> records;
     for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client, ids_opt) |
                        pipeline::holdings_records(client) | pipeline::rewrite_001_004) {
         got.emplace_back(std::string{h.record.control_value("004")}, std::string{h.record.control_value("001")});
         CHECK(h.record.control_value("001") == h.holding_id);
+        records.push_back(marcpipe::testing::listing(h.record));
     }
-    CHECK(got == expected_holdings(cat));
+    CHECK(got == expected_ids(cat));
+    // Each record whole, field for field, against the emulator's answer edited apart from the library.
+    CHECK(marcpipe::testing::first_difference(marcpipe::testing::expected_holdings{cat}.listings(), records) == "");
 
     std::vector<std::string> deleted;
     client.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
@@ -89,9 +94,9 @@ TEST_CASE("every deliverable holding comes once, in export order, with 001/004 r
     auto seen = server.counters();
     CHECK(seen.key_in_query == 0);
     if (source == pipeline::holdings_source::bibs)
-        CHECK(seen.requests == static_cast<long>((bibs + 99) / 100 + expected_holdings(cat).size()));
+        CHECK(seen.requests == static_cast<long>((bibs + 99) / 100 + expected_ids(cat).size()));
     else
-        CHECK(seen.requests == static_cast<long>(bibs + expected_holdings(cat).size()));
+        CHECK(seen.requests == static_cast<long>(bibs + expected_ids(cat).size()));
     // Read-ahead keeps the connections busy, not one request at a time.
     CHECK(seen.max_in_flight > 16);
 }
@@ -131,7 +136,7 @@ TEST_CASE("transient faults are retried: the same holdings arrive as without the
     std::vector<std::pair<std::string, std::string>> got;
     for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client))
         got.emplace_back(h.mms_id, h.holding_id);
-    CHECK(got == expected_holdings(cat));
+    CHECK(got == expected_ids(cat));
     CHECK(server.counters().faults > 0);
 }
 
