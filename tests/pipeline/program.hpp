@@ -79,7 +79,11 @@ public:
     ~child() {
         if (pid_ > 0) {
             ::kill(pid_, SIGKILL);
-            wait();
+            try {
+                while (!reap(0)) {
+                }
+            } catch (std::exception const&) {  // nothing left to wait for
+            }
         }
     }
 
@@ -89,22 +93,46 @@ public:
         if (pid_ > 0) ::kill(pid_, sig);
     }
 
-    finished wait() {
-        finished f;
-        int status = 0;
-        rusage usage{};
-        while (::wait4(pid_, &status, 0, &usage) < 0 && errno == EINTR) {
+    // Waits until `reached()` holds, checking every millisecond, with no deadline of its own: a
+    // busy machine only makes the wait longer. Returns false if the child exited first (wait()
+    // then gives how it ended), so a run that finished too soon fails the test instead of
+    // letting it go on as if the point had been reached.
+    template <typename Predicate>
+    bool wait_until(Predicate reached) {
+        while (!reached()) {
+            if (reap(WNOHANG)) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds{1});
         }
-        pid_ = -1;
-        f.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        f.max_rss_kb = usage.ru_maxrss;
+        return true;
+    }
+
+    finished wait() {
+        while (!reap(0)) {
+        }
+        finished f;
+        f.status = WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_);
+        f.max_rss_kb = usage_.ru_maxrss;
         f.out = slurp(out_);
         f.err = slurp(err_);
         return f;
     }
 
 private:
+    // True once the child has been reaped (now or before).
+    bool reap(int options) {
+        if (pid_ <= 0) return true;
+        pid_t const r = ::wait4(pid_, &status_, options, &usage_);
+        if (r == pid_) {
+            pid_ = -1;
+            return true;
+        }
+        if (r < 0 && errno != EINTR) throw std::runtime_error(std::string{"wait4: "} + std::strerror(errno));
+        return false;
+    }
+
     pid_t pid_ = -1;
+    int status_ = 0;
+    rusage usage_{};
     std::filesystem::path out_;
     std::filesystem::path err_;
 };
