@@ -131,7 +131,11 @@ TEST_CASE("transient faults are retried: the same holdings arrive as without the
     emulator_process server{{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--latency-ms", "5",
                              "--fault-rate-500", "0.05", "--fault-rate-503", "0.05", "--fault-rate-reset", "0.05",
                              "--fault-rate-truncated", "0.05", "--fault-rate-malformed", "0.05"}};
-    net::http_client http{options()};
+    // A quarter of all calls fail: with 8 tries a call is lost once in 65,000, so one of the 460
+    // calls here would now and then be; 12 tries make that about one in 17 million.
+    auto retrying = options();
+    retrying.retry.max_attempts = 12;
+    net::http_client http{retrying};
     alma::client client{http, server.base_url()};
     std::vector<std::pair<std::string, std::string>> got;
     for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client))
