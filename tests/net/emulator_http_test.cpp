@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <marcpipe/coro/task.hpp>
 #include <marcpipe/net/http_client.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalogue.hpp"
@@ -89,6 +91,32 @@ std::size_t count_class(fetched const& f, outcome_class c) {
         f.results.begin(), f.results.end(), [c](result const& r) { return classify(r) == c; }));
 }
 
+// Turns the server's knobs once its counters show `ready`, from a thread of its own while the
+// test's client runs: the test waits for an event at the server rather than for a guessed time.
+// Joins when it goes out of scope.
+template <class Ready>
+std::jthread configure_when(emulator_process const& alma, Ready ready,
+                            std::map<std::string, std::string> knobs) {
+    return std::jthread([&alma, ready, knobs = std::move(knobs)] {
+        try {
+            alma.counters_when(ready);
+            alma.configure(knobs);
+        } catch (std::exception const&) {
+            // The server is gone; the test's own checks will say so.
+        }
+    });
+}
+
+// The server started with a latency far beyond any test holds every call; once `n` are in
+// flight at once the latency becomes `then_ms`, which releases them. The server then sees n
+// calls together however slowly this machine starts them.
+std::jthread release_when_in_flight(emulator_process const& alma, long n, std::string then_ms) {
+    return configure_when(
+        alma, [n](auto const& c) { return c.in_flight >= n; }, {{"latency-ms", then_ms}});
+}
+
+std::string const held = "600000";  // ms: a latency no test waits out
+
 void require_no_key_in(std::string const& text) {
     INFO(text);
     REQUIRE(text.find(key) == std::string::npos);
@@ -99,10 +127,13 @@ void require_no_key_in(std::string const& text) {
 TEST_CASE("the server sees exactly the configured number of requests in flight", "[net]") {
     std::size_t const n = GENERATE(4, 16);
     loop_backend const backend = GENERATE(loop_backend::poll, loop_backend::epoll);
-    emulator_process alma(emulator_flags({"--latency-ms", "40", "--latency-jitter", "0.5"}));
+    emulator_process alma(emulator_flags({"--latency-ms", held, "--latency-jitter", "0.5"}));
     client_options o = fast_retries(0, n);
     o.loop.backend = backend;
     http_client http(o);
+    // The first n calls meet at the server; the rest keep a latency that would show any call
+    // over the cap.
+    auto release = release_when_in_flight(alma, static_cast<long>(n), "40");
     fetched f = fetch_all(http, holdings_urls(alma, 12 * n), 64);
     CHECK(count_class(f, outcome_class::success) == 12 * n);
     auto seen = alma.counters();
@@ -124,9 +155,10 @@ TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[ne
     CHECK(seen.max_per_rolling_second <= 200);
     CHECK(seen.sent_429 == 0);
     CHECK(http.stats().retries == 0);
-    // Not needlessly slow either: 2,000 at 200/s is ten windows.
+    // 2,000 at 200/s is ten windows: never fewer, and not needlessly many either. The bound
+    // leaves a busy machine room, but not a limiter that paces at half the rate.
     CHECK(f.seconds >= 9.0);
-    CHECK(f.seconds < 12.0);
+    CHECK(f.seconds < 20.0);
     std::printf(
         "rate test: 2000 requests in %.2f s (%.1f/s), server's busiest rolling second: %ld\n",
         f.seconds, 2000 / f.seconds, seen.max_per_rolling_second);
@@ -164,12 +196,16 @@ TEST_CASE("every kind of transient fault is retried to success", "[net]") {
                  kind{"--fault-rate-reset", "reset"}, kind{"--fault-rate-truncated", "truncated"},
                  kind{"--fault-rate-malformed", "malformed"}, kind{"--fault-rate-stall", "stall"});
     INFO("fault kind " << k.counter);
+    bool const stall = std::string(k.counter) == "stall";
     emulator_process alma(
-        emulator_flags({k.flag, "0.3", "--fault-seed", "11", "--stall-seconds", "20"}));
+        emulator_flags({k.flag, "0.3", "--fault-seed", "11", "--stall-seconds", "600"}));
     client_options o = fast_retries(0, 8);
-    o.loop.total_timeout = 400ms;  // a stalled answer must be given up on, then retried
+    // A stalled answer must be given up on, then retried. A second is a thousand loopback
+    // calls, so on a busy machine too only the stalls run into it; each stall costs that
+    // second, hence fewer URLs.
+    if (stall) o.loop.total_timeout = 1s;
     http_client http(o);
-    std::vector<std::string> urls = holdings_urls(alma, 60);
+    std::vector<std::string> urls = holdings_urls(alma, stall ? 20 : 60);
     fetched f = fetch_all(http, urls, 8);
     CHECK(count_class(f, outcome_class::success) == urls.size());
     for (result const& r : f.results) {
@@ -243,9 +279,9 @@ TEST_CASE("a bad key stops the whole run at once with a clear reason", "[net]") 
     CHECK(http.stop_reason().find("l8xx-wrong-key-0000") == std::string::npos);
     CHECK(count_class(f, outcome_class::fatal) == urls.size());
     CHECK(count_class(f, outcome_class::success) == 0);
-    // The gateway answers at once; what was already in flight is all the server saw.
+    // The gateway answers at once; what was already in flight is all the server saw, so the
+    // run stopped rather than worked through the 200.
     CHECK(alma.counters().requests <= 4);
-    CHECK(f.seconds < 1.0);
     for (result const& r : f.results)
         if (!r) require_no_key_in(r.error().message);
 }
@@ -284,7 +320,7 @@ TEST_CASE("the key travels in the Authorization header and never in a query stri
 
 TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error is returned",
           "[net]") {
-    emulator_process alma(emulator_flags({"--fault-rate-stall", "1", "--stall-seconds", "20"}));
+    emulator_process alma(emulator_flags({"--fault-rate-stall", "1", "--stall-seconds", "600"}));
     client_options o = fast_retries(0, 2);
     o.loop.total_timeout = 300ms;
     o.retry.max_attempts = 2;
@@ -296,12 +332,12 @@ TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error 
     CHECK(http.stats().requests == 2);
     CHECK(http.stats().gave_up == 1);
     CHECK(f.seconds >= 0.58);  // two attempts of 300 ms, as curl counts them
-    CHECK(f.seconds < 2.0);
+    CHECK(f.seconds < 60.0);   // far short of the stall; a busy machine only adds
     require_no_key_in(f.results[0].error().message);
 }
 
 TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request still succeeds",
-          "[net]") {
+          "[net][slow]") {
     // The institution's budget is 20/s but the client was told 40/s (another integration uses
     // the rest, as happens in production).
     emulator_process alma(emulator_flags({"--per-second", "20"}));
@@ -317,9 +353,31 @@ TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request sti
     CHECK(seen.sent_429 < 60);
 }
 
+TEST_CASE("an Alma that goes away and comes back: calls fail as connection errors and are retried to "
+          "success", "[net]") {
+    emulator_process alma(emulator_flags({"--connections", "refuse"}));
+    client_options o = fast_retries(0, 4);
+    o.retry.max_attempts = 1000;  // patience enough for any wait below
+    o.retry.max_delay = 50ms;
+    http_client http(o);
+    auto comes_back = configure_when(
+        alma, [](auto const& c) { return c.get("calls_refused") >= 8; }, {{"connections", "serve"}});
+    std::vector<std::string> urls = holdings_urls(alma, 20);
+    fetched f = fetch_all(http, urls, 4);
+    comes_back.join();
+    CHECK(count_class(f, outcome_class::success) == urls.size());
+    auto seen = alma.counters();
+    CHECK(seen.get("calls_refused") >= 8);
+    CHECK(http.stats().retries > 0);
+    CHECK(http.stats().gave_up == 0);
+    CHECK(seen.status(200) == static_cast<long>(urls.size()));
+    CHECK_FALSE(http.stopped());
+}
+
 #ifdef MARCPIPE_HTTP_GET_MANY
 TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", "[net]") {
-    emulator_process alma(emulator_flags({"--latency-ms", "50", "--latency-jitter", "0.5"}));
+    emulator_process alma(emulator_flags({"--latency-ms", held, "--latency-jitter", "0.5"}));
+    auto release = release_when_in_flight(alma, 6, "50");
     std::vector<std::string> urls = holdings_urls(alma, 40);
     urls.insert(urls.begin() + 5, alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings");
     std::string dir = "http-get-many-test." + std::to_string(::getpid());
