@@ -66,6 +66,7 @@ inline std::vector<std::string> const& valid_files() {
         "folio_mfhd_with_dupe_866s.mrc",
         "folio_holding.mrc",
         "folio_diac-4-theo-directly-from-sierra.mrc",
+        "yaz-marcdump_alma-holdings.mrc",
     };
     return files;
 }

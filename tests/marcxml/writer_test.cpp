@@ -1,11 +1,15 @@
 // marcxml_writer: the document it writes, escaping, and what happens to characters XML 1.0
-// cannot carry.
+// cannot carry; Alma holdings come out as yaz-marcdump writes them, from the writer and from a
+// pipeline's write_marcxml alike.
+#include <marcpipe/marc/iso2709_reader.hpp>
 #include <marcpipe/marc/marcxml_writer.hpp>
+#include <marcpipe/pipeline/writers.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../reference_tool.hpp"
 #include "catch.hpp"
 #include "support.hpp"
 
@@ -310,4 +314,43 @@ TEST_CASE("a record view is written without copying it into a record", "[marcxml
     w.write(v);
     w.finish();
     CHECK(out == written(holding()));
+}
+
+namespace {
+// Alma holdings records (UTF-8 of two, three and four bytes, markup characters) as yaz-marcdump
+// wrote them in ISO 2709, and its MARCXML of that file (both made as tests/data/SOURCES.txt
+// says). The records are taken from the ISO 2709 file because yaz-marcdump's MARCXML carries the
+// leaders it computed there, and the MARCXML writer writes a leader as it comes.
+std::string const alma_holdings_mrc = "iso2709/yaz-marcdump_alma-holdings.mrc";
+std::string const alma_holdings_xml_by_yaz = "yaz-marcdump-alma-holdings.xml";
+}  // namespace
+
+TEST_CASE("Alma holdings records are written as MARCXML byte for byte as yaz-marcdump writes them",
+          "[marcxml]") {
+    auto const iso = slurp(data_path(alma_holdings_mrc));
+    std::string ours;
+    {
+        marc::marcxml_writer w{ours};
+        auto reader = marc::iso2709_reader::from_memory(iso);
+        while (auto v = reader.next()) CHECK(w.write(*v) == 0);
+        w.finish();
+        CHECK(w.records_written() == 2);
+    }
+    CHECK(marcpipe_test::marcxml_difference_from_yaz(
+              ours, slurp(data_path(alma_holdings_xml_by_yaz))) == "");
+}
+
+TEST_CASE("a pipeline ending in write_marcxml writes Alma holdings as yaz-marcdump writes them",
+          "[marcxml][pipeline]") {
+    namespace pipeline = marcpipe::pipeline;
+    auto const iso = slurp(data_path(alma_holdings_mrc));
+    std::vector<pipeline::holding_record> holdings;
+    auto reader = marc::iso2709_reader::from_memory(iso);
+    while (auto v = reader.next())
+        holdings.emplace_back(holdings.size(), std::string{v->control_value("004")},
+                              std::string{v->control_value("001")}, v->to_record());
+    std::ostringstream out;
+    CHECK((holdings | pipeline::write_marcxml(out)) == 2);
+    CHECK(marcpipe_test::marcxml_difference_from_yaz(
+              out.str(), slurp(data_path(alma_holdings_xml_by_yaz))) == "");
 }
