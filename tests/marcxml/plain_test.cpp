@@ -15,7 +15,7 @@ using namespace marcxml_test;
 
 namespace {
 
-std::string const leader = "00000cam a2200000 a 4500";
+std::string const plain_leader = "00000cam a2200000 a 4500";
 
 // MARC record elements wherever they are (a collection, an OAI-PMH response), in document order.
 void collect_records(pugi::xml_node n, std::vector<marc::record>& out) {
@@ -128,9 +128,9 @@ TEST_CASE("every variation of markup the plain scan accepts reads as the tree re
     // Enough copies that the reader takes them as a run, with the leader first and last.
     std::string records;
     for (int i = 0; i < 50; ++i) {
-        records += i % 2 == 0 ? "<record>\n  <leader>" + leader + "</leader>\n  " + variant +
+        records += i % 2 == 0 ? "<record>\n  <leader>" + plain_leader + "</leader>\n  " + variant +
                                     "\n</record>\n"
-                              : "<record>" + variant + "<leader>" + leader + "</leader></record>\n";
+                              : "<record>" + variant + "<leader>" + plain_leader + "</leader></record>\n";
     }
     std::string const xml = collection(records);
     INFO(variant);
@@ -151,10 +151,10 @@ TEST_CASE("a record the MARC rules reject is reported the same with or without t
                  std::string{"<datafield tag=\"245\" ind1=\"ab\" ind2=\" \"/>"},
                  std::string{"<datafield tag=\"245\"><subfield code=\"ab\">x</subfield>"
                              "</datafield>"},
-                 std::string{"<leader>" + leader + "</leader>"});
+                 std::string{"<leader>" + plain_leader + "</leader>"});
     std::string records;
     for (int i = 1; i <= 5; ++i)
-        records += "<record><leader>" + leader + "</leader><controlfield tag=\"001\">" +
+        records += "<record><leader>" + plain_leader + "</leader><controlfield tag=\"001\">" +
                    std::to_string(i) + "</controlfield>" + (i == 3 ? bad : std::string{}) +
                    "</record>\n";
     INFO(bad);

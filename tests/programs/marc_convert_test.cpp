@@ -14,7 +14,7 @@ namespace marc = marcpipe::marc;
 namespace {
 
 std::string convert() { return program("marc-convert"); }
-std::string iso(std::string const& name) { return data_path("iso2709/" + name).string(); }
+std::string iso2709_file(std::string const& name) { return data_path("iso2709/" + name).string(); }
 
 std::vector<marc::record> iso_records(std::string const& bytes) {
     std::vector<marc::record> out;
@@ -44,17 +44,17 @@ TEST_CASE("MARC21 goes to MARCXML as yaz-marcdump writes it and back byte for by
         scratch_dir dir;
         auto xml = (dir / "out.xml").string();
         auto back = (dir / "back.mrc").string();
-        auto to_xml = run(convert(), {iso(name), "-o", xml});
+        auto to_xml = run(convert(), {iso2709_file(name), "-o", xml});
         CHECK(to_xml.status == 0);
         CHECK(to_xml.err.empty());
         if (yaz)
             CHECK(marcpipe_test::marcxml_difference_from_yaz(
                       slurp(xml),
-                      marcpipe_test::yaz_marcdump_output(*yaz, "-o marcxml", iso(name))) == "");
+                      marcpipe_test::yaz_marcdump_output(*yaz, "-o marcxml", iso2709_file(name))) == "");
         auto to_marc = run(convert(), {xml, "-o", back});
         CHECK(to_marc.status == 0);
         CHECK(to_marc.err.empty());
-        CHECK(marcpipe_test::where_bytes_differ(slurp(back), slurp(iso(name))) == "");
+        CHECK(marcpipe_test::where_bytes_differ(slurp(back), slurp(iso2709_file(name))) == "");
     }
 }
 
@@ -65,9 +65,9 @@ TEST_CASE("marc-convert's MARCXML on standard output is yaz-marcdump's, byte for
     for (std::string name :
          {"marc4j_pride-and-prejudice-fixed.mrc", "yaz_marccol5.u8.marc", "marc4j_065001035.mrc"}) {
         INFO(name);
-        auto ours = run(convert(), {iso(name), "-o", "-", "--to", "marcxml"});
+        auto ours = run(convert(), {iso2709_file(name), "-o", "-", "--to", "marcxml"});
         REQUIRE(ours.status == 0);
-        auto theirs = run(yaz->string(), {"-o", "marcxml", iso(name)});
+        auto theirs = run(yaz->string(), {"-o", "marcxml", iso2709_file(name)});
         REQUIRE(theirs.status == 0);
         CHECK(marcpipe_test::marcxml_difference_from_yaz(ours.out, theirs.out) == "");
         CHECK(xml_records(ours.out) == xml_records(theirs.out));
@@ -77,7 +77,7 @@ TEST_CASE("marc-convert's MARCXML on standard output is yaz-marcdump's, byte for
 TEST_CASE("--require keeps only the records that have every field named",
           "[programs][marc-convert]") {
     // marc4j's sample1.mrc has bib records with holdings records (852) between them.
-    auto in = slurp(iso("marc4j_sample1.mrc"));
+    auto in = slurp(iso2709_file("marc4j_sample1.mrc"));
     std::size_t with_852 = 0, with_852_and_856 = 0;
     for (auto const& r : iso_records(in)) {
         with_852 += r.has("852");
@@ -95,7 +95,7 @@ TEST_CASE("--require keeps only the records that have every field named",
 
 TEST_CASE("marc-convert skips or stops at a bad record, reporting its number",
           "[programs][marc-convert]") {
-    auto in = iso("marc4j_bad_hathi_records.mrc");
+    auto in = iso2709_file("marc4j_bad_hathi_records.mrc");
     auto skip = run(convert(), {in, "-o", "-"});
     CHECK(skip.status == 1);
     CHECK(iso_records(skip.out).size() == 4);
@@ -110,11 +110,11 @@ TEST_CASE("marc-convert skips or stops at a bad record, reporting its number",
 TEST_CASE("a record that is not UTF-8 is reported when MARCXML is written",
           "[programs][marc-convert]") {
     // MARC-8 (leader/09 blank) with non-ASCII bytes: XML must be UTF-8.
-    auto r = run(convert(), {iso("pymarc_marc8.dat"), "-o", "-", "--to", "marcxml"});
+    auto r = run(convert(), {iso2709_file("pymarc_marc8.dat"), "-o", "-", "--to", "marcxml"});
     CHECK(r.status == 1);
     CHECK_THAT(r.err, Catch::Contains("record 1") && Catch::Contains("UTF-8"));
     auto stop = run(convert(),
-                    {iso("pymarc_marc8.dat"), "-o", "-", "--to", "marcxml", "--on-error", "stop"});
+                    {iso2709_file("pymarc_marc8.dat"), "-o", "-", "--to", "marcxml", "--on-error", "stop"});
     CHECK(stop.status == 1);
     // Nothing of the record is written; the collection visibly stops short of </collection>.
     CHECK(stop.out.find("<record") == std::string::npos);
@@ -122,7 +122,7 @@ TEST_CASE("a record that is not UTF-8 is reported when MARCXML is written",
 }
 
 TEST_CASE("MARC-8 records copied to MARC21 keep their leader/09", "[programs][marc-convert]") {
-    auto in = slurp(iso("marc4j_brkrtest.mrc"));
+    auto in = slurp(iso2709_file("marc4j_brkrtest.mrc"));
     auto r = run(convert(), {"-", "-o", "-"}, in);
     CHECK(r.status == 0);
     auto out = iso_records(r.out);
@@ -138,9 +138,9 @@ TEST_CASE("marc-convert answers --help and --version and refuses bad usage",
     auto version = run(convert(), {"--version"});
     CHECK(version.status == 0);
     CHECK_THAT(version.out, Catch::StartsWith("marc-convert "));
-    CHECK(run(convert(), {iso("marc4j_chabon.mrc")}).status == 2);  // no -o
-    CHECK(run(convert(), {iso("marc4j_chabon.mrc"), "-o", "-", "--to", "json"}).status == 2);
-    CHECK(run(convert(), {iso("marc4j_chabon.mrc"), "-o", "-", "--require", "24"}).status == 2);
+    CHECK(run(convert(), {iso2709_file("marc4j_chabon.mrc")}).status == 2);  // no -o
+    CHECK(run(convert(), {iso2709_file("marc4j_chabon.mrc"), "-o", "-", "--to", "json"}).status == 2);
+    CHECK(run(convert(), {iso2709_file("marc4j_chabon.mrc"), "-o", "-", "--require", "24"}).status == 2);
     CHECK(run(convert(), {"no-such-file.mrc", "-o", "-"}).status == 2);
     auto ids = run(convert(), {"-", "-o", "-"}, "991234\n991235\n");
     CHECK(ids.status == 2);
