@@ -24,11 +24,12 @@ using marcpipe::testing::slurp;
 
 namespace {
 
-constexpr std::uint64_t seed = 23;
+// Its own catalogue, apart from west_holdings_test.cpp's (both build into one program).
+constexpr std::uint64_t steps_seed = 23;
 std::vector<std::string> const with_key{"ALMA_API_KEY=step-key"};
 
 std::vector<std::string> flags(std::size_t bibs) {
-    return {"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--api-key", "step-key"};
+    return {"--seed", std::to_string(steps_seed), "--bibs", std::to_string(bibs), "--api-key", "step-key"};
 }
 
 void write_ids(catalogue const& cat, fs::path const& path) {
@@ -40,7 +41,7 @@ void write_ids(catalogue const& cat, fs::path const& path) {
 
 TEST_CASE("holdings-ids then holdings-records give the rewritten records of every holding", "[programs][steps]") {
     std::size_t const bibs = 150;
-    catalogue cat{seed, bibs};
+    catalogue cat{steps_seed, bibs};
     emulator_process server{flags(bibs)};
     auto dir = marcpipe::testing::scratch_dir("steps");
     write_ids(cat, dir / "ids.txt");
@@ -80,7 +81,7 @@ TEST_CASE("holdings-ids then holdings-records give the rewritten records of ever
 }
 
 TEST_CASE("holdings-records reports an unknown holding and a malformed line, and goes on", "[programs][steps]") {
-    catalogue cat{seed, 30};
+    catalogue cat{steps_seed, 30};
     emulator_process server{flags(30)};
     auto dir = marcpipe::testing::scratch_dir("steps-bad");
     std::size_t b = 0;
@@ -113,7 +114,7 @@ TEST_CASE("holdings-records reports an unknown holding and a malformed line, and
 
 TEST_CASE("a custom filter composed into the pipeline keeps exactly what it selects", "[programs][custom]") {
     std::size_t const bibs = 200;
-    catalogue cat{seed, bibs};
+    catalogue cat{steps_seed, bibs};
     emulator_process server{flags(bibs)};
     auto dir = marcpipe::testing::scratch_dir("custom");
     write_ids(cat, dir / "ids.txt");
