@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "marcpipe/marc/error.hpp"
+#include "marcpipe/marc/leader.hpp"
 #include "marcpipe/marc/record.hpp"
 #include "marcpipe/marc/record_view.hpp"
 #include "marcpipe/marc/source.hpp"
@@ -42,13 +43,6 @@ struct write_position {
 };
 
 namespace detail {
-
-inline void put_digits(char* p, std::size_t value, int n) noexcept {
-    for (int i = n - 1; i >= 0; --i) {
-        p[i] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    }
-}
 
 [[noreturn]] inline void throw_write_error(error_code code, write_position where,
                                            std::string_view id, std::string what) {
@@ -77,8 +71,9 @@ void append_fields(std::string_view leader, Fields const& fields, std::size_t co
                                   " bytes, ISO 2709 allows 9,999");
         data_size += len;
     }
-    std::size_t const base = leader_length + count * directory_entry_length + 1;
-    std::size_t const total = base + data_size + 1;
+    iso2709_layout const layout{count, data_size};
+    std::size_t const base = layout.base_address;
+    std::size_t const total = layout.record_length;
     if (total > max_record_length)
         throw_write_error(error_code::record_too_long, where, id,
                           "record would be " + std::to_string(total) +
@@ -87,15 +82,7 @@ void append_fields(std::string_view leader, Fields const& fields, std::size_t co
     std::size_t const at = out.size();
     out.resize(at + total);
     char* p = out.data() + at;
-    std::size_t const lead = std::min(leader.size(), leader_length);
-    std::memcpy(p, leader.data(), lead);
-    std::memset(p + lead, ' ', leader_length - lead);
-    put_digits(p, total, 5);
-    if (!options.keep_leader_09) p[9] = 'a';
-    p[10] = '2';
-    p[11] = '2';
-    put_digits(p + 12, base, 5);
-    std::memcpy(p + 20, "4500", 4);
+    canonical_leader(leader, layout, p, options.keep_leader_09);
 
     char* dir = p + leader_length;
     char* data = p + base;

@@ -7,7 +7,11 @@
 // a file of any size takes a few hundred kilobytes.
 //
 // The leader is written as given except position 09, which becomes 'a' (UCS/Unicode): the
-// output is UTF-8 whatever the input was.
+// output is UTF-8 whatever the input was. With `options::iso2709_leader` it is the leader the
+// ISO 2709 writer would put (leader.hpp): record length and base address computed from the
+// fields, 10-11 "22", 20-23 "4500". Alma's leaders come with blanks for the numbers, which
+// readers of MARCXML such as yaz-marcdump warn about; the example programs set it, so their
+// MARC21 and MARCXML of one record carry the same leader.
 //
 // The leader, tags, indicators and subfield codes are ASCII bytes by definition and a reader
 // checks their length (24, 3, 1, 1), so there a byte that is not ASCII, or a control character
@@ -36,6 +40,7 @@
 #include <functional>
 #include <iterator>
 #include <marcpipe/marc/error.hpp>
+#include <marcpipe/marc/leader.hpp>
 #include <marcpipe/marc/record.hpp>
 #include <marcpipe/marc/xml_escape.hpp>
 #include <ostream>
@@ -91,6 +96,8 @@ public:
         options() {}  // (a default member initialiser needs a user-provided constructor here)
         // Indent elements, one per line, as people read MARCXML. Off: one record per line.
         bool indent = true;
+        // Put the leader the ISO 2709 writer would put for the record (see the top of this file).
+        bool iso2709_leader = false;
         // A record that needs replacement characters: skip = write it and report the problem,
         // stop = write nothing of it and throw marc_error.
         on_error policy = on_error::skip;
@@ -161,16 +168,19 @@ public:
         record_start_ = out_->size();
         replaced_ = 0;
         where_.clear();
+        field_count_ = 0;
+        field_bytes_ = 0;
         *out_ += opts_.indent ? "<record>\n  <leader>" : "<record><leader>";
-        char l[leader_length];
         std::size_t const n = std::min(leader.size(), leader_length);
-        note(single_bytes(leader.substr(0, n), l), "leader", 0);
-        // MARCXML is UTF-8 by definition, so leader/09 says so (as yaz-marcdump writes it).
-        if (n == leader_length) l[9] = 'a';
-        text({l, n}, "leader");
+        note(single_bytes(leader.substr(0, n), leader_), "leader", 0);
+        leader_size_ = n;
+        // The numbers depend on the fields still to come: end_record puts the leader here.
+        leader_at_ = out_->size();
         *out_ += opts_.indent ? "</leader>\n" : "</leader>";
     }
     void control_field(std::string_view tag, std::string_view value) {
+        ++field_count_;
+        field_bytes_ += value.size() + 1;  // the data and its field terminator, as in ISO 2709
         *out_ += opts_.indent ? "  <controlfield tag=\"" : "<controlfield tag=\"";
         code_attribute(tag, tag);
         *out_ += "\">";
@@ -178,6 +188,8 @@ public:
         *out_ += opts_.indent ? "</controlfield>\n" : "</controlfield>";
     }
     void begin_data_field(std::string_view tag, char ind1, char ind2) {
+        ++field_count_;
+        field_bytes_ += 3;  // the two indicators and the field terminator
         tag_ = tag;
         *out_ += opts_.indent ? "  <datafield tag=\"" : "<datafield tag=\"";
         code_attribute(tag, tag);
@@ -188,6 +200,7 @@ public:
         *out_ += opts_.indent ? "\">\n" : "\">";
     }
     void subfield(char code, std::string_view value) {
+        field_bytes_ += 2 + value.size();  // delimiter, code and data
         *out_ += opts_.indent ? "    <subfield code=\"" : "<subfield code=\"";
         code_attribute(std::string_view{&code, 1}, tag_, code);
         *out_ += "\">";
@@ -197,6 +210,7 @@ public:
     void end_data_field() { *out_ += opts_.indent ? "  </datafield>\n" : "</datafield>"; }
     // Ends the record; returns how many characters were replaced (see write).
     std::size_t end_record() {
+        put_leader();
         *out_ += "</record>\n";
         ++records_;
         if (replaced_ != 0) {
@@ -237,6 +251,23 @@ private:
         *out_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<collection xmlns=\"";
         *out_ += marcxml_namespace;
         *out_ += "\">\n";
+    }
+
+    // The leader, escaped into its place in the record now that its fields are known.
+    void put_leader() {
+        char l[leader_length];
+        std::size_t n = leader_size_;
+        if (opts_.iso2709_leader) {
+            canonical_leader({leader_, leader_size_}, iso2709_layout{field_count_, field_bytes_}, l);
+            n = leader_length;
+        } else {
+            std::copy_n(leader_, n, l);
+            // MARCXML is UTF-8 by definition, so leader/09 says so (as yaz-marcdump writes it).
+            if (n == leader_length) l[9] = 'a';
+        }
+        std::string escaped;
+        append_xml_escaped(escaped, {l, n}, xml_context::text);
+        out_->insert(leader_at_, escaped);
     }
 
     void text(std::string_view s, std::string_view tag, char code = 0) {
@@ -295,6 +326,11 @@ private:
     std::uint64_t records_ = 0;
     std::uint64_t records_with_replacements_ = 0;
     std::size_t replaced_ = 0;
+    char leader_[leader_length] = {};  // the given leader, its bytes made single ASCII ones
+    std::size_t leader_size_ = 0;
+    std::size_t leader_at_ = 0;  // where the leader's text goes in *out_
+    std::size_t field_count_ = 0;
+    std::size_t field_bytes_ = 0;  // the record's field data as ISO 2709 would hold it
     std::string tag_;    // tag of the open data field, for problem reports
     std::string where_;  // first place a replacement was needed in this record
 };
