@@ -1,15 +1,16 @@
 // custom-filter: how to put your own step into the pipeline. This one keeps the holdings of some
 // libraries only (852 $b), between the 001/004 rewrite and the writer; any range-v3 view or
-// function of a holding_record fits the same place.
+// function of a holding_record fits the same place. The output is MARCXML on standard output or
+// for a name ending in .xml, MARC21 for any other name, or what --format says.
 //
 //   ALMA_API_KEY=... custom-filter --region na --library LAW --library MUSIC ids.txt -o law-music.xml
+#include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
 #include <range/v3/view/filter.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -34,19 +35,30 @@ auto held_by(std::vector<std::string> libraries) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string input, output = "-", base_url;
+    std::string input, output = "-", base_url, format;
     std::vector<std::string> libraries;
     double rate = 25;
-    CLI::App app{"Holdings records of some libraries only (852 $b), as MARCXML. Key from ALMA_API_KEY."};
+    CLI::App app{"Holdings records of some libraries only (852 $b). Key from ALMA_API_KEY."};
+    // Every option's default shows in --help.
+    app.option_defaults()->always_capture_default();
     app.add_option("INPUT", input, "bib export or list of MMS IDs")->required();
-    app.add_option("-o,--output", output, "MARCXML output (- for stdout)");
+    app.add_option("-o,--output", output, "where the records go; - for standard output");
+    app.add_option("--format", format,
+                   "marc21 or marcxml (default: marcxml for a .xml output or standard output, else marc21)")
+        ->check(CLI::IsMember({"marc21", "marcxml"}));
     app.add_option("--base-url", base_url, "Alma API base URL")->required();
-    app.add_option("--library", libraries, "library code in 852 $b (repeatable)")->required();
+    // One code each time, so that `--library LAW INPUT` leaves INPUT to be the input.
+    app.add_option("--library", libraries, "library code in 852 $b (repeatable)")->required()->allow_extra_args(false);
     app.add_option("--rate", rate, "requests per second (Alma allows 25)")->check(CLI::PositiveNumber);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? 0 : 2;
+    }
+    auto const output_format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
+    if (marcpipe::marc::binary_on_terminal(output_format, output)) {
+        std::cerr << "custom-filter: " << marcpipe::marc::binary_on_terminal_hint << "\n";
+        return 2;
     }
     std::string key;
     try {
@@ -62,16 +74,20 @@ int main(int argc, char** argv) {
     net::http_client http{options};
     alma::client client{http, base_url};
 
-    std::ofstream file;
-    if (output != "-") file.open(output, std::ios::binary);
-    std::ostream& out = output == "-" ? std::cout : file;
+    marcpipe::marc::output_stream opened{output};
+    if (!opened) {
+        std::cerr << "custom-filter: " << opened.problem() << "\n";
+        return 2;
+    }
     try {
-        auto written = pipeline::bibs(input, &client.problems())  //
+        auto records = pipeline::bibs(input, &client.problems())  //
                        | pipeline::holdings_ids(client)           //
                        | pipeline::holdings_records(client)       //
                        | pipeline::rewrite_001_004                //
-                       | held_by(libraries)                       // <- the custom step
-                       | pipeline::write_marcxml(out);
+                       | held_by(libraries);                      // <- the custom step
+        auto written = output_format == marcpipe::marc::output_format::marcxml
+                           ? records | pipeline::write_marcxml(opened.stream(), marcpipe::marc::marcxml_output_options())
+                           : records | pipeline::write_marc21(opened.stream());
         std::uint64_t problems = 0;
         client.problems().release_all([&](std::uint64_t, alma::problem const& p) {
             ++problems;
@@ -82,5 +98,9 @@ int main(int argc, char** argv) {
     } catch (alma::fatal_error const& e) {
         std::cerr << "custom-filter: stopped: " << http.scrub(e.what()) << "\n";
         return 3;
+    } catch (std::exception const& e) {
+        // The input unreadable, or a record MARC21 cannot hold.
+        std::cerr << "custom-filter: " << http.scrub(e.what()) << "\n";
+        return 2;
     }
 }

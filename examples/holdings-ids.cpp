@@ -5,6 +5,7 @@
 //
 // Exit status: 0 every bib answered; 1 some bibs failed (reported on stderr or in --errors);
 // 2 usage or configuration error; 3 stopped (bad key, daily threshold).
+#include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
@@ -26,8 +27,10 @@ int main(int argc, char** argv) {
     CLI::App app{"List the holding IDs of bibs: holding_id<TAB>mms_id, one line per holding, in input order.\n"
                  "The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-ids (marcpipe) 0.1.0"});
+    // Every option's default shows in --help.
+    app.option_defaults()->always_capture_default();
     app.add_option("INPUT", input, "list of MMS IDs (one a line) or a MARC21/MARCXML bib export; - for stdin")->required();
-    app.add_option("-o,--output", output, "where the lines go (- for stdout, the default)");
+    app.add_option("-o,--output", output, "where the lines go; - for standard output");
     auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
     app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
     app.add_option("--api-key-file", key_file, "read the API key from this file instead of ALMA_API_KEY");
@@ -57,15 +60,12 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    std::ofstream file;
-    if (output != "-") {
-        file.open(output, std::ios::binary);
-        if (!file) {
-            std::cerr << "holdings-ids: cannot write " << output << "\n";
-            return 2;
-        }
+    marcpipe::marc::output_stream opened{output};
+    if (!opened) {
+        std::cerr << "holdings-ids: " << opened.problem() << "\n";
+        return 2;
     }
-    std::ostream& out = output == "-" ? std::cout : file;
+    std::ostream& out = opened.stream();
     std::ofstream report_file;
     std::optional<alma::report_writer> report;
     if (!errors.empty()) {

@@ -1,11 +1,13 @@
 // holdings-records: the third step of the old scripts on its own — `holding_id<TAB>mms_id` lines
-// in (what holdings-ids writes), the holdings records out as MARCXML (or MARC21) with 001 = the
-// holding ID and 004 = the MMS ID, in input order.
+// in (what holdings-ids writes), the holdings records out with 001 = the holding ID and 004 = the
+// MMS ID, in input order: MARCXML for an output named *.xml and on standard output, MARC21 for
+// any other name, or what --format says.
 //
 //   ALMA_API_KEY=... holdings-records --region eu holdings.tsv -o holdings.xml
 //
 // Exit status: 0 every holding delivered; 1 some failed (reported); 2 usage or configuration
 // error; 3 stopped (bad key, daily threshold).
+#include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
@@ -51,20 +53,29 @@ int main(int argc, char** argv) {
     CLI::App app{"Fetch holdings records for holding_id<TAB>mms_id lines; write them with 001 = holding ID and\n"
                  "004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-records (marcpipe) 0.1.0"});
+    // Every option's default shows in --help.
+    app.option_defaults()->always_capture_default();
     app.add_option("INPUT", input, "holding_id<TAB>mms_id lines; - for stdin")->required();
-    app.add_option("-o,--output", output, "where the records go (- for stdout, the default)");
-    app.add_option("--format", format, "marcxml (the default) or marc21")->check(CLI::IsMember({"marc21", "marcxml"}));
+    app.add_option("-o,--output", output, "where the records go; - for standard output");
+    app.add_option("--format", format,
+                   "marc21 or marcxml (default: marcxml for a .xml output or standard output, else marc21)")->check(CLI::IsMember({"marc21", "marcxml"}));
     auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
     app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
     app.add_option("--api-key-file", key_file, "read the API key from this file instead of ALMA_API_KEY");
     app.add_option("--rate", rate, "requests per second")->check(CLI::PositiveNumber);
     app.add_option("--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
-    app.add_option("--require", require, "keep only records with this field (repeatable)");
+    // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
+    app.add_option("--require", require, "keep only records with this field (repeatable)")->allow_extra_args(false);
     app.add_option("--errors", errors, "write the CSV report of holdings that failed here");
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? 0 : 2;
+    }
+    auto const output_format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
+    if (marcpipe::marc::binary_on_terminal(output_format, output)) {
+        std::cerr << "holdings-records: " << marcpipe::marc::binary_on_terminal_hint << "\n";
+        return 2;
     }
 
     std::string key;
@@ -91,15 +102,12 @@ int main(int argc, char** argv) {
         }
     }
     std::istream& in = input == "-" ? std::cin : in_file;
-    std::ofstream out_file;
-    if (output != "-") {
-        out_file.open(output, std::ios::binary);
-        if (!out_file) {
-            std::cerr << "holdings-records: cannot write " << output << "\n";
-            return 2;
-        }
+    marcpipe::marc::output_stream opened{output};
+    if (!opened) {
+        std::cerr << "holdings-records: " << opened.problem() << "\n";
+        return 2;
     }
-    std::ostream& out = output == "-" ? std::cout : out_file;
+    std::ostream& out = opened.stream();
     std::ofstream report_file;
     std::optional<alma::report_writer> report;
     if (!errors.empty()) {
@@ -135,10 +143,10 @@ int main(int argc, char** argv) {
     try {
         auto records = pairs(in, bad_lines) | pipeline::holdings_records(client, fetch) | pipeline::rewrite_001_004 |
                        ranges::views::filter(wanted);
-        if (format == "marc21")
+        if (output_format == marcpipe::marc::output_format::marc21)
             written = records | pipeline::write_marc21(out);
         else
-            written = records | pipeline::write_marcxml(out);
+            written = records | pipeline::write_marcxml(out, marcpipe::marc::marcxml_output_options());
     } catch (alma::fatal_error const& e) {
         out.flush();
         std::cerr << "holdings-records: stopped: " << http.scrub(e.what()) << "\n";

@@ -1,6 +1,6 @@
 // http-get-many: fetch many URLs concurrently, paced under a per-second rate, with retries.
 //
-//   ALMA_API_KEY=l8xx... http-get-many --concurrency 16 --rate 25 < urls.txt
+//   ALMA_API_KEY=l8xx... http-get-many --concurrency 16 --rate 25 [-o OUTPUT|-] < urls.txt
 //
 // Reads one URL a line from stdin, keeps up to --concurrency requests in flight on one thread,
 // never starts more than --rate requests in any rolling second, retries transient failures
@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <marcpipe/coro/task.hpp>
+#include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/net/http_client.hpp>
 #include <optional>
 #include <string>
@@ -70,6 +71,10 @@ int main(int argc, char** argv) {
     double connect_timeout = 10;
     std::string backend = "poll";
     bool quiet = false;
+    std::string output = "-";
+    // Every option's default shows in --help.
+    app.option_defaults()->always_capture_default();
+    app.add_option("-o,--output", output, "where the lines go; - for standard output");
     app.add_option("-c,--concurrency", concurrency, "requests in flight at once")
         ->check(CLI::Range(1, 4096));
     app.add_option("-r,--rate", rate, "most request starts in any rolling second (0 = no limit)")
@@ -84,7 +89,17 @@ int main(int argc, char** argv) {
                    "how the loop waits: poll (curl_multi_poll) or epoll (socket-action)")
         ->check(CLI::IsMember({"poll", "epoll"}));
     app.add_flag("-q,--quiet", quiet, "no per-URL lines, only the summary");
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    marcpipe::marc::output_stream opened{output};
+    if (!opened) {
+        std::cerr << "http-get-many: " << opened.problem() << '\n';
+        return 2;
+    }
+    std::ostream& lines = opened.stream();
 
     net::client_options options;
     if (char const* key = std::getenv("ALMA_API_KEY")) options.api_key = key;
@@ -127,7 +142,7 @@ int main(int argc, char** argv) {
             }
             ++printed;
         }
-        if (!out.empty()) std::fwrite(out.data(), 1, out.size(), stdout);
+        if (!out.empty()) lines.write(out.data(), static_cast<std::streamsize>(out.size())).flush();
     };
     while (http.loop().pending()) {
         http.loop().run_once(std::chrono::milliseconds(1000));
@@ -145,7 +160,7 @@ int main(int argc, char** argv) {
         o.done = true;  // a URL never tried still gets its line, as 000
     }
     flush_ready();
-    std::fflush(stdout);
+    lines.flush();
     net::client_stats const& s = http.stats();
     std::fprintf(
         stderr,

@@ -1,10 +1,11 @@
 // marc-convert: MARC21 (ISO 2709) to MARCXML and back, keeping only the records that have the
 // fields asked for.
 //
-//   marc-convert INPUT -o OUTPUT [--to marc21|marcxml] [--require TAG]... [--on-error stop|skip]
+//   marc-convert INPUT [-o OUTPUT|-] [--format marc21|marcxml] [--require TAG]... [--on-error stop|skip]
 //
-// The input format is detected. The output format is --to, or else follows OUTPUT's name:
-// ".xml" is MARCXML, anything else MARC21. "-" is standard input or output.
+// The input format is detected. The output format is --format (or its older name --to), or else
+// follows OUTPUT's name: ".xml" is MARCXML, anything else MARC21. "-" is standard input or
+// output, the default output; MARC21 is refused on a terminal.
 //
 // Bad records are reported on standard error with their number and byte offset. With
 // --on-error skip (the default) conversion goes on without them; with stop it ends at the first.
@@ -13,7 +14,7 @@
 //
 // Exit status: 0 every record converted; 1 some records reported; 2 usage error, or the input
 // cannot be read or is not MARC.
-#include <fstream>
+#include <optional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@
 #include <marcpipe/marc/any_reader.hpp>
 #include <marcpipe/marc/iso2709_writer.hpp>
 #include <marcpipe/marc/marcxml_writer.hpp>
+#include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marc/source.hpp>
 
 #ifndef MARCPIPE_VERSION
@@ -34,12 +36,6 @@
 namespace marc = marcpipe::marc;
 
 namespace {
-
-enum class output_format { marc21, marcxml };
-
-bool ends_with(std::string const& s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Whether a record (owning or a view) has every required field.
 template <class Record>
@@ -52,23 +48,18 @@ bool has_all(Record const& r, std::vector<std::string> const& tags) {
 // The output side: one of the two writers, over a file or standard output.
 class output {
 public:
-    output(std::string const& path, output_format f, marc::on_error policy,
+    output(std::string const& path, marc::output_format f, marc::on_error policy,
            std::function<void(marc::read_problem const&)> report, bool keep_leader_09)
         : format_{f} {
-        if (f == output_format::marc21) {
+        if (f == marc::output_format::marc21) {
             marc::iso2709_write_options o;
             o.keep_leader_09 = keep_leader_09;
             iso_.emplace(std::make_unique<marc::file_sink>(path), o);
         } else {
-            if (path == "-") {
-                stream_ = &std::cout;
-            } else {
-                file_.open(path, std::ios::binary | std::ios::trunc);
-                if (!file_)
-                    throw std::system_error(errno, std::generic_category(), "cannot create " + path);
-                stream_ = &file_;
-            }
-            marc::marcxml_writer::options o;
+            file_.emplace(path);
+            if (!*file_) throw std::system_error(file_->error(), "cannot create " + path);
+            stream_ = &file_->stream();
+            auto o = marc::marcxml_output_options();
             o.policy = policy;
             o.on_problem = std::move(report);
             xml_.emplace(*stream_, std::move(o));
@@ -77,7 +68,7 @@ public:
 
     template <class Record>
     void write(Record const& r) {
-        if (format_ == output_format::marc21)
+        if (format_ == marc::output_format::marc21)
             iso_->write(r);
         else
             xml_->write(r);
@@ -95,9 +86,9 @@ public:
     }
 
 private:
-    output_format format_;
+    marc::output_format format_;
     std::optional<marc::iso2709_writer> iso_;
-    std::ofstream file_;
+    std::optional<marc::output_stream> file_;
     std::ostream* stream_ = nullptr;
     std::optional<marc::marcxml_writer> xml_;
 };
@@ -109,20 +100,24 @@ int main(int argc, char** argv) {
     CLI::App app{"Converts MARC21 (ISO 2709) to MARCXML and back, optionally keeping only the "
                  "records that have given fields."};
     app.set_version_flag("--version", std::string{"marc-convert "} + MARCPIPE_VERSION);
-    std::string input, output_path, to, on_error = "skip";
+    // Every option's default shows in --help.
+    app.option_defaults()->always_capture_default();
+    std::string input, output_path = "-", to, on_error = "skip";
     std::vector<std::string> required;
     app.add_option("INPUT", input, "MARC21 or MARCXML (format detected); - for standard input")
         ->required();
-    app.add_option("-o,--output", output_path, "output file; - for standard output")->required();
-    app.add_option("--to", to, "output format (default: marcxml if OUTPUT ends in .xml, else marc21)")
+    app.add_option("-o,--output", output_path, "output file; - for standard output");
+    app.add_option("--format,--to", to,
+                   "marc21 or marcxml (default: marcxml if OUTPUT ends in .xml, else marc21)")
         ->check(CLI::IsMember({"marc21", "marcxml"}));
+    // One tag each time, so that `--require 245 INPUT` leaves INPUT to be the input.
     app.add_option("--require", required, "keep only records that have this field (repeatable)")
+        ->allow_extra_args(false)
         ->check([](std::string const& t) {
             return t.size() == 3 ? std::string{} : std::string{"a tag has three characters: " + t};
         });
     app.add_option("--on-error", on_error, "on a bad record: skip it (report, go on) or stop")
-        ->check(CLI::IsMember({"stop", "skip"}))
-        ->capture_default_str();
+        ->check(CLI::IsMember({"stop", "skip"}));
     app.footer(
         "Exit status: 0 all records converted; 1 some records reported on standard error; "
         "2 usage error or unreadable input.");
@@ -132,10 +127,12 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
-    output_format const format =
-        !to.empty() ? (to == "marcxml" ? output_format::marcxml : output_format::marc21)
-                    : (ends_with(output_path, ".xml") ? output_format::marcxml
-                                                      : output_format::marc21);
+    marc::output_format const format =
+        marc::output_format_for(output_path, to, marc::output_format::marc21);
+    if (marc::binary_on_terminal(format, output_path)) {
+        std::cerr << "marc-convert: " << marc::binary_on_terminal_hint << '\n';
+        return 2;
+    }
     marc::on_error const policy = on_error == "stop" ? marc::on_error::stop : marc::on_error::skip;
     std::string const input_name = input == "-" ? "standard input" : input;
 

@@ -29,12 +29,12 @@ namespace marc = marcpipe::marc;
 int main(int argc, char** argv) {
     CLI::App app{"Lists the MMS ID (001) of every record of a MARC21 or MARCXML export, one a line."};
     app.set_version_flag("--version", std::string{"mms-ids "} + MARCPIPE_VERSION);
+    // Every option's default shows in --help.
+    app.option_defaults()->always_capture_default();
     std::string input = "-";
     std::string output = "-";
-    app.add_option("INPUT", input, "MARC21 or MARCXML export (format detected); - for standard input")
-        ->capture_default_str();
-    app.add_option("-o,--output", output, "where the IDs go; - for standard output")
-        ->capture_default_str();
+    app.add_option("INPUT", input, "MARC21 or MARCXML export (format detected); - for standard input");
+    app.add_option("-o,--output", output, "where the IDs go; - for standard output");
     app.footer(
         "Exit status: 0 all records listed; 1 some records reported on standard error; "
         "2 usage error or unreadable input.");

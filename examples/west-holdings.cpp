@@ -8,6 +8,7 @@
 // Exit status: 0 all delivered; 1 finished, some records failed for good (see --errors);
 // 2 usage or configuration error; 3 stopped early (bad key, daily threshold, interrupted):
 // rerun the same command with --resume to finish.
+#include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
@@ -68,7 +69,7 @@ class record_output {
 public:
     record_output(pipeline::staged_file& file, bool xml, bool fresh) : file_{file}, xml_{xml} {
         if (xml_) {
-            xml_writer_.emplace(buffer_);
+            xml_writer_.emplace(buffer_, marc::marcxml_output_options());
             // The collection's opening is already in a resumed file.
             if (!fresh) buffer_.clear();
         }
@@ -151,9 +152,11 @@ int main(int argc, char** argv) {
     CLI::App app{"Export Alma holdings records for WEST: bib export (or MMS IDs) in, holdings records out,\n"
                  "001 = holding ID, 004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"west-holdings (marcpipe) "} + MARCPIPE_VERSION);
+    // Every option's default shows in --help.
+    app.option_defaults()->always_capture_default();
     app.add_option("INPUT", s.input, "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin")
         ->required();
-    app.add_option("-o,--output", s.output, "where the holdings records go (- for stdout, the default)");
+    app.add_option("-o,--output", s.output, "where the holdings records go; - for standard output");
     app.add_option("--format", s.format, "marc21 or marcxml (default: marcxml for a .xml output, else marc21)")
         ->check(CLI::IsMember({"marc21", "marcxml"}));
     auto* base = app.add_option("--base-url", s.base_url, "Alma API base URL (https://..., or http:// on loopback)");
@@ -161,7 +164,8 @@ int main(int argc, char** argv) {
     app.add_option("--api-key-file", s.api_key_file, "read the API key from this file instead of ALMA_API_KEY");
     app.add_option("--rate", s.rate, "requests per second (Alma allows 25 per institution)")->check(CLI::PositiveNumber);
     app.add_option("--concurrency", s.concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
-    app.add_option("--require", s.require, "keep only records with this field (repeatable)");
+    // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
+    app.add_option("--require", s.require, "keep only records with this field (repeatable)")->allow_extra_args(false);
     app.add_option("--errors", s.errors, "write the CSV report of bibs and holdings that failed here");
     app.add_flag("--resume", s.resume, "finish a run that stopped early (same command, plus --resume)");
     app.add_option("--holdings-source", s.holdings_source,
@@ -183,6 +187,12 @@ int main(int argc, char** argv) {
             std::cerr << "west-holdings: --require takes a three-character tag, not '" << t << "'\n";
             return exit_usage;
         }
+    marc::output_format const output_format = marc::output_format_for(s.output, s.format, marc::output_format::marc21);
+    if (marc::binary_on_terminal(output_format, s.output)) {
+        std::cerr << "west-holdings: " << marc::binary_on_terminal_hint << "\n";
+        return exit_usage;
+    }
+    std::string const format{to_string(output_format)};
 
     // ---- configuration ---------------------------------------------------------------
     std::string base_url;
@@ -210,9 +220,6 @@ int main(int argc, char** argv) {
         std::cerr << "west-holdings: " << e.what() << "\n";
         return exit_usage;
     }
-    std::string const format = !s.format.empty() ? s.format
-                               : (s.output.size() > 4 && s.output.substr(s.output.size() - 4) == ".xml") ? "marcxml"
-                                                                                                        : "marc21";
     bool const to_stdout = s.output == "-";
     if (s.resume && to_stdout) {
         std::cerr << "west-holdings: --resume needs an output file (-o PATH), not standard output\n";
