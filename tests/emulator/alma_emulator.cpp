@@ -875,9 +875,8 @@ int main(int argc, char** argv) {
     httplib::Server svr;
     // httplib's default pool has one thread per core (at least 8), and a keep-alive
     // connection holds its thread until it closes: 256 concurrent clients would queue behind
-    // eight. A thread per connection up to --threads serves them all at once.
-    auto threads = k.threads;
-    svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // eight. A thread per connection up to --threads serves them all at once (the pool is
+    // made below, once the port is known).
     // Clients reuse connections for many calls; httplib's default closes after five.
     svr.set_keep_alive_max_count(1'000'000);
     svr.set_keep_alive_timeout(10);
@@ -910,6 +909,14 @@ int main(int argc, char** argv) {
 
     std::string base = "http://127.0.0.1:" + std::to_string(port);
     emu.set_base_url(base);
+    // httplib makes its pool when it starts to listen, and making hundreds of threads takes a
+    // while on a busy machine or under the sanitizers: the line goes out once they exist, so a
+    // client that starts on it is served at once.
+    svr.new_task_queue = [threads = k.threads, base] {
+        auto* pool = new httplib::ThreadPool(threads);
+        std::cout << "listening on " << base << std::endl;
+        return pool;
+    };
 
     std::thread([&stop_signals] {
         int sig = 0;
@@ -925,7 +932,6 @@ int main(int argc, char** argv) {
         }).detach();
     }
 
-    std::cout << "listening on " << base << std::endl;
     svr.listen_after_bind();
     return 0;
 }

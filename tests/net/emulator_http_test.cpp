@@ -146,7 +146,6 @@ TEST_CASE("the server sees exactly the configured number of requests in flight",
 TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[net][slow]") {
     emulator_process alma(
         emulator_flags({"--per-second", "200", "--latency-ms", "5", "--latency-jitter", "1"}));
-    alma.counters();  // serving: it announces its port before its worker threads exist
     http_client http(fast_retries(200, 32));
     fetched f = fetch_all(http, holdings_urls(alma, 2000), 64);
     CHECK(count_class(f, outcome_class::success) == 2000);
@@ -170,7 +169,6 @@ TEST_CASE("connections reset under the rate limit: curl's own resends are counte
     emulator_process alma(emulator_flags(
         {"--per-second", "50", "--latency-ms", "5", "--latency-jitter", "1", "--fault-rate-reset", "0.15",
          "--fault-seed", "5"}));
-    alma.counters();
     http_client http(fast_retries(50, 16));
     fetched f = fetch_all(http, holdings_urls(alma, 400), 32);
     CHECK(count_class(f, outcome_class::success) == 400);
@@ -341,7 +339,6 @@ TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request sti
     // The institution's budget is 20/s but the client was told 40/s (another integration uses
     // the rest, as happens in production).
     emulator_process alma(emulator_flags({"--per-second", "20"}));
-    alma.counters();  // serving: it announces its port before its worker threads exist
     http_client http(fast_retries(40, 16));
     fetched f = fetch_all(http, holdings_urls(alma, 100), 16);
     CHECK(count_class(f, outcome_class::success) == 100);
