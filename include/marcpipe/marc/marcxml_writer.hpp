@@ -174,8 +174,8 @@ public:
         std::size_t const n = std::min(leader.size(), leader_length);
         note(single_bytes(leader.substr(0, n), leader_), "leader", 0);
         leader_size_ = n;
-        // The numbers depend on the fields still to come: end_record puts the leader here.
         leader_at_ = out_->size();
+        put_leader(0, 0);
         *out_ += opts_.indent ? "</leader>\n" : "</leader>";
     }
     void control_field(std::string_view tag, std::string_view value) {
@@ -210,7 +210,10 @@ public:
     void end_data_field() { *out_ += opts_.indent ? "  </datafield>\n" : "</datafield>"; }
     // Ends the record; returns how many characters were replaced (see write).
     std::size_t end_record() {
-        put_leader();
+        // The record's length and base address are known only now. They are the only positions
+        // that change, and they are digits either way, so the leader's text keeps its length and
+        // is overwritten in place.
+        if (opts_.iso2709_leader) put_leader(field_count_, field_bytes_);
         *out_ += "</record>\n";
         ++records_;
         if (replaced_ != 0) {
@@ -253,21 +256,26 @@ private:
         *out_ += "\">\n";
     }
 
-    // The leader, escaped into its place in the record now that its fields are known.
-    void put_leader() {
+    // The leader's text at leader_at_: appended when nothing follows it yet, else overwritten.
+    void put_leader(std::size_t field_count, std::size_t field_bytes) {
         char l[leader_length];
         std::size_t n = leader_size_;
         if (opts_.iso2709_leader) {
-            canonical_leader({leader_, leader_size_}, iso2709_layout{field_count_, field_bytes_}, l);
+            canonical_leader({leader_, leader_size_}, iso2709_layout{field_count, field_bytes}, l);
             n = leader_length;
         } else {
             std::copy_n(leader_, n, l);
             // MARCXML is UTF-8 by definition, so leader/09 says so (as yaz-marcdump writes it).
             if (n == leader_length) l[9] = 'a';
         }
-        std::string escaped;
-        append_xml_escaped(escaped, {l, n}, xml_context::text);
-        out_->insert(leader_at_, escaped);
+        if (leader_at_ == out_->size()) {
+            append_xml_escaped(*out_, {l, n}, xml_context::text);
+            leader_text_size_ = out_->size() - leader_at_;
+        } else {
+            std::string escaped;
+            append_xml_escaped(escaped, {l, n}, xml_context::text);
+            out_->replace(leader_at_, leader_text_size_, escaped);
+        }
     }
 
     void text(std::string_view s, std::string_view tag, char code = 0) {
@@ -328,7 +336,8 @@ private:
     std::size_t replaced_ = 0;
     char leader_[leader_length] = {};  // the given leader, its bytes made single ASCII ones
     std::size_t leader_size_ = 0;
-    std::size_t leader_at_ = 0;  // where the leader's text goes in *out_
+    std::size_t leader_at_ = 0;         // where the leader's text is in *out_
+    std::size_t leader_text_size_ = 0;  // and its length there, escaped
     std::size_t field_count_ = 0;
     std::size_t field_bytes_ = 0;  // the record's field data as ISO 2709 would hold it
     std::string tag_;    // tag of the open data field, for problem reports
