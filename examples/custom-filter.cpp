@@ -74,32 +74,22 @@ int main(int argc, char** argv) {
     net::http_client http{options};
     alma::client client{http, base_url};
 
-    marcpipe::marc::output_stream opened{output};
-    if (!opened) {
-        std::cerr << "custom-filter: " << opened.problem() << "\n";
-        return 2;
-    }
     try {
-        auto records = pipeline::bibs(input, &client.problems())  //
-                       | pipeline::holdings_ids(client)           //
-                       | pipeline::holdings_records(client)       //
-                       | pipeline::rewrite_001_004                //
-                       | held_by(libraries);                      // <- the custom step
-        auto written = output_format == marcpipe::marc::output_format::marcxml
-                           ? records | pipeline::write_marcxml(opened.stream(), marcpipe::marc::marcxml_output_options())
-                           : records | pipeline::write_marc21(opened.stream());
-        std::uint64_t problems = 0;
-        client.problems().release_all([&](std::uint64_t, alma::problem const& p) {
-            ++problems;
-            std::cerr << "custom-filter: " << alma::describe(p) << "\n";
-        });
-        std::cerr << "custom-filter: " << written << " records written\n";
-        return problems ? 1 : 0;
-    } catch (alma::fatal_error const& e) {
-        std::cerr << "custom-filter: stopped: " << http.scrub(e.what()) << "\n";
-        return 3;
+        pipeline::run_options o;
+        o.program = "custom-filter";
+        o.input = input;
+        o.output = output;
+        o.format = output_format;
+        pipeline::run run{client, o};
+        auto result = run.write(run.bibs()                       //
+                                | pipeline::holdings_ids(run)     //
+                                | pipeline::holdings_records(run) //
+                                | pipeline::rewrite_001_004       //
+                                | held_by(libraries));            // <- the custom step
+        std::cerr << run.summary(result) << "\n";
+        return result.exit_code();
     } catch (std::exception const& e) {
-        // The input unreadable, or a record MARC21 cannot hold.
+        // The input unreadable, or the output cannot be created.
         std::cerr << "custom-filter: " << http.scrub(e.what()) << "\n";
         return 2;
     }

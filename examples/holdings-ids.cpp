@@ -47,13 +47,7 @@ int main(int argc, char** argv) {
 
     std::string key;
     try {
-        if (base_url.empty() && region.empty()) throw alma::config_error("say where Alma is: --region or --base-url");
-        if (base_url.empty()) {
-            auto url = alma::base_url_for_region(region);
-            if (!url) throw alma::config_error("unknown region '" + region + "'; one of " + alma::region_names());
-            base_url = *url;
-        }
-        if (auto problem = net::check_url(alma::endpoints{base_url}.api_root())) throw alma::config_error(*problem);
+        base_url = alma::locate(region, base_url);
         key = alma::load_api_key(key_file);
     } catch (std::exception const& e) {
         std::cerr << "holdings-ids: " << e.what() << "\n";
@@ -66,12 +60,6 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::ostream& out = opened.stream();
-    std::ofstream report_file;
-    std::optional<alma::report_writer> report;
-    if (!errors.empty()) {
-        report_file.open(errors, std::ios::binary);
-        report.emplace(report_file);
-    }
 
     net::client_options options;
     options.api_key = key;
@@ -79,36 +67,28 @@ int main(int argc, char** argv) {
     options.loop.max_in_flight = concurrency;
     net::http_client http{options};
     alma::client client{http, base_url};
-    std::uint64_t problems = 0;
-    auto release = [&](std::uint64_t, alma::problem const& p) {
-        ++problems;
-        if (report)
-            report->write(p);
-        else
-            std::cerr << "holdings-ids: " << alma::describe(p) << "\n";
-    };
-    // Problems come out in input order, beside the lines they concern.
-    client.on_bibs_complete = [&](std::uint64_t done) { client.problems().release_before(done, release); };
-
     pipeline::holdings_ids_options ids;
     ids.source = source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
     ids.window = source == "bibs" ? 400 : 2 * concurrency;
     try {
-        for (auto& ref : pipeline::bibs(pipeline::open_input(input), &client.problems()) |
-                             pipeline::holdings_ids(client, ids)) {
-            out << ref.holding_id << '\t' << ref.mms_id << '\n';
-        }
-    } catch (alma::fatal_error const& e) {
+        // Problems come out in input order, beside the lines they concern.
+        pipeline::run_options o;
+        o.program = "holdings-ids";
+        o.input = input;
+        o.report = errors;
+        o.show_progress = false;
+        pipeline::run run{client, o};
+        auto result = run.drive(run.bibs() | pipeline::holdings_ids(run, ids),
+                                [&](pipeline::holding_ref const& ref) { out << ref.holding_id << '\t' << ref.mms_id << '\n'; });
         out.flush();
-        std::cerr << "holdings-ids: stopped: " << http.scrub(e.what()) << "\n";
-        return 3;
+        if (result.stopped)
+            std::cerr << run.summary(result) << "\n";
+        else
+            std::cerr << "holdings-ids: " << run.progress().bibs_listed << " bibs, " << run.progress().holdings_listed
+                      << " holdings, " << result.problems << " problems, " << result.requests << " requests\n";
+        return result.exit_code();
     } catch (std::exception const& e) {
         std::cerr << "holdings-ids: " << http.scrub(e.what()) << "\n";
         return 2;
     }
-    client.problems().release_all(release);
-    out.flush();
-    std::cerr << "holdings-ids: " << client.progress().bibs_listed << " bibs, " << client.progress().holdings_listed
-              << " holdings, " << problems << " problems, " << http.stats().requests << " requests\n";
-    return problems ? 1 : 0;
 }

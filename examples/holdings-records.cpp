@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -80,13 +81,7 @@ int main(int argc, char** argv) {
 
     std::string key;
     try {
-        if (base_url.empty() && region.empty()) throw alma::config_error("say where Alma is: --region or --base-url");
-        if (base_url.empty()) {
-            auto url = alma::base_url_for_region(region);
-            if (!url) throw alma::config_error("unknown region '" + region + "'; one of " + alma::region_names());
-            base_url = *url;
-        }
-        if (auto problem = net::check_url(alma::endpoints{base_url}.api_root())) throw alma::config_error(*problem);
+        base_url = alma::locate(region, base_url);
         key = alma::load_api_key(key_file);
     } catch (std::exception const& e) {
         std::cerr << "holdings-records: " << e.what() << "\n";
@@ -102,61 +97,37 @@ int main(int argc, char** argv) {
         }
     }
     std::istream& in = input == "-" ? std::cin : in_file;
-    marcpipe::marc::output_stream opened{output};
-    if (!opened) {
-        std::cerr << "holdings-records: " << opened.problem() << "\n";
-        return 2;
-    }
-    std::ostream& out = opened.stream();
-    std::ofstream report_file;
-    std::optional<alma::report_writer> report;
-    if (!errors.empty()) {
-        report_file.open(errors, std::ios::binary);
-        report.emplace(report_file);
-    }
-
     net::client_options options;
     options.api_key = key;
     options.rate = rate;
     options.loop.max_in_flight = concurrency;
     net::http_client http{options};
     alma::client client{http, base_url};
-    std::uint64_t problems = 0;
-    auto release = [&](std::uint64_t, alma::problem const& p) {
-        ++problems;
-        if (report)
-            report->write(p);
-        else
-            std::cerr << "holdings-records: " << alma::describe(p) << "\n";
-    };
-    client.on_bibs_complete = [&](std::uint64_t done) { client.problems().release_before(done, release); };
 
     pipeline::holdings_records_options fetch;
     fetch.window = 4 * concurrency;
     auto wanted = [&require](pipeline::holding_record const& h) {
-        for (auto const& tag : require)
-            if (!h.record.has(tag)) return false;
-        return true;
+        return std::all_of(require.begin(), require.end(), [&](auto const& tag) { return h.record.has(tag); });
     };
     std::uint64_t bad_lines = 0;
-    std::uint64_t written = 0;
     try {
-        auto records = pairs(in, bad_lines) | pipeline::holdings_records(client, fetch) | pipeline::rewrite_001_004 |
-                       ranges::views::filter(wanted);
-        if (output_format == marcpipe::marc::output_format::marc21)
-            written = records | pipeline::write_marc21(out);
+        pipeline::run_options o;
+        o.program = "holdings-records";
+        o.output = output;
+        o.format = output_format;
+        o.report = errors;
+        o.show_progress = false;
+        pipeline::run run{client, o};
+        auto result = run.write(pairs(in, bad_lines) | pipeline::holdings_records(run, fetch) |
+                                pipeline::rewrite_001_004 | ranges::views::filter(wanted));
+        if (result.stopped)
+            std::cerr << run.summary(result) << "\n";
         else
-            written = records | pipeline::write_marcxml(out, marcpipe::marc::marcxml_output_options());
-    } catch (alma::fatal_error const& e) {
-        out.flush();
-        std::cerr << "holdings-records: stopped: " << http.scrub(e.what()) << "\n";
-        return 3;
+            std::cerr << "holdings-records: " << result.records << " records written, " << result.problems
+                      << " problems, " << result.requests << " requests\n";
+        return result.stopped ? result.exit_code() : result.problems || bad_lines ? 1 : 0;
     } catch (std::exception const& e) {
         std::cerr << "holdings-records: " << http.scrub(e.what()) << "\n";
         return 2;
     }
-    client.problems().release_all(release);
-    std::cerr << "holdings-records: " << written << " records written, " << problems << " problems, "
-              << http.stats().requests << " requests\n";
-    return problems || bad_lines ? 1 : 0;
 }

@@ -18,4 +18,5 @@
 #include "net/event_loop.hpp"
 #include "net/http_client.hpp"
 #include "pipeline/journal.hpp"
+#include "pipeline/run.hpp"
 #include "pipeline/stages.hpp"

@@ -59,6 +59,7 @@ TEST_CASE("every deliverable holding comes once, in export order, with 001/004 r
                              "test-key", "--latency-ms", "20", "--latency-jitter", "0.9"}};
     net::http_client http{options()};
     alma::client client{http, server.base_url()};
+    pipeline::run run{client};
 
     auto source = GENERATE(pipeline::holdings_source::list, pipeline::holdings_source::bibs);
     pipeline::holdings_ids_options ids_opt;
@@ -66,8 +67,8 @@ TEST_CASE("every deliverable holding comes once, in export order, with 001/004 r
 
     std::vector<std::pair<std::string, std::string>> got;
     std::vector<std::string> records;
-    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client, ids_opt) |
-                       pipeline::holdings_records(client) | pipeline::rewrite_001_004) {
+    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(run, ids_opt) |
+                       pipeline::holdings_records(run) | pipeline::rewrite_001_004) {
         got.emplace_back(std::string{h.record.control_value("004")}, std::string{h.record.control_value("001")});
         CHECK(h.record.control_value("001") == h.holding_id);
         records.push_back(marcpipe::testing::listing(h.record));
@@ -77,7 +78,7 @@ TEST_CASE("every deliverable holding comes once, in export order, with 001/004 r
     CHECK(marcpipe::testing::first_difference(marcpipe::testing::expected_holdings{cat}.listings(), records) == "");
 
     std::vector<std::string> deleted;
-    client.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
+    run.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
         CHECK(p.where == alma::stage::holdings_list);
         CHECK(cat.mms_id(seq) == p.mms_id);
         if (source == pipeline::holdings_source::list) {
@@ -106,16 +107,17 @@ TEST_CASE("an unknown holding ID is reported with 402208 and the run goes on", "
     emulator_process server{{"--seed", std::to_string(seed), "--bibs", "50"}};
     net::http_client http{options()};
     alma::client client{http, server.base_url()};
+    pipeline::run run{client};
     std::size_t b = 0;
     while (cat.deleted(b) || cat.holdings_count(b) == 0) ++b;
     std::vector<pipeline::holding_ref> refs{{0, cat.mms_id(b), cat.holding_ids(b)[0]},
                                             {1, cat.mms_id(b), "22999999999993" + cat.institution_code()},
                                             {2, cat.mms_id(b), cat.holding_ids(b)[0]}};
     std::vector<std::uint64_t> delivered;
-    for (auto& h : refs | pipeline::holdings_records(client)) delivered.push_back(h.bib_seq);
+    for (auto& h : refs | pipeline::holdings_records(run)) delivered.push_back(h.bib_seq);
     CHECK(delivered == std::vector<std::uint64_t>{0, 2});
     int reported = 0;
-    client.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
+    run.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
         ++reported;
         CHECK(seq == 1);
         CHECK(p.where == alma::stage::holding_record);
@@ -137,8 +139,9 @@ TEST_CASE("transient faults are retried: the same holdings arrive as without the
     retrying.retry.max_attempts = 12;
     net::http_client http{retrying};
     alma::client client{http, server.base_url()};
+    pipeline::run run{client};
     std::vector<std::pair<std::string, std::string>> got;
-    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client))
+    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(run) | pipeline::holdings_records(run))
         got.emplace_back(h.mms_id, h.holding_id);
     CHECK(got == expected_ids(cat));
     CHECK(server.counters().faults > 0);
@@ -149,12 +152,12 @@ TEST_CASE("a refused key stops the stages with fatal_error", "[pipeline][emulato
     emulator_process server{{"--seed", std::to_string(seed), "--bibs", "40", "--api-key", "right"}};
     net::http_client http{options()};
     alma::client client{http, server.base_url()};
-    auto run = [&] {
-        for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client))
-            (void)h;
+    pipeline::run run{client};
+    auto drain = [&] {
+        for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(run) | pipeline::holdings_records(run)) (void)h;
     };
-    CHECK_THROWS_AS(run(), alma::fatal_error);
-    CHECK(client.stopped());
+    CHECK_THROWS_AS(drain(), alma::fatal_error);
+    CHECK(run.stopped());
 }
 
 TEST_CASE("completion is reported in export order and never runs ahead of the consumer", "[pipeline][emulator]") {
@@ -164,17 +167,18 @@ TEST_CASE("completion is reported in export order and never runs ahead of the co
                              "--latency-jitter", "0.9"}};
     net::http_client http{options()};
     alma::client client{http, server.base_url()};
+    pipeline::run run{client};
     std::uint64_t consumed_bib = 0;
     bool consumed_any = false;
     std::uint64_t last_complete = 0;
-    client.on_bibs_complete = [&](std::uint64_t n) {
+    run.on_bibs_finished = [&](std::uint64_t n) {
         CHECK(n > last_complete);
         // Every bib before n has been consumed entirely: nothing consumed is at or after n
         // except records of bib n itself when it is only partly through.
         if (consumed_any) CHECK(consumed_bib <= n);
         last_complete = n;
     };
-    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(client) | pipeline::holdings_records(client)) {
+    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(run) | pipeline::holdings_records(run)) {
         CHECK(h.bib_seq >= last_complete);
         consumed_bib = h.bib_seq;
         consumed_any = true;

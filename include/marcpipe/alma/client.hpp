@@ -26,7 +26,6 @@
 #include "../coro/task.hpp"
 #include "../net/http_client.hpp"
 #include "../net/retry.hpp"
-#include "answer_log.hpp"
 #include "error.hpp"
 #include "holdings.hpp"
 #include "report.hpp"
@@ -68,6 +67,10 @@ inline std::string region_names() {
     }
     return names;
 }
+
+// Where Alma is, as a program's options say it: a region's gateway or a base URL, exactly one.
+// The answer is checked (https, or http on loopback); a mistake is a config_error.
+inline std::string locate(std::string_view region, std::string_view base_url);
 
 // A base URL as given (https://host[:port][/prefix]) without a trailing slash; the /almaws/v1
 // prefix is added by the URL builders, so a base URL that already ends with it is accepted too.
@@ -161,6 +164,22 @@ private:
     std::string base_;
 };
 
+inline std::string locate(std::string_view region, std::string_view base_url) {
+    std::string url;
+    if (!base_url.empty() && !region.empty()) throw config_error("say where Alma is once: --region or --base-url, not both");
+    if (!base_url.empty()) {
+        url = base_url;
+    } else if (!region.empty()) {
+        auto found = base_url_for_region(region);
+        if (!found) throw config_error("unknown region '" + std::string{region} + "'; one of " + region_names());
+        url = *found;
+    } else {
+        throw config_error("say where Alma is: --region (" + region_names() + ") or --base-url URL");
+    }
+    if (auto problem = net::check_url(endpoints{url}.api_root())) throw config_error(*problem);
+    return url;
+}
+
 // The run was stopped for a reason no retry can fix (the key refused, the daily threshold used
 // up): thrown out of the stages so the program can save its state and exit.
 class fatal_error : public std::runtime_error {
@@ -168,15 +187,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// A holdings record asked for ahead of time; `done` once the answer (or the problem) is in.
-struct pending_holding {
-    bool done = false;
-    outcome<holding> result;
-};
-
 // The Alma calls of the holdings export, over a shared HTTP client (whose loop, rate limiter
-// and retries every stage shares), plus what the stages share about the run: the problems
-// found and how far the output has got.
+// and retries every stage shares). What a run shares beyond the calls (problems, progress, the
+// answer log) belongs to pipeline::run.
 class client {
 public:
     client(net::http_client& http, std::string_view base_url) : http_{&http}, urls_{base_url} {}
@@ -187,36 +200,9 @@ public:
     net::event_loop& loop() noexcept { return http_->loop(); }
     endpoints const& urls() const noexcept { return urls_; }
 
-    // Problems of the run, released in export order by whoever writes the report.
-    problem_log& problems() noexcept { return problems_; }
-
-    // Called by holdings_records with N whenever the first N bibs of the export are finished:
-    // every record of theirs has been handed on and taken by the consumer. A journal records
-    // this; problems of those bibs may be released.
-    std::function<void(std::uint64_t)> on_bibs_complete;
-
     // How many times a 2xx answer that cannot be read is asked for again before the bib or
     // holding is reported (the HTTP client already retries bodies that are not well-formed XML).
     int reread_attempts = 3;
-
-    // Counts for progress lines.
-    struct counters {
-        std::uint64_t bibs_listed = 0;      // bibs whose holdings are known (or reported)
-        std::uint64_t holdings_listed = 0;  // holding IDs found
-        std::uint64_t holdings_fetched = 0; // holdings records received (or reported)
-    };
-    counters const& progress() const noexcept { return counters_; }
-    counters& progress() noexcept { return counters_; }
-
-    bool stopped() const noexcept { return http_->stopped(); }
-
-    // Drives the shared loop until `ready()` holds; throws fatal_error once the HTTP client has
-    // stopped (every stage waiting on the loop then unwinds).
-    template <typename Ready>
-    void wait_until(Ready ready) {
-        http_->loop().run_until([&] { return http_->stopped() || ready(); });
-        if (http_->stopped()) throw fatal_error(http_->stop_reason());
-    }
 
     // Retrieve Holdings List: the holding IDs of one bib (maybe none).
     coro::task<outcome<std::vector<std::string>>> holdings_list(std::string mms_id) {
@@ -243,67 +229,7 @@ public:
             [](std::string_view body) { return parse_bibs_availability(body); });
     }
 
-    // Asking early for holdings records. A stage that fetches records in input order turns this
-    // on; the stage that lists holdings then asks for each record as soon as its bib's list
-    // arrives, even while an earlier bib's answer is still being retried, so one slow answer
-    // does not leave the rate unused. At most `limit` records are held this way.
-    void enable_prefetch(std::size_t limit) { prefetch_limit_ = limit; }
-    bool prefetching() const noexcept { return prefetch_limit_ > 0; }
-
-    void prefetch_holding(std::uint64_t bib_seq, std::string const& mms_id, std::string const& holding_id) {
-        if (prefetched_.size() >= prefetch_limit_ || http_->stopped()) return;
-        auto key = std::make_pair(mms_id, holding_id);
-        if (prefetched_.count(key)) return;
-        auto pending = std::make_shared<pending_holding>();
-        prefetched_.emplace(std::move(key), pending);
-        loop().spawn(fill(pending, bib_seq, mms_id, holding_id));
-    }
-
-    // The early request for this holding, if there is one; the caller takes it over.
-    std::shared_ptr<pending_holding> take_prefetched(std::string const& mms_id, std::string const& holding_id) {
-        auto it = prefetched_.find(std::make_pair(mms_id, holding_id));
-        if (it == prefetched_.end()) return nullptr;
-        auto pending = std::move(it->second);
-        prefetched_.erase(it);
-        return pending;
-    }
-
-    // Keeps every answer in `log` as it arrives, and takes an answer from it instead of asking
-    // Alma when an earlier run of the same job received it (see answer_log.hpp).
-    void keep_answers(answer_log& log) noexcept { answers_ = &log; }
-    answer_log* answers() noexcept { return answers_; }
-
-    // The holding IDs of the bib at `bib_seq` of the export: from the answer log, or from Alma.
-    coro::task<outcome<std::vector<std::string>>> holdings_of(std::uint64_t bib_seq, std::string mms_id) {
-        if (answers_)
-            if (auto known = answers_->recall_list(bib_seq, mms_id)) co_return std::move(*known);
-        auto answer = co_await holdings_list(mms_id);
-        if (keeps(answer)) answers_->remember_list(bib_seq, mms_id, answer);
-        co_return answer;
-    }
-
-    // Asks for a holdings record of the bib at `bib_seq` into `pending`.
-    coro::task<void> fill(std::shared_ptr<pending_holding> pending, std::uint64_t bib_seq, std::string mms_id,
-                          std::string holding_id) {
-        if (answers_)
-            if (auto known = answers_->recall_record(bib_seq, mms_id, holding_id)) {
-                pending->result = std::move(*known);
-                pending->done = true;
-                co_return;
-            }
-        pending->result = co_await holding_record(mms_id, holding_id);
-        if (keeps(pending->result)) answers_->remember_record(bib_seq, mms_id, holding_id, pending->result);
-        pending->done = true;
-    }
-
 private:
-    // Whether an answer goes into the answer log: one that settles the question (see settled()),
-    // and not one cut short by the run stopping.
-    template <typename T>
-    bool keeps(outcome<T> const& answer) const {
-        return answers_ && !http_->stopped() && settled(answer);
-    }
-
     template <typename T, typename Parse>
     coro::task<outcome<T>> fetch(std::string url, stage where, std::string mms_id, std::string holding_id,
                                  Parse parse) {
@@ -331,11 +257,6 @@ private:
 
     net::http_client* http_;
     endpoints urls_;
-    problem_log problems_;
-    counters counters_;
-    answer_log* answers_ = nullptr;
-    std::size_t prefetch_limit_ = 0;
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<pending_holding>> prefetched_;
 };
 
 }  // namespace marcpipe::alma

@@ -1,6 +1,6 @@
 // io_stages: the two stages that ask Alma — holdings_ids (bib → its holding IDs) and
 // holdings_records (holding ID → the holdings record) — as pipeable range stages that keep many
-// requests in flight on the client's one event loop.
+// requests in flight on the run's one event loop.
 //
 // How a stage works: it reads ahead a bounded window of upstream items and spawns one coroutine
 // per item that awaits the Alma call on the shared loop. When it is asked for its next item it
@@ -11,15 +11,12 @@
 // the records window, see alma::client::prefetch_holding), so a bib whose list is being retried
 // does not hold back the records of the bibs after it.
 //
-// holdings_records also reports, through client.on_bibs_complete, how many bibs at the start of
-// the export are finished (all their records taken by the consumer): the journal of a resumable
-// run is written from that. It assumes the stages after it hold no items back (filters and
-// transforms do not; a stage that buffers would make the count run ahead of the output).
+// Each stage tells the run the oldest bib it holds (run::hold_mark), which is how the run knows
+// which bibs are finished and writes its checkpoints. When the run keeps an answer log, every
+// answer is kept as it arrives and taken from the log instead of Alma when a resumed run comes
+// to it again (alma/answer_log.hpp).
 //
-// With an answer log (client.keep_answers), every answer is kept as it arrives and taken from the
-// log instead of Alma when a resumed run comes to it again (alma/answer_log.hpp).
-//
-// Problems (a deleted bib, an unknown holding, a request that failed for good) go to the client's
+// Problems (a deleted bib, an unknown holding, a request that failed for good) go to the run's
 // problem_log, tagged with the bib's position in the export; the run goes on. A fatal stop (bad
 // key, daily threshold) surfaces as alma::fatal_error from the stage.
 #pragma once
@@ -39,6 +36,7 @@
 #include <range/v3/view/all.hpp>
 
 #include "../alma/client.hpp"
+#include "run.hpp"
 #include "../coro/generator.hpp"
 #include "../coro/task.hpp"
 #include "items.hpp"
@@ -73,7 +71,7 @@ struct list_slot {
     alma::outcome<std::vector<std::string>> result;
 };
 
-inline coro::task<void> ask_list(alma::client& c, std::shared_ptr<list_slot> slot) {
+inline coro::task<void> ask_list(run& c, std::shared_ptr<list_slot> slot) {
     slot->result = co_await c.holdings_of(slot->b.seq, slot->b.mms_id);
     slot->done = true;
     if (slot->result && c.prefetching())
@@ -87,7 +85,7 @@ struct bulk_slot {
     std::vector<alma::outcome<std::vector<std::string>>> results;  // one per bib, when done
 };
 
-inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slot) {
+inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot) {
     // Bibs whose answer an earlier run of the job received are not asked for again.
     std::vector<std::optional<alma::outcome<std::vector<std::string>>>> known(slot->bibs.size());
     std::vector<std::string> ids;
@@ -97,7 +95,7 @@ inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slo
         if (!known[i]) ids.push_back(slot->bibs[i].mms_id);
     }
     if (!ids.empty()) {
-        auto answer = co_await c.bibs_availability(ids);
+        auto answer = co_await c.client().bibs_availability(ids);
         if (answer) {
             for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
                 if (known[i]) continue;
@@ -130,20 +128,42 @@ inline coro::task<void> ask_bulk(alma::client& c, std::shared_ptr<bulk_slot> slo
                 for (auto const& id : *slot->results[i]) c.prefetch_holding(slot->bibs[i].seq, slot->bibs[i].mms_id, id);
 }
 
+// The oldest bib a stage holds: the one it is handing on, else the oldest read ahead, else
+// (upstream not yet exhausted) the last one it took, of which more items may come.
+// The run may ask in the middle of a refill (an upstream stage waiting), so the oldest read
+// ahead is looked up when asked, never remembered.
+struct held_bibs {
+    std::optional<std::uint64_t> handing_on;
+    std::optional<std::uint64_t> last_pulled;
+    bool exhausted = false;
+    std::optional<std::uint64_t> oldest(std::optional<std::uint64_t> oldest_ahead) const {
+        if (handing_on) return handing_on;
+        if (oldest_ahead) return oldest_ahead;
+        if (!exhausted) return last_pulled;
+        return std::nullopt;
+    }
+};
+
 template <typename Range>
-coro::generator<holding_ref> list_holdings(Range upstream, alma::client& c, holdings_ids_options opt) {
+coro::generator<holding_ref> list_holdings(Range upstream, run& c, holdings_ids_options opt) {
     std::size_t const window = std::max<std::size_t>(opt.window, 1);
     std::deque<std::shared_ptr<list_slot>> ahead;
+    held_bibs held;
+    run::mark const mark = c.hold_mark([&] {
+        return held.oldest(ahead.empty() ? std::nullopt : std::optional{ahead.front()->b.seq});
+    });
     auto it = ranges::begin(upstream);
     auto const end = ranges::end(upstream);
     for (;;) {
         while (ahead.size() < window && it != end) {
             bib const& b = *it;
+            held.last_pulled = b.seq;
             auto slot = std::make_shared<list_slot>(b);
             ++it;
             c.loop().spawn(ask_list(c, slot));
             ahead.push_back(std::move(slot));
         }
+        held.exhausted = it == end;
         if (ahead.empty()) break;
         c.wait_until([&] { return ahead.front()->done; });
         std::shared_ptr<list_slot> slot = std::move(ahead.front());
@@ -154,18 +174,24 @@ coro::generator<holding_ref> list_holdings(Range upstream, alma::client& c, hold
             continue;
         }
         c.progress().holdings_listed += slot->result->size();
+        held.handing_on = slot->b.seq;
         for (auto& id : *slot->result) {
-            holding_ref ref{slot->b.seq, slot->b.mms_id, std::move(id)};
+            holding_ref ref{slot->b.seq, slot->b.mms_id, std::move(id), slot->b.record};
             co_yield ref;
         }
+        held.handing_on.reset();
     }
 }
 
 template <typename Range>
-coro::generator<holding_ref> bulk_holdings(Range upstream, alma::client& c, holdings_ids_options opt) {
+coro::generator<holding_ref> bulk_holdings(Range upstream, run& c, holdings_ids_options opt) {
     std::size_t const per_call = std::clamp<std::size_t>(opt.bibs_per_call, 1, alma::endpoints::max_bibs_per_call);
     std::size_t const calls_ahead = std::max<std::size_t>(1, opt.window / per_call);
     std::deque<std::shared_ptr<bulk_slot>> ahead;
+    held_bibs held;
+    run::mark const mark = c.hold_mark([&] {
+        return held.oldest(ahead.empty() ? std::nullopt : std::optional{ahead.front()->bibs.front().seq});
+    });
     auto it = ranges::begin(upstream);
     auto const end = ranges::end(upstream);
     for (;;) {
@@ -173,12 +199,14 @@ coro::generator<holding_ref> bulk_holdings(Range upstream, alma::client& c, hold
             auto slot = std::make_shared<bulk_slot>();
             while (slot->bibs.size() < per_call && it != end) {
                 bib const& b = *it;
+                held.last_pulled = b.seq;
                 slot->bibs.push_back(b);
                 ++it;
             }
             c.loop().spawn(ask_bulk(c, slot));
             ahead.push_back(std::move(slot));
         }
+        held.exhausted = it == end;
         if (ahead.empty()) break;
         c.wait_until([&] { return ahead.front()->done; });
         std::shared_ptr<bulk_slot> slot = std::move(ahead.front());
@@ -186,6 +214,7 @@ coro::generator<holding_ref> bulk_holdings(Range upstream, alma::client& c, hold
         for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
             bib const& b = slot->bibs[i];
             auto& result = slot->results[i];
+            held.handing_on = b.seq;
             ++c.progress().bibs_listed;
             if (!result) {
                 c.problems().add(b.seq, std::move(result.error()));
@@ -193,53 +222,44 @@ coro::generator<holding_ref> bulk_holdings(Range upstream, alma::client& c, hold
             }
             c.progress().holdings_listed += result->size();
             for (auto& id : *result) {
-                holding_ref ref{b.seq, b.mms_id, std::move(id)};
+                holding_ref ref{b.seq, b.mms_id, std::move(id), b.record};
                 co_yield ref;
             }
         }
+        held.handing_on.reset();
     }
 }
 
 struct record_slot {
-    record_slot(holding_ref r, std::shared_ptr<alma::pending_holding> a) : ref{std::move(r)}, answer{std::move(a)} {}
+    record_slot(holding_ref r, std::shared_ptr<pending_holding> a) : ref{std::move(r)}, answer{std::move(a)} {}
     holding_ref ref;
-    std::shared_ptr<alma::pending_holding> answer;
+    std::shared_ptr<pending_holding> answer;
 };
 
 template <typename Range>
-coro::generator<holding_record> fetch_records(Range upstream, alma::client& c, holdings_records_options opt) {
+coro::generator<holding_record> fetch_records(Range upstream, run& c, holdings_records_options opt) {
     std::size_t const window = std::max<std::size_t>(opt.window, 1);
     std::deque<std::shared_ptr<record_slot>> ahead;
+    held_bibs held;
+    run::mark const mark = c.hold_mark([&] {
+        return held.oldest(ahead.empty() ? std::nullopt : std::optional{ahead.front()->ref.bib_seq});
+    });
     auto it = ranges::begin(upstream);
     auto const end = ranges::end(upstream);
-    std::optional<std::uint64_t> last_pulled;  // bib of the newest item taken from upstream
-    std::uint64_t complete = 0;
     c.enable_prefetch(window);
     for (;;) {
         while (ahead.size() < window && it != end) {
             holding_ref const& ref = *it;
             auto answer = c.take_prefetched(ref.mms_id, ref.holding_id);
             if (!answer) {
-                answer = std::make_shared<alma::pending_holding>();
+                answer = std::make_shared<pending_holding>();
                 c.loop().spawn(c.fill(answer, ref.bib_seq, ref.mms_id, ref.holding_id));
             }
-            last_pulled = ref.bib_seq;
+            held.last_pulled = ref.bib_seq;
             ahead.push_back(std::make_shared<record_slot>(ref, std::move(answer)));
             ++it;
         }
-        // Everything handed on before this point has been taken by the consumer. Bibs before
-        // the oldest one still waiting (here, or not yet out of upstream) are therefore complete.
-        if (c.on_bibs_complete) {
-            std::uint64_t now_complete = complete;
-            if (!ahead.empty())
-                now_complete = ahead.front()->ref.bib_seq;
-            else if (it != end)
-                now_complete = last_pulled.value_or(0);
-            if (now_complete > complete) {
-                complete = now_complete;
-                c.on_bibs_complete(complete);
-            }
-        }
+        held.exhausted = it == end;
         if (ahead.empty()) break;
         c.wait_until([&] { return ahead.front()->answer->done; });
         std::shared_ptr<record_slot> slot = std::move(ahead.front());
@@ -251,7 +271,7 @@ coro::generator<holding_record> fetch_records(Range upstream, alma::client& c, h
             continue;
         }
         holding_record h{slot->ref.bib_seq, std::move(slot->ref.mms_id), std::move(slot->ref.holding_id),
-                         std::move(result->record)};
+                         std::move(result->record), std::move(slot->ref.bib_record)};
         co_yield h;
     }
 }
@@ -270,18 +290,18 @@ stage_closure(Stage) -> stage_closure<Stage>;
 
 }  // namespace detail
 
-// `bibs | holdings_ids(client)`: each bib's holding IDs, as holding_refs in input order. A bib
-// with no holdings yields nothing; a bib Alma does not know goes to the problem log.
-inline auto holdings_ids(alma::client& c, holdings_ids_options opt = {}) {
+// `bibs | holdings_ids(run)`: each bib's holding IDs, as holding_refs in input order. A bib
+// with no holdings yields nothing; a bib Alma does not know goes to the run's problem log.
+inline auto holdings_ids(run& c, holdings_ids_options opt = {}) {
     return detail::stage_closure{[&c, opt](auto upstream) {
         return opt.source == holdings_source::bibs ? detail::bulk_holdings(std::move(upstream), c, opt)
                                                    : detail::list_holdings(std::move(upstream), c, opt);
     }};
 }
 
-// `refs | holdings_records(client)`: the holdings record of each holding_ref, in input order.
-// An unknown holding goes to the problem log.
-inline auto holdings_records(alma::client& c, holdings_records_options opt = {}) {
+// `refs | holdings_records(run)`: the holdings record of each holding_ref, in input order.
+// An unknown holding goes to the run's problem log.
+inline auto holdings_records(run& c, holdings_records_options opt = {}) {
     return detail::stage_closure{[&c, opt](auto upstream) {
         return detail::fetch_records(std::move(upstream), c, opt);
     }};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "io_stages.hpp"
+#include "run.hpp"
 #include "items.hpp"
 #include "sources.hpp"
 #include "transforms.hpp"
