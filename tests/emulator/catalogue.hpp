@@ -208,7 +208,21 @@ public:
                 std::to_string(year) + "."};
     }
 
-    // The bib record as it is in the export: 001 = MMS ID, 005, 008, 245; the leader keeps
+    // A fifth of the bibs are serials (leader/07 = s).
+    bool serial(std::size_t bib) const { return bib_draw(bib, 5).percent(20); }
+
+    // The bib's OCLC number as its 035 $a holds it, when it has one (seven bibs in ten). Some
+    // bibs also carry a cancelled number (035 $z) and another system's number before it.
+    std::optional<std::string> oclc_number(std::size_t bib) const {
+        auto d = bib_draw(bib, 6);
+        if (!d.percent(70)) return std::nullopt;
+        static constexpr std::array<std::string_view, 3> prefixes{"ocm", "ocn", ""};
+        return "(OCoLC)" + std::string{d.pick(prefixes)} + std::to_string(1000000 + bib * 37);
+    }
+    bool cancelled_oclc_number(std::size_t bib) const { return bib_draw(bib, 7).percent(30); }
+    bool other_system_number(std::size_t bib) const { return bib_draw(bib, 8).percent(30); }
+
+    // The bib record as it is in the export: 001 = MMS ID, 005, 008, 035s, 245; the leader keeps
     // blanks where the writer computes length and base address.
     marc::record bib_record(std::size_t bib) const {
         auto b = this->bib(bib);
@@ -218,12 +232,20 @@ public:
         fields.emplace_back("001", b.mms_id);
         fields.emplace_back("005", "2023" + month_day(d) + "101530.0");
         fields.emplace_back("008", "850101s" + year + "    nyu           000 0 eng d");
+        if (other_system_number(bib))
+            fields.emplace_back("035", ' ', ' ',
+                                std::vector<marc::subfield>{{'a', "(CU-UC)" + std::to_string(500000 + bib)}});
+        if (cancelled_oclc_number(bib))
+            fields.emplace_back("035", ' ', ' ',
+                                std::vector<marc::subfield>{{'z', "(OCoLC)" + std::to_string(9000000 + bib)}});
+        if (auto oclc = oclc_number(bib))
+            fields.emplace_back("035", ' ', ' ', std::vector<marc::subfield>{{'a', *oclc}});
         fields.emplace_back("100", '1', ' ', std::vector<marc::subfield>{{'a', b.author}});
         fields.emplace_back("245", '1', '0',
                             std::vector<marc::subfield>{{'a', b.title}});
         fields.emplace_back("264", ' ', '1',
                             std::vector<marc::subfield>{{'b', b.publisher}, {'c', b.date}});
-        return marc::record{"     nam a22     7i 4500", std::move(fields)};
+        return marc::record{serial(bib) ? "     nas a22     7i 4500" : "     nam a22     7i 4500", std::move(fields)};
     }
 
     // ---- holdings ----------------------------------------------------------------------
