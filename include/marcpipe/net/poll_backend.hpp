@@ -33,8 +33,8 @@ public:
         // waits to be drained: then nothing is worth blocking for.
         bool finished = static_cast<std::size_t>(running) < in_flight;
         int numfds = 0;
-        curl_multi_poll(multi_, nullptr, 0,
-                        finished ? 0 : wait_ms(std::optional<time_point>{}), &numfds);
+        curl_multi_poll(multi_, nullptr, 0, finished ? 0 : wait_ms(std::optional<time_point>{}),
+                        &numfds);
         curl_multi_perform(multi_, &running);
     }
 

@@ -20,7 +20,8 @@ namespace marcpipe::pipeline {
 // up the requests behind it, and Alma counts calls per rolling second).
 class background_sync {
 public:
-    explicit background_sync(std::vector<int> fds, std::chrono::milliseconds every = std::chrono::seconds{2})
+    explicit background_sync(std::vector<int> fds,
+                             std::chrono::milliseconds every = std::chrono::seconds{2})
         : fds_{std::move(fds)}, every_{every}, thread_{[this] { run(); }} {}
     background_sync(background_sync const&) = delete;
     background_sync& operator=(background_sync const&) = delete;

@@ -26,7 +26,8 @@ namespace marcpipe::pipeline {
 class staged_file {
 public:
     // fresh: start empty. Otherwise keep the first `keep_bytes` of an existing side file (resume).
-    staged_file(std::string path, bool fresh, std::uint64_t keep_bytes = 0) : path_{std::move(path)} {
+    staged_file(std::string path, bool fresh, std::uint64_t keep_bytes = 0)
+        : path_{std::move(path)} {
         if (path_ == "-") {
             fd_ = STDOUT_FILENO;
             return;
@@ -36,15 +37,17 @@ public:
         fd_ = ::open(side_.c_str(), flags, 0666);
         if (fd_ < 0) detail::throw_errno("cannot open " + side_);
         if (!fresh) {
-            struct stat st{};
+            struct stat st {};
             if (::fstat(fd_, &st) != 0) detail::throw_errno("cannot stat " + side_);
             if (static_cast<std::uint64_t>(st.st_size) < keep_bytes)
                 throw journal_error(side_ + " is shorter (" + std::to_string(st.st_size) +
                                     " bytes) than the journal says (" + std::to_string(keep_bytes) +
                                     "); start again without --resume");
-            if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0) detail::throw_errno("cannot truncate " + side_);
+            if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0)
+                detail::throw_errno("cannot truncate " + side_);
         }
-        if (::lseek(fd_, static_cast<off_t>(keep_bytes), SEEK_SET) < 0) detail::throw_errno("cannot seek " + side_);
+        if (::lseek(fd_, static_cast<off_t>(keep_bytes), SEEK_SET) < 0)
+            detail::throw_errno("cannot seek " + side_);
         bytes_ = keep_bytes;
     }
     staged_file(staged_file const&) = delete;
@@ -60,7 +63,8 @@ public:
     std::uint64_t bytes() const noexcept { return bytes_; }
 
     void write(std::string_view data) {
-        detail::write_all(fd_, data.data(), data.size(), is_stdout() ? std::string{"standard output"} : side_);
+        detail::write_all(fd_, data.data(), data.size(),
+                          is_stdout() ? std::string{"standard output"} : side_);
         bytes_ += data.size();
     }
     void sync() {
