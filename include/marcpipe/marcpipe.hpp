@@ -17,6 +17,8 @@
 #include "marc/record.hpp"
 #include "net/event_loop.hpp"
 #include "net/http_client.hpp"
+#include "pipeline/background_sync.hpp"
 #include "pipeline/journal.hpp"
 #include "pipeline/run.hpp"
+#include "pipeline/staged_file.hpp"
 #include "pipeline/stages.hpp"

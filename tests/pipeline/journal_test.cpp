@@ -1,5 +1,6 @@
 // The journal and the files written aside: what a resumed run relies on.
 #include <marcpipe/pipeline/journal.hpp>
+#include <marcpipe/pipeline/staged_file.hpp>
 
 #include <filesystem>
 #include <fstream>

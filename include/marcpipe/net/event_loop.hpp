@@ -16,14 +16,14 @@
 //   long chain of requests never nests on the stack (see the toolchain notes on GCC 12).
 // - At most `max_in_flight` transfers are added to the multi handle; the rest wait in FIFO order
 //   and are added as slots free up. The server therefore sees exactly that concurrency.
-// - Two ways to wait, chosen with loop_options::backend:
-//     poll    curl_multi_poll + curl_multi_perform (the default): perform -> poll -> perform ->
-//             drain. Every perform walks every transfer, which is cheap at the concurrency Alma
-//             allows (tens, a few hundred at most).
-//     epoll   socket-action API: curl tells which sockets to watch (CURLMOPT_SOCKETFUNCTION) and
-//             when to time out (CURLMOPT_TIMERFUNCTION); each turn hands only the ready sockets to
-//             curl_multi_socket_action, so a turn costs O(ready sockets): for thousands of
-//             connections.
+// - Two ways to wait, chosen with loop_options::backend, each in a header of its own:
+//     poll    curl_multi_poll + curl_multi_perform (the default, poll_backend.hpp): perform ->
+//             poll -> perform -> drain.
+//     epoll   socket-action API with epoll (epoll_backend.hpp): each turn hands only the ready
+//             sockets to curl_multi_socket_action, so a turn costs O(ready sockets): for
+//             thousands of connections.
+//   The loop keeps what both share: the ready queue, the timers, the spawned coroutines and the
+//   transfers in flight; a backend only waits and lets curl work.
 //   poll is the default by measurement: on loopback (benchmarks/http-bench.sh, 2 cores, 8,000
 //   GETs, 64 in flight, three runs on a shared machine) requests/s went either way (poll/epoll:
 //   20,900/13,400, 16,200/16,200, 18,700/20,400) but poll used less CPU every time (0.025-0.029
@@ -31,10 +31,8 @@
 //   a socket callback and epoll_ctl calls for every kept-alive connection that goes idle and
 //   back, which one poll() of 64 sockets per turn does not; epoll pays off with thousands of
 //   connections, which Alma's 25 calls/s never needs.
-// - curl's 0 ms timeout ("act now") is floored at 1 ms in the epoll backend: acting on it from
-//   the timer callback would re-enter curl, and a 0 ms wait in a loop that curl keeps re-arming
-//   spins. Transfers added during a turn are started at the beginning of the next one instead
-//   (socket_action on the timeout, outside any callback), so they do not wait for that 1 ms.
+// - curl's 0 ms timeout ("act now") is floored at 1 ms in the epoll backend (epoll_backend.hpp
+//   says why).
 // - Transfers find their state through CURLOPT_PRIVATE; easy handles are pooled and reset so
 //   connections (kept in the multi handle's cache) are reused across requests.
 // - Every transfer: TLS verification on, plain http only to loopback hosts, Accept-Encoding with
@@ -43,11 +41,8 @@
 #pragma once
 
 #include <curl/curl.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
@@ -57,6 +52,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -64,7 +60,9 @@
 #include <vector>
 
 #include "../coro/task.hpp"
+#include "epoll_backend.hpp"
 #include "http.hpp"
+#include "poll_backend.hpp"
 #include "url.hpp"
 
 namespace marcpipe::net {
@@ -140,15 +138,14 @@ public:
         // Keep one idle connection per slot so every slot can reuse a connection.
         curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight));
         if (options_.backend == loop_backend::epoll) {
-            epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-            if (epoll_fd_ < 0) {
+            try {
+                epoll_.attach(multi_);
+            } catch (...) {
                 curl_multi_cleanup(multi_);
-                throw std::system_error(errno, std::generic_category(), "epoll_create1");
+                throw;
             }
-            curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &event_loop::on_socket);
-            curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-            curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &event_loop::on_curl_timer);
-            curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+        } else {
+            poll_.attach(multi_);
         }
     }
 
@@ -159,8 +156,7 @@ public:
         // Destroying the spawned coroutines destroys their transfers, which leave the multi handle.
         destroy_spawned();
         for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
-        curl_multi_cleanup(multi_);
-        if (epoll_fd_ >= 0) ::close(epoll_fd_);
+        curl_multi_cleanup(multi_);  // (the epoll set, closed after this, still hears of it)
     }
 
     loop_options const& options() const noexcept { return options_; }
@@ -199,10 +195,13 @@ public:
 
     // One turn of the loop, waiting at most `max_wait` for something to happen.
     void run_once(std::chrono::milliseconds max_wait) {
+        auto wait = [&](std::optional<time_point> curl_deadline) {
+            return wait_ms(max_wait, curl_deadline);
+        };
         if (options_.backend == loop_backend::epoll)
-            turn_epoll(max_wait);
+            epoll_.turn(running_, wait);
         else
-            turn_poll(max_wait);
+            poll_.turn(running_, wait);
         drain_completions();
         fire_due_timers();
         resume_ready();
@@ -420,7 +419,7 @@ private:
             return false;
         }
         t.where = detail::transfer::state::running;
-        started_since_turn_ = true;
+        epoll_.transfer_added();
         running_set_.push_back(&t);
         ++running_;
         return true;
@@ -543,86 +542,6 @@ private:
         return static_cast<int>(std::min<long long>(ms, 60'000));
     }
 
-    // curl_multi_poll: perform -> poll -> perform (completions are drained by run_once).
-    void turn_poll(std::chrono::milliseconds max_wait) {
-        int running = 0;
-        curl_multi_perform(multi_, &running);
-        // A transfer that finished in that perform (a quick answer on a kept-alive connection)
-        // waits to be drained: then nothing is worth blocking for.
-        bool finished = static_cast<std::size_t>(running) < running_;
-        int numfds = 0;
-        curl_multi_poll(multi_, nullptr, 0, finished ? 0 : wait_ms(max_wait, std::nullopt),
-                        &numfds);
-        curl_multi_perform(multi_, &running);
-    }
-
-    // socket-action with epoll: hand curl only the sockets that are ready, then its timeout.
-    void turn_epoll(std::chrono::milliseconds max_wait) {
-        int running = 0;
-        bool finished = false;
-        if (started_since_turn_) {
-            // Transfers added since the last turn: curl asked for "0 ms" for them; serving that
-            // here, outside any callback, starts them now instead of a floored 1 ms later.
-            started_since_turn_ = false;
-            curl_deadline_.reset();
-            curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-            // A transfer may already be complete (a fast answer on a kept-alive connection): it
-            // waits to be drained, so this turn must not block.
-            finished = static_cast<std::size_t>(running) < running_;
-        }
-        epoll_event events[64];
-        int n = epoll_wait(epoll_fd_, events, 64, finished ? 0 : wait_ms(max_wait, curl_deadline_));
-        for (int i = 0; i < n; ++i) {
-            int flags = 0;
-            if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
-            if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
-            if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-            curl_multi_socket_action(multi_, events[i].data.fd, flags, &running);
-        }
-        if (curl_deadline_ && *curl_deadline_ <= clock::now()) {
-            curl_deadline_.reset();
-            curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-        }
-    }
-
-    static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
-        auto* self = static_cast<event_loop*>(userp);
-        if (what == CURL_POLL_REMOVE) {
-            epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-            curl_multi_assign(self->multi_, fd, nullptr);
-            return 0;
-        }
-        epoll_event ev{};
-        ev.data.fd = fd;
-        if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
-        if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-        if (socketp) {
-            epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
-        } else {
-            if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
-                epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
-            curl_multi_assign(self->multi_, fd, self);  // any non-null marks "registered"
-        }
-        return 0;
-    }
-
-    static int on_curl_timer(CURLM*, long timeout_ms, void* userp) {
-        auto* self = static_cast<event_loop*>(userp);
-        if (timeout_ms < 0) {
-            self->curl_deadline_.reset();
-        } else if (timeout_ms == 0) {
-            // 0 means "now"; acting here would re-enter curl, so it is served at the next turn,
-            // at least 1 ms on. A deadline already pending stays: curl says 0 after every new
-            // transfer, and moving the deadline each time would starve new transfers for as long
-            // as completions keep the loop busy.
-            auto soon = clock::now() + std::chrono::milliseconds(1);
-            if (!self->curl_deadline_ || *self->curl_deadline_ > soon) self->curl_deadline_ = soon;
-        } else {
-            self->curl_deadline_ = clock::now() + std::chrono::milliseconds(timeout_ms);
-        }
-        return 0;
-    }
-
     static int on_prereq(void* userp, char*, char*, int, int) {
         auto* t = static_cast<detail::transfer*>(userp);
         bool go = false;
@@ -703,9 +622,8 @@ private:
 
     loop_options options_;
     CURLM* multi_ = nullptr;
-    int epoll_fd_ = -1;
-    std::optional<time_point> curl_deadline_;
-    bool started_since_turn_ = false;
+    detail::poll_backend poll_;
+    detail::epoll_backend epoll_;
     std::size_t running_ = 0;
     std::vector<detail::transfer*> running_set_;
     std::list<detail::transfer*> queued_;

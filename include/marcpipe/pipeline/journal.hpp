@@ -17,124 +17,26 @@
 #pragma once
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-#include <vector>
 #include <charconv>
-#include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
+#include "journal_error.hpp"
+#include "posix_io.hpp"
+// The journal's companions: code that included this header for them keeps compiling.
+#include "background_sync.hpp"
+#include "staged_file.hpp"
+
 namespace marcpipe::pipeline {
-
-// A journal that cannot be used (it belongs to another job, or is unreadable).
-class journal_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-namespace detail {
-[[noreturn]] inline void throw_errno(std::string const& what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
-inline void write_all(int fd, char const* data, std::size_t n, std::string const& name) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, data, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw_errno("cannot write " + name);
-        }
-        data += w;
-        n -= static_cast<std::size_t>(w);
-    }
-}
-inline void sync_directory_of(std::filesystem::path const& p) {
-    auto dir = p.parent_path();
-    if (dir.empty()) dir = ".";
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
-}  // namespace detail
-
-// A file written under a side name (PATH.part) and renamed to PATH by commit(), so a reader
-// of PATH never sees half a file. Standard output ("-") is written straight through.
-class staged_file {
-public:
-    // fresh: start empty. Otherwise keep the first `keep_bytes` of an existing side file (resume).
-    staged_file(std::string path, bool fresh, std::uint64_t keep_bytes = 0) : path_{std::move(path)} {
-        if (path_ == "-") {
-            fd_ = STDOUT_FILENO;
-            return;
-        }
-        side_ = path_ + ".part";
-        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0);
-        fd_ = ::open(side_.c_str(), flags, 0666);
-        if (fd_ < 0) detail::throw_errno("cannot open " + side_);
-        if (!fresh) {
-            struct stat st{};
-            if (::fstat(fd_, &st) != 0) detail::throw_errno("cannot stat " + side_);
-            if (static_cast<std::uint64_t>(st.st_size) < keep_bytes)
-                throw journal_error(side_ + " is shorter (" + std::to_string(st.st_size) +
-                                    " bytes) than the journal says (" + std::to_string(keep_bytes) +
-                                    "); start again without --resume");
-            if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0) detail::throw_errno("cannot truncate " + side_);
-        }
-        if (::lseek(fd_, static_cast<off_t>(keep_bytes), SEEK_SET) < 0) detail::throw_errno("cannot seek " + side_);
-        bytes_ = keep_bytes;
-    }
-    staged_file(staged_file const&) = delete;
-    staged_file& operator=(staged_file const&) = delete;
-    ~staged_file() {
-        if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
-    }
-
-    bool is_stdout() const noexcept { return side_.empty(); }
-    std::string const& path() const noexcept { return path_; }
-    std::string const& side_path() const noexcept { return side_; }
-    // Bytes written so far (for a resumed file, counting the kept part).
-    std::uint64_t bytes() const noexcept { return bytes_; }
-
-    void write(std::string_view data) {
-        detail::write_all(fd_, data.data(), data.size(), is_stdout() ? std::string{"standard output"} : side_);
-        bytes_ += data.size();
-    }
-    void sync() {
-        if (!is_stdout()) ::fdatasync(fd_);
-    }
-    int fd() const noexcept { return fd_; }
-    // Makes the file durable and gives it its real name.
-    void commit() {
-        if (is_stdout()) return;
-        if (::fsync(fd_) != 0) detail::throw_errno("cannot sync " + side_);
-        ::close(fd_);
-        fd_ = -1;
-        std::filesystem::rename(side_, path_);
-        detail::sync_directory_of(path_);
-    }
-
-private:
-    std::string path_;
-    std::string side_;
-    int fd_ = -1;
-    std::uint64_t bytes_ = 0;
-};
 
 struct checkpoint {
     checkpoint() = default;
@@ -277,43 +179,6 @@ private:
 
     std::string path_;
     int fd_ = -1;
-};
-
-// Makes files durable every few seconds from a thread of its own: fdatasync can take a long
-// time on a busy disk, and the thread that drives the requests must not stall (a stall bunches
-// up the requests behind it, and Alma counts calls per rolling second).
-class background_sync {
-public:
-    explicit background_sync(std::vector<int> fds, std::chrono::milliseconds every = std::chrono::seconds{2})
-        : fds_{std::move(fds)}, every_{every}, thread_{[this] { run(); }} {}
-    background_sync(background_sync const&) = delete;
-    background_sync& operator=(background_sync const&) = delete;
-    ~background_sync() { stop(); }
-
-    // Ends the thread; the files are not closed.
-    void stop() {
-        {
-            std::lock_guard lock{mutex_};
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        if (thread_.joinable()) thread_.join();
-    }
-
-private:
-    void run() {
-        std::unique_lock lock{mutex_};
-        while (!wake_.wait_for(lock, every_, [this] { return stopping_; }))
-            for (int fd : fds_)
-                if (fd >= 0) ::fdatasync(fd);
-    }
-
-    std::vector<int> fds_;
-    std::chrono::milliseconds every_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    std::thread thread_;
 };
 
 }  // namespace marcpipe::pipeline

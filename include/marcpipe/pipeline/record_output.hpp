@@ -16,7 +16,7 @@
 #include "../marc/marcxml_writer.hpp"
 #include "../marc/output_format.hpp"
 #include "items.hpp"
-#include "journal.hpp"
+#include "staged_file.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -56,11 +56,13 @@
 #include "../coro/generator.hpp"
 #include "../coro/task.hpp"
 #include "../marc/output_format.hpp"
+#include "background_sync.hpp"
 #include "items.hpp"
 #include "journal.hpp"
 #include "progress.hpp"
 #include "record_output.hpp"
 #include "sources.hpp"
+#include "staged_file.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -1,0 +1,91 @@
+// staged_file: an output file written under a side name and renamed into place when the run
+// ends, so that a reader of the real name never sees half a file.
+//
+// A resumed run reopens the side file and cuts it back to the bytes its journal counts (see
+// journal.hpp), so the finished file is the same as that of a run never interrupted.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "journal_error.hpp"
+#include "posix_io.hpp"
+
+namespace marcpipe::pipeline {
+
+// A file written under a side name (PATH.part) and renamed to PATH by commit(), so a reader
+// of PATH never sees half a file. Standard output ("-") is written straight through.
+class staged_file {
+public:
+    // fresh: start empty. Otherwise keep the first `keep_bytes` of an existing side file (resume).
+    staged_file(std::string path, bool fresh, std::uint64_t keep_bytes = 0)
+        : path_{std::move(path)} {
+        if (path_ == "-") {
+            fd_ = STDOUT_FILENO;
+            return;
+        }
+        side_ = path_ + ".part";
+        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0);
+        fd_ = ::open(side_.c_str(), flags, 0666);
+        if (fd_ < 0) detail::throw_errno("cannot open " + side_);
+        if (!fresh) {
+            struct stat st {};
+            if (::fstat(fd_, &st) != 0) detail::throw_errno("cannot stat " + side_);
+            if (static_cast<std::uint64_t>(st.st_size) < keep_bytes)
+                throw journal_error(side_ + " is shorter (" + std::to_string(st.st_size) +
+                                    " bytes) than the journal says (" + std::to_string(keep_bytes) +
+                                    "); start again without --resume");
+            if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0)
+                detail::throw_errno("cannot truncate " + side_);
+        }
+        if (::lseek(fd_, static_cast<off_t>(keep_bytes), SEEK_SET) < 0)
+            detail::throw_errno("cannot seek " + side_);
+        bytes_ = keep_bytes;
+    }
+    staged_file(staged_file const&) = delete;
+    staged_file& operator=(staged_file const&) = delete;
+    ~staged_file() {
+        if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
+    }
+
+    bool is_stdout() const noexcept { return side_.empty(); }
+    std::string const& path() const noexcept { return path_; }
+    std::string const& side_path() const noexcept { return side_; }
+    // Bytes written so far (for a resumed file, counting the kept part).
+    std::uint64_t bytes() const noexcept { return bytes_; }
+
+    void write(std::string_view data) {
+        detail::write_all(fd_, data.data(), data.size(),
+                          is_stdout() ? std::string{"standard output"} : side_);
+        bytes_ += data.size();
+    }
+    void sync() {
+        if (!is_stdout()) ::fdatasync(fd_);
+    }
+    int fd() const noexcept { return fd_; }
+    // Makes the file durable and gives it its real name.
+    void commit() {
+        if (is_stdout()) return;
+        if (::fsync(fd_) != 0) detail::throw_errno("cannot sync " + side_);
+        ::close(fd_);
+        fd_ = -1;
+        std::filesystem::rename(side_, path_);
+        detail::sync_directory_of(path_);
+    }
+
+private:
+    std::string path_;
+    std::string side_;
+    int fd_ = -1;
+    std::uint64_t bytes_ = 0;
+};
+
+}  // namespace marcpipe::pipeline
