@@ -328,8 +328,7 @@ int main(int argc, char** argv) {
         record_output records{out, format == "marcxml", fresh};
         records.set_records(start.records);
 
-        net::client_options http_options;
-        http_options.api_key = key;
+        net::client_options http_options = alma::http_options(key);
         http_options.rate = s.rate;
         http_options.loop.max_in_flight = s.concurrency;
         http_options.retry.max_attempts = s.max_attempts;
@@ -440,7 +439,7 @@ int main(int argc, char** argv) {
         auto summary = [&](std::ostream& o) {
             o << stats.requests << " requests (" << stats.retries << " retries) in " << format_duration(elapsed) << ", "
               << std::fixed << std::setprecision(1) << (elapsed > 0 ? static_cast<double>(stats.requests) / elapsed : 0.0) << " req/s";
-            if (stats.api_remaining) o << "; Alma says " << *stats.api_remaining << " calls left today";
+            if (stats.quota_remaining) o << "; Alma says " << *stats.quota_remaining << " calls left today";
         };
 
         syncer.stop();

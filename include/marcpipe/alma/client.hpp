@@ -25,10 +25,10 @@
 
 #include "../coro/task.hpp"
 #include "../net/http_client.hpp"
-#include "../net/retry.hpp"
 #include "answer_log.hpp"
 #include "error.hpp"
 #include "holdings.hpp"
+#include "http_policy.hpp"
 #include "report.hpp"
 
 namespace marcpipe::alma {
@@ -196,7 +196,7 @@ public:
     std::function<void(std::uint64_t)> on_bibs_complete;
 
     // How many times a 2xx answer that cannot be read is asked for again before the bib or
-    // holding is reported (the HTTP client already retries bodies that are not well-formed XML).
+    // holding is reported (the HTTP client does not read 2xx bodies).
     int reread_attempts = 3;
 
     // Counts for progress lines.
