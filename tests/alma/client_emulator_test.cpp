@@ -1,11 +1,10 @@
 // alma::client against the loopback Alma emulator: an answer that cannot be read is asked for
 // again within the HTTP client's one retry budget, and then becomes a problem; an Alma error
 // becomes a problem with its code at once.
-#include <marcpipe/alma/client.hpp>
-#include <marcpipe/coro/sync_wait.hpp>
-
 #include <chrono>
 #include <cstdint>
+#include <marcpipe/alma/client.hpp>
+#include <marcpipe/coro/sync_wait.hpp>
 #include <string>
 #include <vector>
 
@@ -51,7 +50,8 @@ T wait(net::http_client& http, marcpipe::coro::task<T> call) {
 TEST_CASE("an answer that can never be read is asked for max_attempts times, then is a problem",
           "[alma][emulator]") {
     int const attempts = GENERATE(1, 3);
-    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key, "--fault-rate-malformed", "1"});
+    emulator_process server(
+        {"--seed", "1", "--bibs", "200", "--api-key", key, "--fault-rate-malformed", "1"});
     net::http_client http(quick(attempts));
     alma::client client(http, server.base_url());
     std::vector<std::string> ids = live_bibs(2);
@@ -71,9 +71,10 @@ TEST_CASE("an answer that can never be read is asked for max_attempts times, the
     CHECK_FALSE(http.stopped());
 }
 
-TEST_CASE("answers cut off or garbled now and then are asked for again and read", "[alma][emulator]") {
-    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key, "--fault-rate-malformed", "0.3",
-                             "--fault-seed", "9"});
+TEST_CASE("answers cut off or garbled now and then are asked for again and read",
+          "[alma][emulator]") {
+    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key,
+                             "--fault-rate-malformed", "0.3", "--fault-seed", "9"});
     net::http_client http(quick(12));
     alma::client client(http, server.base_url());
     std::uint64_t calls = 0;
@@ -83,7 +84,8 @@ TEST_CASE("answers cut off or garbled now and then are asked for again and read"
         REQUIRE(listed);
         if (listed->empty()) continue;
         ++calls;
-        alma::outcome<alma::holding> record = wait(http, client.holding_record(id, listed->front()));
+        alma::outcome<alma::holding> record =
+            wait(http, client.holding_record(id, listed->front()));
         REQUIRE(record);
     }
     auto seen = server.counters();
@@ -98,11 +100,13 @@ TEST_CASE("answers cut off or garbled now and then are asked for again and read"
     CHECK(http.stats().gave_up == 0);
 }
 
-TEST_CASE("an Alma error is a problem with its code and tracking ID, asked for once", "[alma][emulator]") {
+TEST_CASE("an Alma error is a problem with its code and tracking ID, asked for once",
+          "[alma][emulator]") {
     emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key});
     net::http_client http(quick(5));
     alma::client client(http, server.base_url());
-    alma::outcome<std::vector<std::string>> listed = wait(http, client.holdings_list("991234567890123"));
+    alma::outcome<std::vector<std::string>> listed =
+        wait(http, client.holdings_list("991234567890123"));
     REQUIRE_FALSE(listed);
     CHECK(listed.error().http_status == 400);
     CHECK(listed.error().alma_code == "402203");
@@ -118,7 +122,8 @@ TEST_CASE("a wrong key stops the client: Alma's UNAUTHORIZED is fatal", "[alma][
     o.auth = alma::api_key_header("l8xx-wrong-key");
     net::http_client http(o);
     alma::client client(http, server.base_url());
-    alma::outcome<std::vector<std::string>> listed = wait(http, client.holdings_list(live_bibs(1).front()));
+    alma::outcome<std::vector<std::string>> listed =
+        wait(http, client.holdings_list(live_bibs(1).front()));
     REQUIRE_FALSE(listed);
     CHECK(listed.error().alma_code == "UNAUTHORIZED");
     CHECK(http.stopped());

@@ -29,10 +29,13 @@ result failure(CURLcode code) {
 std::vector<header> xml() { return {header("Content-Type", "application/xml;charset=UTF-8")}; }
 }  // namespace
 
-TEST_CASE("a 2xx is a success whatever its body holds: only the caller knows what it asked for", "[net]") {
-    CHECK(classify(http(200, "<holdings total_record_count=\"0\"/>", xml())) == outcome_class::success);
+TEST_CASE("a 2xx is a success whatever its body holds: only the caller knows what it asked for",
+          "[net]") {
+    CHECK(classify(http(200, "<holdings total_record_count=\"0\"/>", xml())) ==
+          outcome_class::success);
     CHECK(classify(http(204)) == outcome_class::success);
-    CHECK(classify(http(200, "<holdings><holding><holding_id>22", xml())) == outcome_class::success);
+    CHECK(classify(http(200, "<holdings><holding><holding_id>22", xml())) ==
+          outcome_class::success);
 }
 
 TEST_CASE("server errors and gateway trouble are transient", "[net]") {

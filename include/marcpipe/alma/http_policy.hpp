@@ -41,7 +41,8 @@ inline net::verdict examine_answer(net::result const& r) {
     v.tracking_id = error->tracking_id;
     if (error->code == "UNAUTHORIZED") {
         v.kind = net::outcome_class::fatal;
-        v.reason += " -- the API key is not valid for this API; check ALMA_API_KEY and its permissions";
+        v.reason +=
+            " -- the API key is not valid for this API; check ALMA_API_KEY and its permissions";
     } else if (error->code == "DAILY_THRESHOLD") {
         v.kind = net::outcome_class::fatal;
         v.reason += " -- the institution's daily API threshold is used up; resume tomorrow";

@@ -64,7 +64,7 @@ struct client_options {
     // value is kept in client_stats::quota_remaining. Empty: none.
     std::string quota_header;
     classifier classify = examine;  // per attempt, unless a call brings its own
-    double rate = 25;  // request starts per rolling second; <= 0: unlimited
+    double rate = 25;               // request starts per rolling second; <= 0: unlimited
     std::chrono::milliseconds rate_margin{25};
     loop_options loop;
     retry_policy retry;
@@ -142,14 +142,16 @@ public:
                 "request header): " +
                     redact(url)));
         std::vector<header> headers;
-        if (!options_.auth.name.empty()) headers.emplace_back(options_.auth.name, options_.auth.value);
+        if (!options_.auth.name.empty())
+            headers.emplace_back(options_.auth.name, options_.auth.value);
         if (!options_.accept.empty()) headers.emplace_back("Accept", options_.accept);
         int const attempts = std::max(1, options_.retry.max_attempts);
         for (int attempt = 1;; ++attempt) {
             if (stopped_) co_return stopped_error();
             // The limiter counts the request when it leaves (see rate_limiter.hpp), where curl
             // can say when that is.
-            bool granted = false;  // a named local, not the condition of the if: see rate_limiter.hpp
+            // A named local, not the condition of the if: see rate_limiter.hpp.
+            bool granted = false;
             if constexpr (event_loop::sees_sends)
                 granted = co_await limiter_.reserve();
             else
@@ -217,7 +219,8 @@ private:
         if (options_.quota_header.empty()) return;
         if (auto remaining = r.header_value(options_.quota_header)) {
             long long n = 0;
-            auto [end, ec] = std::from_chars(remaining->data(), remaining->data() + remaining->size(), n);
+            auto [end, ec] =
+                std::from_chars(remaining->data(), remaining->data() + remaining->size(), n);
             if (ec == std::errc{}) stats_.quota_remaining = n;
         }
     }
