@@ -68,8 +68,7 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    net::client_options options;
-    options.api_key = key;
+    net::client_options options = alma::http_options(key);
     options.rate = rate;
     net::http_client http{options};
     alma::client client{http, base_url};

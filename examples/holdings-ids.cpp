@@ -61,8 +61,7 @@ int main(int argc, char** argv) {
     }
     std::ostream& out = opened.stream();
 
-    net::client_options options;
-    options.api_key = key;
+    net::client_options options = alma::http_options(key);
     options.rate = rate;
     options.loop.max_in_flight = concurrency;
     net::http_client http{options};

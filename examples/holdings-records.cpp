@@ -97,8 +97,7 @@ int main(int argc, char** argv) {
         }
     }
     std::istream& in = input == "-" ? std::cin : in_file;
-    net::client_options options;
-    options.api_key = key;
+    net::client_options options = alma::http_options(key);
     options.rate = rate;
     options.loop.max_in_flight = concurrency;
     net::http_client http{options};

@@ -4,7 +4,8 @@
 //
 // Reads one URL a line from stdin, keeps up to --concurrency requests in flight on one thread,
 // never starts more than --rate requests in any rolling second, retries transient failures
-// (429, 5xx, resets, timeouts, truncated or malformed XML) with backoff, and prints
+// (429 PER_SECOND_THRESHOLD, 5xx, resets, timeouts, truncated bodies) with backoff, as Alma's
+// classification says (alma/http_policy.hpp: the URLs are Alma's), and prints
 //   STATUS BYTES URL
 // for every URL in input order (URL with any apikey= redacted; STATUS 000 when no response came),
 // then a summary line on stderr. The key, if set, goes in the Authorization header only.
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <marcpipe/alma/http_policy.hpp>
 #include <marcpipe/coro/task.hpp>
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/net/http_client.hpp>
@@ -50,7 +52,7 @@ task<void> worker(net::http_client& http, job& work) {
         if (r) {
             o.status = r->status;
             o.bytes = r->body.size();
-            o.ok = net::classify(r) == net::outcome_class::success;
+            o.ok = http.options().classify(r).kind == net::outcome_class::success;
         } else if (!http.stopped()) {  // after a stop, the summary says why once
             std::cerr << "http-get-many: " << http.scrub(r.error().message) << '\n';
         }
@@ -101,8 +103,8 @@ int main(int argc, char** argv) {
     }
     std::ostream& lines = opened.stream();
 
-    net::client_options options;
-    if (char const* key = std::getenv("ALMA_API_KEY")) options.api_key = key;
+    char const* key = std::getenv("ALMA_API_KEY");
+    net::client_options options = marcpipe::alma::http_options(key ? key : "");
     options.rate = rate;
     options.retry.max_attempts = max_attempts;
     options.loop.max_in_flight = concurrency;

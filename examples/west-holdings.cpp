@@ -112,8 +112,7 @@ int main(int argc, char** argv) {
     try {
         std::string const base_url = alma::locate(s.region, s.base_url);
         key = alma::load_api_key(s.api_key_file);
-        net::client_options http_options;
-        http_options.api_key = key;
+        net::client_options http_options = alma::http_options(key);
         http_options.rate = s.rate;
         http_options.loop.max_in_flight = s.concurrency;
         http_options.retry.max_attempts = s.max_attempts;

@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <marcpipe/coro/sync_wait.hpp>
 #include <marcpipe/net/event_loop.hpp>
-#include <marcpipe/net/retry.hpp>
+#include <marcpipe/net/classify.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>

@@ -39,8 +39,7 @@ std::vector<std::pair<std::string, std::string>> expected_ids(catalogue const& c
 }
 
 net::client_options options(double rate = 0, std::size_t in_flight = 32) {
-    net::client_options o;
-    o.api_key = "test-key";
+    net::client_options o = alma::http_options("test-key");
     o.rate = rate;
     o.loop.max_in_flight = in_flight;
     o.retry.base_delay = std::chrono::milliseconds{20};

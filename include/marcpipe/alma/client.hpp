@@ -25,9 +25,9 @@
 
 #include "../coro/task.hpp"
 #include "../net/http_client.hpp"
-#include "../net/retry.hpp"
 #include "error.hpp"
 #include "holdings.hpp"
+#include "http_policy.hpp"
 #include "report.hpp"
 
 namespace marcpipe::alma {
@@ -200,9 +200,6 @@ public:
     net::event_loop& loop() noexcept { return http_->loop(); }
     endpoints const& urls() const noexcept { return urls_; }
 
-    // How many times a 2xx answer that cannot be read is asked for again before the bib or
-    // holding is reported (the HTTP client already retries bodies that are not well-formed XML).
-    int reread_attempts = 3;
 
     // Retrieve Holdings List: the holding IDs of one bib (maybe none).
     coro::task<outcome<std::vector<std::string>>> holdings_list(std::string mms_id) {
@@ -230,29 +227,35 @@ public:
     }
 
 private:
+    // One call, judged per attempt by Alma's classification and, for a 2xx, by parsing the
+    // answer: the parse is kept, so a readable answer is parsed once, and an unreadable one
+    // counts as a transient failure of the HTTP client's retry budget (the only retry loop);
+    // when the budget is spent it becomes a problem like any other.
     template <typename T, typename Parse>
     coro::task<outcome<T>> fetch(std::string url, stage where, std::string mms_id, std::string holding_id,
                                  Parse parse) {
-        for (int attempt = 0;; ++attempt) {
-            net::result r = co_await http_->get(url);
-            if (!r) {
-                // Transport trouble that outlived the retries (or the run stopping).
-                co_return tl::unexpected(problem{where, mms_id, holding_id, 0, "",
-                                                 http_->scrub(r.error().message), ""});
+        std::optional<parsed<T>> answer;  // of the attempt judged last
+        net::verdict last;
+        net::classifier judge = [&](net::result const& r) {
+            answer.reset();
+            last = examine_answer(r);
+            if (last.kind == net::outcome_class::success) {
+                answer.emplace(parse(r->body));
+                if (!*answer) last = unreadable_answer(answer->error().message());
             }
-            if (r->status < 200 || r->status >= 300) {
-                if (auto e = parse_alma_error(r->body, r->status))
-                    co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, e->code,
-                                                     http_->scrub(e->message), e->tracking_id});
-                co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "",
-                                                 "HTTP " + std::to_string(r->status) + " without an Alma error body", ""});
-            }
-            parsed<T> value = parse(r->body);
-            if (value) co_return std::move(*value);
-            if (attempt >= reread_attempts || http_->stopped())
-                co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "",
-                                                 "the answer could not be read: " + value.error().message(), ""});
-        }
+            return last;
+        };
+        net::result r = co_await http_->get(std::move(url), std::move(judge));
+        if (!r)  // transport trouble that outlived the retries, or the run stopping
+            co_return tl::unexpected(problem{where, mms_id, holding_id, 0, "", http_->scrub(r.error().message), ""});
+        if (answer && *answer) co_return std::move(**answer);
+        if (answer)  // a 2xx that could not be read on any attempt
+            co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "", http_->scrub(last.reason), ""});
+        if (last.code.empty())
+            co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "",
+                                             "HTTP " + std::to_string(r->status) + " without an Alma error body", ""});
+        co_return tl::unexpected(
+            problem{where, mms_id, holding_id, r->status, last.code, http_->scrub(last.message), last.tracking_id});
     }
 
     net::http_client* http_;

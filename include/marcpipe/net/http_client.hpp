@@ -1,23 +1,27 @@
-// http_client: the event loop, the rate limiter, the retry policy and the API key together;
-// what the Alma client calls for every request.
+// http_client: the event loop, the rate limiter, the retry policy, a classifier and a
+// credential together; what a service client (alma::client) calls for every request.
 //
-//   http_client http({.api_key = key, .rate = 25, .loop = {.max_in_flight = 32}});
-//   result r = co_await http.get(url);   // paced, retried; the final response or transport error
-//   http.loop().run_until(...)           // the caller drives the loop
-//   http.stats()                         // requests sent, retries, per-class counts,
-//                                        // X-Exl-Api-Remaining last seen
-//   http.stop(reason)                    // stop all work at once; later get()s fail fast
+//   http_client http({.rate = 25, .loop = {.max_in_flight = 32}});   // or alma::http_options(key)
+//   result r = co_await http.get(url);          // paced, retried; the final response or error
+//   result r = co_await http.get(url, judge);   // the same, judged by `judge` for this call
+//   http.loop().run_until(...)                  // the caller drives the loop
+//   http.stats()                                // requests sent, retries, per-class counts,
+//                                               // the quota header's last value
+//   http.stop(reason)                           // stop all work at once; later get()s fail fast
 //
-// get() adds `Authorization: apikey KEY` and `Accept: application/xml`, waits for the rate
-// limiter before every attempt, and retries transient outcomes (see retry.hpp) with exponential
-// backoff and full jitter, slowing the limiter on a 429. A permanent outcome is returned as it
-// came (the caller records it and goes on). A fatal one (bad key, daily threshold) stops the
-// client: queued and running transfers end at once with CURLE_ABORTED_BY_CALLBACK, waiting
-// requests wake, and stopped() / stop_reason() say why.
+// get() adds the credential's header and `Accept`, waits for the rate limiter before every
+// attempt, and asks the classifier (the options' one, or the call's own) what each attempt's
+// result means: transient ones are retried with exponential backoff and full jitter (see
+// retry.hpp), slowing the limiter when the verdict says over_rate. A permanent outcome is
+// returned as it came (the caller records it and goes on). A fatal one (bad credentials, a used-up
+// quota) stops the client: queued and running transfers end at once with
+// CURLE_ABORTED_BY_CALLBACK, waiting requests wake, and stopped() / stop_reason() say why. This
+// loop is the only place that retries, so a rule about waiting (how long to go on while nothing
+// succeeds) belongs here too.
 //
-// The key is only ever put in the Authorization header. A URL that carries apikey= in its query
-// is refused (the key would end up in server logs), and every message the client produces is
-// scrubbed of the key.
+// The secret is only ever put in the credential's header. A URL that carries apikey= in its
+// query is refused (the key would end up in server logs), and every message the client produces
+// is scrubbed of the secret.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +29,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 #include <random>
@@ -33,6 +38,7 @@
 #include <vector>
 
 #include "../coro/task.hpp"
+#include "classify.hpp"
 #include "event_loop.hpp"
 #include "http.hpp"
 #include "rate_limiter.hpp"
@@ -41,9 +47,24 @@
 
 namespace marcpipe::net {
 
+// A secret the server wants in a request header, e.g. `Authorization: apikey KEY`.
+struct credential {
+    credential() = default;
+    credential(std::string name_, std::string value_, std::string secret_)
+        : name(std::move(name_)), value(std::move(value_)), secret(std::move(secret_)) {}
+
+    std::string name;    // of the header; empty: nothing sent (a public test server)
+    std::string value;   // sent as it is
+    std::string secret;  // the part never printed (the key in "apikey KEY"); empty: all of value
+};
+
 struct client_options {
-    std::string api_key;  // empty: no Authorization header (a public test server)
-    double rate = 25;     // request starts per rolling second; <= 0: unlimited
+    credential auth;
+    // A response header counting the calls left (Alma's X-Exl-Api-Remaining); its last integer
+    // value is kept in client_stats::quota_remaining. Empty: none.
+    std::string quota_header;
+    classifier classify = examine;  // per attempt, unless a call brings its own
+    double rate = 25;               // request starts per rolling second; <= 0: unlimited
     std::chrono::milliseconds rate_margin{25};
     loop_options loop;
     retry_policy retry;
@@ -59,9 +80,9 @@ struct client_stats {
     std::uint64_t transient = 0;
     std::uint64_t permanent = 0;
     std::uint64_t fatal = 0;
-    std::uint64_t slowdowns = 0;             // 429s that slowed the limiter
-    std::uint64_t gave_up = 0;               // transient until the last attempt
-    std::optional<long long> api_remaining;  // X-Exl-Api-Remaining, last seen
+    std::uint64_t slowdowns = 0;               // verdicts over the rate that slowed the limiter
+    std::uint64_t gave_up = 0;                 // transient until the last attempt
+    std::optional<long long> quota_remaining;  // the quota header, last seen
     std::optional<event_loop::time_point> first_start, last_start;  // of any attempt
 
     // Attempts per second between the first and the last start: the pace the limiter allowed,
@@ -80,9 +101,7 @@ public:
           loop_(options_.loop),
           limiter_(loop_, rate_options{options_.rate, options_.rate_margin,
                                        std::chrono::milliseconds(1000)}),
-          rng_(options_.seed) {
-        if (!options_.api_key.empty()) auth_ = "apikey " + options_.api_key;
-    }
+          rng_(options_.seed) {}
     http_client(http_client const&) = delete;
     http_client& operator=(http_client const&) = delete;
     // Coroutines spawned on the loop may be parked in the limiter or a backoff: end them first.
@@ -95,8 +114,11 @@ public:
     bool stopped() const noexcept { return stopped_; }
     std::string const& stop_reason() const noexcept { return stop_reason_; }
 
-    // Text safe to print: the key (and any apikey=...) replaced.
-    std::string scrub(std::string_view text) const { return net::scrub(text, options_.api_key); }
+    // Text safe to print: the secret (and any apikey=...) replaced.
+    std::string scrub(std::string_view text) const {
+        credential const& auth = options_.auth;
+        return net::scrub(text, auth.secret.empty() ? auth.value : auth.secret);
+    }
 
     // Fatal: ends all work at once.
     void stop(std::string reason) {
@@ -109,22 +131,27 @@ public:
         sleeping_.clear();
     }
 
-    [[nodiscard]] coro::task<result> get(std::string url) {
+    // `judge`, when given, classifies this call's attempts instead of options().classify; it is
+    // called once per attempt that reached the transport, the last call on the result returned,
+    // so what it reads from a body (a parsed answer) it can keep for the caller.
+    [[nodiscard]] coro::task<result> get(std::string url, classifier judge = {}) {
         if (has_key_in_query(url))
             co_return tl::unexpected(transport_error(
                 CURLE_URL_MALFORMAT,
-                "refusing a URL with apikey= in its query (the key travels only in the "
-                "Authorization header): " +
+                "refusing a URL with apikey= in its query (the key travels only in a "
+                "request header): " +
                     redact(url)));
         std::vector<header> headers;
-        if (!auth_.empty()) headers.emplace_back("Authorization", auth_);
+        if (!options_.auth.name.empty())
+            headers.emplace_back(options_.auth.name, options_.auth.value);
         if (!options_.accept.empty()) headers.emplace_back("Accept", options_.accept);
         int const attempts = std::max(1, options_.retry.max_attempts);
         for (int attempt = 1;; ++attempt) {
             if (stopped_) co_return stopped_error();
             // The limiter counts the request when it leaves (see rate_limiter.hpp), where curl
             // can say when that is.
-            bool granted = false;  // a named local, not the condition of the if: see rate_limiter.hpp
+            // A named local, not the condition of the if: see rate_limiter.hpp.
+            bool granted = false;
             if constexpr (event_loop::sees_sends)
                 granted = co_await limiter_.reserve();
             else
@@ -155,17 +182,11 @@ public:
                 };
             result r = co_await loop_.get(url, headers, std::move(on_send));
             if (event_loop::sees_sends && sends == 0) limiter_.give_back();
-            if (r) {
-                if (auto remaining = r->header_value("X-Exl-Api-Remaining")) {
-                    long long n = 0;
-                    auto [end, ec] = std::from_chars(remaining->data(),
-                                                     remaining->data() + remaining->size(), n);
-                    if (ec == std::errc{}) stats_.api_remaining = n;
-                }
-            } else {
+            if (r)
+                note_quota(*r);
+            else
                 r.error().message = scrub(r.error().message);
-            }
-            verdict v = examine(r);
+            verdict v = judge ? judge(r) : options_.classify ? options_.classify(r) : examine(r);
             switch (v.kind) {
                 case outcome_class::success:
                     ++stats_.success;
@@ -194,6 +215,16 @@ public:
     }
 
 private:
+    void note_quota(response const& r) {
+        if (options_.quota_header.empty()) return;
+        if (auto remaining = r.header_value(options_.quota_header)) {
+            long long n = 0;
+            auto [end, ec] =
+                std::from_chars(remaining->data(), remaining->data() + remaining->size(), n);
+            if (ec == std::errc{}) stats_.quota_remaining = n;
+        }
+    }
+
     result stopped_error() const {
         return tl::unexpected(
             transport_error(CURLE_ABORTED_BY_CALLBACK, "stopped: " + stop_reason_));
@@ -248,7 +279,6 @@ private:
     event_loop loop_;
     rate_limiter limiter_;
     std::mt19937_64 rng_;
-    std::string auth_;
     client_stats stats_;
     bool stopped_ = false;
     std::string stop_reason_;

@@ -325,7 +325,7 @@ public:
             o << r.requests << " requests (" << r.retries << " retries) in " << format_duration(r.seconds) << ", "
               << std::fixed << std::setprecision(1)
               << (r.seconds > 0 ? static_cast<double>(r.requests) / r.seconds : 0.0) << " req/s";
-            if (auto left = client_->http().stats().api_remaining) o << "; Alma says " << *left << " calls left today";
+            if (auto left = client_->http().stats().quota_remaining) o << "; Alma says " << *left << " calls left today";
         };
         if (r.stopped) {
             o << p << ": stopped: " << r.stop_reason << "\n"

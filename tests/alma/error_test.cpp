@@ -22,7 +22,7 @@ std::string fixture(std::string const& name) {
 }
 }  // namespace
 
-TEST_CASE("an Alma error with a tracking ID gives code, message and tracking ID", "[net][alma]") {
+TEST_CASE("an Alma error with a tracking ID gives code, message and tracking ID", "[alma]") {
     auto e = parse_alma_error(fixture("pulibrary_error_402203_invalid_mmsid.xml"), 400);
     REQUIRE(e);
     CHECK(e->http_status == 400);
@@ -34,7 +34,7 @@ TEST_CASE("an Alma error with a tracking ID gives code, message and tracking ID"
           "E01-0212223205-P0XW8-AWAE584905282)");
 }
 
-TEST_CASE("a single-line error body parses the same way", "[net][alma]") {
+TEST_CASE("a single-line error body parses the same way", "[alma]") {
     auto e = parse_alma_error(fixture("scriptotek_error_401664.xml"));
     REQUIRE(e);
     CHECK(e->code == "401664");
@@ -42,7 +42,7 @@ TEST_CASE("a single-line error body parses the same way", "[net][alma]") {
     CHECK(e->tracking_id == "E02-2807130150-8OWYS-AWAE533535741");
 }
 
-TEST_CASE("a gateway error has a code but no tracking ID", "[net][alma]") {
+TEST_CASE("a gateway error has a code but no tracking ID", "[alma]") {
     auto e = parse_alma_error(fixture("gateway_error_UNAUTHORIZED.xml"), 400);
     REQUIRE(e);
     CHECK(e->code == "UNAUTHORIZED");
@@ -50,7 +50,7 @@ TEST_CASE("a gateway error has a code but no tracking ID", "[net][alma]") {
     CHECK(e->tracking_id.empty());
 }
 
-TEST_CASE("the JSON form of a threshold error is read without a JSON library", "[net][alma]") {
+TEST_CASE("the JSON form of a threshold error is read without a JSON library", "[alma]") {
     auto e = parse_alma_error(fixture("scriptotek_error_PER_SECOND_THRESHOLD.json"), 429);
     REQUIRE(e);
     CHECK(e->code == "PER_SECOND_THRESHOLD");
@@ -59,7 +59,7 @@ TEST_CASE("the JSON form of a threshold error is read without a JSON library", "
     CHECK(e->tracking_id.empty());
 }
 
-TEST_CASE("bodies that are not Alma errors give no alma_error", "[net][alma]") {
+TEST_CASE("bodies that are not Alma errors give no alma_error", "[alma]") {
     CHECK_FALSE(parse_alma_error(""));
     CHECK_FALSE(parse_alma_error("   \r\n"));
     CHECK_FALSE(parse_alma_error("<html><body>502 Bad Gateway</body></html>"));

@@ -1,0 +1,2 @@
+// An alma header the upward-pointing net header includes.
+#pragma once

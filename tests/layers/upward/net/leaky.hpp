@@ -1,0 +1,3 @@
+// A net header that knows Alma: what check-layers must refuse (see tests/layers/meson.build).
+#pragma once
+#include "../alma/codes.hpp"
