@@ -1,5 +1,5 @@
 // transforms: the stages that need no network — the WEST rewrite of 001/004 and the
-// require_field filter — as range-v3 pipeable closures over holdings records or marc::records.
+// require_field filter — as pipeline stages (stage.hpp) over holdings records or marc::records.
 #pragma once
 
 #include <algorithm>
@@ -8,13 +8,13 @@
 #include <string_view>
 #include <utility>
 
-#include <range/v3/view/filter.hpp>
 #include <range/v3/range/concepts.hpp>
-#include <range/v3/view/all.hpp>
+#include <range/v3/range/traits.hpp>
 
 #include "../coro/generator.hpp"
 #include "../marc/record.hpp"
 #include "items.hpp"
+#include "stage.hpp"
 
 namespace marcpipe::pipeline {
 
@@ -22,6 +22,20 @@ namespace detail {
 
 template <typename Range>
 coro::generator<holding_record> rewrite_each(Range upstream);
+
+struct rewrite_each_fn {
+    template <typename Upstream>
+    auto operator()(Upstream up) const {
+        return rewrite_each(std::move(up));
+    }
+};
+
+// The items of upstream for which keep(item) holds.
+template <typename Range, typename Keep>
+coro::generator<ranges::range_value_t<Range>> keep_if(Range upstream, Keep keep) {
+    for (auto&& item : upstream)
+        if (keep(std::as_const(item))) co_yield item;
+}
 
 struct has_field {
     std::string tag;
@@ -40,7 +54,9 @@ struct has_field {
 //
 // Called on a record it rewrites that record; piped (`holdings | rewrite_001_004`) it rewrites
 // each holdings record in place as it passes.
-struct rewrite_001_004_fn {
+struct rewrite_001_004_fn : stage<detail::rewrite_each_fn> {
+    constexpr rewrite_001_004_fn() : stage{detail::rewrite_each_fn{}} {}
+
     void operator()(marc::record& r, std::string_view holding_id, std::string_view mms_id) const {
         auto& fields = r.fields();
         auto const is = [](std::string_view tag) {
@@ -64,12 +80,6 @@ struct rewrite_001_004_fn {
             fields.insert(std::next(f001), marc::field{"004", std::string{mms_id}});
     }
     void operator()(holding_record& h) const { (*this)(h.record, h.holding_id, h.mms_id); }
-
-    template <typename Range>
-        requires ranges::input_range<Range>
-    friend auto operator|(Range&& upstream, rewrite_001_004_fn) {
-        return detail::rewrite_each(detail::as_upstream(std::forward<Range>(upstream)));
-    }
 };
 
 inline constexpr rewrite_001_004_fn rewrite_001_004{};
@@ -87,7 +97,9 @@ coro::generator<holding_record> rewrite_each(Range upstream) {
 
 // `records | require_field("583")`: keeps the records that have at least one field with the tag.
 inline auto require_field(std::string tag) {
-    return ranges::views::filter(detail::has_field{std::move(tag)});
+    return stage{[keep = detail::has_field{std::move(tag)}](auto upstream) {
+        return detail::keep_if(std::move(upstream), keep);
+    }};
 }
 
 }  // namespace marcpipe::pipeline
