@@ -1,9 +1,11 @@
-// transforms: the stages that need no network — the WEST rewrite of 001/004 and the
-// require_field filter — as pipeline stages (stage.hpp) over holdings records or marc::records.
+// transforms: the stages that need no network — the WEST rewrite of 001/004, the bib's OCLC
+// number copied into the holdings record, and the require_field filter — as pipeline stages
+// (stage.hpp) over holdings records or marc::records.
 #pragma once
 
 #include <algorithm>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -93,7 +95,79 @@ coro::generator<holding_record> rewrite_each(Range upstream) {
         co_yield h;
     }
 }
+
+inline constexpr std::string_view oclc_prefix = "(OCoLC)";
+
+inline void check_oclc_tag(std::string_view tag) {
+    if (tag.size() != 3 || marc::is_control_tag(tag))
+        throw std::invalid_argument("the OCLC number goes in a data field, not in \"" + std::string{tag} + "\"");
+}
 }  // namespace detail
+
+// The bib's OCLC number: the first 035 $a that starts with "(OCoLC)", as the bib has it — the
+// prefix and any "ocm"/"ocn"/"on" after it kept ("(OCoLC)ocm00012345"), since WEST and OCLC
+// normalise numbers themselves and a holding should carry what its bib carries. A cancelled
+// number ($z) does not count; "(OCoLC)" is matched exactly, as MARC organisation codes are. Empty
+// when the record has none.
+inline std::string_view oclc_number(marc::record const& bib) noexcept {
+    constexpr std::string_view prefix = detail::oclc_prefix;
+    for (auto const& f : bib.fields()) {
+        if (f.tag != "035") continue;
+        for (auto const& s : f.subfields)
+            if (s.code == 'a' && s.value.starts_with(prefix) && s.value.size() > prefix.size())
+                return s.value;
+    }
+    return {};
+}
+
+// Adds an OCLC number ("(OCoLC)...", as oclc_number gives it) to a holdings record, in the field
+// `tag`, placed before the first field whose tag sorts after it:
+//   035 (the default):  035 __ $a (OCoLC)ocm00012345
+//   014 (MARC 21 holdings, Linkage Number; first indicator 1 = bibliographic record number,
+//        $a the number, $b its source):  014 1_ $a ocm00012345 $b OCoLC
+//   any other data field tag:  TAG __ $a (OCoLC)ocm00012345
+// Nothing is added when a field with that tag already has that $a. Returns whether it added one.
+// Throws std::invalid_argument for a tag that is not three characters or is a control field's.
+inline bool add_oclc_number(marc::record& holding, std::string_view number, std::string_view tag = "035") {
+    detail::check_oclc_tag(tag);
+    constexpr std::string_view prefix = detail::oclc_prefix;
+    bool const linkage = tag == "014";
+    marc::field added{std::string{tag}, linkage ? '1' : ' ', ' '};
+    if (linkage) {
+        if (number.starts_with(prefix)) number.remove_prefix(prefix.size());
+        added.subfields = {marc::subfield{'a', std::string{number}}, marc::subfield{'b', "OCoLC"}};
+    } else {
+        added.subfields = {marc::subfield{'a', std::string{number}}};
+    }
+    auto& fields = holding.fields();
+    std::string_view const value = added.subfields.front().value;
+    bool const present = std::any_of(fields.begin(), fields.end(), [&](marc::field const& f) {
+        return f.tag == tag && f.subfield_value('a') == value;
+    });
+    if (present) return false;
+    auto const after = std::find_if(fields.begin(), fields.end(), [&](marc::field const& f) { return f.tag > tag; });
+    fields.insert(after, std::move(added));
+    return true;
+}
+
+namespace detail {
+struct copy_oclc_fn {
+    std::string tag;
+    void operator()(holding_record& h) const {
+        if (!h.bib_record) return;
+        if (std::string_view number = oclc_number(*h.bib_record); !number.empty())
+            add_oclc_number(h.record, number, tag);
+    }
+};
+}  // namespace detail
+
+// `holdings | copy_oclc_number()`: each holdings record gets its bib's OCLC number (see
+// oclc_number, add_oclc_number) in `tag`, 035 or 014. A holding whose bib has no OCLC number, or
+// whose bib record is not known (the input was a list of MMS IDs), passes unchanged.
+inline auto copy_oclc_number(std::string tag = "035") {
+    detail::check_oclc_tag(tag);
+    return modify(detail::copy_oclc_fn{std::move(tag)});
+}
 
 // `records | require_field("583")`: keeps the records that have at least one field with the tag.
 inline auto require_field(std::string tag) {
