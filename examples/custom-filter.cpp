@@ -86,8 +86,9 @@ int main(int argc, char** argv) {
                        | pipeline::rewrite_001_004                //
                        | held_by(libraries);                      // <- the custom step
         auto written = output_format == marcpipe::marc::output_format::marcxml
-                           ? records | pipeline::write_marcxml(opened.stream(), marcpipe::marc::marcxml_output_options())
-                           : records | pipeline::write_marc21(opened.stream());
+                           ? records | pipeline::write_marcxml(opened.stream(), client.problems(),
+                                                               marcpipe::marc::marcxml_output_options())
+                           : records | pipeline::write_marc21(opened.stream(), client.problems());
         std::uint64_t problems = 0;
         client.problems().release_all([&](std::uint64_t, alma::problem const& p) {
             ++problems;
@@ -99,7 +100,8 @@ int main(int argc, char** argv) {
         std::cerr << "custom-filter: stopped: " << http.scrub(e.what()) << "\n";
         return 3;
     } catch (std::exception const& e) {
-        // The input unreadable, or a record MARC21 cannot hold.
+        // The input unreadable. (A bad record of the input, or one MARC21 cannot hold, is a
+        // problem in the log: the run goes on without it.)
         std::cerr << "custom-filter: " << http.scrub(e.what()) << "\n";
         return 2;
     }

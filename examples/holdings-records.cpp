@@ -145,9 +145,9 @@ int main(int argc, char** argv) {
         auto records = pairs(in, bad_lines) | pipeline::holdings_records(client, fetch) | pipeline::rewrite_001_004 |
                        ranges::views::filter(wanted);
         if (output_format == marcpipe::marc::output_format::marc21)
-            written = records | pipeline::write_marc21(out);
+            written = records | pipeline::write_marc21(out, client.problems());
         else
-            written = records | pipeline::write_marcxml(out, marcpipe::marc::marcxml_output_options());
+            written = records | pipeline::write_marcxml(out, client.problems(), marcpipe::marc::marcxml_output_options());
     } catch (alma::fatal_error const& e) {
         out.flush();
         std::cerr << "holdings-records: stopped: " << http.scrub(e.what()) << "\n";
