@@ -117,3 +117,36 @@ TEST_CASE("modify edits each item as it passes", "[pipeline][stage][modify]") {
         CHECK(records.front().fields().size() == 1);
     }
 }
+
+namespace {
+// The README's own stage, as written there.
+template <typename Range>
+marcpipe::coro::generator<pipeline::holding_record> every_other(Range upstream) {
+    bool keep = true;
+    for (auto& h : upstream) {
+        if (keep) co_yield h;
+        keep = !keep;
+    }
+}
+}  // namespace
+
+TEST_CASE("the README's stages: a filter, a segment, modify, and a generator of one's own", "[pipeline][stage]") {
+    namespace marc = marcpipe::marc;
+    auto const west = pipeline::rewrite_001_004 | pipeline::copy_oclc_number("014") | pipeline::require_field("583");
+    auto const law_only = ranges::views::filter([](pipeline::holding_record const& h) {
+        return h.record.find("852") && h.record.find("852")->subfield_value('b') == "LAW";
+    });
+    auto const add_program = pipeline::modify([](pipeline::holding_record& h) {
+        h.record.fields().push_back(marc::field{"583", '1', ' ', {marc::subfield{'f', "WEST"}}});
+    });
+    auto const halve = pipeline::stage{[](auto upstream) { return every_other(std::move(upstream)); }};
+
+    std::vector<pipeline::holding_record> holdings;
+    for (std::uint64_t n = 0; n < 6; ++n) {
+        auto h = holding(n, n != 4);
+        h.record.fields().push_back(field{"852", ' ', ' ', {subfield{'b', n == 5 ? "MAIN" : "LAW"}}});
+        holdings.push_back(std::move(h));
+    }
+    // LAW: 0-4; every other of those: 0, 2, 4; 4 has no 583 of its own but gets the program's.
+    CHECK(ids(holdings | law_only | halve | add_program | west) == std::vector<std::string>{"220/990", "222/992", "224/994"});
+}
