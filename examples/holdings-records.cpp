@@ -11,6 +11,7 @@
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
+#include <range/v3/view/filter.hpp>
 
 #include <algorithm>
 #include <fstream>

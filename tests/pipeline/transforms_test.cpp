@@ -1,9 +1,12 @@
-// The stages that need no network: the 001/004 rewrite and the require_field filter.
+// The stages that need no network: the 001/004 rewrite, the OCLC number copied from the bib, and
+// the require_field filter.
 #include <marcpipe/pipeline/transforms.hpp>
 
 #include <range/v3/range/conversion.hpp>
 #include <range/v3/view/transform.hpp>
 
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -98,4 +101,67 @@ TEST_CASE("require_field keeps only the records that have the tag", "[pipeline][
     CHECK(with852.size() == 2);
     auto with583 = plain | pipeline::require_field("583") | ranges::to<std::vector>();
     CHECK(with583.size() == 1);
+}
+
+namespace {
+// A bib as Alma exports it: a cancelled OCLC number in $z, another system's number first, then
+// the OCLC number with OCLC's own prefix.
+std::shared_ptr<record const> bib_with_oclc() {
+    return std::make_shared<record const>(record{
+        "00000nas a2200000 a 4500",
+        {field{"001", "991227840000541"}, field{"035", ' ', ' ', {subfield{'z', "(OCoLC)111"}}},
+         field{"035", ' ', ' ', {subfield{'a', "(DE-599)ZDB123"}}},
+         field{"035", ' ', ' ', {subfield{'a', "(OCoLC)ocm00012345"}}},
+         field{"245", '0', '0', {subfield{'a', "A serial"}}}}});
+}
+pipeline::holding_record holding_of(std::shared_ptr<record const> bib, record r = holding_without_ids()) {
+    return pipeline::holding_record{0, "991227840000541", "22163771200002204", std::move(r), std::move(bib)};
+}
+}  // namespace
+
+TEST_CASE("the bib's OCLC number is the first 035 $a starting (OCoLC), prefix kept", "[pipeline][oclc]") {
+    CHECK(pipeline::oclc_number(*bib_with_oclc()) == "(OCoLC)ocm00012345");
+    CHECK(pipeline::oclc_number(record{"", {field{"035", ' ', ' ', {subfield{'z', "(OCoLC)111"}}}}}) == "");
+    CHECK(pipeline::oclc_number(record{"", {field{"035", ' ', ' ', {subfield{'a', "(OCoLC)"}}}}}) == "");
+    CHECK(pipeline::oclc_number(record{"", {field{"024", ' ', ' ', {subfield{'a', "(OCoLC)1"}}}}}) == "");
+}
+
+TEST_CASE("copy_oclc_number adds 035 $a in tag order, once", "[pipeline][oclc]") {
+    auto holdings = std::vector{holding_of(bib_with_oclc())};
+    auto got = holdings | pipeline::rewrite_001_004 | pipeline::copy_oclc_number() | ranges::to<std::vector>();
+    REQUIRE(got.size() == 1);
+    record const& r = got[0].record;
+    CHECK(tags(r) == std::vector<std::string>{"001", "004", "008", "005", "035", "583", "852"});
+    CHECK(r.fields()[4] == field{"035", ' ', ' ', {subfield{'a', "(OCoLC)ocm00012345"}}});
+
+    // Once there, it is not added again; another number beside it stays.
+    auto again = got | pipeline::copy_oclc_number() | ranges::to<std::vector>();
+    CHECK(tags(again[0].record) == tags(r));
+    record with_other = holding_without_ids();
+    with_other.fields().insert(with_other.fields().begin() + 2, field{"035", ' ', ' ', {subfield{'a', "(OCoLC)999"}}});
+    auto beside = std::vector{holding_of(bib_with_oclc(), with_other)} | pipeline::copy_oclc_number() |
+                  ranges::to<std::vector>();
+    CHECK(tags(beside[0].record) == std::vector<std::string>{"008", "005", "035", "035", "583", "852"});
+    CHECK(beside[0].record.fields()[3].subfield_value('a') == "(OCoLC)ocm00012345");
+}
+
+TEST_CASE("copy_oclc_number(\"014\") writes a Linkage Number: ind1 1, $a the number, $b OCoLC", "[pipeline][oclc]") {
+    auto got = std::vector{holding_of(bib_with_oclc())} | pipeline::rewrite_001_004 | pipeline::copy_oclc_number("014") |
+               ranges::to<std::vector>();
+    record const& r = got[0].record;
+    CHECK(tags(r) == std::vector<std::string>{"001", "004", "008", "005", "014", "583", "852"});
+    CHECK(r.fields()[4] == field{"014", '1', ' ', {subfield{'a', "ocm00012345"}, subfield{'b', "OCoLC"}}});
+    auto again = got | pipeline::copy_oclc_number("014") | ranges::to<std::vector>();
+    CHECK(tags(again[0].record) == tags(r));
+}
+
+TEST_CASE("copy_oclc_number leaves a holding alone when its bib has no OCLC number or is not known", "[pipeline][oclc]") {
+    auto without = std::make_shared<record const>(record{"", {field{"035", ' ', ' ', {subfield{'z', "(OCoLC)1"}}}}});
+    auto got = std::vector{holding_of(without), holding_of(nullptr)} | pipeline::copy_oclc_number() |
+               ranges::to<std::vector>();
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].record == holding_without_ids());
+    CHECK(got[1].record == holding_without_ids());
+    CHECK_THROWS_AS(pipeline::copy_oclc_number("001"), std::invalid_argument);
+    CHECK_THROWS_AS(pipeline::copy_oclc_number("35"), std::invalid_argument);
 }

@@ -37,6 +37,7 @@
 
 #include "../alma/client.hpp"
 #include "run.hpp"
+#include "stage.hpp"
 #include "../coro/generator.hpp"
 #include "../coro/task.hpp"
 #include "items.hpp"
@@ -276,24 +277,13 @@ coro::generator<holding_record> fetch_records(Range upstream, run& c, holdings_r
     }
 }
 
-template <typename Stage>
-struct stage_closure {
-    Stage make;
-    template <typename Range>
-        requires ranges::input_range<Range>
-    friend auto operator|(Range&& upstream, stage_closure const& self) {
-        return self.make(as_upstream(std::forward<Range>(upstream)));
-    }
-};
-template <typename Stage>
-stage_closure(Stage) -> stage_closure<Stage>;
 
 }  // namespace detail
 
 // `bibs | holdings_ids(run)`: each bib's holding IDs, as holding_refs in input order. A bib
 // with no holdings yields nothing; a bib Alma does not know goes to the run's problem log.
 inline auto holdings_ids(run& c, holdings_ids_options opt = {}) {
-    return detail::stage_closure{[&c, opt](auto upstream) {
+    return stage{[&c, opt](auto upstream) {
         return opt.source == holdings_source::bibs ? detail::bulk_holdings(std::move(upstream), c, opt)
                                                    : detail::list_holdings(std::move(upstream), c, opt);
     }};
@@ -302,7 +292,7 @@ inline auto holdings_ids(run& c, holdings_ids_options opt = {}) {
 // `refs | holdings_records(run)`: the holdings record of each holding_ref, in input order.
 // An unknown holding goes to the run's problem log.
 inline auto holdings_records(run& c, holdings_records_options opt = {}) {
-    return detail::stage_closure{[&c, opt](auto upstream) {
+    return stage{[&c, opt](auto upstream) {
         return detail::fetch_records(std::move(upstream), c, opt);
     }};
 }

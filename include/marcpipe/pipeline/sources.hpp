@@ -6,12 +6,14 @@
 // ordering, the error report and --resume rely on.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <range/v3/range/concepts.hpp>
@@ -26,6 +28,7 @@
 #include "../marc/record.hpp"
 #include "../marc/source.hpp"
 #include "items.hpp"
+#include "stage.hpp"
 
 namespace marcpipe::pipeline {
 
@@ -41,6 +44,19 @@ inline opened_input open_input(std::string const& path) {
     return marc::detect(std::make_unique<marc::file_source>(path));
 }
 
+// How a source treats bad input: a record that breaks ISO 2709 or MARCXML, a record without 001
+// where an MMS ID is wanted, a line of an ID list that is not an MMS ID.
+struct source_options {
+    source_options() {}  // (a default member initialiser needs a user-provided constructor here)
+    // Stop at the first bad record: marc_error naming its record number (for an ID list, its line
+    // number) and byte offset. Off: the bad record is a problem in the log and reading goes on.
+    bool strict = false;
+};
+
+// bib::byte_offset of a MARCXML record: the reader cuts records in batches and does not say
+// where each one starts; seq + 1 is the record's number, which is how its problems name it.
+inline constexpr std::uint64_t offset_unknown = UINT64_MAX;
+
 namespace detail {
 
 inline std::string_view trim_line(std::string_view line) {
@@ -49,129 +65,225 @@ inline std::string_view trim_line(std::string_view line) {
     return line;
 }
 
-// Export problems: a bad record, or a record without 001.
-inline void report_export_problem(alma::problem_log* log, std::uint64_t seq, std::string message) {
-    if (!log) throw marc::marc_error(marc::read_problem{marc::error_code::missing_001, seq + 1, 0, std::move(message)});
-    log->add(seq, alma::problem{alma::stage::export_record, "", "", 0, "", std::move(message), ""});
+inline bool is_mms_id(std::string_view s) noexcept {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-inline coro::generator<bib> id_lines(std::unique_ptr<marc::byte_source> source) {
+// Where a source's problems go: the log, as export problems of the bib at `seq`, or — strict, or
+// with no log to take them — thrown as marc_error. `text` is the message for the log when the
+// problem's own message does not fit (an ID list's lines, a record whose offset is not known).
+struct problem_sink {
+    alma::problem_log* log = nullptr;
+    bool strict = true;
+
+    void report(std::uint64_t seq, marc::read_problem p, std::string text = {}) const {
+        if (strict || !log) throw marc::marc_error(std::move(p));
+        if (text.empty()) text = p.message();
+        log->add(seq, alma::problem{alma::stage::export_record, "", "", 0, "", std::move(text), ""});
+    }
+    // A reader's own problem (its record number is 1-based, counting every record met).
+    void operator()(marc::read_problem const& p) const { report(p.record_number - 1, p); }
+};
+
+inline problem_sink sink_for(alma::problem_log* log, source_options const& opt) {
+    return problem_sink{log, opt.strict || log == nullptr};
+}
+
+// A record without 001 where its MMS ID is needed. `offset`: where it starts, if known.
+inline void report_no_001(problem_sink const& sink, std::uint64_t seq, std::uint64_t offset) {
+    std::uint64_t const number = seq + 1;
+    if (offset != offset_unknown) {
+        sink.report(seq, marc::read_problem{marc::error_code::missing_001, number, offset, "no MMS ID"});
+        return;
+    }
+    sink.report(seq,
+                marc::read_problem{marc::error_code::missing_001, number, 0,
+                                   "no MMS ID (a MARCXML record: byte offset not known)"},
+                "record " + std::to_string(number) + ": no 001 (no MMS ID)");
+}
+
+// The lines of a list of MMS IDs, one a line: blanks around an ID and blank lines are passed over,
+// a UTF-8 byte order mark before the first line is dropped. Every other line counts as a bib,
+// a bad one (spaces inside, letters) too: it is reported with its line number and byte offset.
+inline coro::generator<bib> id_lines(std::unique_ptr<marc::byte_source> source, problem_sink sink) {
     std::string buffer(1 << 16, '\0');
     std::string pending;
     std::uint64_t seq = 0;
+    std::uint64_t line_number = 0;
+    std::uint64_t consumed = 0;  // input offset of pending[0]
     for (;;) {
         std::size_t n = source->read(buffer.data(), buffer.size());
         pending.append(buffer.data(), n);
         std::size_t start = 0;
         for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos || (n == 0 && start < pending.size());) {
             if (nl == std::string::npos) nl = pending.size();
-            std::string_view line = trim_line(std::string_view{pending}.substr(start, nl - start));
+            std::uint64_t const offset = consumed + start;
+            std::string_view line = std::string_view{pending}.substr(start, nl - start);
             start = nl + 1;
+            ++line_number;
+            if (offset == 0 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+            line = trim_line(line);
             if (line.empty()) continue;
-            bib b{seq++, std::string{line}};
+            if (!is_mms_id(line)) {
+                std::string const what = "not an MMS ID: \"" + marc::detail::printable(line.substr(0, 40)) + "\"";
+                sink.report(seq,
+                            marc::read_problem{marc::error_code::not_marc, line_number, offset, "line " + std::to_string(line_number) + " " + what},
+                            "line " + std::to_string(line_number) + " at byte " + std::to_string(offset) + ": " + what);
+                ++seq;
+                continue;
+            }
+            bib b{seq++, std::string{line}, nullptr, offset};
             co_yield b;
         }
-        pending.erase(0, std::min(start, pending.size()));
+        std::size_t const used = std::min(start, pending.size());
+        pending.erase(0, used);
+        consumed += used;
         if (n == 0) break;
     }
 }
 
-inline coro::generator<bib> export_bibs(opened_input in, alma::problem_log* log) {
+inline coro::generator<bib> export_bibs(opened_input in, problem_sink sink) {
     if (in.format == input_format::iso2709) {
-        marc::reader_options opts{marc::on_error::skip};
-        opts.on_problem = [log](marc::read_problem const& p) {
-            report_export_problem(log, p.record_number - 1, p.message());
-        };
+        marc::reader_options opts{sink.strict ? marc::on_error::stop : marc::on_error::skip};
+        opts.on_problem = sink;
         marc::iso2709_reader reader{std::move(in.source), std::move(opts)};
         while (auto r = reader.next()) {
             std::uint64_t const seq = reader.record_number() - 1;
-            std::string_view id = r->control_value("001");
+            std::string_view id = trim_line(r->control_value("001"));
             if (id.empty()) {
-                report_export_problem(log, seq, "record " + std::to_string(seq + 1) + " at byte " +
-                                                    std::to_string(reader.byte_offset()) + ": no 001 (MMS ID)");
+                report_no_001(sink, seq, reader.byte_offset());
                 continue;
             }
-            bib b{seq, std::string{trim_line(id)}};
+            bib b{seq, std::string{id}, std::make_shared<marc::record const>(r->to_record()), reader.byte_offset()};
             co_yield b;
         }
     } else {
         marc::marcxml_reader::options opts;
-        opts.policy = marc::on_error::skip;
-        opts.on_problem = [log](marc::read_problem const& p) {
-            report_export_problem(log, p.record_number - 1, p.message());
-        };
+        opts.policy = sink.strict ? marc::on_error::stop : marc::on_error::skip;
+        opts.on_problem = sink;
         marc::marcxml_reader reader{std::move(in.source), std::move(opts)};
-        while (auto r = reader.next()) {
+        for (marc::record r; reader.read(r);) {
             std::uint64_t const seq = reader.records_seen() - 1;
-            std::string_view id = r->control_value("001");
+            std::string_view id = trim_line(r.control_value("001"));
             if (id.empty()) {
-                report_export_problem(log, seq, "record " + std::to_string(seq + 1) + ": no 001 (MMS ID)");
+                report_no_001(sink, seq, offset_unknown);
                 continue;
             }
-            bib b{seq, std::string{trim_line(id)}};
+            std::string mms{id};
+            bib b{seq, std::move(mms), std::make_shared<marc::record const>(std::move(r)), offset_unknown};
             co_yield b;
         }
     }
 }
 
-inline coro::generator<marc::record> export_records(opened_input in) {
+inline coro::generator<marc::record> export_records(opened_input in, problem_sink sink) {
     if (in.format == input_format::iso2709) {
-        marc::iso2709_reader reader{std::move(in.source)};
+        marc::reader_options opts{sink.strict ? marc::on_error::stop : marc::on_error::skip};
+        opts.on_problem = sink;
+        marc::iso2709_reader reader{std::move(in.source), std::move(opts)};
         while (auto r = reader.next()) {
             marc::record rec = r->to_record();
             co_yield rec;
         }
     } else if (in.format == input_format::marcxml) {
-        marc::marcxml_reader reader{std::move(in.source)};
-        while (auto r = reader.next()) co_yield *r;
+        marc::marcxml_reader::options opts;
+        opts.policy = sink.strict ? marc::on_error::stop : marc::on_error::skip;
+        opts.on_problem = sink;
+        marc::marcxml_reader reader{std::move(in.source), std::move(opts)};
+        for (marc::record rec; reader.read(rec);) co_yield rec;
     } else {
         throw marc::marc_error(marc::read_problem{marc::error_code::not_marc, 1, 0,
                                                   in.source->name() + " is neither MARC21 nor MARCXML"});
     }
 }
 
+template <typename T>
+inline constexpr bool is_generator = false;
+template <typename T>
+inline constexpr bool is_generator<coro::generator<T>> = true;
+
 template <typename Range>
-coro::generator<bib> ids_of(Range records, alma::problem_log* log) {
+coro::generator<bib> ids_of(Range records, problem_sink sink) {
     std::uint64_t seq = 0;
     for (auto&& r : records) {
-        std::string_view id = r.control_value("001");
+        std::string_view id = trim_line(r.control_value("001"));
         if (id.empty()) {
-            report_export_problem(log, seq, "record " + std::to_string(seq + 1) + ": no 001 (MMS ID)");
+            report_no_001(sink, seq, offset_unknown);
         } else {
-            bib b{seq, std::string{trim_line(id)}};
+            std::string mms{id};
+            // A generator's record is its own to give away; a container's is copied.
+            shared_record rec;
+            if constexpr (is_generator<Range> && !std::is_const_v<std::remove_reference_t<decltype(r)>>)
+                rec = std::make_shared<marc::record const>(std::move(r));
+            else
+                rec = std::make_shared<marc::record const>(r);
+            bib b{seq, std::move(mms), std::move(rec), offset_unknown};
             co_yield b;
         }
         ++seq;
     }
 }
 
+inline coro::generator<bib> bibs_of(opened_input in, problem_sink sink) {
+    if (in.format == input_format::mms_id_list) return id_lines(std::move(in.source), sink);
+    return export_bibs(std::move(in), sink);
+}
+
+struct ids_of_fn {
+    problem_sink sink;
+    template <typename Upstream>
+    auto operator()(Upstream up) const {
+        return ids_of(std::move(up), sink);
+    }
+};
+
 }  // namespace detail
 
-// The bibs of an input of any of the three formats. Bad records and records without 001 go to
-// `log` as export problems (or throw marc_error when no log is given).
-inline coro::generator<bib> bibs(opened_input in, alma::problem_log* log = nullptr) {
-    if (in.format == input_format::mms_id_list) return detail::id_lines(std::move(in.source));
-    return detail::export_bibs(std::move(in), log);
+// The bibs of an input of any of the three formats, numbered by position (seq). Each bib of an
+// export carries its record (bib::record, shared) and where it starts in the input
+// (bib::byte_offset; offset_unknown for MARCXML); a bib of an ID list carries no record, and its
+// line's byte offset.
+//
+// Bad input — a record that breaks its format, a record without 001, a line that is not an MMS ID
+// — goes to `problems` as an export problem of that position, and reading goes on; with
+// `opt.strict` the first one throws marc_error instead. Without a problem log reading is strict:
+// a source never drops a record without telling someone.
+inline coro::generator<bib> bibs(opened_input in, alma::problem_log& problems, source_options opt = {}) {
+    return detail::bibs_of(std::move(in), detail::sink_for(&problems, opt));
 }
-inline coro::generator<bib> bibs(std::string const& path, alma::problem_log* log = nullptr) {
-    return bibs(open_input(path), log);
+inline coro::generator<bib> bibs(std::string const& path, alma::problem_log& problems, source_options opt = {}) {
+    return bibs(open_input(path), problems, opt);
+}
+// The same with the log as a pointer; null (or none) means strict reading.
+inline coro::generator<bib> bibs(opened_input in, alma::problem_log* problems = nullptr) {
+    return detail::bibs_of(std::move(in), detail::sink_for(problems, {}));
+}
+inline coro::generator<bib> bibs(std::string const& path, alma::problem_log* problems = nullptr) {
+    return bibs(open_input(path), problems);
 }
 
-// The records of a MARC21 or MARCXML export, format detected; a bad record throws marc_error.
-inline coro::generator<marc::record> marc_records(std::string const& path) {
-    return detail::export_records(open_input(path));
+// The records of a MARC21 or MARCXML export, format detected. A bad record goes to `problems`
+// (keyed by its position, 0-based) and reading goes on; with `opt.strict`, or without a log, it
+// throws marc_error. An input in neither format throws marc_error (not_marc) either way.
+inline coro::generator<marc::record> marc_records(opened_input in, alma::problem_log& problems, source_options opt = {}) {
+    return detail::export_records(std::move(in), detail::sink_for(&problems, opt));
 }
+inline coro::generator<marc::record> marc_records(std::string const& path, alma::problem_log& problems,
+                                                  source_options opt = {}) {
+    return marc_records(open_input(path), problems, opt);
+}
+inline coro::generator<marc::record> marc_records(opened_input in) {
+    return detail::export_records(std::move(in), detail::sink_for(nullptr, {}));
+}
+inline coro::generator<marc::record> marc_records(std::string const& path) { return marc_records(open_input(path)); }
 
-// `records | mms_ids` (a record without 001 throws) or `records | mms_ids(log)` (reported):
-// each record's 001 as a bib numbered by its position.
-struct mms_ids_fn {
-    alma::problem_log* log = nullptr;
-    mms_ids_fn operator()(alma::problem_log& l) const { return mms_ids_fn{&l}; }
-
-    template <typename Range>
-        requires ranges::input_range<Range>
-    friend auto operator|(Range&& records, mms_ids_fn self) {
-        return detail::ids_of(detail::as_upstream(std::forward<Range>(records)), self.log);
+// `records | mms_ids` (a record without 001 throws marc_error) or `records | mms_ids(log)` (it
+// is reported, and the next record read): each record's 001 as a bib numbered by its position,
+// carrying the record (moved out of a generator, copied out of a container).
+struct mms_ids_fn : stage<detail::ids_of_fn> {
+    constexpr explicit mms_ids_fn(detail::problem_sink sink = {}) : stage{detail::ids_of_fn{sink}} {}
+    mms_ids_fn operator()(alma::problem_log& log, source_options opt = {}) const {
+        return mms_ids_fn{detail::sink_for(&log, opt)};
     }
 };
 inline constexpr mms_ids_fn mms_ids{};

@@ -4,55 +4,110 @@
 // The ISO 2709 writer recomputes leader 00-04 and 12-16 and sets 09 = 'a' (the records are
 // UTF-8); other leader positions are written as they came. Both return how many records they
 // wrote.
+//
+// A record that cannot be written (over 99,999 bytes or a field over 9,999 as ISO 2709; a record
+// needing replacement characters when the MARCXML options say on_error::stop) is left out, and
+// the records before and after it are written. Given a problem log, the writer reports it there
+// (stage write_record: its number among the records the writer was handed, the output offset
+// where it would have started, its MMS ID and holding ID) keyed by the holding's bib_seq — so it
+// lands in order among the problems of the stages before — or, for a plain marc::record, by its
+// position in the writer's input (0-based). Without a log the writer stops at such a record:
+// what came before it is written, and marc_error is thrown, as the sources do without a log.
 #pragma once
 
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <range/v3/range/concepts.hpp>
 
+#include "../alma/report.hpp"
+#include "../marc/error.hpp"
 #include "../marc/iso2709_writer.hpp"
 #include "../marc/marcxml_writer.hpp"
 #include "items.hpp"
 
 namespace marcpipe::pipeline {
 
+namespace detail {
+
+// Reports a record the writer left out, or throws when there is no log to report it to.
+// `index`: the record's position among those handed to the writer (0-based).
+template <typename Item>
+void record_not_written(alma::problem_log* log, Item const& item, std::uint64_t index, marc::marc_error const& e) {
+    if (!log) throw e;
+    alma::problem p{alma::stage::write_record, "", "", 0, "", e.problem().message(), ""};
+    std::uint64_t key = index;
+    if constexpr (std::is_same_v<std::remove_cvref_t<Item>, holding_record>) {
+        p.mms_id = item.mms_id;
+        p.holding_id = item.holding_id;
+        key = item.bib_seq;
+    }
+    log->add(key, std::move(p));
+}
+
+}  // namespace detail
+
 struct write_marc21 {
     explicit write_marc21(std::ostream& out) : out_{&out} {}
+    // Records that cannot be written go to `problems`, and writing goes on.
+    write_marc21(std::ostream& out, alma::problem_log& problems) : out_{&out}, log_{&problems} {}
 
     template <typename Range>
         requires ranges::input_range<Range>
     friend std::uint64_t operator|(Range&& records, write_marc21 self) {
         std::string buffer;
-        std::uint64_t n = 0;
+        std::uint64_t seen = 0, written = 0, flushed = 0;
+        auto const flush = [&] {
+            self.out_->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+            flushed += buffer.size();
+            buffer.clear();
+        };
         for (auto&& item : records) {
-            marc::append_iso2709(record_of(item), buffer, marc::write_position{n + 1, 0});
-            ++n;
-            if (buffer.size() >= (1u << 16)) {
-                self.out_->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-                buffer.clear();
+            try {
+                marc::append_iso2709(record_of(item), buffer, marc::write_position{seen + 1, flushed + buffer.size()});
+                ++written;
+            } catch (marc::marc_error const& e) {
+                if (!self.log_) flush();  // what came before is written, then the error goes up
+                detail::record_not_written(self.log_, item, seen, e);
             }
+            ++seen;
+            if (buffer.size() >= (1u << 16)) flush();
         }
-        self.out_->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        flush();
         self.out_->flush();
-        return n;
+        return written;
     }
 
 private:
     std::ostream* out_;
+    alma::problem_log* log_ = nullptr;
 };
 
 struct write_marcxml {
     explicit write_marcxml(std::ostream& out, marc::marcxml_writer::options opts = {})
         : out_{&out}, opts_{std::move(opts)} {}
+    // Records that cannot be written go to `problems`, and writing goes on. (A record written
+    // with replacement characters was written: it goes to opts.on_problem, if set, not here.)
+    write_marcxml(std::ostream& out, alma::problem_log& problems, marc::marcxml_writer::options opts = {})
+        : out_{&out}, opts_{std::move(opts)}, log_{&problems} {}
 
     template <typename Range>
         requires ranges::input_range<Range>
     friend std::uint64_t operator|(Range&& records, write_marcxml self) {
         marc::marcxml_writer writer{*self.out_, self.opts_};
-        for (auto&& item : records) writer.write(record_of(item));
+        std::uint64_t seen = 0;
+        for (auto&& item : records) {
+            try {
+                writer.write(record_of(item));
+            } catch (marc::marc_error const& e) {
+                // (Without a log this throws; the writer then hands on what came before.)
+                detail::record_not_written(self.log_, item, seen, e);
+            }
+            ++seen;
+        }
         writer.finish();
         return writer.records_written();
     }
@@ -60,6 +115,7 @@ struct write_marcxml {
 private:
     std::ostream* out_;
     marc::marcxml_writer::options opts_;
+    alma::problem_log* log_ = nullptr;
 };
 
 }  // namespace marcpipe::pipeline
