@@ -8,12 +8,17 @@
 #include <catalogue.hpp>
 #include <launcher.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -519,5 +524,167 @@ TEST_CASE("100,000 bibs go through in bounded memory", "[programs][west][slow][m
     std::size_t deliverable = cat.deliverable_holdings();
     CHECK(r.err.find(std::to_string(deliverable) + " holdings records written") != std::string::npos);
     CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    fs::remove_all(dir);
+}
+
+namespace {
+
+// The OCLC number rule of the WEST stage, done on the expected XML with plain pugixml: an
+// 035 __ $a NUMBER before the first field whose tag sorts after 035, unless an 035 already
+// has that $a.
+void add_oclc_035(pugi::xml_node record, std::string const& number) {
+    pugi::xml_node after;
+    for (auto field : record.children()) {
+        std::string const tag = field.attribute("tag").value();
+        if (tag.empty()) continue;  // the leader
+        if (tag == "035" && std::string{field.find_child_by_attribute("subfield", "code", "a").text().get()} == number)
+            return;
+        if (!after && tag > "035") after = field;
+    }
+    auto f = after ? record.insert_child_before("datafield", after) : record.append_child("datafield");
+    f.append_attribute("tag") = "035";
+    f.append_attribute("ind1") = " ";
+    f.append_attribute("ind2") = " ";
+    auto a = f.append_child("subfield");
+    a.append_attribute("code") = "a";
+    a.text().set(number.c_str());
+}
+
+}  // namespace
+
+TEST_CASE("the README's own tool: serials held by one library, with their bib's OCLC number; kill -9 and --resume",
+          "[programs][readme][resume]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "10"})};
+    auto dir = marcpipe::testing::scratch_dir("serial-holdings");
+    write_export(cat, dir / "export.mrc", false);
+    std::string const library = "LAW";
+    std::string const tool = MARCPIPE_SERIAL_HOLDINGS;
+
+    // What the tool must write, from the catalogue: leader/07 and 852 $b decide, 035 is added.
+    expected_holdings const expected{cat, [&](std::size_t b, pugi::xml_node record) {
+        auto const f852 = record.find_child_by_attribute("datafield", "tag", "852");
+        if (!cat.serial(b) || std::string{f852.find_child_by_attribute("subfield", "code", "b").text().get()} != library)
+            return false;
+        if (auto number = cat.oclc_number(b)) add_oclc_035(record, *number);
+        return true;
+    }};
+    REQUIRE(expected.size() >= 5);
+    // Lists of every serial bib, then records of all their holdings: the filter on 852 comes after.
+    long needed = 0, problems = 0;
+    for (std::size_t b = 0; b < bibs; ++b) {
+        if (!cat.serial(b)) continue;
+        needed += 1 + (cat.deleted(b) ? 0 : static_cast<long>(cat.holdings_count(b)));
+        problems += cat.deleted(b) ? 1 : 0;
+    }
+
+    std::vector<std::string> const args{server.base_url(), "export.mrc", library, "out.xml"};
+    server.reset();
+    {
+        // Killed once 40 answers are kept, more than can be in flight: often before the first
+        // bib is finished, when only the answer log holds what the run achieved.
+        marcpipe::testing::child c{tool, args, env_with_key(), dir, "killed"};
+        bool const reached = c.wait_until([&] {
+            std::ifstream in{dir / "out.xml.answers", std::ios::binary};
+            std::string const text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+            return std::count(text.begin(), text.end(), '\n') >= 40;
+        });
+        c.kill(SIGKILL);
+        auto f = c.wait();
+        INFO(f.err);
+        REQUIRE(reached);
+        CHECK(f.status == -SIGKILL);
+    }
+    auto resume_args = args;
+    resume_args.push_back("--resume");
+    auto last = run(tool, resume_args, env_with_key(), dir, "resumed");
+    INFO(last.err);
+    CHECK(last.status == (problems ? 1 : 0));
+    CHECK(marcxml_difference(expected, dir / "out.xml") == "");
+    CHECK(last.err.find(std::to_string(expected.size()) + " holdings records written") != std::string::npos);
+    auto const repeated = server.counters().requests - needed;
+    std::printf("serial-holdings: %zu records, %ld calls needed, %ld asked again after kill -9\n", expected.size(),
+                needed, repeated);
+    CHECK(repeated >= 0);
+    CHECK(repeated <= 32);  // the calls in flight at the kill: http_options' default concurrency
+    CHECK_FALSE(fs::exists(dir / "out.xml.journal"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("the README shows serial-holdings.cpp as it is built", "[readme]") {
+    fs::path const root = fs::path{MARCPIPE_SOURCE_ROOT};
+    std::string const readme = slurp(root / "README.md");
+    std::string const source = slurp(root / "examples" / "serial-holdings.cpp");
+    // From the first #include to the end: the part a reader copies.
+    std::string const code = source.substr(source.find("#include"));
+    CHECK(readme.find(code) != std::string::npos);
+}
+
+namespace {
+// A report's rows without their last column: Alma (and the emulator) give every answer a
+// tracking ID of its own, so a call asked again has a new one.
+std::vector<std::string> without_tracking_ids(std::string const& csv) {
+    std::vector<std::string> rows = lines(csv);
+    for (auto& row : rows) row.resize(row.rfind(','));
+    return rows;
+}
+}  // namespace
+
+TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most the calls in flight asked again",
+          "[programs][west][resume][slow]") {
+    std::size_t const bibs = 150;
+    std::size_t const concurrency = 8;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15", "--latency-jitter", "0.5"})};
+    auto dir = marcpipe::testing::scratch_dir("west-kill-20");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> const args{"--base-url", server.base_url(), "--rate", "300", "--concurrency",
+                                        std::to_string(concurrency), "-o", "out.mrc", "--errors", "errors.csv",
+                                        "export.mrc"};
+    // The uninterrupted run: its bytes, its calls and how long it takes.
+    server.reset();
+    auto const started = std::chrono::steady_clock::now();
+    auto clean = run(west, args, env_with_key(), dir, "clean");
+    double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    REQUIRE(clean.status == 1);  // the catalogue's deleted bibs
+    REQUIRE(output_difference(expected_holdings{cat}, dir / "out.mrc") == "");
+    std::string const clean_bytes = slurp(dir / "out.mrc");
+    std::string const clean_report = slurp(dir / "errors.csv");
+    long const clean_calls = server.counters().requests;
+
+    std::uint32_t const rng_seed = std::random_device{}();
+    INFO("kill moments drawn with seed " << rng_seed);
+    std::mt19937 rng{rng_seed};
+    std::uniform_real_distribution<double> moment{0.0, seconds};
+    long largest = 0;
+    int kills = 0;
+    for (int k = 0; k < 20; ++k) {
+        fs::remove(dir / "out.mrc");
+        fs::remove(dir / "errors.csv");
+        // A quarter of the kills land in the first tenth of the run, where nothing is finished yet.
+        double const at = k % 4 == 0 ? moment(rng) / 10 : moment(rng);
+        server.reset();
+        {
+            marcpipe::testing::child c{west, args, env_with_key(), dir, "kill" + std::to_string(k)};
+            std::this_thread::sleep_for(std::chrono::duration<double>{at});
+            c.kill(SIGKILL);
+            if (c.wait().status != -SIGKILL) continue;  // finished first: nothing to resume
+            ++kills;
+        }
+        auto resume_args = args;
+        resume_args.push_back("--resume");
+        auto resumed = run(west, resume_args, env_with_key(), dir, "resume" + std::to_string(k));
+        INFO("kill " << k << " at " << at << " s: " << resumed.err);
+        CHECK(resumed.status == 1);
+        CHECK(slurp(dir / "out.mrc") == clean_bytes);
+        CHECK(without_tracking_ids(slurp(dir / "errors.csv")) == without_tracking_ids(clean_report));
+        long const repeated = server.counters().requests - clean_calls;
+        CHECK(repeated <= static_cast<long>(concurrency));
+        largest = std::max(largest, repeated);
+    }
+    CHECK(kills >= 15);  // a busy machine may let a run finish before its moment now and then
+    std::printf("kill -9 at 20 random moments of a %.2f s run (%d landed): largest number of calls asked again: %ld "
+                "(concurrency %zu)\n", seconds, kills, largest, concurrency);
     fs::remove_all(dir);
 }
