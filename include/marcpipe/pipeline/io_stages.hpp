@@ -96,7 +96,8 @@ inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot) {
         if (!known[i]) ids.push_back(slot->bibs[i].mms_id);
     }
     if (!ids.empty()) {
-        auto answer = co_await c.client().bibs_availability(ids);
+        // Keyed by its first bib, like every call for that bib (see run::holdings_of).
+        auto answer = co_await c.client().bibs_availability(ids, slot->bibs.front().seq);
         if (answer) {
             for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
                 if (known[i]) continue;
