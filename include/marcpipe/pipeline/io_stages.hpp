@@ -250,7 +250,10 @@ coro::generator<holding_record> fetch_records(Range upstream, run& c, holdings_r
     auto const end = ranges::end(upstream);
     c.enable_prefetch(window);
     for (;;) {
-        while (ahead.size() < window && it != end) {
+        // Taking the next holding from upstream may wait for a bib's list; that wait is worth it
+        // only while the oldest record is still awaited. Once it is in, it is handed on first, or
+        // the first records would wait for the lists of a whole window of bibs.
+        while (ahead.size() < window && it != end && (ahead.empty() || !ahead.front()->answer->done)) {
             holding_ref const& ref = *it;
             auto answer = c.take_prefetched(ref.mms_id, ref.holding_id);
             if (!answer) {
