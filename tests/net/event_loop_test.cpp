@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -245,6 +246,26 @@ TEST_CASE("many requests at once are capped at max_in_flight and all complete", 
     }
     CHECK(ok == 40);
     CHECK(most == 3);
+}
+
+TEST_CASE("transfers waiting for a slot start lowest key first, first come among equal keys",
+          "[net]") {
+    local_server server;
+    loop_backend backend = GENERATE(loop_backend::epoll, loop_backend::poll);
+    event_loop loop(with(1, backend));
+    std::string order;
+    auto one = [&](priority_key key, char name) -> task<void> {
+        result r = co_await loop.get(server.url("/hello"), {}, {}, key);
+        if (r && r->status == 200) order.push_back(name);
+    };
+    loop.spawn(one(9, 'x'));  // takes the one slot; the others wait for it
+    std::vector<std::pair<priority_key, char>> const keys{
+        {7, 'a'}, {2, 'b'}, {last_priority, 'c'}, {7, 'd'}, {2, 'e'}};
+    for (auto const& [key, name] : keys) loop.spawn(one(key, name));
+    loop.run_once(0ms);
+    CHECK(loop.queued() == keys.size());
+    loop.run();
+    CHECK(order == "xbeadc");
 }
 
 TEST_CASE("a response over the size cap is an error, not a truncated body", "[net]") {

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <marcpipe/coro/task.hpp>
 #include <marcpipe/net/rate_limiter.hpp>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -217,4 +219,52 @@ TEST_CASE("cancel_all wakes every waiter with false and refuses later ones", "[n
     loop.spawn(take(limiter, starts, refused));
     loop.run();
     CHECK(refused == 16);
+}
+
+namespace {
+// Waits for a place with `key`, notes `name` when granted and gives the place back at once, so
+// the next waiter is granted in turn.
+marcpipe::coro::task<void> take_keyed(rate_limiter& limiter, priority_key key, char name,
+                                      std::string& order) {
+    bool granted = co_await limiter.reserve(key);  // not inside the if: GCC 12 miscompiles that
+    if (!granted) co_return;
+    order.push_back(name);
+    limiter.give_back();
+}
+
+marcpipe::coro::task<void> hold(rate_limiter& limiter, bool& held) {
+    held = co_await limiter.reserve(0);
+}
+
+// One place, held by a first request while the others arrive in the order of `keys`; then
+// released. Returns the order in which the others were granted.
+std::string grant_order(std::vector<std::pair<priority_key, char>> const& keys) {
+    event_loop loop;
+    rate_limiter limiter(loop, rate_options{1, 0ms, 1000ms, false});
+    std::string order;
+    bool held = false;
+    loop.spawn(hold(limiter, held));
+    loop.run_once(0ms);
+    REQUIRE(held);
+    for (auto const& [key, name] : keys) loop.spawn(take_keyed(limiter, key, name, order));
+    loop.run_once(0ms);
+    REQUIRE(limiter.waiting() == keys.size());
+    CHECK(order.empty());
+    limiter.give_back();
+    loop.run();
+    return order;
+}
+}  // namespace
+
+TEST_CASE("waiters are granted lowest key first, whatever order they came in", "[net]") {
+    CHECK(grant_order({{5, 'a'}, {1, 'b'}, {3, 'c'}}) == "bca");
+}
+
+TEST_CASE("waiters with equal keys are granted in the order they came", "[net]") {
+    CHECK(grant_order({{7, 'a'}, {2, 'b'}, {7, 'c'}, {2, 'd'}, {7, 'e'}}) == "bdace");
+    CHECK(grant_order({{4, 'a'}, {4, 'b'}, {4, 'c'}}) == "abc");
+}
+
+TEST_CASE("a waiter without a key goes after every waiter with one", "[net]") {
+    CHECK(grant_order({{last_priority, 'a'}, {9, 'b'}, {last_priority, 'c'}, {0, 'd'}}) == "dbac");
 }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -183,4 +184,36 @@ TEST_CASE("completion is reported in export order and never runs ahead of the co
         consumed_any = true;
     }
     CHECK(last_complete > bibs / 2);
+}
+
+TEST_CASE("the first bib's records go before the lists of later bibs", "[pipeline][emulator]") {
+    // A low rate and a list window far wider than what it takes to keep the rate busy: every
+    // list of the window is waiting for the limiter when the first bib's list comes back. The
+    // count of requests, not the time, is checked; the low rate leaves a busy machine room (each
+    // request more is 46 ms late).
+    std::size_t const bibs = 120;
+    catalogue cat{seed, bibs};
+    emulator_process server{{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--latency-ms", "10"}};
+    net::http_client http{options(20)};
+    alma::client client{http, server.base_url()};
+    pipeline::run run{client};
+    pipeline::holdings_ids_options ids_opt;
+    ids_opt.window = 64;
+    std::size_t first = 0;
+    while (cat.deleted(first) || cat.holdings_count(first) == 0) ++first;
+    REQUIRE(first < 10);
+
+    std::optional<std::uint64_t> requests_at_first;
+    for (auto& h : catalogue_bibs(cat) | pipeline::holdings_ids(run, ids_opt) | pipeline::holdings_records(run)) {
+        CHECK(h.bib_seq == first);
+        requests_at_first = http.stats().requests;
+        break;
+    }
+    REQUIRE(requests_at_first);
+    // The lists up to the first bib with holdings and its records, plus the few later lists the
+    // limiter let go while those answers were on their way. Without priorities every list of the
+    // window goes first: more than 64 requests.
+    std::uint64_t const needed = first + 1 + cat.holdings_count(first);
+    INFO("first bib with holdings: " << first << ", requests when its first record came: " << *requests_at_first);
+    CHECK(*requests_at_first <= needed + 8);
 }

@@ -189,7 +189,8 @@ public:
 
 // The Alma calls of the holdings export, over a shared HTTP client (whose loop, rate limiter
 // and retries every stage shares). What a run shares beyond the calls (problems, progress, the
-// answer log) belongs to pipeline::run.
+// answer log) belongs to pipeline::run. Each call takes an optional priority_key: among the
+// requests waiting for their turn the lowest key goes first (net/http.hpp), none: after them all.
 class client {
 public:
     client(net::http_client& http, std::string_view base_url) : http_{&http}, urls_{base_url} {}
@@ -202,27 +203,30 @@ public:
 
 
     // Retrieve Holdings List: the holding IDs of one bib (maybe none).
-    coro::task<outcome<std::vector<std::string>>> holdings_list(std::string mms_id) {
+    coro::task<outcome<std::vector<std::string>>> holdings_list(std::string mms_id,
+                                                                net::priority_key priority = net::last_priority) {
         std::string url = urls_.holdings_list(mms_id);
         return fetch<std::vector<std::string>>(
-            std::move(url), stage::holdings_list, std::move(mms_id), std::string{},
+            std::move(url), priority, stage::holdings_list, std::move(mms_id), std::string{},
             [](std::string_view body) { return parse_holdings_list(body); });
     }
 
     // Retrieve Holdings Record.
-    coro::task<outcome<holding>> holding_record(std::string mms_id, std::string holding_id) {
+    coro::task<outcome<holding>> holding_record(std::string mms_id, std::string holding_id,
+                                                net::priority_key priority = net::last_priority) {
         std::string url = urls_.holding_record(mms_id, holding_id);
-        return fetch<holding>(std::move(url), stage::holding_record, std::move(mms_id), std::move(holding_id),
+        return fetch<holding>(std::move(url), priority, stage::holding_record, std::move(mms_id), std::move(holding_id),
                               [](std::string_view body) { return parse_holding_record(body); });
     }
 
     // Retrieve Bibs (up to 100) with availability: each bib's holding IDs from AVA $8. A problem
     // here concerns the whole request; its mms_id column lists the first ID of the group.
-    coro::task<outcome<std::vector<bib_availability>>> bibs_availability(std::vector<std::string> mms_ids) {
+    coro::task<outcome<std::vector<bib_availability>>> bibs_availability(
+        std::vector<std::string> mms_ids, net::priority_key priority = net::last_priority) {
         std::string url = urls_.bibs_availability(mms_ids);
         std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();
         return fetch<std::vector<bib_availability>>(
-            std::move(url), stage::holdings_list, std::move(first), std::string{},
+            std::move(url), priority, stage::holdings_list, std::move(first), std::string{},
             [](std::string_view body) { return parse_bibs_availability(body); });
     }
 
@@ -232,8 +236,8 @@ private:
     // counts as a transient failure of the HTTP client's retry budget (the only retry loop);
     // when the budget is spent it becomes a problem like any other.
     template <typename T, typename Parse>
-    coro::task<outcome<T>> fetch(std::string url, stage where, std::string mms_id, std::string holding_id,
-                                 Parse parse) {
+    coro::task<outcome<T>> fetch(std::string url, net::priority_key priority, stage where, std::string mms_id,
+                                 std::string holding_id, Parse parse) {
         std::optional<parsed<T>> answer;  // of the attempt judged last
         net::verdict last;
         net::classifier judge = [&](net::result const& r) {
@@ -245,7 +249,7 @@ private:
             }
             return last;
         };
-        net::result r = co_await http_->get(std::move(url), std::move(judge));
+        net::result r = co_await http_->get(std::move(url), std::move(judge), priority);
         if (!r)  // transport trouble that outlived the retries, or the run stopping
             co_return tl::unexpected(problem{where, mms_id, holding_id, 0, "", http_->scrub(r.error().message), ""});
         if (answer && *answer) co_return std::move(**answer);

@@ -2,6 +2,7 @@
 //
 //   event_loop loop({.max_in_flight = 32});
 //   coro::task<result> t = loop.get(url, {{"Accept", "application/xml"}});  // co_await it
+//   loop.get(url, headers, on_send, key)  waits for a free slot in the order of `key` (http.hpp)
 //   loop.spawn(task<void>)            detached coroutine owned by the loop (started from the loop)
 //   loop.run_once(max_wait)           one turn: wait for sockets/timers, let curl work, drain
 //                                     completions, fire timers, THEN resume the coroutines
@@ -14,8 +15,9 @@
 //   handle from there, and a resumed coroutine would start new transfers). Completions are drained
 //   into a ready queue; the queue is resumed at the end of the turn, from the loop itself, so a
 //   long chain of requests never nests on the stack (see the toolchain notes on GCC 12).
-// - At most `max_in_flight` transfers are added to the multi handle; the rest wait in FIFO order
-//   and are added as slots free up. The server therefore sees exactly that concurrency.
+// - At most `max_in_flight` transfers are added to the multi handle; the rest wait, lowest
+//   priority_key first and first come among equal keys, and are added as slots free up. The
+//   server therefore sees exactly that concurrency.
 // - Two ways to wait, chosen with loop_options::backend, each in a header of its own:
 //     poll    curl_multi_poll + curl_multi_perform (the default, poll_backend.hpp): perform ->
 //             poll -> perform -> drain.
@@ -109,6 +111,7 @@ struct transfer {
     // fails with CURLE_SEND_ERROR, for the caller to retry).
     std::function<bool(int)> on_send;
     int sends = 0;
+    priority_key priority = last_priority;  // the order of waiting for a free slot
     bool send_refused = false;
     bool fresh_header_block = false;
     state where = state::idle;
@@ -172,14 +175,17 @@ public:
 
     // GET `url` with extra request headers. Completes with the response (any HTTP status) or a
     // transport_error; never throws for network trouble. `on_send` (see detail::transfer) is
-    // asked each time the request is about to leave; it must not throw.
+    // asked each time the request is about to leave; it must not throw. While every slot is
+    // taken the request waits behind those with a lower or equal `priority`.
     [[nodiscard]] coro::task<result> get(std::string url, std::vector<header> headers = {},
-                                         std::function<bool(int)> on_send = {}) {
+                                         std::function<bool(int)> on_send = {},
+                                         priority_key priority = last_priority) {
         if (auto problem = check_url(url))
             co_return tl::unexpected(
                 transport_error(CURLE_UNSUPPORTED_PROTOCOL, std::move(*problem)));
         detail::transfer t;
         t.on_send = std::move(on_send);
+        t.priority = priority;
         if (auto failed = prepare(t, std::move(url), headers))
             co_return tl::unexpected(std::move(*failed));
         co_await transfer_awaiter{t};
@@ -404,8 +410,10 @@ private:
     bool submit(detail::transfer& t) {
         if (running_ < options_.max_in_flight) return start(t);
         t.where = detail::transfer::state::queued;
-        queued_.push_back(&t);
-        t.queue_pos = std::prev(queued_.end());
+        // From the back: most transfers come with the highest key so far.
+        auto after = queued_.end();
+        while (after != queued_.begin() && (*std::prev(after))->priority > t.priority) --after;
+        t.queue_pos = queued_.insert(after, &t);
         return true;
     }
 
@@ -626,7 +634,7 @@ private:
     detail::epoll_backend epoll_;
     std::size_t running_ = 0;
     std::vector<detail::transfer*> running_set_;
-    std::list<detail::transfer*> queued_;
+    std::list<detail::transfer*> queued_;  // by priority, then arrival
     std::vector<CURL*> idle_easy_;
     std::vector<std::coroutine_handle<>> ready_;
     std::vector<std::coroutine_handle<>> resuming_;

@@ -6,6 +6,7 @@
 //                     std::optional<std::string_view> header_value(std::string_view name) const; };
 //   struct transport_error { CURLcode code; std::string message; };
 //   using result = tl::expected<response, transport_error>;
+//   using priority_key = std::uint64_t;   // which waiting request goes first: the lowest key
 //
 // Transport failures (connection refused or reset, timeout, truncated body, DNS, a response over
 // the size cap) are values, not exceptions: a pipeline keeps hundreds of requests in flight and
@@ -15,6 +16,8 @@
 
 #include <curl/curl.h>
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,5 +69,13 @@ struct transport_error {
 };
 
 using result = tl::expected<response, transport_error>;
+
+// Of the requests waiting for their turn (a start under the rate limit, a free slot under
+// max_in_flight) the one with the lowest key goes first, and among equal keys the one that came
+// first. A request that names no key goes after every one that does, so a caller that never
+// names one sees plain arrival order, and one that does is never overtaken by a request that
+// did not care.
+using priority_key = std::uint64_t;
+inline constexpr priority_key last_priority = std::numeric_limits<priority_key>::max();
 
 }  // namespace marcpipe::net

@@ -4,6 +4,7 @@
 //   http_client http({.rate = 25, .loop = {.max_in_flight = 32}});   // or alma::http_options(key)
 //   result r = co_await http.get(url);          // paced, retried; the final response or error
 //   result r = co_await http.get(url, judge);   // the same, judged by `judge` for this call
+//   result r = co_await http.get(url, {}, key); // waits for its turn in the order of `key`
 //   http.loop().run_until(...)                  // the caller drives the loop
 //   http.stats()                                // requests sent, retries, per-class counts,
 //                                               // the quota header's last value
@@ -12,7 +13,9 @@
 // get() adds the credential's header and `Accept`, waits for the rate limiter before every
 // attempt, and asks the classifier (the options' one, or the call's own) what each attempt's
 // result means: transient ones are retried with exponential backoff and full jitter (see
-// retry.hpp), slowing the limiter when the verdict says over_rate. A permanent outcome is
+// retry.hpp), slowing the limiter when the verdict says over_rate. A call's priority_key (lowest
+// first, see http.hpp) orders it among the requests waiting for the limiter and for a free slot;
+// its retries keep it, so a retried request does not fall behind later ones. A permanent outcome is
 // returned as it came (the caller records it and goes on). A fatal one (bad credentials, a used-up
 // quota) stops the client: queued and running transfers end at once with
 // CURLE_ABORTED_BY_CALLBACK, waiting requests wake, and stopped() / stop_reason() say why. This
@@ -133,8 +136,10 @@ public:
 
     // `judge`, when given, classifies this call's attempts instead of options().classify; it is
     // called once per attempt that reached the transport, the last call on the result returned,
-    // so what it reads from a body (a parsed answer) it can keep for the caller.
-    [[nodiscard]] coro::task<result> get(std::string url, classifier judge = {}) {
+    // so what it reads from a body (a parsed answer) it can keep for the caller. `priority`
+    // orders the call among those waiting (see the header comment); none: after all keyed ones.
+    [[nodiscard]] coro::task<result> get(std::string url, classifier judge = {},
+                                         priority_key priority = last_priority) {
         if (has_key_in_query(url))
             co_return tl::unexpected(transport_error(
                 CURLE_URL_MALFORMAT,
@@ -153,9 +158,9 @@ public:
             // A named local, not the condition of the if: see rate_limiter.hpp.
             bool granted = false;
             if constexpr (event_loop::sees_sends)
-                granted = co_await limiter_.reserve();
+                granted = co_await limiter_.reserve(priority);
             else
-                granted = co_await limiter_.acquire();
+                granted = co_await limiter_.acquire(priority);
             if (!granted || stopped_) {
                 if (granted && event_loop::sees_sends) limiter_.give_back();
                 co_return stopped_error();
@@ -180,7 +185,7 @@ public:
                     ++stats_.resent;
                     return true;
                 };
-            result r = co_await loop_.get(url, headers, std::move(on_send));
+            result r = co_await loop_.get(url, headers, std::move(on_send), priority);
             if (event_loop::sees_sends && sends == 0) limiter_.give_back();
             if (r)
                 note_quota(*r);

@@ -2,8 +2,10 @@
 //
 //   rolling_window  the policy alone, on time points the caller passes in (an injected clock):
 //                   try_start(now), next_start(now), slow_down(now), limit(now)
-//   rate_limiter    the policy on an event_loop: `bool go = co_await limiter.acquire();`
-//                   (false once cancel_all() was called); slow_down() on 429 PER_SECOND_THRESHOLD
+//   rate_limiter    the policy on an event_loop: `bool go = co_await limiter.acquire(key);`
+//                   (false once cancel_all() was called); slow_down() on 429 PER_SECOND_THRESHOLD;
+//                   waiters go in the order of their priority_key (http.hpp), first come first
+//                   among equal keys.
 //                   Keep the co_await out of an if-condition: GCC 12 emits a trap (SIGILL) for
 //                   `if (co_await limiter.acquire())`; a named local works on every compiler.
 //
@@ -28,6 +30,10 @@
 // planned (curl resending on a fresh connection after a kept-alive one died) is counted with
 // try_start_unplanned(), which refuses when the window is full.
 //
+// The order of the waiters decides only who takes the next start, never when it is: the pacing
+// is the same whatever the keys. A request that finds nobody waiting starts at once if the
+// window allows, whatever its key (nobody is there for it to overtake).
+//
 // On a 429 PER_SECOND_THRESHOLD (someone else of the institution is using the same budget) the
 // limit halves, at most once per window, and then grows back by a tenth of N per second.
 #pragma once
@@ -41,6 +47,7 @@
 #include <stdexcept>
 
 #include "event_loop.hpp"
+#include "http.hpp"
 
 namespace marcpipe::net {
 
@@ -206,7 +213,8 @@ public:
 
     class acquire_awaiter {
     public:
-        acquire_awaiter(rate_limiter& limiter, bool reserve) : limiter_(limiter), reserve_(reserve) {}
+        acquire_awaiter(rate_limiter& limiter, bool reserve, priority_key key)
+            : limiter_(limiter), key_(key), reserve_(reserve) {}
         acquire_awaiter(acquire_awaiter const&) = delete;
         acquire_awaiter& operator=(acquire_awaiter const&) = delete;
         ~acquire_awaiter() {
@@ -217,14 +225,14 @@ public:
         }
         bool await_ready() {
             if (limiter_.cancelled_) return true;
-            // FIFO: nobody overtakes a request that is already waiting.
+            // Nobody overtakes a request that is already waiting: the waiters' order decides.
             return limiter_.waiters_.empty() && limiter_.grant(*this, event_loop::clock::now()) &&
                    (granted_ = true);
         }
         void await_suspend(std::coroutine_handle<> h) {
             waiting_ = h;
             queued_ = true;
-            limiter_.waiters_.push_back(this);
+            limiter_.enqueue(*this);
             limiter_.pump();
         }
         // true: the request may start now; false: the limiter was cancelled (stop all work).
@@ -237,6 +245,7 @@ public:
         friend class rate_limiter;
         rate_limiter& limiter_;
         std::coroutine_handle<> waiting_;
+        priority_key key_;
         bool reserve_;
         bool queued_ = false;
         bool posted_ = false;
@@ -244,9 +253,13 @@ public:
     };
 
     // A start, counted at the moment it is granted.
-    [[nodiscard]] acquire_awaiter acquire() { return acquire_awaiter(*this, false); }
+    [[nodiscard]] acquire_awaiter acquire(priority_key key = last_priority) {
+        return acquire_awaiter(*this, false, key);
+    }
     // A place for a start: the caller then says sent() when the request leaves, or give_back().
-    [[nodiscard]] acquire_awaiter reserve() { return acquire_awaiter(*this, true); }
+    [[nodiscard]] acquire_awaiter reserve(priority_key key = last_priority) {
+        return acquire_awaiter(*this, true, key);
+    }
 
     void sent() {
         window_.confirm_sent(event_loop::clock::now());
@@ -282,6 +295,15 @@ private:
         loop_.post(w.waiting_);
     }
 
+    // Behind every waiter with a key at or below its own: a sorted insert, since a few hundred
+    // waiters at most are ever queued and most come with the highest key so far.
+    void enqueue(acquire_awaiter& w) {
+        auto after = std::upper_bound(
+            waiters_.begin(), waiters_.end(), w.key_,
+            [](priority_key key, acquire_awaiter const* other) { return key < other->key_; });
+        waiters_.insert(after, &w);
+    }
+
     bool grant(acquire_awaiter const& w, event_loop::time_point now) {
         return w.reserve_ ? window_.try_reserve(now) : window_.try_start(now);
     }
@@ -312,7 +334,7 @@ private:
 
     event_loop& loop_;
     rolling_window window_;
-    std::deque<acquire_awaiter*> waiters_;
+    std::deque<acquire_awaiter*> waiters_;  // by key, then arrival
     std::optional<event_loop::timer_id> timer_;
     bool cancelled_ = false;
 };

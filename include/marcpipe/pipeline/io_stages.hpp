@@ -96,7 +96,8 @@ inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot) {
         if (!known[i]) ids.push_back(slot->bibs[i].mms_id);
     }
     if (!ids.empty()) {
-        auto answer = co_await c.client().bibs_availability(ids);
+        // Keyed by its first bib, like every call for that bib (see run::holdings_of).
+        auto answer = co_await c.client().bibs_availability(ids, slot->bibs.front().seq);
         if (answer) {
             for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
                 if (known[i]) continue;
@@ -249,7 +250,10 @@ coro::generator<holding_record> fetch_records(Range upstream, run& c, holdings_r
     auto const end = ranges::end(upstream);
     c.enable_prefetch(window);
     for (;;) {
-        while (ahead.size() < window && it != end) {
+        // Taking the next holding from upstream may wait for a bib's list; that wait is worth it
+        // only while the oldest record is still awaited. Once it is in, it is handed on first, or
+        // the first records would wait for the lists of a whole window of bibs.
+        while (ahead.size() < window && it != end && (ahead.empty() || !ahead.front()->answer->done)) {
             holding_ref const& ref = *it;
             auto answer = c.take_prefetched(ref.mms_id, ref.holding_id);
             if (!answer) {

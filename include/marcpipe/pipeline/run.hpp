@@ -150,11 +150,15 @@ public:
         if (http.stopped()) throw alma::fatal_error(http.stop_reason());
     }
 
+    // Alma's calls for a bib go in the order of the bib's position (bib_seq is their
+    // priority_key): a record of the oldest unfinished bib goes before the list of a later one,
+    // so records reach the output from the first seconds and checkpoints advance steadily.
+
     // The holding IDs of the bib at `bib_seq`: from the answer log, or from Alma.
     coro::task<alma::outcome<std::vector<std::string>>> holdings_of(std::uint64_t bib_seq, std::string mms_id) {
         if (answers_)
             if (auto known = answers_->recall_list(bib_seq, mms_id)) co_return std::move(*known);
-        auto answer = co_await client_->holdings_list(mms_id);
+        auto answer = co_await client_->holdings_list(mms_id, bib_seq);
         if (keeps(answer)) answers_->remember_list(bib_seq, mms_id, answer);
         co_return answer;
     }
@@ -168,7 +172,7 @@ public:
                 pending->done = true;
                 co_return;
             }
-        pending->result = co_await client_->holding_record(mms_id, holding_id);
+        pending->result = co_await client_->holding_record(mms_id, holding_id, bib_seq);
         if (keeps(pending->result)) answers_->remember_record(bib_seq, mms_id, holding_id, pending->result);
         pending->done = true;
     }
