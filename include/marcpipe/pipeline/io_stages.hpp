@@ -96,8 +96,11 @@ inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot) {
         if (!known[i]) ids.push_back(slot->bibs[i].mms_id);
     }
     if (!ids.empty()) {
-        // Keyed by its first bib, like every call for that bib (see run::holdings_of).
-        auto answer = co_await c.client().bibs_availability(ids, slot->bibs.front().seq);
+        // Ahead of every record: one bulk call unlocks the records of a hundred bibs, and the
+        // few groups read ahead would otherwise wait until every record before them had gone,
+        // leaving the rate unused for an answer's latency each time. One call per hundred bibs
+        // delays the oldest bib's records by little.
+        auto answer = co_await c.client().bibs_availability(ids, net::priority_key{0});
         if (answer) {
             for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
                 if (known[i]) continue;
