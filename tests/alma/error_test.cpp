@@ -7,23 +7,18 @@
 #include <string>
 
 #include "catch.hpp"
+#include "test_data.hpp"
 
 using marcpipe::alma::parse_alma_error;
 
 namespace {
-std::string fixture(std::string const& name) {
-    char const* dir = std::getenv("MARCPIPE_TEST_DATA");
-    if (!dir) throw std::runtime_error("MARCPIPE_TEST_DATA is not set");
-    std::ifstream in(std::string(dir) + "/alma-errors/" + name, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open test data " + name);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+std::string error_fixture(std::string const& name) {
+    return marcpipe_test::slurp(marcpipe_test::data_root() / "alma-errors" / name);
 }
 }  // namespace
 
 TEST_CASE("an Alma error with a tracking ID gives code, message and tracking ID", "[alma]") {
-    auto e = parse_alma_error(fixture("pulibrary_error_402203_invalid_mmsid.xml"), 400);
+    auto e = parse_alma_error(error_fixture("pulibrary_error_402203_invalid_mmsid.xml"), 400);
     REQUIRE(e);
     CHECK(e->http_status == 400);
     CHECK(e->code == "402203");
@@ -35,7 +30,7 @@ TEST_CASE("an Alma error with a tracking ID gives code, message and tracking ID"
 }
 
 TEST_CASE("a single-line error body parses the same way", "[alma]") {
-    auto e = parse_alma_error(fixture("scriptotek_error_401664.xml"));
+    auto e = parse_alma_error(error_fixture("scriptotek_error_401664.xml"));
     REQUIRE(e);
     CHECK(e->code == "401664");
     CHECK(e->message == "Mandatory field is missing: library");
@@ -43,7 +38,7 @@ TEST_CASE("a single-line error body parses the same way", "[alma]") {
 }
 
 TEST_CASE("a gateway error has a code but no tracking ID", "[alma]") {
-    auto e = parse_alma_error(fixture("gateway_error_UNAUTHORIZED.xml"), 400);
+    auto e = parse_alma_error(error_fixture("gateway_error_UNAUTHORIZED.xml"), 400);
     REQUIRE(e);
     CHECK(e->code == "UNAUTHORIZED");
     CHECK(e->message == "API-key not defined or not configured to allow this API.");
@@ -51,7 +46,7 @@ TEST_CASE("a gateway error has a code but no tracking ID", "[alma]") {
 }
 
 TEST_CASE("the JSON form of a threshold error is read without a JSON library", "[alma]") {
-    auto e = parse_alma_error(fixture("scriptotek_error_PER_SECOND_THRESHOLD.json"), 429);
+    auto e = parse_alma_error(error_fixture("scriptotek_error_PER_SECOND_THRESHOLD.json"), 429);
     REQUIRE(e);
     CHECK(e->code == "PER_SECOND_THRESHOLD");
     CHECK(e->message ==

@@ -688,3 +688,58 @@ TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most 
                 "(concurrency %zu)\n", seconds, kills, largest, concurrency);
     fs::remove_all(dir);
 }
+
+TEST_CASE("a run that had finished but was stopped before its renames is finished by --resume without a call",
+          "[programs][west][resume]") {
+    std::size_t const bibs = 60;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "5"})};
+    auto dir = marcpipe::testing::scratch_dir("west-renames");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> const args{"--base-url", server.base_url(), "--rate", "400", "-o",
+                                        "out.mrc",    "--errors",        "errors.csv", "export.mrc"};
+    // The job line a journal of this job carries, from a run killed once it has written one.
+    std::string job_line;
+    {
+        marcpipe::testing::child c{west, args, env_with_key(), dir, "first"};
+        c.wait_until([&] {
+            std::ifstream in{dir / "out.mrc.journal", std::ios::binary};  // not there yet: nothing
+            std::string const text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+            if (std::count(text.begin(), text.end(), '\n') >= 2) job_line = lines(text)[1];
+            return !job_line.empty();
+        });
+        c.kill(SIGKILL);
+        c.wait();
+    }
+    REQUIRE(job_line.rfind("job ", 0) == 0);
+    auto clean = run(west, args, env_with_key(), dir, "clean");
+    REQUIRE(clean.status == 1);
+    std::string const output = slurp(dir / "out.mrc");
+    std::string const report = slurp(dir / "errors.csv");
+    long const records = static_cast<long>(expected_holdings{cat}.size());
+    long const problems = static_cast<long>(lines(report).size()) - 1;
+
+    // The state a run leaves when it is stopped after its last journal line and before renaming.
+    fs::rename(dir / "out.mrc", dir / "out.mrc.part");
+    fs::rename(dir / "errors.csv", dir / "errors.csv.part");
+    {
+        std::ofstream j{dir / "out.mrc.journal", std::ios::binary};
+        j << "marcpipe-journal 1\n"
+          << job_line << "\n"
+          << "finished bibs=18446744073709551615 output=" << output.size() << " report=" << report.size()
+          << " records=" << records << " problems=" << problems << "\n";
+    }
+    server.reset();
+    auto args_resume = args;
+    args_resume.push_back("--resume");
+    auto r = run(west, args_resume, env_with_key(), dir, "renames");
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("the run had already finished: " + std::to_string(records) + " records") != std::string::npos);
+    CHECK(slurp(dir / "out.mrc") == output);
+    CHECK(slurp(dir / "errors.csv") == report);
+    CHECK_FALSE(fs::exists(dir / "out.mrc.part"));
+    CHECK_FALSE(fs::exists(dir / "out.mrc.journal"));
+    CHECK(server.counters().requests == 0);
+    fs::remove_all(dir);
+}

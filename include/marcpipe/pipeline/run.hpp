@@ -249,7 +249,9 @@ public:
     std::optional<std::uint64_t> total_bibs() const noexcept { return total_bibs_; }
 
     // The bibs of options.input from first_bib() on; bad records become problems of this run.
+    // None when the earlier run had finished: write() then only reports it.
     coro::generator<bib> bibs() {
+        if (already_finished_) return nothing_left();
         if (!input_) throw setup_error(options_.program + ": the run was given no input");
         opened_input in = std::move(*input_);
         input_.reset();
@@ -471,6 +473,8 @@ private:
         }
         records_.emplace(*output_, options_.format, !fresh, start_.records);
     }
+
+    static coro::generator<bib> nothing_left() { co_return; }
 
     coro::generator<bib> from_input(opened_input in) {
         // The bib about to be handed on is held here until the consumer takes it.
