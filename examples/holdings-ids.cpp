@@ -54,6 +54,15 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // Checked, and locked, before the output is opened: opening empties it.
+    std::optional<pipeline::run_lock> output_lock;
+    try {
+        auto const paths = pipeline::check_paths(input, output, errors);
+        if (paths.output.is_file()) output_lock.emplace(paths.output.file, "holdings-ids");
+    } catch (std::exception const& e) {
+        std::cerr << "holdings-ids: " << e.what() << "\n";
+        return 2;
+    }
     marcpipe::marc::output_stream opened{output};
     if (!opened) {
         std::cerr << "holdings-ids: " << opened.problem() << "\n";

@@ -89,6 +89,13 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // The run checks its output and report; the input it is not given is checked here.
+    try {
+        pipeline::check_paths(input, output, errors);
+    } catch (pipeline::path_refused const& e) {
+        std::cerr << "holdings-records: " << e.what() << "\n";
+        return 2;
+    }
     std::ifstream in_file;
     if (input != "-") {
         in_file.open(input);

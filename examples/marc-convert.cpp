@@ -28,6 +28,7 @@
 #include <marcpipe/marc/marcxml_writer.hpp>
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marc/source.hpp>
+#include <marcpipe/pipeline/output_path.hpp>
 
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
@@ -131,6 +132,14 @@ int main(int argc, char** argv) {
         marc::output_format_for(output_path, to, marc::output_format::marc21);
     if (marc::binary_on_terminal(format, output_path)) {
         std::cerr << "marc-convert: " << marc::binary_on_terminal_hint << '\n';
+        return 2;
+    }
+    // Written directly (no side file), so a device, a FIFO or a link's target is fine; the
+    // input itself or a directory is not.
+    try {
+        marcpipe::pipeline::check_paths(input, output_path, "");
+    } catch (marcpipe::pipeline::path_refused const& e) {
+        std::cerr << "marc-convert: " << e.what() << '\n';
         return 2;
     }
     marc::on_error const policy = on_error == "stop" ? marc::on_error::stop : marc::on_error::skip;

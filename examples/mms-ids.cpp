@@ -19,6 +19,7 @@
 
 #include <marcpipe/marc/any_reader.hpp>
 #include <marcpipe/marc/source.hpp>
+#include <marcpipe/pipeline/output_path.hpp>
 
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
@@ -44,6 +45,13 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    // Written directly (no side file); the input itself or a directory is refused.
+    try {
+        marcpipe::pipeline::check_paths(input, output, "");
+    } catch (marcpipe::pipeline::path_refused const& e) {
+        std::cerr << "mms-ids: " << e.what() << '\n';
+        return 2;
+    }
     std::uint64_t reported = 0;
     try {
         marc::reader_options options{marc::on_error::skip};

@@ -21,6 +21,8 @@
 #include "net/http_client.hpp"
 #include "pipeline/background_sync.hpp"
 #include "pipeline/journal.hpp"
+#include "pipeline/output_path.hpp"
 #include "pipeline/run.hpp"
+#include "pipeline/run_lock.hpp"
 #include "pipeline/staged_file.hpp"
 #include "pipeline/stages.hpp"

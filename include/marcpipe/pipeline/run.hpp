@@ -28,11 +28,13 @@
 // that holds items back must do so too, or checkpoints would run ahead of the output.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -47,6 +49,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -59,8 +62,10 @@
 #include "background_sync.hpp"
 #include "items.hpp"
 #include "journal.hpp"
+#include "output_path.hpp"
 #include "progress.hpp"
 #include "record_output.hpp"
+#include "run_lock.hpp"
 #include "sources.hpp"
 #include "staged_file.hpp"
 
@@ -341,6 +346,9 @@ public:
             o << "\n" << p << ": ";
             if (to_stdout())
                 o << "the output went to standard output, so this run cannot be resumed; fix the cause and run it again";
+            else if (!resumable())
+                o << "the output went to a device or FIFO, so this run cannot be resumed; fix the cause and run it "
+                     "again";
             else
                 o << "fix the cause, then rerun the same command with --resume to finish";
             return o.str();
@@ -363,8 +371,15 @@ public:
 
 private:
     bool to_stdout() const noexcept { return options_.output == "-"; }
-    std::string journal_path() const { return options_.output + ".journal"; }
-    std::string answers_path() const { return options_.output + ".answers"; }
+    // A run whose outputs are all regular files keeps a journal and can be resumed; standard
+    // output, a device or a FIFO is written directly, with nothing to go back to.
+    bool resumable() const noexcept {
+        return output_target_.is_file() && (!report_target_ || report_target_->is_file());
+    }
+    // Beside the file the output goes to (a link followed), where its lock is: one job's state
+    // whichever name the output is given by.
+    std::string journal_path() const { return output_target_.file + ".journal"; }
+    std::string answers_path() const { return output_target_.file + ".answers"; }
 
     // Whether an answer goes into the answer log: one that settles its question, and not one
     // cut short by the run stopping.
@@ -373,44 +388,157 @@ private:
         return answers_ && !stopped() && alma::settled(answer);
     }
 
-    // The job's identity in the journal: the input as it is on disk, and whatever else decides
-    // the output. A resumed run of another job would splice two different outputs together.
-    std::string job_identity() const {
-        std::string job = "input=" + options_.input;
+    // The job's identity in the journal: where it asks (the base URL), the input as it is on
+    // disk, and whatever else decides the output. A resumed run of another job would splice two
+    // different outputs together. Each part is a `key=value` word (values escaped), so a refusal
+    // can say which part differs.
+    std::vector<std::pair<std::string, std::string>> job_parts() const {
+        std::vector<std::pair<std::string, std::string>> parts{{"base", client_->urls().api_root()},
+                                                               {"input", options_.input}};
         struct stat st{};
-        if (options_.input != "-" && ::stat(options_.input.c_str(), &st) == 0)
-            job += " size=" + std::to_string(st.st_size) + " mtime=" + std::to_string(st.st_mtim.tv_sec) + "." +
-                   std::to_string(st.st_mtim.tv_nsec);
-        job += " format=" + std::string{to_string(options_.format)} + " errors=" + options_.report;
-        if (!options_.job.empty()) job += " " + options_.job;
-        return job;
+        if (options_.input != "-" && !options_.input.empty() && ::stat(options_.input.c_str(), &st) == 0) {
+            parts.emplace_back("size", std::to_string(st.st_size));
+            char mtime[48];  // nanoseconds zero-padded, or 1.5 s and 1.000000005 s would look alike
+            std::snprintf(mtime, sizeof mtime, "%lld.%09ld", static_cast<long long>(st.st_mtim.tv_sec),
+                          static_cast<long>(st.st_mtim.tv_nsec));
+            parts.emplace_back("mtime", mtime);
+            // Equal size and modification time are no proof of equal content: an edit in place
+            // can keep both (and `touch -r` restores the time). The whole input is hashed, with a
+            // fast hash rather than a cryptographic one: it guards against accidents, not an
+            // adversary, and it reads the input at disk speed.
+            if (auto h = fnv1a64_of_file(options_.input)) parts.emplace_back("input-fnv1a64", *h);
+        }
+        parts.emplace_back("format", std::string{to_string(options_.format)});
+        parts.emplace_back("errors", options_.report);
+        if (!options_.job.empty()) parts.emplace_back("options", options_.job);
+        return parts;
+    }
+    std::string job_identity() const { return job_line(job_parts()); }
+
+    // "key=value key=value", a value's spaces, '%' and line ends escaped as %XX.
+    static std::string job_line(std::vector<std::pair<std::string, std::string>> const& parts) {
+        std::string line;
+        for (auto const& [key, value] : parts) {
+            if (!line.empty()) line += ' ';
+            line += key + '=';
+            for (char c : value) {
+                if (c == ' ' || c == '%' || c == '\n' || c == '\r') {
+                    char hex[4];
+                    std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+                    line += hex;
+                } else {
+                    line += c;
+                }
+            }
+        }
+        return line;
+    }
+
+    // Why a journal's job line is not this job's: the parts that differ, in words.
+    std::string job_difference(std::string const& journal_job) const {
+        std::map<std::string, std::string> theirs;
+        for (std::size_t pos = 0; pos < journal_job.size();) {
+            std::size_t end = journal_job.find(' ', pos);
+            if (end == std::string::npos) end = journal_job.size();
+            std::string const word = journal_job.substr(pos, end - pos);
+            auto eq = word.find('=');
+            if (eq != std::string::npos) theirs[word.substr(0, eq)] = word.substr(eq + 1);
+            pos = end + 1;
+        }
+        std::vector<std::string> why;
+        auto const parts = job_parts();
+        auto mine = [&](std::string const& key) -> std::string {
+            for (auto const& [k, v] : parts)
+                if (k == key) return job_line({{"", v}}).substr(1);
+            return {};
+        };
+        auto differs = [&](std::string const& key) { return !theirs.count(key) || theirs[key] != mine(key); };
+        if (differs("base"))
+            why.push_back("it asked " + (theirs.count("base") ? theirs["base"] : std::string{"another Alma"}) +
+                          ", this run asks " + client_->urls().api_root());
+        if (differs("input"))
+            why.push_back("it read another input");
+        else if (differs("size") || differs("input-fnv1a64"))
+            why.push_back("the content of " + options_.input + " has changed since");
+        else if (differs("mtime"))
+            why.push_back(options_.input + " was modified since");
+        if (differs("format")) why.push_back("its output format was " + theirs["format"]);
+        if (differs("errors")) why.push_back("its report (--errors) was another");
+        if (differs("options")) why.push_back("other options decided its output");
+        if (why.empty()) why.push_back("other input, options or output format");
+        std::string text;
+        for (auto const& w : why) text += (text.empty() ? "" : "; ") + w;
+        return text;
+    }
+
+    // FNV-1a (64 bits) of a whole file, in hex; nothing when it cannot be read.
+    static std::optional<std::string> fnv1a64_of_file(std::string const& path) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return std::nullopt;
+        std::uint64_t h = 0xcbf29ce484222325ull;
+        std::vector<unsigned char> buf(1 << 20);
+        for (;;) {
+            ssize_t n = ::read(fd, buf.data(), buf.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                ::close(fd);
+                if (n < 0) return std::nullopt;
+                break;
+            }
+            for (ssize_t i = 0; i < n; ++i) h = (h ^ buf[static_cast<std::size_t>(i)]) * 0x100000001b3ull;
+        }
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+        return std::string{hex};
     }
 
     // Everything that can go wrong before the first call goes wrong here.
     void open() {
+        try {
+            open_files();
+        } catch (path_refused const& e) {
+            throw setup_error(options_.program + ": " + e.what());
+        } catch (run_lock_held const& e) {
+            throw setup_error(options_.program + ": " + e.what());
+        } catch (journal_error const& e) {
+            throw setup_error(options_.program + ": " + e.what());
+        } catch (std::system_error const& e) {
+            // A file that cannot be opened or created: still before any call.
+            throw setup_error(options_.program + ": " + e.what());
+        }
+    }
+
+    void open_files() {
         std::string const& p = options_.program;
         if (options_.resume && to_stdout())
             throw setup_error(p + ": --resume needs an output file (-o PATH), not standard output");
         if (options_.resume && options_.input == "-")
             throw setup_error(p + ": --resume needs the input as a file, not standard input");
-        for (std::string const& path : {options_.output, options_.report}) {
-            if (path.empty() || path == "-") continue;
-            auto dir = std::filesystem::path{path}.parent_path();
-            if (!dir.empty() && !std::filesystem::is_directory(dir))
-                throw setup_error(p + ": cannot write " + path + ": there is no directory " + dir.string());
-        }
-        std::string const job = job_identity();
+        // The paths first, then the locks: a refused path must not leave a lock file behind,
+        // and nothing of an earlier run (journal, side files) is read or cut before the locks
+        // are held.
+        auto paths = check_paths(options_.input, options_.output, options_.report);
+        output_target_ = paths.output;
+        report_target_ = paths.report;
+        if (options_.resume && !resumable())
+            for (auto const* t : {&output_target_, report_target_ ? &*report_target_ : nullptr})
+                if (t && t->is_stream())
+                    throw setup_error(p + ": --resume needs regular files; " + t->path +
+                                      " is a device or FIFO, written directly, with nothing kept to resume");
+        for (auto const* t : {&output_target_, report_target_ ? &*report_target_ : nullptr})
+            if (t && t->is_file()) locks_.emplace_back(t->file, p);
+        std::string const job = resumable() ? job_identity() : std::string{};
 
         // Where this run starts: the last checkpoint whose bytes are all in the files written aside.
         std::optional<journal_state> previous;
         if (options_.resume) {
-            auto size_of = [](std::string const& path) -> std::uint64_t {
+            auto size_of = [](output_target const& t) -> std::uint64_t {
                 std::error_code ec;
-                auto n = std::filesystem::file_size(path + ".part", ec);
+                auto n = std::filesystem::file_size(t.side_path(), ec);
                 return ec ? 0 : n;
             };
-            std::uint64_t const output_size = size_of(options_.output);
-            std::uint64_t const report_size = options_.report.empty() ? 0 : size_of(options_.report);
+            std::uint64_t const output_size = size_of(output_target_);
+            std::uint64_t const report_size = report_target_ ? size_of(*report_target_) : 0;
             try {
                 previous = journal::read(journal_path(), [&](checkpoint const& c) {
                     return c.output_bytes <= output_size && c.report_bytes <= report_size;
@@ -419,9 +547,8 @@ private:
                 throw setup_error(p + ": " + e.what());
             }
             if (previous && previous->job != journal::one_line(job))
-                throw setup_error(p + ": " + journal_path() +
-                                  " belongs to a different job (other input, options or output format); rerun "
-                                  "without --resume to start over");
+                throw setup_error(p + ": " + journal_path() + " belongs to a different job: " +
+                                  job_difference(previous->job) + "; rerun without --resume to start over");
             if (!previous) std::cerr << p << ": no journal at " << journal_path() << "; starting from the beginning\n";
         }
         bool const fresh = !(previous && previous->last);
@@ -431,10 +558,8 @@ private:
 
         if (previous && previous->finished) {
             // Finished, and stopped only before its renames.
-            for (std::string const& path : {options_.output, options_.report}) {
-                if (path.empty() || path == "-") continue;
-                if (std::filesystem::exists(path + ".part")) std::filesystem::rename(path + ".part", path);
-            }
+            for (auto const* t : {&output_target_, report_target_ ? &*report_target_ : nullptr})
+                if (t && std::filesystem::exists(t->side_path())) std::filesystem::rename(t->side_path(), t->file);
             std::filesystem::remove(journal_path());
             alma::answer_log::remove_files(answers_path());
             already_finished_ = true;
@@ -460,12 +585,12 @@ private:
             }
         }
 
-        output_.emplace(options_.output, fresh, start_.output_bytes);
-        if (!options_.report.empty()) {
-            report_.emplace(options_.report, fresh, start_.report_bytes);
+        output_.emplace(output_target_, fresh, start_.output_bytes);
+        if (report_target_) {
+            report_.emplace(*report_target_, fresh, start_.report_bytes);
             if (fresh) report_->write(alma::report_header);
         }
-        if (!to_stdout()) {
+        if (resumable()) {
             journal_.emplace(journal_path(), job, fresh);
             // Answers of an earlier run of this job are kept even when it was killed before its
             // first checkpoint: they are all that run achieved.
@@ -550,8 +675,8 @@ private:
             for (int sig : {SIGINT, SIGTERM, SIGHUP}) previous_handlers_[sig] = std::signal(sig, detail::on_run_signal);
         }
         show_progress_ = options_.show_progress.value_or(::isatty(STDERR_FILENO) == 1);
-        std::vector<int> durable{output_->is_stdout() ? -1 : output_->fd()};
-        if (report_) durable.push_back(report_->fd());
+        std::vector<int> durable{output_->is_direct() ? -1 : output_->fd()};
+        if (report_ && !report_->is_direct()) durable.push_back(report_->fd());
         if (journal_) durable.push_back(journal_->fd());
         syncer_.emplace(durable);
         progress_line_.emplace(progress_, total_bibs_, first_bib());
@@ -599,6 +724,10 @@ private:
     marc::input_format input_format_ = marc::input_format::iso2709;
     std::optional<std::uint64_t> total_bibs_;
 
+    // Declared before the files, so they are held until the files are closed.
+    std::vector<run_lock> locks_;
+    output_target output_target_;
+    std::optional<output_target> report_target_;
     std::optional<staged_file> output_;
     std::optional<staged_file> report_;
     std::optional<journal> journal_;

@@ -3,6 +3,9 @@
 //
 // A resumed run reopens the side file and cuts it back to the bytes its journal counts (see
 // journal.hpp), so the finished file is the same as that of a run never interrupted.
+//
+// What a path names decides how it is written (output_path.hpp): a symbolic link's target is
+// written aside and renamed (the link stays), a device or FIFO is written directly.
 #pragma once
 
 #include <fcntl.h>
@@ -17,22 +20,35 @@
 #include <utility>
 
 #include "journal_error.hpp"
+#include "output_path.hpp"
 #include "posix_io.hpp"
 
 namespace marcpipe::pipeline {
 
-// A file written under a side name (PATH.part) and renamed to PATH by commit(), so a reader
-// of PATH never sees half a file. Standard output ("-") is written straight through.
+// A file written under a side name (FILE.part) and renamed to FILE by commit(), so a reader
+// of FILE never sees half a file. Standard output ("-"), a device and a FIFO are written
+// straight through.
 class staged_file {
 public:
     // fresh: start empty. Otherwise keep the first `keep_bytes` of an existing side file (resume).
-    staged_file(std::string path, bool fresh, std::uint64_t keep_bytes = 0)
-        : path_{std::move(path)} {
-        if (path_ == "-") {
+    // Throws path_refused for a path that cannot be written (see resolve_output()).
+    staged_file(std::string const& path, bool fresh, std::uint64_t keep_bytes = 0)
+        : staged_file{resolve_output(path), fresh, keep_bytes} {}
+    staged_file(output_target const& target, bool fresh, std::uint64_t keep_bytes = 0)
+        : path_{target.path}, file_{target.file} {
+        if (target.what == output_target::kind::standard_output) {
             fd_ = STDOUT_FILENO;
             return;
         }
-        side_ = path_ + ".part";
+        if (target.is_stream()) {
+            // Nothing to keep: a device or FIFO has no bytes of an earlier run. Opening a FIFO
+            // waits for its reader, as a shell's redirection does.
+            if (!fresh || keep_bytes) throw journal_error(path_ + " is not a regular file; it cannot be resumed");
+            fd_ = ::open(file_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+            if (fd_ < 0) detail::throw_errno("cannot open " + path_);
+            return;
+        }
+        side_ = target.side_path();
         int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0);
         fd_ = ::open(side_.c_str(), flags, 0666);
         if (fd_ < 0) detail::throw_errno("cannot open " + side_);
@@ -53,10 +69,12 @@ public:
     staged_file(staged_file const&) = delete;
     staged_file& operator=(staged_file const&) = delete;
     ~staged_file() {
-        if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
+        if (fd_ >= 0 && !is_stdout()) ::close(fd_);
     }
 
-    bool is_stdout() const noexcept { return side_.empty(); }
+    bool is_stdout() const noexcept { return path_ == "-"; }
+    // Written straight through (standard output, a device, a FIFO): no side file, no rename.
+    bool is_direct() const noexcept { return side_.empty(); }
     std::string const& path() const noexcept { return path_; }
     std::string const& side_path() const noexcept { return side_; }
     // Bytes written so far (for a resumed file, counting the kept part).
@@ -64,25 +82,26 @@ public:
 
     void write(std::string_view data) {
         detail::write_all(fd_, data.data(), data.size(),
-                          is_stdout() ? std::string{"standard output"} : side_);
+                          is_stdout() ? std::string{"standard output"} : is_direct() ? path_ : side_);
         bytes_ += data.size();
     }
     void sync() {
-        if (!is_stdout()) ::fdatasync(fd_);
+        if (!is_direct()) ::fdatasync(fd_);
     }
     int fd() const noexcept { return fd_; }
-    // Makes the file durable and gives it its real name.
+    // Makes the file durable and gives it its real name (a link's target, for a link).
     void commit() {
-        if (is_stdout()) return;
+        if (is_direct()) return;
         if (::fsync(fd_) != 0) detail::throw_errno("cannot sync " + side_);
         ::close(fd_);
         fd_ = -1;
-        std::filesystem::rename(side_, path_);
-        detail::sync_directory_of(path_);
+        std::filesystem::rename(side_, file_);
+        detail::sync_directory_of(file_);
     }
 
 private:
     std::string path_;
+    std::string file_;  // path_ with its links followed
     std::string side_;
     int fd_ = -1;
     std::uint64_t bytes_ = 0;
