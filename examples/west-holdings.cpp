@@ -62,7 +62,9 @@ int main(int argc, char** argv) {
     app.option_defaults()->always_capture_default();
     app.add_option("INPUT", s.input, "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin")
         ->required();
-    app.add_option("-o,--output", s.output, "where the holdings records go; - for standard output");
+    app.add_option("-o,--output", s.output,
+                   "where the holdings records go; - for standard output; a link is followed, a device or FIFO "
+                   "written directly (not resumable); a directory or the input itself is refused");
     app.add_option("--format", s.format, "marc21 or marcxml (default: marcxml for a .xml output, else marc21)")
         ->check(CLI::IsMember({"marc21", "marcxml"}));
     auto* base = app.add_option("--base-url", s.base_url, "Alma API base URL (https://..., or http:// on loopback)");
@@ -72,8 +74,9 @@ int main(int argc, char** argv) {
     app.add_option("--concurrency", s.concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
     // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
     app.add_option("--require", s.require, "keep only records with this field (repeatable)")->allow_extra_args(false);
-    app.add_option("--errors", s.errors, "write the CSV report of bibs and holdings that failed here");
-    app.add_flag("--resume", s.resume, "finish a run that stopped early (same command, plus --resume)");
+    app.add_option("--errors", s.errors, "write the CSV report of bibs and holdings that failed here (not the -o file)");
+    app.add_flag("--resume", s.resume,
+                 "finish a run that stopped early (same command, plus --resume; same base URL and unchanged input)");
     app.add_option("--holdings-source", s.holdings_source,
                    "list: one holdings-list call per bib (every holding); bibs: 100 bibs per call, "
                    "holding IDs from availability (AVA $8)")

@@ -356,3 +356,35 @@ TEST_CASE("--resume refuses another base URL and an input changed in place with 
         CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
     }
 }
+
+TEST_CASE("every program that calls Alma refuses its input as its output, before any call and untouched",
+          "[programs][output-safety]") {
+    setting s{"safety-programs", 20};
+    {
+        std::ofstream pairs{s.dir / "pairs.tsv"};
+        pairs << s.cat.holding_id(0, 0) << '\t' << s.cat.mms_id(0) << '\n';
+    }
+    std::string const url = s.server.base_url();
+    struct program_run {
+        std::string program;
+        std::vector<std::string> args;
+        std::string input;
+    };
+    auto const c = GENERATE_COPY(values<program_run>({
+        {MARCPIPE_HOLDINGS_IDS, {"--base-url", url, "-o", "export.mrc", "export.mrc"}, "export.mrc"},
+        {MARCPIPE_HOLDINGS_IDS, {"--base-url", url, "--errors", "export.mrc", "export.mrc"}, "export.mrc"},
+        {MARCPIPE_HOLDINGS_RECORDS, {"--base-url", url, "-o", "pairs.tsv", "pairs.tsv"}, "pairs.tsv"},
+        {MARCPIPE_CUSTOM_FILTER, {"--base-url", url, "--library", "MAIN", "-o", "export.mrc", "export.mrc"},
+         "export.mrc"},
+        {MARCPIPE_SERIAL_HOLDINGS, {url, "export.mrc", "MAIN", "export.mrc"}, "export.mrc"},
+    }));
+    INFO(c.program);
+    std::string const before = slurp(s.dir / c.input);
+    s.server.reset();
+    auto r = run(c.program, c.args, with_key, s.dir);
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(c.input) != std::string::npos);
+    CHECK(s.server.counters().requests == 0);
+    CHECK(slurp(s.dir / c.input) == before);
+}
