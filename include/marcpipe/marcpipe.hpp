@@ -20,6 +20,7 @@
 #include "net/event_loop.hpp"
 #include "net/http_client.hpp"
 #include "pipeline/background_sync.hpp"
+#include "pipeline/job_identity.hpp"
 #include "pipeline/journal.hpp"
 #include "pipeline/output_path.hpp"
 #include "pipeline/run.hpp"

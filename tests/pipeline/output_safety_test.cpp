@@ -2,18 +2,17 @@
 // symbolic link named as output stays what it is; a directory, the input itself and one file
 // named as both output and report are refused before any call; a second run on an output in
 // use is refused, naming the first; --resume refuses another Alma and an input changed in place.
-#include <bib_export.hpp>
-#include <catalogue.hpp>
-#include <launcher.hpp>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bib_export.hpp>
+#include <catalogue.hpp>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <launcher.hpp>
 #include <string>
 #include <vector>
 
@@ -40,7 +39,9 @@ std::vector<std::string> const with_key{std::string{"ALMA_API_KEY="} + api_key};
 // A catalogue, an emulator serving it, and its export in a fresh directory.
 struct setting {
     setting(std::string const& name, std::size_t bibs, std::vector<std::string> more = {})
-        : cat{11, bibs}, server{flags(bibs, std::move(more))}, dir{marcpipe::testing::scratch_dir(name)} {
+        : cat{11, bibs},
+          server{flags(bibs, std::move(more))},
+          dir{marcpipe::testing::scratch_dir(name)} {
         std::ofstream out{dir / "export.mrc", std::ios::binary};
         marcpipe::emulator::write_iso2709_export(cat, out);
     }
@@ -50,7 +51,8 @@ struct setting {
         fs::remove_all(dir, ec);
     }
     static std::vector<std::string> flags(std::size_t bibs, std::vector<std::string> more) {
-        std::vector<std::string> f{"--seed", "11", "--bibs", std::to_string(bibs), "--api-key", api_key};
+        std::vector<std::string> f{"--seed",    "11",   "--bibs", std::to_string(bibs),
+                                   "--api-key", api_key};
         f.insert(f.end(), more.begin(), more.end());
         return f;
     }
@@ -95,8 +97,8 @@ TEST_CASE("a FIFO and /dev/null named as output are written directly and stay wh
     int const fd = ::open((s.dir / "out.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     REQUIRE(fd >= 0);
     std::string got;
-    marcpipe::testing::child c{west, s.args({"-o", "out.fifo", "--errors", "errors.csv", "export.mrc"}), with_key,
-                               s.dir};
+    marcpipe::testing::child c{
+        west, s.args({"-o", "out.fifo", "--errors", "errors.csv", "export.mrc"}), with_key, s.dir};
     c.wait_until([&] {
         drain(fd, got);
         return false;
@@ -118,12 +120,13 @@ TEST_CASE("a FIFO and /dev/null named as output are written directly and stay wh
 
     // A FIFO is written directly, so /dev/null is safe to name (only now that the FIFO has shown
     // it: a build that renamed over its output would replace the system's /dev/null).
-    struct stat before{};
+    struct stat before {};
     REQUIRE(::stat("/dev/null", &before) == 0);
-    auto null = run(west, s.args({"-o", "/dev/null", "--errors", "/dev/null", "export.mrc"}), with_key, s.dir, "null");
+    auto null = run(west, s.args({"-o", "/dev/null", "--errors", "/dev/null", "export.mrc"}),
+                    with_key, s.dir, "null");
     INFO(null.err);
     CHECK(null.status == s.clean_status());
-    struct stat after{};
+    struct stat after {};
     REQUIRE(::stat("/dev/null", &after) == 0);
     CHECK(S_ISCHR(after.st_mode));
     CHECK(after.st_rdev == before.st_rdev);
@@ -131,7 +134,8 @@ TEST_CASE("a FIFO and /dev/null named as output are written directly and stay wh
 
     // Nothing is kept to resume from, so --resume with a device is refused before any call.
     s.server.reset();
-    auto resume = run(west, s.args({"-o", "/dev/null", "--resume", "export.mrc"}), with_key, s.dir, "resume");
+    auto resume =
+        run(west, s.args({"-o", "/dev/null", "--resume", "export.mrc"}), with_key, s.dir, "resume");
     CHECK(resume.status == 2);
     CHECK(resume.err.find("/dev/null") != std::string::npos);
     CHECK(s.server.counters().requests == 0);
@@ -156,8 +160,10 @@ TEST_CASE("a symbolic link named as output stays a link; the file it points to g
     CHECK_FALSE(fs::exists(s.dir / "target/real.mrc.lock"));  // released with the run
 }
 
-TEST_CASE("a directory, the input itself and --errors equal to -o are refused with exit 2 before any call",
-          "[programs][west][output-safety]") {
+TEST_CASE(
+    "a directory, the input itself and --errors equal to -o are refused with exit 2 before any "
+    "call",
+    "[programs][west][output-safety]") {
     setting s{"safety-refused", 30};
     fs::create_directory(s.dir / "outdir");
     fs::create_symlink("export.mrc", s.dir / "export-link.mrc");
@@ -171,9 +177,12 @@ TEST_CASE("a directory, the input itself and --errors equal to -o are refused wi
         {"a directory, trailing slash", {{"-o", "outdir/", "export.mrc"}, "outdir"}},
         {"the input", {{"-o", "export.mrc", "export.mrc"}, "export.mrc"}},
         {"a link to the input", {{"-o", "export-link.mrc", "export.mrc"}, "export-link.mrc"}},
-        {"the input as report", {{"-o", "out.mrc", "--errors", "export.mrc", "export.mrc"}, "export.mrc"}},
-        {"--errors equal to -o", {{"-o", "out.mrc", "--errors", "out.mrc", "export.mrc"}, "out.mrc"}},
-        {"--errors equal to -o, another spelling", {{"-o", "out.mrc", "--errors", "./out.mrc", "export.mrc"}, "out.mrc"}},
+        {"the input as report",
+         {{"-o", "out.mrc", "--errors", "export.mrc", "export.mrc"}, "export.mrc"}},
+        {"--errors equal to -o",
+         {{"-o", "out.mrc", "--errors", "out.mrc", "export.mrc"}, "out.mrc"}},
+        {"--errors equal to -o, another spelling",
+         {{"-o", "out.mrc", "--errors", "./out.mrc", "export.mrc"}, "out.mrc"}},
     }));
     INFO(what);
     s.server.reset();
@@ -192,8 +201,10 @@ TEST_CASE("a directory, the input itself and --errors equal to -o are refused wi
     }
 }
 
-TEST_CASE("an output directory that cannot be written is refused with exit 2 before any call, no .part left",
-          "[programs][west][output-safety]") {
+TEST_CASE(
+    "an output directory that cannot be written is refused with exit 2 before any call, no .part "
+    "left",
+    "[programs][west][output-safety]") {
     setting s{"safety-readonly", 30};
     // Root writes into a directory whatever its modes say: as root, the program runs as an
     // unprivileged user through setpriv (util-linux), or the check is left out with a warning.
@@ -202,7 +213,9 @@ TEST_CASE("an output directory that cannot be written is refused with exit 2 bef
     if (::geteuid() == 0) {
         auto setpriv = marcpipe_test::detail::on_path("setpriv");
         if (!setpriv) {
-            WARN("not checked: running as root, which ignores directory modes, and setpriv is not on PATH");
+            WARN(
+                "not checked: running as root, which ignores directory modes, and setpriv is not "
+                "on PATH");
             SUCCEED();
             return;
         }
@@ -216,8 +229,9 @@ TEST_CASE("an output directory that cannot be written is refused with exit 2 bef
         return a;
     };
     fs::create_directory(s.dir / "ro");
-    fs::permissions(s.dir / "ro", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                                      fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(s.dir / "ro", fs::perms::owner_read | fs::perms::owner_exec |
+                                      fs::perms::group_read | fs::perms::group_exec |
+                                      fs::perms::others_read | fs::perms::others_exec);
     auto r = run(program, args({"-o", "ro/out.mrc", "export.mrc"}), with_key, s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
@@ -225,8 +239,8 @@ TEST_CASE("an output directory that cannot be written is refused with exit 2 bef
     CHECK(s.server.counters().requests == 0);
     CHECK(fs::is_empty(s.dir / "ro"));
     // The report's directory likewise, with the output's own directory writable.
-    auto report = run(program, args({"-o", "out.mrc", "--errors", "ro/errors.csv", "export.mrc"}), with_key, s.dir,
-                      "report");
+    auto report = run(program, args({"-o", "out.mrc", "--errors", "ro/errors.csv", "export.mrc"}),
+                      with_key, s.dir, "report");
     INFO(report.err);
     CHECK(report.status == 2);
     CHECK(s.server.counters().requests == 0);
@@ -234,15 +248,18 @@ TEST_CASE("an output directory that cannot be written is refused with exit 2 bef
     fs::permissions(s.dir / "ro", fs::perms::owner_all, fs::perm_options::add);
 }
 
-TEST_CASE("a second run on an output in use is refused, naming the first; the first's output is untouched",
-          "[programs][west][output-safety]") {
+TEST_CASE(
+    "a second run on an output in use is refused, naming the first; the first's output is "
+    "untouched",
+    "[programs][west][output-safety]") {
     // The emulator holds every answer until the test lets them go, so the first run is surely
     // under way (its calls are at the server) while the others start.
     setting s{"safety-lock", 40, {"--latency-ms", "600000"}};
     std::vector<std::string> const args =
         s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
     marcpipe::testing::child first{west, args, with_key, s.dir, "first"};
-    REQUIRE(first.wait_until([&] { return s.server.counters().in_flight >= 4; }));  // all it sends until answered
+    REQUIRE(first.wait_until(
+        [&] { return s.server.counters().in_flight >= 4; }));  // all it sends until answered
     // A later run that is not refused would wait on the held answers too: the test sees its
     // first call arrive, and lets everything go.
     auto refused_run = [&](std::vector<std::string> const& more, std::string const& tag) {
@@ -273,7 +290,8 @@ TEST_CASE("a second run on an output in use is refused, naming the first; the fi
     CHECK_FALSE(fs::exists(s.dir / "out.mrc.lock"));
 }
 
-TEST_CASE("a lock left by a killed run does not block --resume", "[programs][west][output-safety][resume]") {
+TEST_CASE("a lock left by a killed run does not block --resume",
+          "[programs][west][output-safety][resume]") {
     setting s{"safety-stale", 40, {"--latency-ms", "600000"}};
     std::vector<std::string> const args =
         s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
@@ -284,7 +302,8 @@ TEST_CASE("a lock left by a killed run does not block --resume", "[programs][wes
         c.wait();
     }
     s.server.configure({{"latency-ms", "0"}});
-    CHECK(slurp(s.dir / "out.mrc.lock").find("program=west-holdings") != std::string::npos);  // left behind
+    CHECK(slurp(s.dir / "out.mrc.lock").find("program=west-holdings") !=
+          std::string::npos);  // left behind
     auto resume_args = args;
     resume_args.push_back("--resume");
     auto r = run(west, resume_args, with_key, s.dir, "resumed");
@@ -294,8 +313,9 @@ TEST_CASE("a lock left by a killed run does not block --resume", "[programs][wes
     CHECK_FALSE(fs::exists(s.dir / "out.mrc.lock"));
 }
 
-TEST_CASE("--resume refuses another base URL and an input changed in place with its size and time kept",
-          "[programs][west][output-safety][resume]") {
+TEST_CASE(
+    "--resume refuses another base URL and an input changed in place with its size and time kept",
+    "[programs][west][output-safety][resume]") {
     // The daily threshold stops the first run part way, its state saved.
     setting s{"safety-job", 60, {"--daily", "40"}};
     std::vector<std::string> const tail{"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
@@ -305,20 +325,24 @@ TEST_CASE("--resume refuses another base URL and an input changed in place with 
     REQUIRE(fs::exists(s.dir / "out.mrc.journal"));
     s.server.reset();  // the next day
 
-    SECTION("another base URL: the same emulator under another name, still another Alma to the run") {
-        std::vector<std::string> a{"--base-url", "http://localhost:" + std::to_string(s.server.port()), "--rate",
+    SECTION(
+        "another base URL: the same emulator under another name, still another Alma to the run") {
+        std::vector<std::string> a{"--base-url",
+                                   "http://localhost:" + std::to_string(s.server.port()), "--rate",
                                    "1000", "--resume"};
         a.insert(a.end(), tail.begin(), tail.end());
         auto r = run(west, a, with_key, s.dir, "other-url");
         INFO(r.err);
         CHECK(r.status == 2);
-        CHECK(r.err.find("http://localhost:" + std::to_string(s.server.port())) != std::string::npos);
-        CHECK(r.err.find("http://127.0.0.1:" + std::to_string(s.server.port())) != std::string::npos);
+        CHECK(r.err.find("http://localhost:" + std::to_string(s.server.port())) !=
+              std::string::npos);
+        CHECK(r.err.find("http://127.0.0.1:" + std::to_string(s.server.port())) !=
+              std::string::npos);
         CHECK(s.server.counters().requests == 0);
     }
     SECTION("the input changed in place, its size and modification time as they were") {
         auto const path = s.dir / "export.mrc";
-        struct stat st{};
+        struct stat st {};
         REQUIRE(::stat(path.c_str(), &st) == 0);
         std::string bytes = slurp(path);
         // One byte of the last record's data, so the size stays and every record still reads.
@@ -331,7 +355,7 @@ TEST_CASE("--resume refuses another base URL and an input changed in place with 
         }
         timespec const times[2] = {st.st_atim, st.st_mtim};
         REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
-        struct stat now{};
+        struct stat now {};
         REQUIRE(::stat(path.c_str(), &now) == 0);
         REQUIRE(now.st_size == st.st_size);
         REQUIRE(now.st_mtim.tv_sec == st.st_mtim.tv_sec);
@@ -357,8 +381,9 @@ TEST_CASE("--resume refuses another base URL and an input changed in place with 
     }
 }
 
-TEST_CASE("every program that calls Alma refuses its input as its output, before any call and untouched",
-          "[programs][output-safety]") {
+TEST_CASE(
+    "every program that calls Alma refuses its input as its output, before any call and untouched",
+    "[programs][output-safety]") {
     setting s{"safety-programs", 20};
     {
         std::ofstream pairs{s.dir / "pairs.tsv"};
@@ -371,10 +396,17 @@ TEST_CASE("every program that calls Alma refuses its input as its output, before
         std::string input;
     };
     auto const c = GENERATE_COPY(values<program_run>({
-        {MARCPIPE_HOLDINGS_IDS, {"--base-url", url, "-o", "export.mrc", "export.mrc"}, "export.mrc"},
-        {MARCPIPE_HOLDINGS_IDS, {"--base-url", url, "--errors", "export.mrc", "export.mrc"}, "export.mrc"},
-        {MARCPIPE_HOLDINGS_RECORDS, {"--base-url", url, "-o", "pairs.tsv", "pairs.tsv"}, "pairs.tsv"},
-        {MARCPIPE_CUSTOM_FILTER, {"--base-url", url, "--library", "MAIN", "-o", "export.mrc", "export.mrc"},
+        {MARCPIPE_HOLDINGS_IDS,
+         {"--base-url", url, "-o", "export.mrc", "export.mrc"},
+         "export.mrc"},
+        {MARCPIPE_HOLDINGS_IDS,
+         {"--base-url", url, "--errors", "export.mrc", "export.mrc"},
+         "export.mrc"},
+        {MARCPIPE_HOLDINGS_RECORDS,
+         {"--base-url", url, "-o", "pairs.tsv", "pairs.tsv"},
+         "pairs.tsv"},
+        {MARCPIPE_CUSTOM_FILTER,
+         {"--base-url", url, "--library", "MAIN", "-o", "export.mrc", "export.mrc"},
          "export.mrc"},
         {MARCPIPE_SERIAL_HOLDINGS, {url, "export.mrc", "MAIN", "export.mrc"}, "export.mrc"},
     }));

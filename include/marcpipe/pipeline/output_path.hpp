@@ -55,7 +55,9 @@ struct output_target {
 };
 
 namespace detail {
-inline std::string errno_text(int e) { return std::error_code{e, std::generic_category()}.message(); }
+inline std::string errno_text(int e) {
+    return std::error_code{e, std::generic_category()}.message();
+}
 
 // How a path that is neither a regular file nor a directory is described in a refusal.
 inline char const* odd_file_kind(mode_t mode) {
@@ -76,39 +78,44 @@ inline output_target resolve_output(std::string const& path) {
     std::string const shown = path;
     // Each link is followed by hand rather than by realpath(), so a relative link gives a
     // relative name, and a link to a file not yet there (dangling) still says where it goes.
-    struct stat st{};
+    struct stat st {};
     bool exists = false;
     for (int links = 0;; ++links) {
         if (::lstat(t.file.c_str(), &st) != 0) {
-            if (errno != ENOENT) throw path_refused("cannot write " + shown + ": " + detail::errno_text(errno));
+            if (errno != ENOENT)
+                throw path_refused("cannot write " + shown + ": " + detail::errno_text(errno));
             break;
         }
         if (!S_ISLNK(st.st_mode)) {
             exists = true;
             break;
         }
-        if (links == 40) throw path_refused("cannot write " + shown + ": too many levels of symbolic links");
+        if (links == 40)
+            throw path_refused("cannot write " + shown + ": too many levels of symbolic links");
         std::error_code ec;
         std::filesystem::path const to = std::filesystem::read_symlink(t.file, ec);
         if (ec) throw path_refused("cannot write " + shown + ": " + ec.message());
-        t.file = (to.is_absolute() ? to : std::filesystem::path{t.file}.parent_path() / to).string();
+        t.file =
+            (to.is_absolute() ? to : std::filesystem::path{t.file}.parent_path() / to).string();
     }
     std::string const where = t.file == path ? shown : shown + " (a link to " + t.file + ")";
     if (exists) {
-        if (S_ISDIR(st.st_mode)) throw path_refused("cannot write " + where + ": it is a directory; name a file");
+        if (S_ISDIR(st.st_mode))
+            throw path_refused("cannot write " + where + ": it is a directory; name a file");
         if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
             t.what = output_target::kind::stream;
             return t;
         }
         if (!S_ISREG(st.st_mode))
-            throw path_refused("cannot write " + where + ": it is " + detail::odd_file_kind(st.st_mode));
+            throw path_refused("cannot write " + where + ": it is " +
+                               detail::odd_file_kind(st.st_mode));
     }
     t.what = output_target::kind::file;
     // The side file and the rename need a writable directory; finding that out at the end of
     // the run would cost every call it made.
     auto dir = std::filesystem::path{t.file}.parent_path();
     if (dir.empty()) dir = ".";
-    struct stat ds{};
+    struct stat ds {};
     if (::stat(dir.c_str(), &ds) != 0 || !S_ISDIR(ds.st_mode))
         throw path_refused("cannot write " + where + ": there is no directory " + dir.string());
     if (::access(dir.c_str(), W_OK | X_OK) != 0)
@@ -121,7 +128,8 @@ inline output_target resolve_output(std::string const& path) {
 // path once made absolute with its links followed. "-" is the same only as "-".
 inline bool same_file(std::string const& a, std::string const& b) {
     if (a == "-" || b == "-") return a == b;
-    struct stat sa{}, sb{};
+    struct stat sa {
+    }, sb{};
     if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0)
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     std::error_code ea, eb;
@@ -140,21 +148,26 @@ struct run_paths {
 // standard output) and `report` (empty: none). Throws path_refused naming the path.
 // A character device may be shared (-o /dev/null --errors /dev/null is harmless); a FIFO may
 // not, since its reader would get the two outputs mixed.
-inline run_paths check_paths(std::string const& input, std::string const& output, std::string const& report) {
+inline run_paths check_paths(std::string const& input, std::string const& output,
+                             std::string const& report) {
     run_paths r{resolve_output(output), std::nullopt};
     if (!report.empty()) r.report = resolve_output(report);
     auto shareable = [](output_target const& t) {
-        struct stat st{};
+        struct stat st {};
         return t.is_stream() && ::stat(t.file.c_str(), &st) == 0 && S_ISCHR(st.st_mode);
     };
-    if (!input.empty() && input != "-" && output != "-" && !shareable(r.output) && same_file(input, output))
-        throw path_refused("cannot write the output to " + output + ": it is the input; name another file");
+    if (!input.empty() && input != "-" && output != "-" && !shareable(r.output) &&
+        same_file(input, output))
+        throw path_refused("cannot write the output to " + output +
+                           ": it is the input; name another file");
     if (!r.report) return r;
-    if (!input.empty() && input != "-" && report != "-" && !shareable(*r.report) && same_file(input, report))
-        throw path_refused("cannot write the report to " + report + ": it is the input; name another file");
+    if (!input.empty() && input != "-" && report != "-" && !shareable(*r.report) &&
+        same_file(input, report))
+        throw path_refused("cannot write the report to " + report +
+                           ": it is the input; name another file");
     if (!shareable(r.output) && same_file(output, report))
-        throw path_refused("cannot write the report to " + report + ": it is also the output (" + output +
-                           "); name another file");
+        throw path_refused("cannot write the report to " + report + ": it is also the output (" +
+                           output + "); name another file");
     return r;
 }
 

@@ -2,7 +2,10 @@
 // progress, holdings records asked for early, the answer log — and, when the output is a file,
 // what makes the run safe to stop at any moment:
 //
-//   - the output and the CSV report are written aside (PATH.part) and renamed at the end;
+//   - the output and the CSV report are written aside (PATH.part) and renamed at the end (a
+//     link's target is; a device or FIFO is written directly and cannot be resumed, and paths
+//     that must not be written are refused before the first call: see output_path.hpp);
+//   - a lock on each file written aside keeps a second run off it (run_lock.hpp);
 //   - a journal records a checkpoint each time the first N bibs are finished, naming the bytes
 //     of output and report that hold exactly their records and problems;
 //   - every answer is kept on disk as it arrives (alma::answer_log), so a resumed run asks
@@ -28,13 +31,11 @@
 // that holds items back must do so too, or checkpoints would run ahead of the output.
 #pragma once
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -61,6 +62,7 @@
 #include "../marc/output_format.hpp"
 #include "background_sync.hpp"
 #include "items.hpp"
+#include "job_identity.hpp"
 #include "journal.hpp"
 #include "output_path.hpp"
 #include "progress.hpp"
@@ -388,109 +390,17 @@ private:
         return answers_ && !stopped() && alma::settled(answer);
     }
 
-    // The job's identity in the journal: where it asks (the base URL), the input as it is on
-    // disk, and whatever else decides the output. A resumed run of another job would splice two
-    // different outputs together. Each part is a `key=value` word (values escaped), so a refusal
-    // can say which part differs.
-    std::vector<std::pair<std::string, std::string>> job_parts() const {
-        std::vector<std::pair<std::string, std::string>> parts{{"base", client_->urls().api_root()},
-                                                               {"input", options_.input}};
-        struct stat st{};
-        if (options_.input != "-" && !options_.input.empty() && ::stat(options_.input.c_str(), &st) == 0) {
-            parts.emplace_back("size", std::to_string(st.st_size));
-            char mtime[48];  // nanoseconds zero-padded, or 1.5 s and 1.000000005 s would look alike
-            std::snprintf(mtime, sizeof mtime, "%lld.%09ld", static_cast<long long>(st.st_mtim.tv_sec),
-                          static_cast<long>(st.st_mtim.tv_nsec));
-            parts.emplace_back("mtime", mtime);
-            // Equal size and modification time are no proof of equal content: an edit in place
-            // can keep both (and `touch -r` restores the time). The whole input is hashed, with a
-            // fast hash rather than a cryptographic one: it guards against accidents, not an
-            // adversary, and it reads the input at disk speed.
-            if (auto h = fnv1a64_of_file(options_.input)) parts.emplace_back("input-fnv1a64", *h);
-        }
+    // The job's identity in the journal (job_identity.hpp): where it asks (the base URL), the
+    // input as it is on disk (its content hashed), and whatever else decides the output.
+    job_parts job_identity_parts() const {
+        job_parts parts{{"base", client_->urls().api_root()}, {"input", options_.input}};
+        for (auto& part : input_identity(options_.input)) parts.push_back(std::move(part));
         parts.emplace_back("format", std::string{to_string(options_.format)});
         parts.emplace_back("errors", options_.report);
         if (!options_.job.empty()) parts.emplace_back("options", options_.job);
         return parts;
     }
-    std::string job_identity() const { return job_line(job_parts()); }
-
-    // "key=value key=value", a value's spaces, '%' and line ends escaped as %XX.
-    static std::string job_line(std::vector<std::pair<std::string, std::string>> const& parts) {
-        std::string line;
-        for (auto const& [key, value] : parts) {
-            if (!line.empty()) line += ' ';
-            line += key + '=';
-            for (char c : value) {
-                if (c == ' ' || c == '%' || c == '\n' || c == '\r') {
-                    char hex[4];
-                    std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
-                    line += hex;
-                } else {
-                    line += c;
-                }
-            }
-        }
-        return line;
-    }
-
-    // Why a journal's job line is not this job's: the parts that differ, in words.
-    std::string job_difference(std::string const& journal_job) const {
-        std::map<std::string, std::string> theirs;
-        for (std::size_t pos = 0; pos < journal_job.size();) {
-            std::size_t end = journal_job.find(' ', pos);
-            if (end == std::string::npos) end = journal_job.size();
-            std::string const word = journal_job.substr(pos, end - pos);
-            auto eq = word.find('=');
-            if (eq != std::string::npos) theirs[word.substr(0, eq)] = word.substr(eq + 1);
-            pos = end + 1;
-        }
-        std::vector<std::string> why;
-        auto const parts = job_parts();
-        auto mine = [&](std::string const& key) -> std::string {
-            for (auto const& [k, v] : parts)
-                if (k == key) return job_line({{"", v}}).substr(1);
-            return {};
-        };
-        auto differs = [&](std::string const& key) { return !theirs.count(key) || theirs[key] != mine(key); };
-        if (differs("base"))
-            why.push_back("it asked " + (theirs.count("base") ? theirs["base"] : std::string{"another Alma"}) +
-                          ", this run asks " + client_->urls().api_root());
-        if (differs("input"))
-            why.push_back("it read another input");
-        else if (differs("size") || differs("input-fnv1a64"))
-            why.push_back("the content of " + options_.input + " has changed since");
-        else if (differs("mtime"))
-            why.push_back(options_.input + " was modified since");
-        if (differs("format")) why.push_back("its output format was " + theirs["format"]);
-        if (differs("errors")) why.push_back("its report (--errors) was another");
-        if (differs("options")) why.push_back("other options decided its output");
-        if (why.empty()) why.push_back("other input, options or output format");
-        std::string text;
-        for (auto const& w : why) text += (text.empty() ? "" : "; ") + w;
-        return text;
-    }
-
-    // FNV-1a (64 bits) of a whole file, in hex; nothing when it cannot be read.
-    static std::optional<std::string> fnv1a64_of_file(std::string const& path) {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return std::nullopt;
-        std::uint64_t h = 0xcbf29ce484222325ull;
-        std::vector<unsigned char> buf(1 << 20);
-        for (;;) {
-            ssize_t n = ::read(fd, buf.data(), buf.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                ::close(fd);
-                if (n < 0) return std::nullopt;
-                break;
-            }
-            for (ssize_t i = 0; i < n; ++i) h = (h ^ buf[static_cast<std::size_t>(i)]) * 0x100000001b3ull;
-        }
-        char hex[17];
-        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-        return std::string{hex};
-    }
+    std::string job_identity() const { return job_line(job_identity_parts()); }
 
     // Everything that can go wrong before the first call goes wrong here.
     void open() {
@@ -548,7 +458,8 @@ private:
             }
             if (previous && previous->job != journal::one_line(job))
                 throw setup_error(p + ": " + journal_path() + " belongs to a different job: " +
-                                  job_difference(previous->job) + "; rerun without --resume to start over");
+                                  job_difference(job_identity_parts(), previous->job) +
+                                  "; rerun without --resume to start over");
             if (!previous) std::cerr << p << ": no journal at " << journal_path() << "; starting from the beginning\n";
         }
         bool const fresh = !(previous && previous->last);

@@ -52,18 +52,21 @@ public:
                     detail::throw_errno("cannot lock " + path_);
                 }
                 throw run_lock_held(file + " is being written by another run (" +
-                                    (holder.empty() ? std::string{"process unknown"} : holder) + ", lock " + path_ +
+                                    (holder.empty() ? std::string{"process unknown"} : holder) +
+                                    ", lock " + path_ +
                                     "); wait for it to end, or name another output");
             }
             // The run that held it may have removed the file between our open and our lock:
             // a lock on a removed file excludes no one, so take the one now at that name.
-            struct stat held{}, named{};
-            if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
-                held.st_ino == named.st_ino)
+            struct stat held {};
+            struct stat named {};
+            if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 &&
+                held.st_dev == named.st_dev && held.st_ino == named.st_ino)
                 break;
             close();
         }
-        std::string const who = "pid=" + std::to_string(::getpid()) + " program=" + std::string{program} + "\n";
+        std::string const who =
+            "pid=" + std::to_string(::getpid()) + " program=" + std::string{program} + "\n";
         // Only information for a refused run's message: the lock holds without it.
         if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, who.data(), who.size(), 0) < 0) {
         }
