@@ -898,3 +898,43 @@ TEST_CASE("a server's holding ID that is not an Alma ID, or a record of another 
     CHECK(marc21_difference(delivered, dir / "out.mrc") == "");
     fs::remove_all(dir);
 }
+
+TEST_CASE("a run stopped and resumed still fetches and writes a repeated MMS ID once, and reports it once",
+          "[programs][west][ids][resume]") {
+    // The repeats come after the point where the first run stops; their first places come before
+    // it. The resumed run must know those first places without asking Alma again.
+    std::size_t const bibs = 60, repeated = 10;
+    catalogue cat{seed, bibs};
+    auto dir = marcpipe::testing::scratch_dir("west-id-resume");
+    {
+        std::ofstream ids{dir / "ids.txt", std::ios::binary};
+        for (std::size_t b = 0; b < bibs; ++b) ids << cat.mms_id(b) << "\n";
+        for (std::size_t b = 0; b < repeated; ++b) ids << cat.mms_id(b) << "\n";
+    }
+    std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv",
+                                  "ids.txt"};
+    {
+        emulator_process today{emulator_flags(bibs, {"--daily", "70"})};
+        auto with_url = args;
+        with_url.insert(with_url.begin(), {"--base-url", today.base_url()});
+        auto first = run(west, with_url, env_with_key(), dir, "first");
+        INFO(first.err);
+        REQUIRE(first.status == 3);
+    }
+    emulator_process tomorrow{emulator_flags(bibs)};
+    args.insert(args.begin(), {"--base-url", tomorrow.base_url(), "--resume"});
+    auto second = run(west, args, env_with_key(), dir, "second");
+    INFO(second.err);
+    CHECK(second.status == 1);
+    CHECK(second.err.find("resumed after bib") != std::string::npos);
+    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
+    auto const report = slurp(dir / "errors.csv");
+    INFO(report);
+    for (std::size_t b = 0; b < repeated; ++b)
+        CHECK(rows_with(report, "line " + std::to_string(bibs + b + 1) + " at byte ").size() == 1);
+    CHECK(rows_with(report, ", first met on line ").size() == repeated);
+    CHECK(rows_with(report, "export,").size() == repeated);
+    auto asked = tomorrow.requests();
+    for (std::size_t b = 0; b < repeated; ++b) CHECK(asked["/almaws/v1/bibs/" + cat.mms_id(b) + "/holdings"] == 0);
+    fs::remove_all(dir);
+}
