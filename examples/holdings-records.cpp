@@ -46,8 +46,9 @@ marcpipe::coro::generator<pipeline::holding_ref> pairs(std::istream& in, std::ui
         if (!marcpipe::alma::is_valid_id(holding_id) || !marcpipe::alma::is_valid_id(mms_id)) {
             // It would name another resource than a holding's in the request's path.
             std::cerr << "holdings-records: line " << number << ": "
-                      << marcpipe::alma::invalid_id_message(marcpipe::alma::is_valid_id(holding_id) ? "MMS ID" : "holding ID",
-                                                            marcpipe::alma::is_valid_id(holding_id) ? mms_id : holding_id)
+                      << marcpipe::alma::invalid_id_message(
+                             marcpipe::alma::is_valid_id(holding_id) ? "MMS ID" : "holding ID",
+                             marcpipe::alma::is_valid_id(holding_id) ? mms_id : holding_id)
                       << "\n";
             ++bad_lines;
             continue;

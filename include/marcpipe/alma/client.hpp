@@ -114,7 +114,8 @@ inline std::string load_api_key(std::optional<std::string> const& key_file,
 // (alma/ids.hpp); an invalid one reaching here is a bug, and no URL is built for it: `..` or `.`
 // as a path segment would name another resource, whatever encoding it was given.
 inline std::string_view url_id(std::string_view id, std::string_view what) {
-    if (!is_valid_id(id)) throw std::invalid_argument(invalid_id_message(what, id) + "; no URL is built for it");
+    if (!is_valid_id(id))
+        throw std::invalid_argument(invalid_id_message(what, id) + "; no URL is built for it");
     return id;
 }
 
@@ -191,12 +192,12 @@ public:
     net::event_loop& loop() noexcept { return http_->loop(); }
     endpoints const& urls() const noexcept { return urls_; }
 
-
     // Retrieve Holdings List: the holding IDs of one bib (maybe none). The IDs are as Alma wrote
     // them: the stage that hands them on checks each one (a server's answer is input too).
     coro::task<outcome<std::vector<std::string>>> holdings_list(std::string mms_id,
                                                                 net::priority_key priority = net::last_priority) {
-        if (!is_valid_id(mms_id)) return refused<std::vector<std::string>>(stage::holdings_list, mms_id, "");
+        if (!is_valid_id(mms_id))
+            return refused<std::vector<std::string>>(stage::holdings_list, mms_id, "");
         std::string url = urls_.holdings_list(mms_id);
         return fetch<std::vector<std::string>>(
             std::move(url), priority, stage::holdings_list, std::move(mms_id), std::string{},
@@ -211,13 +212,14 @@ public:
             co_return tl::unexpected(refusal(stage::holding_record, mms_id, holding_id));
         std::string url = urls_.holding_record(mms_id, holding_id);
         auto const parse = [](std::string_view body) { return parse_holding_record(body); };
-        outcome<holding> answer =
-            co_await fetch<holding>(std::move(url), priority, stage::holding_record, mms_id, holding_id, parse);
+        outcome<holding> answer = co_await fetch<holding>(
+            std::move(url), priority, stage::holding_record, mms_id, holding_id, parse);
         if (answer && answer->holding_id != holding_id)
-            co_return tl::unexpected(problem{stage::holding_record, std::move(mms_id), std::move(holding_id), 200, "",
-                                             "the answer is the record of holding ID " +
-                                                 quoted_id(answer->holding_id) + ", not of the holding asked for",
-                                             ""});
+            co_return tl::unexpected(
+                problem{stage::holding_record, std::move(mms_id), std::move(holding_id), 200, "",
+                        "the answer is the record of holding ID " + quoted_id(answer->holding_id) +
+                            ", not of the holding asked for",
+                        ""});
         co_return answer;
     }
 
@@ -228,7 +230,8 @@ public:
         std::vector<std::string> mms_ids, net::priority_key priority = net::last_priority) {
         std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();
         for (auto const& id : mms_ids)
-            if (!is_valid_id(id)) return refused<std::vector<bib_availability>>(stage::holdings_list, id, "");
+            if (!is_valid_id(id))
+                return refused<std::vector<bib_availability>>(stage::holdings_list, id, "");
         std::string url = urls_.bibs_availability(mms_ids);
         return fetch<std::vector<bib_availability>>(
             std::move(url), priority, stage::holdings_list, std::move(first), std::string{},
@@ -276,7 +279,8 @@ private:
                        is_valid_id(holding_id) ? std::string{holding_id} : shown_id(holding_id),
                        0,
                        "",
-                       (mms_ok ? invalid_id_message("holding ID", holding_id) : invalid_id_message("MMS ID", mms_id)) +
+                       (mms_ok ? invalid_id_message("holding ID", holding_id)
+                               : invalid_id_message("MMS ID", mms_id)) +
                            "; not asked for",
                        ""};
     }

@@ -40,7 +40,8 @@ constexpr std::optional<std::uint64_t> id_number(std::string_view id) noexcept {
 // (an invalid "ID" may be a whole line of junk); quoted for a message.
 inline std::string shown_id(std::string_view id, std::string_view quote = "") {
     constexpr std::size_t shown = 40;
-    std::string out = std::string{quote} + marc::detail::printable(id.substr(0, shown)) + std::string{quote};
+    std::string out =
+        std::string{quote} + marc::detail::printable(id.substr(0, shown)) + std::string{quote};
     if (id.size() > shown) out += " (its first " + std::to_string(shown) + " bytes)";
     return out;
 }

@@ -76,15 +76,19 @@ struct list_slot {
 // Holding IDs in an answer (a holdings list, AVA $8) are input like any other: one that is not an
 // Alma ID would change the path of the record's request, so it becomes a problem of its bib,
 // naming the MMS ID whose answer carried it, and the bib's other holdings go on.
-inline void drop_invalid_holding_ids(run& c, bib const& b, alma::outcome<std::vector<std::string>>& listed) {
+inline void drop_invalid_holding_ids(run& c, bib const& b,
+                                     alma::outcome<std::vector<std::string>>& listed) {
     if (!listed) return;
     auto& ids = *listed;
-    auto const bad = std::stable_partition(ids.begin(), ids.end(), [](std::string const& id) { return alma::is_valid_id(id); });
+    auto const bad = std::stable_partition(
+        ids.begin(), ids.end(), [](std::string const& id) { return alma::is_valid_id(id); });
     for (auto it = bad; it != ids.end(); ++it)
-        c.problems().add(b.seq, alma::problem{alma::stage::holdings_list, b.mms_id, alma::shown_id(*it), 200, "",
-                                              "Alma's answer lists " + alma::invalid_id_message("holding ID", *it) +
-                                                  "; not asked for",
-                                              ""});
+        c.problems().add(
+            b.seq,
+            alma::problem{alma::stage::holdings_list, b.mms_id, alma::shown_id(*it), 200, "",
+                          "Alma's answer lists " + alma::invalid_id_message("holding ID", *it) +
+                              "; not asked for",
+                          ""});
     ids.erase(bad, ids.end());
 }
 

@@ -107,27 +107,31 @@ inline problem_sink sink_for(alma::problem_log* log, source_options const& opt) 
 
 // A repeated MMS ID: `first` says where it was first met ("record 3", "line 3").
 inline std::string repeated_id_message(std::string_view id, std::string const& first) {
-    return std::string{id} + ", first met on " + first + "; its holdings are asked for and written once, for the first";
+    return std::string{id} + ", first met on " + first +
+           "; its holdings are asked for and written once, for the first";
 }
 
 // A record whose 001 cannot be used as its MMS ID. `offset`: where it starts, if known.
-inline void report_001(problem_sink const& sink, std::uint64_t seq, std::uint64_t offset, marc::error_code code,
-                       std::string const& what) {
+inline void report_001(problem_sink const& sink, std::uint64_t seq, std::uint64_t offset,
+                       marc::error_code code, std::string const& what) {
     std::uint64_t const number = seq + 1;
     if (offset != offset_unknown) {
         sink.report(seq, marc::read_problem{code, number, offset, what});
         return;
     }
-    std::string const shown = code == marc::error_code::missing_001 ? std::string{"no 001 (no MMS ID)"}
-                                                                     : std::string{marc::to_string(code)} + ": " + what;
-    sink.report(seq, marc::read_problem{code, number, 0, what + " (a MARCXML record: byte offset not known)"},
-                "record " + std::to_string(number) + ": " + shown);
+    std::string const shown = code == marc::error_code::missing_001
+                                  ? std::string{"no 001 (no MMS ID)"}
+                                  : std::string{marc::to_string(code)} + ": " + what;
+    sink.report(
+        seq,
+        marc::read_problem{code, number, 0, what + " (a MARCXML record: byte offset not known)"},
+        "record " + std::to_string(number) + ": " + shown);
 }
 
 // Whether a record's 001 may be handed on as its MMS ID; if not, it has been reported: missing,
 // not an MMS ID (`../x` would change the request's path), or met in an earlier record.
-inline bool usable_001(problem_sink const& sink, seen_ids& seen, std::uint64_t seq, std::uint64_t offset,
-                       std::string_view id) {
+inline bool usable_001(problem_sink const& sink, seen_ids& seen, std::uint64_t seq,
+                       std::uint64_t offset, std::string_view id) {
     if (id.empty()) {
         report_001(sink, seq, offset, marc::error_code::missing_001, "no MMS ID");
         return false;
@@ -179,8 +183,10 @@ inline coro::generator<bib> id_lines(std::unique_ptr<marc::byte_source> source, 
             }
             if (!what.empty()) {
                 sink.report(seq,
-                            marc::read_problem{code, line_number, offset, "line " + std::to_string(line_number) + " " + what},
-                            "line " + std::to_string(line_number) + " at byte " + std::to_string(offset) + ": " + what);
+                            marc::read_problem{code, line_number, offset,
+                                               "line " + std::to_string(line_number) + " " + what},
+                            "line " + std::to_string(line_number) + " at byte " +
+                                std::to_string(offset) + ": " + what);
                 ++seq;
                 continue;
             }
