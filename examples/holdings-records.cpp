@@ -7,6 +7,7 @@
 //
 // Exit status: 0 every holding delivered; 1 some failed (reported); 2 usage or configuration
 // error; 3 stopped (bad key, daily threshold).
+#include <marcpipe/alma/ids.hpp>
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
 
@@ -18,6 +19,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace alma = marcpipe::alma;
 namespace net = marcpipe::net;
@@ -39,7 +41,19 @@ marcpipe::coro::generator<pipeline::holding_ref> pairs(std::istream& in, std::ui
             ++bad_lines;
             continue;
         }
-        pipeline::holding_ref ref{number - 1, line.substr(tab + 1), line.substr(0, tab)};
+        std::string_view const holding_id = std::string_view{line}.substr(0, tab);
+        std::string_view const mms_id = std::string_view{line}.substr(tab + 1);
+        if (!marcpipe::alma::is_valid_id(holding_id) || !marcpipe::alma::is_valid_id(mms_id)) {
+            // It would name another resource than a holding's in the request's path.
+            std::cerr << "holdings-records: line " << number << ": "
+                      << marcpipe::alma::invalid_id_message(
+                             marcpipe::alma::is_valid_id(holding_id) ? "MMS ID" : "holding ID",
+                             marcpipe::alma::is_valid_id(holding_id) ? mms_id : holding_id)
+                      << "\n";
+            ++bad_lines;
+            continue;
+        }
+        pipeline::holding_ref ref{number - 1, std::string{mms_id}, std::string{holding_id}};
         co_yield ref;
     }
 }

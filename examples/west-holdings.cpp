@@ -60,7 +60,10 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string{"west-holdings (marcpipe) "} + MARCPIPE_VERSION);
     // Every option's default shows in --help.
     app.option_defaults()->always_capture_default();
-    app.add_option("INPUT", s.input, "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin")
+    app.add_option("INPUT", s.input,
+                   "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin. "
+                   "An ID that is not digits, or repeats an earlier one, is a problem row and not "
+                   "asked for")
         ->required();
     app.add_option("-o,--output", s.output,
                    "where the holdings records go; - for standard output; a link is followed, a device or FIFO "

@@ -7,6 +7,7 @@
 #include "alma/error.hpp"
 #include "alma/holdings.hpp"
 #include "alma/http_policy.hpp"
+#include "alma/ids.hpp"
 #include "alma/report.hpp"
 #include "coro/generator.hpp"
 #include "coro/sync_wait.hpp"

@@ -131,3 +131,41 @@ TEST_CASE("a wrong key stops the client: Alma's UNAUTHORIZED is fatal", "[alma][
     CHECK(http.stop_reason().find("l8xx-wrong-key") == std::string::npos);
     CHECK(server.counters().requests == 1);
 }
+
+TEST_CASE("the client asks for nothing with an ID that is not an Alma ID", "[alma][emulator][ids]") {
+    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key});
+    net::http_client http(quick(5));
+    alma::client client(http, server.base_url());
+    auto const mms = live_bibs(1).front();
+    auto listed = wait(http, client.holdings_list(".."));
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().where == alma::stage::holdings_list);
+    CHECK(listed.error().message == "MMS ID \"..\" is not an Alma ID (1 to 19 digits); not asked for");
+    auto record = wait(http, client.holding_record(mms, ".."));
+    REQUIRE_FALSE(record);
+    CHECK(record.error().mms_id == mms);
+    CHECK(record.error().holding_id == "..");
+    CHECK(record.error().message == "holding ID \"..\" is not an Alma ID (1 to 19 digits); not asked for");
+    auto bulk = wait(http, client.bibs_availability({mms, "\xEF\xBB\xBF" "991"}));
+    REQUIRE_FALSE(bulk);
+    CHECK(bulk.error().mms_id == "\\xEF\\xBB\\xBF991");
+    CHECK(server.counters().requests == 0);
+    CHECK(http.stats().requests == 0);
+}
+
+TEST_CASE("a holdings record that carries another holding's ID is a problem, asked for once", "[alma][emulator][ids]") {
+    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key, "--other-holding-record-every", "1"});
+    marcpipe::emulator::catalogue cat(1, 200);
+    std::size_t b = 0;
+    while (cat.deleted(b) || cat.holdings_count(b) == 0) ++b;
+    net::http_client http(quick(5));
+    alma::client client(http, server.base_url());
+    auto record = wait(http, client.holding_record(cat.mms_id(b), cat.holding_id(b, 0)));
+    REQUIRE_FALSE(record);
+    CHECK(record.error().where == alma::stage::holding_record);
+    CHECK(record.error().holding_id == cat.holding_id(b, 0));
+    CHECK(record.error().http_status == 200);
+    CHECK(record.error().message == "the answer is the record of holding ID \"" + cat.holding_id(b, 1) +
+                                        "\", not of the holding asked for");
+    CHECK(server.counters().requests == 1);
+}

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,10 +38,15 @@ TEST_CASE("endpoint URLs are built under /almaws/v1 whatever the base URL ends w
           "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/bibs?mms_id=991,992,993&view=full&expand=p_avail");
 }
 
-TEST_CASE("an ID that is not plain digits is percent-encoded, so it cannot change the URL", "[alma][client]") {
+TEST_CASE("no URL is built for an ID that is not an Alma ID, so it cannot change the path", "[alma][client]") {
+    // `..` as a path segment names /almaws/v1/holdings after the client normalises the path,
+    // whatever encoding surrounds it: the builders refuse rather than encode.
     alma::endpoints e{"https://api-na.hosted.exlibrisgroup.com"};
-    CHECK(e.holdings_list("12/../34?x=1 &apikey=y") ==
-          "https://api-na.hosted.exlibrisgroup.com/almaws/v1/bibs/12%2F..%2F34%3Fx%3D1%20%26apikey%3Dy/holdings");
+    CHECK_THROWS_AS(e.holdings_list("12/../34?x=1 &apikey=y"), std::invalid_argument);
+    CHECK_THROWS_AS(e.holdings_list(".."), std::invalid_argument);
+    CHECK_THROWS_AS(e.holding_record("991227840000541", ".."), std::invalid_argument);
+    CHECK_THROWS_AS(e.holding_record(".", "224991060000541"), std::invalid_argument);
+    CHECK_THROWS_AS(e.bibs_availability(std::vector<std::string>{"991", "\xEF\xBB\xBF" "992"}), std::invalid_argument);
 }
 
 namespace {

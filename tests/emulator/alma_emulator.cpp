@@ -84,6 +84,10 @@ struct knobs {
     bool gzip = false;      // compress answers for clients that accept gzip
     std::size_t threads = 512;
     connection_mode connections = connection_mode::serve;
+    // Answers whose IDs a client must not trust (0: off): see bad_holding_listed, other_holding_record.
+    std::size_t bad_holding_id_every = 0;
+    std::string bad_holding_id = "..";
+    std::size_t other_holding_record_every = 0;
 };
 
 double fault_rates(knobs const& k) {
@@ -120,6 +124,9 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
         else if (name == "retry-after") k.retry_after = value == "none" ? -1 : static_cast<int>(number());
         else if (name == "close-rate") k.close_rate = fraction();
         else if (name == "gzip") k.gzip = number() != 0;
+        else if (name == "bad-holding-id-every") k.bad_holding_id_every = static_cast<std::size_t>(number());
+        else if (name == "bad-holding-id") k.bad_holding_id = value;
+        else if (name == "other-holding-record-every") k.other_holding_record_every = static_cast<std::size_t>(number());
         else if (name == "connections") {
             auto mode = parse_connection_mode(value);
             if (!mode) return false;
@@ -147,9 +154,9 @@ constexpr std::string_view fault_name(fault f) {
 }
 
 // What the server only counts, each under the name its line in the counters report has.
-enum class event { key_in_query, unauthorized, stall_abandoned, call_refused, call_dropped, gzip_sent };
-constexpr std::array<std::string_view, 6> event_names{
-    "key_in_query", "unauthorized", "stalls_abandoned", "calls_refused", "calls_dropped", "gzip_sent"};
+enum class event { key_in_query, unauthorized, stall_abandoned, call_refused, call_dropped, gzip_sent, unknown_path };
+constexpr std::array<std::string_view, 7> event_names{
+    "key_in_query", "unauthorized", "stalls_abandoned", "calls_refused", "calls_dropped", "gzip_sent", "unknown_paths"};
 
 // What the server saw; read by tests through /_emulator/counters.
 class counters {
@@ -367,6 +374,19 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     return parts;
 }
 
+// Whether a path is one of the three Alma resources the emulator serves, with numeric IDs (or
+// one of its own /_emulator/ calls): a client whose IDs changed its paths asks for something else.
+bool alma_path(std::string_view path) {
+    if (path.rfind("/_emulator/", 0) == 0) return true;
+    constexpr std::string_view prefix = "/almaws/v1/bibs";
+    if (path.rfind(prefix, 0) != 0) return false;
+    path.remove_prefix(prefix.size());
+    if (path.empty() || path == "/") return true;
+    auto parts = split(path.substr(1), '/');
+    if (path.front() != '/' || parts.size() < 2 || parts.size() > 3 || parts[1] != "holdings") return false;
+    return all_digits(parts[0]) && (parts.size() == 2 || all_digits(parts[2]));
+}
+
 class emulator {
 public:
     explicit emulator(knobs k)
@@ -390,6 +410,7 @@ public:
             api(req, res);
         });
         svr.set_pre_routing_handler([this](httplib::Request const& req, httplib::Response& res) {
+            if (!alma_path(req.path)) counters_.count(event::unknown_path);
             return unreachable(req, res);
         });
     }
@@ -488,7 +509,7 @@ private:
                          "text/html");
         if (f == fault::stall && !stall(req)) return;
 
-        auto [status, body] = route(req);
+        auto [status, body] = route(req, k);
         if (f == fault::malformed) body = garble(std::move(body)), status = 200;
         if (k.gzip && accepts_gzip(req)) {
             body = gzip(body);
@@ -515,12 +536,15 @@ private:
         counters_.asked(endpoint, std::move(resource));
     }
 
-    std::pair<int, std::string> route(httplib::Request const& req) {
+    std::pair<int, std::string> route(httplib::Request const& req, knobs const& k) {
         constexpr std::string_view prefix = "/almaws/v1/bibs";
         std::string_view path = req.path;
         if (path.rfind(prefix, 0) != 0) return not_found(path);
         path.remove_prefix(prefix.size());
-        if (path.empty() || path == "/") return bibs(req);
+        if (path.empty() || path == "/") {
+            auto [status, body] = bibs(req);
+            return {status, bad_holding_in_availability(k, std::move(body))};
+        }
         auto parts = split(path.substr(1), '/');
         if (parts.size() < 2 || parts.size() > 3 || parts[1] != "holdings") return not_found(path);
         auto mms_id = parts[0];
@@ -531,13 +555,62 @@ private:
         if (!bib || cat_.deleted(*bib))
             return api_error("402203", "Input parameters mmsId " + std::string{mms_id} +
                                            " is not valid.");
-        if (parts.size() == 2) return {200, holdings_list_xml(cat_, *bib, base_url_)};
+        if (parts.size() == 2)
+            return {200, bad_holding_listed(k, *bib, holdings_list_xml(cat_, *bib, base_url_))};
         auto holding_id = parts[2];
         auto pos = cat_.find_holding(holding_id);
         if (!pos || pos->bib != *bib || cat_.vanished(pos->bib, pos->holding))
             return api_error("402208", "Search failed for Holdings ID: " +
                                            std::string{holding_id});
-        return {200, holding_record_xml(cat_, pos->bib, pos->holding)};
+        return {200, other_holding_record(k, pos->bib, pos->holding, holding_record_xml(cat_, pos->bib, pos->holding))};
+    }
+
+    // --bad-holding-id-every N: the holdings list of every Nth bib (0, N, 2N, ... that has
+    // holdings) lists one holding more, whose ID is --bad-holding-id (`..`: asking for its record
+    // would request /bibs/{mms_id}/ instead). The count says so too, so the list is not short.
+    std::string bad_holding_listed(knobs const& k, std::size_t bib, std::string body) const {
+        if (k.bad_holding_id_every == 0 || bib % k.bad_holding_id_every != 0) return body;
+        auto const n = cat_.holdings_count(bib);
+        auto const at = body.find("<bib_data");
+        if (n == 0 || at == std::string::npos) return body;
+        std::string holding = "<holding><holding_id>";
+        append_escaped(holding, k.bad_holding_id);
+        holding += "</holding_id></holding>";
+        body.insert(at, holding);
+        std::string const count = "total_record_count=\"" + std::to_string(n) + "\"";
+        if (auto c = body.find(count); c != std::string::npos)
+            body.replace(c, count.size(), "total_record_count=\"" + std::to_string(n + 1) + "\"");
+        return body;
+    }
+
+    // The same in a bulk answer: those bibs get one AVA more, whose $8 is --bad-holding-id.
+    std::string bad_holding_in_availability(knobs const& k, std::string body) const {
+        if (k.bad_holding_id_every == 0) return body;
+        std::string ava = R"(<datafield tag="AVA" ind1=" " ind2=" "><subfield code="8">)";
+        append_escaped(ava, k.bad_holding_id);
+        ava += "</subfield></datafield>";
+        for (std::size_t at = body.find("<mms_id>"); at != std::string::npos; at = body.find("<mms_id>", at + 1)) {
+            auto const from = at + 8;
+            auto const id = std::string_view{body}.substr(from, body.find('<', from) - from);
+            auto const bib = cat_.bib_index(id);
+            auto const record_end = body.find("</record>", at);
+            if (!bib || record_end == std::string::npos || *bib % k.bad_holding_id_every != 0 ||
+                cat_.holdings_count(*bib) == 0)
+                continue;
+            body.insert(record_end, ava);
+        }
+        return body;
+    }
+
+    // --other-holding-record-every N: the holdings records of every Nth bib carry another
+    // holding's ID in <holding_id> (that of the holding after it in the catalogue's numbering).
+    std::string other_holding_record(knobs const& k, std::size_t bib, std::size_t holding,
+                                     std::string body) const {
+        if (k.other_holding_record_every == 0 || bib % k.other_holding_record_every != 0) return body;
+        std::string const asked = "<holding_id>" + cat_.holding_id(bib, holding) + "</holding_id>";
+        if (auto at = body.find(asked); at != std::string::npos)
+            body.replace(at, asked.size(), "<holding_id>" + cat_.holding_id(bib, holding + 1) + "</holding_id>");
+        return body;
     }
 
     std::pair<int, std::string> bibs(httplib::Request const& req) {
@@ -824,6 +897,11 @@ int main(int argc, char** argv) {
                    "fraction of answers sent with Connection: close, as Alma's gateway does")
         ->check(CLI::Range(0.0, 1.0));
     app.add_flag("--gzip", k.gzip, "gzip API answers for clients that send Accept-Encoding: gzip");
+    app.add_option("--bad-holding-id-every", k.bad_holding_id_every,
+                   "the holdings list of every Nth bib also lists --bad-holding-id (0 = never)");
+    app.add_option("--bad-holding-id", k.bad_holding_id, "the holding ID those lists carry");
+    app.add_option("--other-holding-record-every", k.other_holding_record_every,
+                   "the holdings records of every Nth bib carry another holding's ID (0 = never)");
     std::string connections = "serve";
     app.add_option("--connections", connections,
                    "how API calls are met: serve; refuse (the connection is reset without an "

@@ -971,3 +971,35 @@ TEST_CASE("the emulator serves 256 connections at once and thousands of requests
         CHECK(alma.counters().max_in_flight == 256);
     }
 }
+
+TEST_CASE("the ID knobs: a list naming '..', a record carrying another holding's ID, and paths Alma does not have",
+          "[emulator][ids]") {
+    catalogue cat{1, 50};
+    emulator_process alma{{"--bibs", "50", "--bad-holding-id-every", "1", "--other-holding-record-every", "1"}};
+    auto cli = client(alma);
+    auto const b = find_bib(cat, [&](auto i) { return !cat.deleted(i) && cat.holdings_count(i) > 0; });
+    auto const n = cat.holdings_count(b);
+
+    auto list = cli.Get(holdings_path(cat.mms_id(b)));
+    REQUIRE(list);
+    auto doc = parse(list->body);
+    CHECK(doc.child("holdings").attribute("total_record_count").as_ullong() == n + 1);
+    std::vector<std::string> listed;
+    for (auto h : doc.child("holdings").children("holding")) listed.push_back(h.child_value("holding_id"));
+    REQUIRE(listed.size() == n + 1);
+    CHECK(listed.back() == "..");
+
+    auto bulk = cli.Get("/almaws/v1/bibs?mms_id=" + cat.mms_id(b) + "&view=full&expand=p_avail");
+    REQUIRE(bulk);
+    CHECK(bulk->body.find(R"(<subfield code="8">..</subfield>)") != std::string::npos);
+
+    auto record = cli.Get(holdings_path(cat.mms_id(b)) + "/" + cat.holding_id(b, 0));
+    REQUIRE(record);
+    CHECK(parse(record->body).child("holding").child_value("holding_id") == cat.holding_id(b, 1));
+
+    CHECK(alma.counters().get("unknown_paths") == 0);
+    cli.Get(holdings_path(cat.mms_id(b)) + "/..");  // httplib sends the path as it is
+    cli.Get("/almaws/v1/holdings");
+    cli.Get(holdings_path("abc"));
+    CHECK(alma.counters().get("unknown_paths") == 3);
+}

@@ -205,3 +205,56 @@ TEST_CASE("records | mms_ids(log) hands each record on with its bib; no 001 is a
     CHECK(problems_in(log) == std::vector<std::pair<std::uint64_t, std::string>>{{1, "record 2: no 001 (no MMS ID)"}});
     CHECK_THROWS_AS(records | pipeline::mms_ids | ranges::to<std::vector>(), marc::marc_error);
 }
+
+TEST_CASE("a 001 or a line that is not an Alma ID, or repeats an earlier MMS ID, is a problem, not a bib",
+          "[pipeline][sources][ids]") {
+    SECTION("MARCXML: named by record number") {
+        std::string const leader = "00000nam a2200000 a 4500";
+        std::string const input = marcxml({xml_record(leader, "991"), xml_record(leader, "../x"),
+                                           xml_record(leader, "."), xml_record(leader, "992"),
+                                           xml_record(leader, "991"), xml_record(leader, "12345678901234567890")});
+        alma::problem_log log;
+        auto bibs = pipeline::bibs(in_memory(input), log) | ranges::to<std::vector>();
+        REQUIRE(bibs.size() == 2);
+        CHECK(bibs[0].mms_id == "991");
+        CHECK(bibs[1].mms_id == "992");
+        CHECK(bibs[1].seq == 3);
+        CHECK(problems_in(log) ==
+              std::vector<std::pair<std::uint64_t, std::string>>{
+                  {1, "record 2: 001 is not an MMS ID: \"../x\""},
+                  {2, "record 3: 001 is not an MMS ID: \".\""},
+                  {4, "record 5: repeated MMS ID: 991, first met on record 1; its holdings are asked for and "
+                      "written once, for the first"},
+                  {5, "record 6: 001 is not an MMS ID: \"12345678901234567890\""}});
+    }
+    SECTION("an ID list: named by line and byte offset; blanks are spaces, tabs and CR only") {
+        // Offsets by hand: "991\n" bytes 0-3, "..\n" 4-6, "\t992 \r\n" 7-13, "991\n" 14-17,
+        // "\v993\n" 18-22, "0992\n" 23-27.
+        std::string const input = "991\n..\n\t992 \r\n991\n\v993\n0992\n";
+        alma::problem_log log;
+        auto bibs = pipeline::bibs(in_memory(input), log) | ranges::to<std::vector>();
+        REQUIRE(bibs.size() == 2);
+        CHECK(bibs[0] == pipeline::bib{0, "991", nullptr, 0});
+        CHECK(bibs[1] == pipeline::bib{2, "992", nullptr, 7});
+        std::string const once = "; its holdings are asked for and written once, for the first";
+        CHECK(problems_in(log) == std::vector<std::pair<std::uint64_t, std::string>>{
+                                      {1, "line 2 at byte 4: not an MMS ID: \"..\""},
+                                      {3, "line 4 at byte 14: MMS ID 991, first met on line 1" + once},
+                                      {4, "line 5 at byte 18: not an MMS ID: \"\\x0B993\""},
+                                      {5, "line 6 at byte 23: MMS ID 0992, first met on line 3" + once}});
+    }
+    SECTION("records | mms_ids: named by record number") {
+        std::vector<marc::record> records{marc::record{"00000nam a2200000 a 4500", {marc::field{"001", "../x"}}},
+                                          marc::record{"00000nam a2200000 a 4500", {marc::field{"001", "993"}}},
+                                          marc::record{"00000nam a2200000 a 4500", {marc::field{"001", "993"}}}};
+        alma::problem_log log;
+        auto bibs = records | pipeline::mms_ids(log) | ranges::to<std::vector>();
+        REQUIRE(bibs.size() == 1);
+        CHECK(bibs[0].seq == 1);
+        auto const found = problems_in(log);
+        REQUIRE(found.size() == 2);
+        CHECK(found[0] == std::pair<std::uint64_t, std::string>{0, "record 1: 001 is not an MMS ID: \"../x\""});
+        CHECK(found[1].first == 2);
+        CHECK_THAT(found[1].second, Catch::Matchers::StartsWith("record 3: repeated MMS ID: 993, first met on record 2"));
+    }
+}

@@ -91,7 +91,8 @@ TEST_CASE("holdings-records reports an unknown holding and a malformed line, and
         pairs << cat.holding_id(b, 0) << "\t" << cat.mms_id(b) << "\n"
               << "22999999999991" << cat.institution_code() << "\t" << cat.mms_id(b) << "\n"
               << "not a pair\n"
-              << cat.holding_id(b, 0) << "\t" << cat.mms_id(b) << "\n";
+              << cat.holding_id(b, 0) << "\t" << cat.mms_id(b) << "\n"
+              << "..\t" << cat.mms_id(b) << "\n";  // would ask for /bibs/{mms_id}/
     }
     auto r = run(MARCPIPE_HOLDINGS_RECORDS, {"--base-url", server.base_url(), "--format", "marc21", "-o", "out.mrc",
                                              "--errors", "errors.csv", "pairs.tsv"},
@@ -99,6 +100,8 @@ TEST_CASE("holdings-records reports an unknown holding and a malformed line, and
     INFO(r.err);
     CHECK(r.status == 1);
     CHECK(r.err.find("line 3") != std::string::npos);
+    CHECK(r.err.find("line 5: holding ID \"..\" is not an Alma ID") != std::string::npos);
+    CHECK(server.counters().get("unknown_paths") == 0);
     CHECK(slurp(dir / "errors.csv").find(",402208,") != std::string::npos);
     CHECK(r.err.find("2 records written") != std::string::npos);
     // Both are the one good holding's record, as MARC21.

@@ -28,6 +28,7 @@
 #include "error.hpp"
 #include "holdings.hpp"
 #include "http_policy.hpp"
+#include "ids.hpp"
 #include "report.hpp"
 
 namespace marcpipe::alma {
@@ -109,24 +110,13 @@ inline std::string load_api_key(std::optional<std::string> const& key_file,
     return key;
 }
 
-// Percent-encodes an ID for a path segment or query value. MMS and holding IDs are digits in
-// Alma, but an export can carry anything in 001 and Alma should be the one to say it is wrong.
-inline std::string encode_id(std::string_view id) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(id.size());
-    for (unsigned char c : id) {
-        bool const plain = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                           c == '-' || c == '_' || c == '.' || c == '~';
-        if (plain) {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
+// An ID about to go into a URL. The sources and the stages check every ID where it enters the run
+// (alma/ids.hpp); an invalid one reaching here is a bug, and no URL is built for it: `..` or `.`
+// as a path segment would name another resource, whatever encoding it was given.
+inline std::string_view url_id(std::string_view id, std::string_view what) {
+    if (!is_valid_id(id))
+        throw std::invalid_argument(invalid_id_message(what, id) + "; no URL is built for it");
+    return id;
 }
 
 // The URLs of the endpoints the export uses, under one base URL.
@@ -138,11 +128,12 @@ public:
 
     // Retrieve Holdings List.
     std::string holdings_list(std::string_view mms_id) const {
-        return base_ + "/bibs/" + encode_id(mms_id) + "/holdings";
+        return base_ + "/bibs/" + std::string{url_id(mms_id, "MMS ID")} + "/holdings";
     }
     // Retrieve Holdings Record.
     std::string holding_record(std::string_view mms_id, std::string_view holding_id) const {
-        return base_ + "/bibs/" + encode_id(mms_id) + "/holdings/" + encode_id(holding_id);
+        return base_ + "/bibs/" + std::string{url_id(mms_id, "MMS ID")} + "/holdings/" +
+               std::string{url_id(holding_id, "holding ID")};
     }
     // Retrieve Bibs for up to 100 MMS IDs, with one AVA per physical holding.
     template <typename Ids>
@@ -151,7 +142,7 @@ public:
         bool first = true;
         for (auto const& id : mms_ids) {
             if (!first) url += ",";
-            url += encode_id(id);
+            url += url_id(id, "MMS ID");
             first = false;
         }
         url += "&view=full&expand=p_avail";
@@ -201,30 +192,47 @@ public:
     net::event_loop& loop() noexcept { return http_->loop(); }
     endpoints const& urls() const noexcept { return urls_; }
 
-
-    // Retrieve Holdings List: the holding IDs of one bib (maybe none).
+    // Retrieve Holdings List: the holding IDs of one bib (maybe none). The IDs are as Alma wrote
+    // them: the stage that hands them on checks each one (a server's answer is input too).
     coro::task<outcome<std::vector<std::string>>> holdings_list(std::string mms_id,
                                                                 net::priority_key priority = net::last_priority) {
+        if (!is_valid_id(mms_id))
+            return refused<std::vector<std::string>>(stage::holdings_list, mms_id, "");
         std::string url = urls_.holdings_list(mms_id);
         return fetch<std::vector<std::string>>(
             std::move(url), priority, stage::holdings_list, std::move(mms_id), std::string{},
             [](std::string_view body) { return parse_holdings_list(body); });
     }
 
-    // Retrieve Holdings Record.
+    // Retrieve Holdings Record. An answer that is the record of another holding is a problem:
+    // writing it would give that holding's record this holding's 004 and place in the output.
     coro::task<outcome<holding>> holding_record(std::string mms_id, std::string holding_id,
                                                 net::priority_key priority = net::last_priority) {
+        if (!is_valid_id(mms_id) || !is_valid_id(holding_id))
+            co_return tl::unexpected(refusal(stage::holding_record, mms_id, holding_id));
         std::string url = urls_.holding_record(mms_id, holding_id);
-        return fetch<holding>(std::move(url), priority, stage::holding_record, std::move(mms_id), std::move(holding_id),
-                              [](std::string_view body) { return parse_holding_record(body); });
+        auto const parse = [](std::string_view body) { return parse_holding_record(body); };
+        outcome<holding> answer = co_await fetch<holding>(
+            std::move(url), priority, stage::holding_record, mms_id, holding_id, parse);
+        if (answer && answer->holding_id != holding_id)
+            co_return tl::unexpected(
+                problem{stage::holding_record, std::move(mms_id), std::move(holding_id), 200, "",
+                        "the answer is the record of holding ID " + quoted_id(answer->holding_id) +
+                            ", not of the holding asked for",
+                        ""});
+        co_return answer;
     }
 
-    // Retrieve Bibs (up to 100) with availability: each bib's holding IDs from AVA $8. A problem
-    // here concerns the whole request; its mms_id column lists the first ID of the group.
+    // Retrieve Bibs (up to 100) with availability: each bib's holding IDs from AVA $8, as Alma
+    // wrote them (checked by the stage, as for holdings_list). A problem here concerns the whole
+    // request; its mms_id column lists the first ID of the group.
     coro::task<outcome<std::vector<bib_availability>>> bibs_availability(
         std::vector<std::string> mms_ids, net::priority_key priority = net::last_priority) {
-        std::string url = urls_.bibs_availability(mms_ids);
         std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();
+        for (auto const& id : mms_ids)
+            if (!is_valid_id(id))
+                return refused<std::vector<bib_availability>>(stage::holdings_list, id, "");
+        std::string url = urls_.bibs_availability(mms_ids);
         return fetch<std::vector<bib_availability>>(
             std::move(url), priority, stage::holdings_list, std::move(first), std::string{},
             [](std::string_view body) { return parse_bibs_availability(body); });
@@ -260,6 +268,25 @@ private:
                                              "HTTP " + std::to_string(r->status) + " without an Alma error body", ""});
         co_return tl::unexpected(
             problem{where, mms_id, holding_id, r->status, last.code, http_->scrub(last.message), last.tracking_id});
+    }
+
+    // An invalid ID is refused without a call. The stages check IDs before they get here, so
+    // this is a second line: a problem row rather than a request to a path Alma does not have.
+    static problem refusal(stage where, std::string_view mms_id, std::string_view holding_id) {
+        bool const mms_ok = is_valid_id(mms_id);
+        return problem{where,
+                       mms_ok ? std::string{mms_id} : shown_id(mms_id),
+                       is_valid_id(holding_id) ? std::string{holding_id} : shown_id(holding_id),
+                       0,
+                       "",
+                       (mms_ok ? invalid_id_message("holding ID", holding_id)
+                               : invalid_id_message("MMS ID", mms_id)) +
+                           "; not asked for",
+                       ""};
+    }
+    template <typename T>
+    static coro::task<outcome<T>> refused(stage where, std::string mms_id, std::string holding_id) {
+        co_return tl::unexpected(refusal(where, mms_id, holding_id));
     }
 
     net::http_client* http_;

@@ -28,6 +28,8 @@ enum class error_code {
     malformed_xml,         // MARCXML that does not parse
     not_marc,              // XML that is not MARCXML, or bytes that are neither format
     missing_001,           // a record with no 001 where one is needed
+    invalid_001,           // a 001 (or a line of an ID list) that is not an MMS ID where one is needed
+    repeated_001,          // an MMS ID the input already named
 };
 
 constexpr std::string_view to_string(error_code c) noexcept {
@@ -47,6 +49,8 @@ constexpr std::string_view to_string(error_code c) noexcept {
         case error_code::malformed_xml: return "malformed XML";
         case error_code::not_marc: return "not MARC";
         case error_code::missing_001: return "no 001";
+        case error_code::invalid_001: return "001 is not an MMS ID";
+        case error_code::repeated_001: return "repeated MMS ID";
     }
     return "unknown error";
 }

@@ -36,6 +36,7 @@
 #include <range/v3/view/all.hpp>
 
 #include "../alma/client.hpp"
+#include "../alma/ids.hpp"
 #include "run.hpp"
 #include "stage.hpp"
 #include "../coro/generator.hpp"
@@ -72,8 +73,28 @@ struct list_slot {
     alma::outcome<std::vector<std::string>> result;
 };
 
+// Holding IDs in an answer (a holdings list, AVA $8) are input like any other: one that is not an
+// Alma ID would change the path of the record's request, so it becomes a problem of its bib,
+// naming the MMS ID whose answer carried it, and the bib's other holdings go on.
+inline void drop_invalid_holding_ids(run& c, bib const& b,
+                                     alma::outcome<std::vector<std::string>>& listed) {
+    if (!listed) return;
+    auto& ids = *listed;
+    auto const bad = std::stable_partition(
+        ids.begin(), ids.end(), [](std::string const& id) { return alma::is_valid_id(id); });
+    for (auto it = bad; it != ids.end(); ++it)
+        c.problems().add(
+            b.seq,
+            alma::problem{alma::stage::holdings_list, b.mms_id, alma::shown_id(*it), 200, "",
+                          "Alma's answer lists " + alma::invalid_id_message("holding ID", *it) +
+                              "; not asked for",
+                          ""});
+    ids.erase(bad, ids.end());
+}
+
 inline coro::task<void> ask_list(run& c, std::shared_ptr<list_slot> slot) {
     slot->result = co_await c.holdings_of(slot->b.seq, slot->b.mms_id);
+    drop_invalid_holding_ids(c, slot->b, slot->result);
     slot->done = true;
     if (slot->result && c.prefetching())
         for (auto const& id : *slot->result) c.prefetch_holding(slot->b.seq, slot->b.mms_id, id);
@@ -126,7 +147,10 @@ inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot) {
     }
     slot->done = true;
     if (c.stopped()) co_return;  // the stage throws fatal_error and looks at no result
-    for (auto& k : known) slot->results.push_back(std::move(*k));
+    for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
+        drop_invalid_holding_ids(c, slot->bibs[i], *known[i]);
+        slot->results.push_back(std::move(*known[i]));
+    }
     if (c.prefetching())
         for (std::size_t i = 0; i < slot->bibs.size(); ++i)
             if (slot->results[i])
