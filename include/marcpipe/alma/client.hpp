@@ -282,7 +282,10 @@ private:
             last = examine_answer(r);
             if (last.kind == net::outcome_class::success) {
                 answer.emplace(parse(r->body));
-                if (!*answer) last = unreadable_answer(answer->error().message());
+                if (!*answer)
+                    last = answer->error().final
+                               ? net::verdict(net::outcome_class::permanent, answer->error().message())
+                               : unreadable_answer(answer->error().message());
             }
             return last;
         };
