@@ -2,7 +2,7 @@
 //
 // A cap per transfer bounds one answer, not a run: 48 transfers each filling a 64 MiB cap with an
 // endless answer held 945 MB, and at --concurrency 1024 the caps add up to 64 GiB. So the loop
-// also counts every body byte received and not yet handed to its caller against one budget. A
+// also counts the memory of every body being received (its capacity) against one budget. A
 // transfer whose next bytes do not fit is ended at once (CURLE_OUT_OF_MEMORY, which the
 // classifier takes as transient): its memory is free again, and its retry comes after a backoff,
 // when the others have finished. Pausing it instead (CURL_WRITEFUNC_PAUSE) would keep what it

@@ -113,7 +113,7 @@ struct transfer {
     std::coroutine_handle<> waiter;
     std::size_t cap = 0;
     bool over_cap = false;
-    std::size_t budgeted = 0;  // body bytes counted in the loop's body_budget
+    std::size_t budgeted = 0;  // the body's capacity, counted in the loop's body_budget
     bool over_budget = false;
     // Asked each time curl is about to send the request: 1 the first time, 2 when curl resends
     // it on a fresh connection because a kept-alive one died. false: do not send (the transfer
@@ -467,6 +467,9 @@ private:
     }
 
     result finish(detail::transfer& t, CURLcode code) {
+        // A failed transfer's body goes nowhere: its memory is freed now, with its budget, not
+        // when its coroutine resumes (after the next transfers have taken the budget).
+        if (code != CURLE_OK) std::string{}.swap(t.resp.body);
         return_budget(t);
         curl_off_t micros = 0;
         curl_easy_getinfo(t.easy, CURLINFO_TOTAL_TIME_T, &micros);
@@ -588,12 +591,19 @@ private:
             t->over_cap = true;
             return 0;  // curl ends the transfer with CURLE_WRITE_ERROR
         }
-        if (!t->loop->bodies_.take(n)) {
-            t->over_budget = true;
-            return 0;
+        // What counts is the memory the body holds, its capacity: a string that doubles as it
+        // grows may hold twice its size.
+        std::string& body = t->resp.body;
+        if (body.size() + n > body.capacity()) {
+            std::size_t const grown = std::min(std::max(body.size() + n, 2 * body.capacity()), t->cap);
+            if (!t->loop->bodies_.take(grown - t->budgeted)) {
+                t->over_budget = true;
+                return 0;
+            }
+            t->budgeted = grown;
+            body.reserve(grown);
         }
-        t->budgeted += n;
-        t->resp.body.append(data, n);
+        body.append(data, n);
         return n;
     }
 
