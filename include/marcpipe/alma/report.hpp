@@ -143,12 +143,7 @@ public:
     void add(std::uint64_t bib_seq, problem p) {
         pending_.push_back(entry{bib_seq, arrival_++, std::move(p)});
         ++found_;
-        if (on_added) on_added(bib_seq);
     }
-
-    // Called after each add(): whoever reads the input learns that problems are piling up while
-    // it passes over bad records, and can release them (see run.hpp).
-    std::function<void(std::uint64_t bib_seq)> on_added;
 
     // Hands every held problem of a bib before `bib_seq` to `release`, in export order.
     template <typename Release>
@@ -172,11 +167,6 @@ public:
     // again on resume, and their problems found again).
     void forget_from(std::uint64_t bib_seq) {
         std::erase_if(pending_, [&](entry const& e) { return e.bib_seq >= bib_seq; });
-    }
-    // Drops held problems of bibs before `bib_seq` (found again while a resumed run reads past
-    // the bibs an earlier run finished and reported).
-    void forget_before(std::uint64_t bib_seq) {
-        std::erase_if(pending_, [&](entry const& e) { return e.bib_seq < bib_seq; });
     }
 
     std::uint64_t found() const noexcept { return found_; }

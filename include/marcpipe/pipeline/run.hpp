@@ -480,31 +480,11 @@ private:
         // The bib about to be handed on is held here until the consumer takes it.
         std::uint64_t next = first_bib();
         mark held = hold_mark([&next]() -> std::optional<std::uint64_t> { return next; });
-        // While the source reads, a bad record it passes over is finished as soon as its problem
-        // is in: a long stretch of them releases its problems as reading goes on, rather than
-        // holding them all until the next good record is handed on.
-        bool reading = true;
-        std::uint64_t passed_over = 0;
-        problems_.on_added = [this, &next, &reading, &passed_over](std::uint64_t seq) {
-            if (!reading || ++passed_over % 256 != 0) return;
-            if (seq < first_bib()) {
-                problems_.forget_before(first_bib());  // reported by the earlier run
-                return;
-            }
-            next = std::max(next, seq);
-            note_finished_bibs();
-        };
-        struct unhook {
-            alma::problem_log& log;
-            ~unhook() { log.on_added = nullptr; }
-        } const unhooked{problems_};
         for (auto& b : pipeline::bibs(std::move(in), &problems_)) {
             if (b.seq < first_bib()) continue;  // finished by the earlier run
-            reading = false;
             next = b.seq;
             co_yield b;
             next = b.seq + 1;
-            reading = true;
         }
         next = UINT64_MAX;
     }
