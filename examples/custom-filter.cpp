@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "option_checks.hpp"
+
 namespace alma = marcpipe::alma;
 namespace net = marcpipe::net;
 namespace pipeline = marcpipe::pipeline;
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
     app.add_option("--base-url", base_url, "Alma API base URL")->required();
     // One code each time, so that `--library LAW INPUT` leaves INPUT to be the input.
     app.add_option("--library", libraries, "library code in 852 $b (repeatable)")->required()->allow_extra_args(false);
-    app.add_option("--rate", rate, "requests per second (Alma allows 25)")->check(CLI::PositiveNumber);
+    app.add_option("--rate", rate, "requests per second (Alma allows 25)")->check(marcpipe::examples::rate_range());
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {

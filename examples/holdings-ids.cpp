@@ -9,11 +9,12 @@
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
+
+#include "option_checks.hpp"
 
 namespace alma = marcpipe::alma;
 namespace net = marcpipe::net;
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
     auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
     app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
     app.add_option("--api-key-file", key_file, "read the API key from this file instead of ALMA_API_KEY");
-    app.add_option("--rate", rate, "requests per second")->check(CLI::PositiveNumber);
+    app.add_option("--rate", rate, "requests per second")->check(marcpipe::examples::rate_range());
     app.add_option("--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
     app.add_option("--holdings-source", source, "list (one call per bib) or bibs (100 bibs per call, AVA $8)")
         ->check(CLI::IsMember({"list", "bibs"}));

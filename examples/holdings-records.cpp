@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 
+#include "option_checks.hpp"
+
 namespace alma = marcpipe::alma;
 namespace net = marcpipe::net;
 namespace pipeline = marcpipe::pipeline;
@@ -78,7 +80,7 @@ int main(int argc, char** argv) {
     auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
     app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
     app.add_option("--api-key-file", key_file, "read the API key from this file instead of ALMA_API_KEY");
-    app.add_option("--rate", rate, "requests per second")->check(CLI::PositiveNumber);
+    app.add_option("--rate", rate, "requests per second")->check(marcpipe::examples::rate_range());
     app.add_option("--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
     // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
     app.add_option("--require", require, "keep only records with this field (repeatable)")->allow_extra_args(false);

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "option_checks.hpp"
+
 namespace net = marcpipe::net;
 using marcpipe::coro::task;
 
@@ -80,13 +82,13 @@ int main(int argc, char** argv) {
     app.add_option("-c,--concurrency", concurrency, "requests in flight at once")
         ->check(CLI::Range(1, 4096));
     app.add_option("-r,--rate", rate, "most request starts in any rolling second (0 = no limit)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(marcpipe::examples::finite_range(0.1, 1000, true));
     app.add_option("--max-attempts", max_attempts, "tries per URL, the first included")
         ->check(CLI::Range(1, 100));
     app.add_option("--timeout", timeout, "seconds one attempt may take in all")
-        ->check(CLI::PositiveNumber);
+        ->check(marcpipe::examples::finite_range(1, 3600));
     app.add_option("--connect-timeout", connect_timeout, "seconds to connect")
-        ->check(CLI::PositiveNumber);
+        ->check(marcpipe::examples::finite_range(0.1, 600));
     app.add_option("--backend", backend,
                    "how the loop waits: poll (curl_multi_poll) or epoll (socket-action)")
         ->check(CLI::IsMember({"poll", "epoll"}));

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "option_checks.hpp"
+
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
 #endif
@@ -73,7 +75,7 @@ int main(int argc, char** argv) {
     auto* base = app.add_option("--base-url", s.base_url, "Alma API base URL (https://..., or http:// on loopback)");
     app.add_option("--region", s.region, "Alma region: " + alma::region_names())->excludes(base);
     app.add_option("--api-key-file", s.api_key_file, "read the API key from this file instead of ALMA_API_KEY");
-    app.add_option("--rate", s.rate, "requests per second (Alma allows 25 per institution)")->check(CLI::PositiveNumber);
+    app.add_option("--rate", s.rate, "requests per second (Alma allows 25 per institution)")->check(marcpipe::examples::rate_range());
     app.add_option("--concurrency", s.concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
     // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
     app.add_option("--require", s.require, "keep only records with this field (repeatable)")->allow_extra_args(false);

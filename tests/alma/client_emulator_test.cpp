@@ -1,11 +1,15 @@
 // alma::client against the loopback Alma emulator: an answer that cannot be read is asked for
 // again within the HTTP client's one retry budget, and then becomes a problem; an Alma error
 // becomes a problem with its code at once.
+#include <httplib.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <marcpipe/alma/client.hpp>
 #include <marcpipe/coro/sync_wait.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalogue.hpp"
@@ -168,4 +172,31 @@ TEST_CASE("a holdings record that carries another holding's ID is a problem, ask
     CHECK(record.error().message == "the answer is the record of holding ID \"" + cat.holding_id(b, 1) +
                                         "\", not of the holding asked for");
     CHECK(server.counters().requests == 1);
+TEST_CASE("a bib with more than 10,000 holdings is one problem naming them, asked for once", "[alma]") {
+    // A server of one answer: a holdings list of 10,001 holdings, every time it is asked.
+    std::string list = "<holdings total_record_count=\"10001\">";
+    for (int i = 1; i <= 10'001; ++i)
+        list += "<holding link=\"x\"><holding_id>22" + std::to_string(1000000 + i) + "</holding_id></holding>";
+    list += "</holdings>";
+    std::atomic<int> asked{0};
+    httplib::Server server;
+    server.Get("/almaws/v1/bibs/991/holdings", [&](httplib::Request const&, httplib::Response& res) {
+        ++asked;
+        res.set_content(list, "application/xml");
+    });
+    int const port = server.bind_to_any_port("127.0.0.1");
+    REQUIRE(port > 0);
+    std::thread serving{[&] { server.listen_after_bind(); }};
+    while (!server.is_running()) std::this_thread::sleep_for(1ms);
+
+    net::http_client http(quick(3));
+    alma::client client(http, "http://127.0.0.1:" + std::to_string(port));
+    alma::outcome<std::vector<std::string>> listed = wait(http, client.holdings_list("991"));
+    server.stop();
+    serving.join();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().where == alma::stage::holdings_list);
+    CHECK(listed.error().mms_id == "991");
+    CHECK_THAT(listed.error().message, Catch::Contains("10001 holdings"));
+    CHECK(asked == 1);  // the same answer again would say the same
 }

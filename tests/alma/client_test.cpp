@@ -86,3 +86,24 @@ TEST_CASE("a bad key file is a configuration error that does not quote the key",
     std::filesystem::remove(empty);
     CHECK_THROWS_AS(alma::load_api_key(std::string{"/nonexistent/marcpipe/key"}), alma::config_error);
 }
+
+TEST_CASE("a key file that is endless, oversized or a directory is a configuration error", "[alma][client]") {
+    auto const refused = [](std::string const& path, std::string const& says) {
+        CAPTURE(path);
+        try {
+            alma::load_api_key(path);
+            FAIL("accepted");
+        } catch (alma::config_error const& e) {
+            CHECK_THAT(e.what(), Catch::Contains(says));
+        }
+    };
+    refused("/dev/zero", "more than 4096 bytes");  // read to its end, it grew past 5 GB
+    auto const dir = std::filesystem::temp_directory_path();
+    refused(dir.string(), "is a directory");        // iostreams threw from inside the read (exit 134)
+    auto big = temp_file("key4", std::string(4097, 'k'));
+    refused(big.string(), "more than 4096 bytes");
+    std::filesystem::remove(big);
+    auto most = temp_file("key5", std::string(4096, 'k'));
+    CHECK(alma::load_api_key(most.string()).size() == 4096);
+    std::filesystem::remove(most);
+}

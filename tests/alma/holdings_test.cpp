@@ -48,6 +48,38 @@ TEST_CASE("a list shorter than its own count is a truncated answer", "[alma][hol
     CHECK(ids.error().message().find("total_record_count=2") != std::string::npos);
 }
 
+namespace {
+// A holdings list of n holdings, IDs 1..n, counted in total_record_count when `counted`.
+std::string holdings_list_of(std::size_t n, bool counted = true) {
+    std::string body = counted ? "<holdings total_record_count=\"" + std::to_string(n) + "\">" : "<holdings>";
+    for (std::size_t i = 1; i <= n; ++i)
+        body += "<holding link=\"x\"><holding_id>" + std::to_string(i) + "</holding_id></holding>";
+    return body + "</holdings>";
+}
+}  // namespace
+
+TEST_CASE("a bib with more than 10,000 holdings is refused for good, naming the count", "[alma][holdings]") {
+    auto const most = alma::parse_holdings_list(holdings_list_of(10'000));
+    REQUIRE(most);
+    CHECK(most->size() == 10'000);
+    for (bool counted : {true, false}) {
+        auto const over = alma::parse_holdings_list(holdings_list_of(10'001, counted));
+        REQUIRE_FALSE(over);
+        CHECK(over.error().final);  // the same answer again would say the same: not retried
+        CHECK_THAT(over.error().message(), Catch::Contains("10001 holdings") && Catch::Contains("10000"));
+    }
+    // A count alone that says more is enough (the list may be a first page).
+    auto const said = alma::parse_holdings_list(
+        "<holdings total_record_count=\"500000\"><holding><holding_id>1</holding_id></holding></holdings>");
+    REQUIRE_FALSE(said);
+    CHECK(said.error().final);
+    CHECK_THAT(said.error().message(), Catch::Contains("500000 holdings"));
+    // A garbled answer is not final: it is asked for again.
+    auto const cut = alma::parse_holdings_list("<holdings><holding><holding_id>1</holding_id>");
+    REQUIRE_FALSE(cut);
+    CHECK_FALSE(cut.error().final);
+}
+
 TEST_CASE("a body cut short or not a holdings list is an error with its byte offset", "[alma][holdings]") {
     auto cut = alma::parse_holdings_list("<holdings total_record_count=\"1\"><holding><holding_id>22");
     REQUIRE_FALSE(cut);

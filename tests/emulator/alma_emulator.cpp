@@ -77,7 +77,7 @@ struct knobs {
     double latency_jitter = 0;
     std::uint64_t fault_seed = 1;
     double rate_500 = 0, rate_503 = 0, rate_reset = 0, rate_truncated = 0, rate_stall = 0,
-           rate_malformed = 0;
+           rate_malformed = 0, rate_endless = 0, rate_trickle = 0;
     double stall_seconds = 30;
     int retry_after = -1;  // seconds; -1: no Retry-After header (Alma sends none)
     double close_rate = 0;  // fraction of answers sent with Connection: close
@@ -92,7 +92,7 @@ struct knobs {
 
 double fault_rates(knobs const& k) {
     return k.rate_500 + k.rate_503 + k.rate_reset + k.rate_truncated + k.rate_stall +
-           k.rate_malformed;
+           k.rate_malformed + k.rate_endless + k.rate_trickle;
 }
 
 // Sets one runtime knob by its flag name (without "--"); false if unknown or out of range.
@@ -120,6 +120,8 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
         else if (name == "fault-rate-truncated") k.rate_truncated = fraction();
         else if (name == "fault-rate-stall") k.rate_stall = fraction();
         else if (name == "fault-rate-malformed") k.rate_malformed = fraction();
+        else if (name == "fault-rate-endless") k.rate_endless = fraction();
+        else if (name == "fault-rate-trickle") k.rate_trickle = fraction();
         else if (name == "stall-seconds") k.stall_seconds = number();
         else if (name == "retry-after") k.retry_after = value == "none" ? -1 : static_cast<int>(number());
         else if (name == "close-rate") k.close_rate = fraction();
@@ -138,7 +140,7 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
     }
 }
 
-enum class fault { none, http_500, http_503, reset, truncated, stall, malformed };
+enum class fault { none, http_500, http_503, reset, truncated, stall, malformed, endless, trickle };
 
 constexpr std::string_view fault_name(fault f) {
     switch (f) {
@@ -148,6 +150,8 @@ constexpr std::string_view fault_name(fault f) {
         case fault::truncated: return "truncated";
         case fault::stall: return "stall";
         case fault::malformed: return "malformed";
+        case fault::endless: return "endless";
+        case fault::trickle: return "trickle";
         case fault::none: break;
     }
     return "none";
@@ -257,7 +261,7 @@ public:
         }
         std::size_t faults = 0;
         for (auto f : {fault::http_500, fault::http_503, fault::reset, fault::truncated,
-                       fault::stall, fault::malformed}) {
+                       fault::stall, fault::malformed, fault::endless, fault::trickle}) {
             auto it = faults_.find(std::string{fault_name(f)});
             auto n = it == faults_.end() ? 0 : it->second;
             faults += n;
@@ -508,6 +512,7 @@ private:
             return reply(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>",
                          "text/html");
         if (f == fault::stall && !stall(req)) return;
+        if (f == fault::endless) return endless(res);
 
         auto [status, body] = route(req, k);
         if (f == fault::malformed) body = garble(std::move(body)), status = 200;
@@ -517,6 +522,7 @@ private:
             counters_.count(event::gzip_sent);
         }
         if (f == fault::truncated) return truncate(res, status, std::move(body));
+        if (f == fault::trickle) return trickle(res, status, std::move(body));
         reply(res, status, std::move(body));
     }
 
@@ -656,7 +662,9 @@ private:
                                std::pair{k.rate_reset, fault::reset},
                                std::pair{k.rate_truncated, fault::truncated},
                                std::pair{k.rate_stall, fault::stall},
-                               std::pair{k.rate_malformed, fault::malformed}}) {
+                               std::pair{k.rate_malformed, fault::malformed},
+                               std::pair{k.rate_endless, fault::endless},
+                               std::pair{k.rate_trickle, fault::trickle}}) {
             if (u < rate) return f;
             u -= rate;
         }
@@ -752,6 +760,38 @@ private:
             body.insert(lt == std::string::npos ? body.size() / 2 : lt, "</garbled>");
         }
         return body;
+    }
+
+    // 200 and a holdings list that never ends: 64 KiB chunks of <holding> elements for as long as
+    // the client reads them.
+    void endless(httplib::Response& res) {
+        res.status = 200;
+        counters_.sent(200);
+        std::string chunk;
+        while (chunk.size() < 64 * 1024) chunk += "<holding><holding_id>22999999999999</holding_id></holding>";
+        res.set_chunked_content_provider(
+            "application/xml;charset=UTF-8", [chunk = std::move(chunk)](std::size_t offset, httplib::DataSink& sink) {
+                if (offset == 0 && !sink.write("<holdings>", 10)) return false;
+                return sink.is_writable() && sink.write(chunk.data(), chunk.size());
+            });
+    }
+
+    // The real answer, three bytes a second: a body that never stalls outright, so only a
+    // client's low-speed limit ends it early.
+    void trickle(httplib::Response& res, int status, std::string body) {
+        res.status = status;
+        counters_.sent(status);
+        res.set_chunked_content_provider(
+            "application/xml;charset=UTF-8", [body = std::move(body)](std::size_t offset, httplib::DataSink& sink) {
+                if (offset >= body.size()) {
+                    sink.done();
+                    return true;
+                }
+                if (!sink.is_writable() || !sink.write(body.data() + offset, std::min<std::size_t>(3, body.size() - offset)))
+                    return false;
+                std::this_thread::sleep_for(std::chrono::seconds(1));
+                return true;
+            });
     }
 
     // Announce the whole body, send part of it, then close: the client sees a short read.
@@ -889,6 +929,12 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--fault-rate-malformed", k.rate_malformed,
                    "fraction of calls answered 200 with XML that does not parse")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-endless", k.rate_endless,
+                   "fraction of calls answered 200 with a holdings list that never ends")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-trickle", k.rate_trickle,
+                   "fraction of calls whose answer is sent three bytes a second")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--stall-seconds", k.stall_seconds, "how long a stalled call is held");
     app.add_option("--retry-after", k.retry_after,

@@ -55,7 +55,8 @@ struct emulator_counters {
     }
     // Answers sent with this HTTP status.
     long status(int code) const { return get("status_" + std::to_string(code)); }
-    // Faults injected of one kind: "500", "503", "reset", "truncated", "stall", "malformed".
+    // Faults injected of one kind: "500", "503", "reset", "truncated", "stall", "malformed",
+    // "endless", "trickle".
     long fault(std::string const& kind) const { return get("fault_" + kind); }
 };
 

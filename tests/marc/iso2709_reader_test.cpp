@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "catch.hpp"
@@ -311,4 +312,58 @@ TEST_CASE("an empty input has no records and no problems", "[marc][iso2709]") {
     CHECK_FALSE(reader.next());
     CHECK(reader.problems().empty());
     CHECK(reader.record_number() == 0);
+}
+
+namespace {
+
+// Bytes a random number generator gives for `seed`, starting and ending with a letter (not a
+// separator, which the reader would pass over without a word).
+std::string random_junk(std::size_t size, unsigned seed) {
+    std::mt19937 gen{seed};
+    std::string junk(size, '\0');
+    for (auto& c : junk) c = static_cast<char>(gen() & 0xFF);
+    junk.front() = 'x';
+    junk.back() = 'x';
+    return junk;
+}
+
+}  // namespace
+
+TEST_CASE("a megabyte of random bytes after good records is one problem naming its bytes", "[marc][iso2709]") {
+    auto const good = slurp(data_path("marc4j_chabon.mrc")) + slurp(data_path("marc4j_summerland.mrc"));
+    auto const junk = random_junk(1 << 20, 11);
+    // The junk holds a record terminator every 256 bytes or so: thousands of places where a
+    // reader that reports each one would report a problem.
+    REQUIRE(std::count(junk.begin(), junk.end(), '\x1D') > 1000);
+    auto const bytes = good + junk;
+    auto const r = read_all(bytes);
+    CHECK(r.ids.size() == 3);
+    REQUIRE(r.problems.size() == 1);
+    auto const& p = r.problems.front();
+    CHECK(p.code == error_code::unreadable_bytes);
+    CHECK(p.record_number == 4);
+    CHECK(p.byte_offset == good.size());
+    CHECK_THAT(p.detail, Catch::Contains("from byte " + std::to_string(good.size()) + " to byte " +
+                                         std::to_string(bytes.size())));
+    // Strict reading still stops at the first problem, as it was.
+    auto strict = marc::iso2709_reader::from_memory(bytes, marc::on_error::stop);
+    for (int i = 0; i < 3; ++i) CHECK(strict.next());
+    CHECK_THROWS_AS(strict.next(), marc::marc_error);
+}
+
+TEST_CASE("junk between good records is one problem, and the record after it is counted once", "[marc][iso2709]") {
+    auto const a = slurp(data_path("marc4j_chabon.mrc"));  // two records
+    auto const b = slurp(data_path("marc4j_summerland.mrc"));
+    // Ending in a record terminator, or the search for the end of the last bad record in it
+    // would take the record after it too.
+    auto const junk = random_junk(64 * 1024, 12) + '\x1D';
+    auto const r = read_all(a + junk + b + junk);
+    CHECK(r.ids.size() == 3);
+    REQUIRE(r.problems.size() == 2);
+    CHECK(r.problems[0].record_number == 3);
+    CHECK(r.problems[0].byte_offset == a.size());
+    CHECK_THAT(r.problems[0].detail, Catch::Contains("to byte " + std::to_string(a.size() + junk.size())));
+    // Junk is one record in the count: summerland is record 4, the junk after it record 5.
+    CHECK(r.problems[1].record_number == 5);
+    CHECK(r.problems[1].byte_offset == a.size() + junk.size() + b.size());
 }

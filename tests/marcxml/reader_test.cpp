@@ -418,3 +418,26 @@ TEST_CASE("reading into one reused record gives the same records as next()", "[m
     CHECK(got == expected.records);
     CHECK(reader.problems().size() == expected.problems.size());
 }
+
+TEST_CASE("a run of stray markup between records is one problem naming the bytes it spans", "[marcxml]") {
+    std::string const good = "<record>" + holding_body("") + "</record>\n";
+    // 20,000 end tags that close nothing: each one a problem where no record is.
+    std::string stray;
+    for (int i = 0; i < 20'000; ++i) stray += "</x>";
+    std::string const doc = "<collection>\n" + good + "</collection>\n" + stray;
+    auto const r = read_all(doc);
+    CHECK(r.records.size() == 1);
+    REQUIRE(r.problems.size() == 1);
+    auto const& p = r.problems[0];
+    CHECK(p.code == error_code::unreadable_bytes);
+    CHECK(p.record_number == 2);
+    auto const first = doc.find("</x>");
+    auto const last = doc.rfind("</x>");
+    CHECK(p.byte_offset == first);
+    CHECK_THAT(p.detail, Contains("from byte " + std::to_string(first) + " to byte " + std::to_string(last)) &&
+                             Contains("20000 problems") && Contains("without a start tag"));
+    // One bad end tag alone is still reported in its own words.
+    auto const one = read_all("<collection>\n" + good + "</collection>\n</x>");
+    REQUIRE(one.problems.size() == 1);
+    CHECK(one.problems[0].code == error_code::malformed_xml);
+}

@@ -336,6 +336,43 @@ TEST_CASE("a stalled answer runs into the timeout, and the last attempt's error 
     require_no_key_in(f.results[0].error().message);
 }
 
+TEST_CASE("an answer trickling three bytes a second is dropped by the low-speed limit and retried",
+          "[net]") {
+    emulator_process alma(emulator_flags({"--fault-rate-trickle", "1"}));
+    client_options o = fast_retries(0, 2);
+    o.loop.low_speed_time = 1s;  // under 100 bytes/s for a second
+    o.retry.max_attempts = 2;
+    http_client http(o);
+    fetched f = fetch_all(http, holdings_urls(alma, 1), 1);
+    REQUIRE_FALSE(f.results[0]);
+    CHECK(f.results[0].error().code == CURLE_OPERATION_TIMEDOUT);
+    CHECK(classify(f.results[0]) == outcome_class::transient);
+    CHECK(http.stats().requests == 2);
+    CHECK(alma.counters().fault("trickle") == 2);
+    // The holdings list is over 300 bytes: a trickle would take minutes per attempt.
+    CHECK(f.seconds < 60.0);
+}
+
+TEST_CASE("endless answers on every slot are cut by the budget for bodies in flight, each retried a "
+          "bounded number of times", "[net]") {
+    emulator_process alma(emulator_flags({"--fault-rate-endless", "1"}));
+    client_options o = fast_retries(0, 8);
+    o.loop.max_response_bytes = std::size_t{16} << 20;
+    o.loop.bodies_in_flight_bytes = std::size_t{2} << 20;  // eight 16 MiB caps would be 128 MiB
+    o.retry.max_attempts = 3;
+    http_client http(o);
+    fetched f = fetch_all(http, holdings_urls(alma, 8), 8);
+    for (auto const& r : f.results) {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == CURLE_OUT_OF_MEMORY);
+    }
+    CHECK(http.loop().bodies().peak() <= o.loop.bodies_in_flight_bytes);
+    CHECK(http.loop().bodies().used() == 0);
+    CHECK(http.stats().requests == 8 * 3);
+    CHECK(http.stats().gave_up == 8);
+    CHECK(alma.counters().fault("endless") == 8 * 3);
+}
+
 TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request still succeeds",
           "[net][slow]") {
     // The institution's budget is 20/s but the client was told 40/s (another integration uses

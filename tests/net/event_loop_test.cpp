@@ -51,6 +51,21 @@ public:
         server_.Get("/big", [](httplib::Request const&, httplib::Response& res) {
             res.set_content(std::string(300'000, 'x'), "text/plain");
         });
+        // Answers without end: 64 KiB chunks until the client hangs up.
+        server_.Get("/endless", [](httplib::Request const&, httplib::Response& res) {
+            res.set_chunked_content_provider("text/plain", [](std::size_t, httplib::DataSink& sink) {
+                std::string const chunk(64 * 1024, 'x');
+                return sink.is_writable() && sink.write(chunk.data(), chunk.size());
+            });
+        });
+        // Three bytes a second, for a minute.
+        server_.Get("/trickle", [](httplib::Request const&, httplib::Response& res) {
+            res.set_chunked_content_provider("text/plain", [](std::size_t offset, httplib::DataSink& sink) {
+                if (offset >= 180 || !sink.is_writable() || !sink.write("abc", 3)) return false;
+                std::this_thread::sleep_for(1s);
+                return true;
+            });
+        });
         server_.Get("/status/503", [](httplib::Request const&, httplib::Response& res) {
             res.status = 503;
             res.set_content("busy", "text/plain");
@@ -277,6 +292,50 @@ TEST_CASE("a response over the size cap is an error, not a truncated body", "[ne
     REQUIRE_FALSE(r);
     CHECK(r.error().code == CURLE_FILESIZE_EXCEEDED);
     CHECK(r.error().message.find("cap") != std::string::npos);
+}
+
+task<void> get_into(event_loop& loop, std::string url, std::vector<result>& out) {
+    out.push_back(co_await get(loop, std::move(url)));
+}
+
+TEST_CASE("endless answers on every slot are cut by the loop's budget for bodies", "[net]") {
+    local_server server;
+    loop_options o = with(8);
+    o.max_response_bytes = std::size_t{16} << 20;
+    o.bodies_in_flight_bytes = std::size_t{1} << 20;
+    event_loop loop(o);
+    std::vector<result> results;
+    for (int i = 0; i < 8; ++i) loop.spawn(get_into(loop, server.url("/endless"), results));
+    loop.run();
+    REQUIRE(results.size() == 8);
+    for (auto const& r : results) {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == CURLE_OUT_OF_MEMORY);
+        CHECK_THAT(r.error().message, Catch::Contains("budget of 1048576 bytes"));
+    }
+    // Eight caps of 16 MiB would have let 128 MiB in; the budget held them to 1 MiB together.
+    CHECK(loop.bodies().peak() <= o.bodies_in_flight_bytes);
+    CHECK(loop.bodies().peak() > o.bodies_in_flight_bytes / 2);
+    CHECK(loop.bodies().used() == 0);
+    // And a small answer after them fits again.
+    CHECK(drive(loop, get(loop, server.url("/big"))));
+}
+
+TEST_CASE("a body that trickles below the low-speed limit is dropped as a timeout", "[net]") {
+    // The defaults: under 100 bytes a second for 30 s (a trickle of 3 bytes a second held a call
+    // for the whole total timeout before).
+    CHECK(loop_options{}.low_speed_limit == 100);
+    CHECK(loop_options{}.low_speed_time == 30s);
+    local_server server;
+    loop_options o = with(1);
+    o.low_speed_time = 2s;
+    event_loop loop(o);
+    auto begin = event_loop::clock::now();
+    result r = drive(loop, get(loop, server.url("/trickle")));
+    auto elapsed = event_loop::clock::now() - begin;
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == CURLE_OPERATION_TIMEDOUT);
+    CHECK(elapsed < 50s);  // the trickle lasts a minute
 }
 
 TEST_CASE("a server that never answers runs into the total timeout", "[net]") {

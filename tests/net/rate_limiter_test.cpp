@@ -2,6 +2,8 @@
 // first on an injected clock, then on a real event loop.
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <stdexcept>
 #include <marcpipe/coro/task.hpp>
 #include <marcpipe/net/rate_limiter.hpp>
 #include <string>
@@ -267,4 +269,16 @@ TEST_CASE("waiters with equal keys are granted in the order they came", "[net]")
 
 TEST_CASE("a waiter without a key goes after every waiter with one", "[net]") {
     CHECK(grant_order({{last_priority, 'a'}, {9, 'b'}, {last_priority, 'c'}, {0, 'd'}}) == "dbac");
+}
+
+TEST_CASE("a rate that is not a number, infinite, negative or one call a day is refused", "[net]") {
+    for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity(), -1.0, 1e-5, 1e12}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(rolling_window(rate_options{bad}), std::invalid_argument);
+    }
+    // No limit, the slowest and the fastest allowed.
+    CHECK(rolling_window(rate_options{0}).unlimited());
+    CHECK(rolling_window(rate_options{1.0 / 3600}).max_limit() == 1);
+    CHECK(rolling_window(rate_options{1000}).max_limit() == 1000);
 }

@@ -171,9 +171,15 @@ TEST_CASE("an ID list: BOM dropped, bad lines reported with line number and byte
     CHECK(bibs[1] == pipeline::bib{3, "993", nullptr, 18});
     CHECK_FALSE(bibs[0].record);
     auto const found = problems_in(log);
+    // Two bad lines in a row are one problem, at the first one's position.
     CHECK(found == std::vector<std::pair<std::uint64_t, std::string>>{
-                       {1, "line 3 at byte 9: not an MMS ID: \"99 2\""},
-                       {2, "line 4 at byte 14: not an MMS ID: \"abc\""}});
+                       {1, "lines 3 to 4: no record from byte 9 to byte 17 (2 problems in it, the first: not MARC: "
+                           "line 3 at byte 9: not an MMS ID: \"99 2\")"}});
+    // One bad line alone is reported in its own words.
+    alma::problem_log one;
+    CHECK((pipeline::bibs(in_memory("991\nabc\n993\n"), one) | ranges::to<std::vector>()).size() == 2);
+    CHECK(problems_in(one) ==
+          std::vector<std::pair<std::uint64_t, std::string>>{{1, "line 2 at byte 4: not an MMS ID: \"abc\""}});
 
     SECTION("strict, the first bad line throws with its line number and offset") {
         pipeline::source_options strict;
@@ -257,4 +263,23 @@ TEST_CASE("a 001 or a line that is not an Alma ID, or repeats an earlier MMS ID,
         CHECK(found[1].first == 2);
         CHECK_THAT(found[1].second, Catch::Matchers::StartsWith("record 3: repeated MMS ID: 993, first met on record 2"));
     }
+TEST_CASE("an ID list with junk after it: one problem, and no line is kept whole", "[pipeline][sources]") {
+    // 200,000 lines of letters, then 4 MB with no line end, then an ID: the junk is one problem
+    // from its first byte to its last, and the ID after it is still read.
+    std::string junk;
+    for (int i = 0; i < 200'000; ++i) junk += "x" + std::to_string(i) + "\n";
+    junk += std::string(4 << 20, 'y') + "\n";
+    std::string const input = "991\n992\n" + junk + "993\n";
+    alma::problem_log log;
+    auto bibs = pipeline::bibs(in_memory(input), log) | ranges::to<std::vector>();
+    REQUIRE(bibs.size() == 3);
+    CHECK(bibs[2].mms_id == "993");
+    CHECK(bibs[2].seq == 2 + 200'001);
+    CHECK(bibs[2].byte_offset == input.size() - 4);
+    auto const found = problems_in(log);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].first == 2);
+    CHECK_THAT(found[0].second, Catch::Matchers::StartsWith("lines 3 to 200003: no record from byte 8 to byte " +
+                                                            std::to_string(input.size() - 5)));
+    CHECK_THAT(found[0].second, Catch::Matchers::Contains("200001 problems"));
 }

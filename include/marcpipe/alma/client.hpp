@@ -5,11 +5,16 @@
 // in the Authorization header: it is never part of a URL here, so no URL this file builds can leak it.
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -84,6 +89,40 @@ inline std::string normalise_base_url(std::string_view url) {
     return base;
 }
 
+// The most a key file may hold: an Alma key is about 40 characters. Reading stops there, so a
+// key file that names /dev/zero or a disk image costs 4 KiB, not all memory.
+inline constexpr std::size_t max_api_key_file = 4096;
+
+// The bytes of a key file, read with POSIX calls: a directory, an unreadable or an oversized file
+// is a config_error naming the file (iostreams throw from inside a read of a directory).
+inline std::string read_api_key_file(std::string const& path) {
+    std::string const where = "the API key file " + path;
+    int const fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) throw config_error("cannot read " + where + ": " + std::strerror(errno));
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } const closed{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) throw config_error(where + " is a directory");
+    std::string bytes(max_api_key_file + 1, '\0');
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        auto const n = ::read(fd, bytes.data() + got, bytes.size() - got);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw config_error("cannot read " + where + ": " + std::strerror(errno));
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    if (got > max_api_key_file)
+        throw config_error(where + " holds more than " + std::to_string(max_api_key_file) +
+                           " bytes; it must hold just the key");
+    bytes.resize(got);
+    return bytes;
+}
+
 // The API key: from the file when one is named, otherwise from ALMA_API_KEY. Surrounding
 // whitespace (the newline an editor adds) is dropped; a key with control characters inside is
 // refused, since it would corrupt the Authorization header. Messages never quote the key.
@@ -91,9 +130,7 @@ inline std::string load_api_key(std::optional<std::string> const& key_file,
                                 char const* env_name = "ALMA_API_KEY") {
     std::string key;
     if (key_file) {
-        std::ifstream in{*key_file, std::ios::binary};
-        if (!in) throw config_error("cannot read the API key file " + *key_file);
-        key.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+        key = read_api_key_file(*key_file);
     } else if (char const* env = std::getenv(env_name)) {
         key = env;
     } else {
@@ -253,7 +290,10 @@ private:
             last = examine_answer(r);
             if (last.kind == net::outcome_class::success) {
                 answer.emplace(parse(r->body));
-                if (!*answer) last = unreadable_answer(answer->error().message());
+                if (!*answer)
+                    last = answer->error().final
+                               ? net::verdict(net::outcome_class::permanent, answer->error().message())
+                               : unreadable_answer(answer->error().message());
             }
             return last;
         };

@@ -24,9 +24,13 @@ namespace marcpipe::alma {
 
 struct parse_failure {
     parse_failure() = default;
-    parse_failure(std::string what_, std::ptrdiff_t offset_) : what{std::move(what_)}, offset{offset_} {}
+    parse_failure(std::string what_, std::ptrdiff_t offset_, bool final_ = false)
+        : what{std::move(what_)}, offset{offset_}, final{final_} {}
     std::string what;
     std::ptrdiff_t offset = -1;  // byte offset in the body, -1 when it is not about one spot
+    // The answer was read and is refused for what it says (see max_holdings_per_bib): asking
+    // again would bring the same. Otherwise the body is taken as garbled on the way, and retried.
+    bool final = false;
 
     std::string message() const {
         return offset >= 0 ? what + " at byte " + std::to_string(offset) : what;
@@ -69,8 +73,15 @@ inline parsed<pugi::xml_document*> load(pugi::xml_document& doc, std::string_vie
 
 }  // namespace parse_detail
 
+// The most holdings one bib may have in a run. A library's bib has a handful, a union
+// catalogue's a few thousand; a list of 500,000 holding IDs from a server is not a job to start
+// (half a million calls, each holding ID kept until its record is in), so it is a problem of the
+// bib instead.
+inline constexpr std::size_t max_holdings_per_bib = 10'000;
+
 // Retrieve Holdings List: every holding_id in document order. `<holdings total_record_count="0"/>`
-// is a normal answer (a bib with no holdings) and gives an empty list.
+// is a normal answer (a bib with no holdings) and gives an empty list. More holdings than
+// max_holdings_per_bib is a final failure naming how many.
 inline parsed<std::vector<std::string>> parse_holdings_list(std::string_view body) {
     pugi::xml_document doc;
     if (auto loaded = parse_detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
@@ -78,6 +89,16 @@ inline parsed<std::vector<std::string>> parse_holdings_list(std::string_view bod
     if (parse_detail::local_name(root) != "holdings")
         return tl::unexpected(parse_failure{
             "expected a <holdings> list, found <" + std::string(root.name()) + ">", -1});
+    std::size_t listed = 0;
+    for (pugi::xml_node h = root.first_child(); h; h = h.next_sibling())
+        if (h.type() == pugi::node_element && parse_detail::local_name(h) == "holding") ++listed;
+    auto const count = root.attribute("total_record_count");
+    std::size_t const said = count ? static_cast<std::size_t>(count.as_ullong()) : 0;
+    if (std::max(listed, said) > max_holdings_per_bib)
+        return tl::unexpected(parse_failure{
+            "the bib has " + std::to_string(std::max(listed, said)) + " holdings, more than the " +
+                std::to_string(max_holdings_per_bib) + " one bib may have in a run; none fetched",
+            -1, true});
     std::vector<std::string> ids;
     for (pugi::xml_node h = root.first_child(); h; h = h.next_sibling()) {
         if (h.type() != pugi::node_element || parse_detail::local_name(h) != "holding") continue;
@@ -87,8 +108,7 @@ inline parsed<std::vector<std::string>> parse_holdings_list(std::string_view bod
         ids.push_back(std::move(id));
     }
     // A list shorter than its own count is a truncated answer, not fewer holdings.
-    if (auto const count = root.attribute("total_record_count"); count &&
-        count.as_ullong() > ids.size())
+    if (count && said > ids.size())
         return tl::unexpected(parse_failure{
             "the list says total_record_count=" + std::string(count.value()) + " but holds " +
                 std::to_string(ids.size()) + " holdings",

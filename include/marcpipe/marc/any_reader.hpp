@@ -24,9 +24,11 @@
 
 #include "marcpipe/marc/error.hpp"
 #include "marcpipe/marc/iso2709_reader.hpp"
+#include "marcpipe/marc/line_reader.hpp"
 #include "marcpipe/marc/marcxml_reader.hpp"
 #include "marcpipe/marc/record.hpp"
 #include "marcpipe/marc/source.hpp"
+#include "marcpipe/marc/unreadable_run.hpp"
 
 namespace marcpipe::marc {
 
@@ -140,7 +142,7 @@ public:
                 break;
             }
             case input_format::mms_id_list:
-                reader_.emplace<id_lines>(std::move(rest));
+                reader_.emplace<line_reader>(std::move(rest));
                 break;
         }
     }
@@ -212,17 +214,30 @@ public:
                 }
                 return current_;
             }
-            auto& lines = std::get<id_lines>(reader_);
-            auto line = lines.next();
-            if (!line) return std::nullopt;
-            number_ = lines.line_number;
-            if (!detail::all_digits(*line)) {
-                report(error_code::not_marc, lines.line_offset,
-                       "line " + std::to_string(lines.line_number) + " \"" + detail::printable(*line) +
-                           "\" is not an MMS ID");
+            auto line = std::get<line_reader>(reader_).next();
+            if (!line) {
+                if (auto p = bad_lines_.close()) keep(*p);
+                return std::nullopt;
+            }
+            std::string_view const text = detail::trim(line->text);
+            if (text.empty()) continue;
+            number_ = line->number;
+            if (line->cut || !detail::all_digits(text)) {
+                // Bad lines in a row are one problem (unreadable_run.hpp); only under skip is
+                // a run ever held.
+                std::uint64_t const end = line->offset + line->length;
+                if (bad_lines_.extend(end)) continue;
+                std::string what = "line " + std::to_string(number_) + " \"" +
+                                   detail::printable(text.substr(0, 40)) + "\" is not an MMS ID";
+                if (options_.policy == on_error::stop)
+                    report(error_code::not_marc, line->offset, std::move(what));
+                else
+                    (void)bad_lines_.add(read_problem{error_code::not_marc, number_, line->offset, std::move(what)},
+                                         end);
                 continue;
             }
-            return *line;
+            if (auto p = bad_lines_.close()) keep(*p);
+            return text;
         }
     }
 
@@ -238,44 +253,6 @@ public:
     iso2709_reader* iso2709() noexcept { return std::get_if<iso2709_reader>(&reader_); }
 
 private:
-    // One MMS ID a line, read in blocks.
-    struct id_lines {
-        explicit id_lines(std::unique_ptr<byte_source> s) : source{std::move(s)} {}
-
-        std::optional<std::string_view> next() {
-            for (;;) {
-                auto nl = pending.find('\n', pos);
-                if (nl == std::string::npos && !eof) {
-                    pending.erase(0, pos);
-                    consumed += pos;
-                    pos = 0;
-                    std::size_t had = pending.size();
-                    pending.resize(had + block);
-                    std::size_t n = source->read(pending.data() + had, block);
-                    pending.resize(had + n);
-                    if (n == 0) eof = true;
-                    continue;
-                }
-                if (nl == std::string::npos && pos == pending.size()) return std::nullopt;
-                std::size_t end = nl == std::string::npos ? pending.size() : nl;
-                line_offset = consumed + pos;
-                auto line = detail::trim(std::string_view{pending}.substr(pos, end - pos));
-                pos = nl == std::string::npos ? pending.size() : nl + 1;
-                ++line_number;
-                if (!line.empty()) return line;
-            }
-        }
-
-        static constexpr std::size_t block = 64 * 1024;
-        std::unique_ptr<byte_source> source;
-        std::string pending;
-        std::size_t pos = 0;
-        std::uint64_t consumed = 0;  // input offset of pending[0]
-        std::uint64_t line_number = 0;
-        std::uint64_t line_offset = 0;
-        bool eof = false;
-    };
-
     void report(error_code code, std::uint64_t offset, std::string detail) {
         read_problem p{code, number_, offset, std::move(detail)};
         if (options_.policy == on_error::stop) {
@@ -296,7 +273,8 @@ private:
     reader_options options_;
     std::string name_;
     input_format format_ = input_format::iso2709;
-    std::variant<std::monostate, iso2709_reader, marcxml_reader, id_lines> reader_;
+    std::variant<std::monostate, iso2709_reader, marcxml_reader, line_reader> reader_;
+    unreadable_run bad_lines_;
     std::string current_;
     std::uint64_t number_ = 0;
     std::uint64_t problem_count_ = 0;

@@ -30,6 +30,7 @@ enum class error_code {
     missing_001,           // a record with no 001 where one is needed
     invalid_001,           // a 001 (or a line of an ID list) that is not an MMS ID where one is needed
     repeated_001,          // an MMS ID the input already named
+    unreadable_bytes,      // a stretch of input holding no record (see unreadable_run.hpp)
 };
 
 constexpr std::string_view to_string(error_code c) noexcept {
@@ -51,6 +52,7 @@ constexpr std::string_view to_string(error_code c) noexcept {
         case error_code::missing_001: return "no 001";
         case error_code::invalid_001: return "001 is not an MMS ID";
         case error_code::repeated_001: return "repeated MMS ID";
+        case error_code::unreadable_bytes: return "unreadable bytes";
     }
     return "unknown error";
 }

@@ -16,6 +16,12 @@
 // handed to the on_problem callback (or kept in problems()), the bad record is passed over up
 // to its record terminator, and reading goes on. Either way the bad record's bytes have been
 // consumed, so a caller that catches the error may call next() again.
+//
+// Where no record can be framed at all (the leader's length is not a number, or does not lead to
+// the record terminator) the reader is lost: it counts no new record until it finds one again,
+// and under on_error::skip the problems met meanwhile are one problem naming the bytes they span
+// (unreadable_run.hpp), handed on before the record found after them. A bad record that is
+// framed (length and terminator agree, the inside is broken) is a problem of its own.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +41,7 @@
 #include "marcpipe/marc/error.hpp"
 #include "marcpipe/marc/record_view.hpp"
 #include "marcpipe/marc/source.hpp"
+#include "marcpipe/marc/unreadable_run.hpp"
 
 namespace marcpipe::marc {
 
@@ -83,32 +90,35 @@ public:
     // The next structurally sound record, or nullopt at the end of the input.
     std::optional<record_view> next() {
         for (;;) {
-            if (!skip_separators()) return std::nullopt;
-            ++record_number_;
+            if (!skip_separators()) {
+                if (auto p = lost_.close()) deliver(std::move(*p));
+                return std::nullopt;
+            }
+            if (!lost_.open()) ++record_number_;
             record_offset_ = offset_ + pos_;
             std::size_t avail = fill(leader_length);
             if (avail < leader_length) {
                 pos_ = end_;
-                report(error_code::truncated_record, record_offset_,
-                       "input ends " + std::to_string(avail) + " bytes into a record");
+                lost(error_code::truncated_record, record_offset_,
+                     "input ends " + std::to_string(avail) + " bytes into a record");
                 continue;
             }
             long const len = detail::parse_digits(data_ + pos_, 5);
             if (len < 0) {
                 std::string shown = detail::printable(std::string_view(data_ + pos_, 5));
                 auto const skipped = skip_past_terminator(0);
-                report(error_code::bad_record_length, record_offset_,
-                       "leader 00-04 \"" + shown + "\" is not a number; " +
-                           std::to_string(skipped) + " bytes passed over");
+                lost(error_code::bad_record_length, record_offset_,
+                     "leader 00-04 \"" + shown + "\" is not a number; " + std::to_string(skipped) +
+                         " bytes passed over");
                 continue;
             }
             auto const ulen = static_cast<std::size_t>(len);
             if (ulen < leader_length + 2) {
                 auto const skipped = skip_past_terminator(0);
-                report(error_code::bad_record_length, record_offset_,
-                       "leader says " + std::to_string(len) +
-                           " bytes, too few for a leader and a directory; " +
-                           std::to_string(skipped) + " bytes passed over");
+                lost(error_code::bad_record_length, record_offset_,
+                     "leader says " + std::to_string(len) +
+                         " bytes, too few for a leader and a directory; " +
+                         std::to_string(skipped) + " bytes passed over");
                 continue;
             }
             avail = fill(ulen);
@@ -130,11 +140,13 @@ public:
                 if (auto const* t = early_terminator(); t && t != r + ulen - 1) {
                     length_problem(ulen, avail, t);
                 } else {
+                    found_record();
                     pos_ += ulen;
                     report(sp.code, record_offset_ + sp.offset, std::move(sp.detail));
                 }
                 continue;
             }
+            found_record();
             pos_ += ulen;
             return view;
         }
@@ -211,34 +223,58 @@ private:
         if (early) {
             auto const real = static_cast<std::size_t>(early - (data_ + pos_)) + 1;
             pos_ += real;
-            report(error_code::bad_record_length, record_offset_,
+            lost(error_code::bad_record_length, record_offset_,
                    says + ", the record terminator ends it after " + std::to_string(real));
             return;
         }
         if (avail < stated) {
             // Input ended before the stated length, with no terminator in the bytes there.
             pos_ = end_;
-            report(error_code::truncated_record, record_offset_,
+            lost(error_code::truncated_record, record_offset_,
                    says + ", input ends after " + std::to_string(avail));
             return;
         }
         bool found = false;
         auto const real = skip_past_terminator(std::max(stated, leader_length), &found);
         if (!found) {
-            report(error_code::truncated_record, record_offset_,
+            lost(error_code::truncated_record, record_offset_,
                    says + ", input ends after " + std::to_string(real) +
                        " with no record terminator");
             return;
         }
         std::string why = says + ", the record terminator ends it after " + std::to_string(real);
         if (real > max_record_length) why += " (over the ISO 2709 limit of 99,999)";
-        report(error_code::bad_record_length, record_offset_, std::move(why));
+        lost(error_code::bad_record_length, record_offset_, std::move(why));
+    }
+
+    // A problem where no record could be framed; reading goes on at offset_ + pos_.
+    void lost(error_code code, std::uint64_t offset, std::string detail) {
+        read_problem p{code, record_number_, offset, std::move(detail)};
+        if (options_.policy == on_error::stop) return report(std::move(p));
+        if (auto before = lost_.add(std::move(p), offset_ + pos_)) deliver(std::move(*before));
+    }
+
+    // A record is framed at record_offset_: the run of lost bytes before it, if any, ends, and
+    // the record is counted.
+    void found_record() {
+        if (auto p = lost_.close()) {
+            deliver(std::move(*p));
+            ++record_number_;
+        }
     }
 
     void report(error_code code, std::uint64_t offset, std::string detail) {
-        read_problem p{code, record_number_, offset, std::move(detail)};
+        report(read_problem{code, record_number_, offset, std::move(detail)});
+    }
+    void report(read_problem p) {
+        if (options_.policy == on_error::stop) {
+            ++problem_count_;
+            throw marc_error(std::move(p));
+        }
+        deliver(std::move(p));
+    }
+    void deliver(read_problem p) {
         ++problem_count_;
-        if (options_.policy == on_error::stop) throw marc_error(std::move(p));
         if (options_.on_problem)
             options_.on_problem(p);
         else
@@ -258,6 +294,7 @@ private:
     std::uint64_t record_offset_ = 0;
     std::uint64_t problem_count_ = 0;
     std::vector<read_problem> problems_;
+    unreadable_run lost_;
 };
 
 }  // namespace marcpipe::marc

@@ -62,6 +62,7 @@
 #include <marcpipe/marc/read_buffer.hpp>
 #include <marcpipe/marc/record.hpp>
 #include <marcpipe/marc/source.hpp>
+#include <marcpipe/marc/unreadable_run.hpp>
 #include <memory>
 #include <optional>
 #include <pugixml.hpp>
@@ -123,11 +124,22 @@ public:
     // input; after a thrown problem `into` holds a partial record.
     bool read(record& into) {
         for (;;) {
-            if (finished_) return false;
+            if (finished_) {
+                end_lost_run();
+                return false;
+            }
             try {
-                return next_record(into);
+                bool const got = next_record(into);
+                end_lost_run();
+                return got;
             } catch (problem_found& p) {
-                report(std::move(p.problem));
+                // Problems of one record number (junk between records, where the reader meets
+                // no new record element) are one problem naming the bytes they span.
+                std::uint64_t const at = p.problem.byte_offset;
+                if (opts_.policy == on_error::stop)
+                    report(std::move(p.problem));
+                else if (auto before = lost_.add(std::move(p.problem), at))
+                    report(std::move(*before));
             }
         }
     }
@@ -153,6 +165,10 @@ private:
     [[noreturn]] void fail(error_code c, std::uint64_t offset, std::string detail,
                            std::uint64_t record_number) {
         throw problem_found{read_problem{c, record_number, offset, std::move(detail)}};
+    }
+
+    void end_lost_run() {
+        if (auto p = lost_.close()) report(std::move(*p));
     }
 
     void report(read_problem p) {
@@ -510,6 +526,7 @@ private:
     std::string root_name_;
     std::uint64_t record_number_ = 0;
     std::vector<read_problem> problems_;
+    unreadable_run lost_;
     std::uint64_t problem_count_ = 0;
 };
 

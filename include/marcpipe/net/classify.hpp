@@ -106,6 +106,8 @@ inline verdict examine_transport(transport_error const& e) {
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_WEIRD_SERVER_REPLY:
         case CURLE_AGAIN:
+        // The loop's budget for answer bodies was full (body_budget.hpp): others hold it now.
+        case CURLE_OUT_OF_MEMORY:
             return verdict(outcome_class::transient, e.message);
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:

@@ -39,7 +39,8 @@
 //   connections (kept in the multi handle's cache) are reused across requests.
 // - Every transfer: TLS verification on, plain http only to loopback hosts, Accept-Encoding with
 //   every decoding curl supports, HTTP/2 multiplexing when offered (CURLMOPT_PIPELINING,
-//   CURLOPT_PIPEWAIT), connect/total/low-speed timeouts, and a cap on the response size.
+//   CURLOPT_PIPEWAIT), connect/total/low-speed timeouts, a cap on the response size, and a budget
+//   for the bodies of all transfers at once (body_budget.hpp).
 #pragma once
 
 #include <curl/curl.h>
@@ -62,6 +63,7 @@
 #include <vector>
 
 #include "../coro/task.hpp"
+#include "body_budget.hpp"
 #include "epoll_backend.hpp"
 #include "http.hpp"
 #include "poll_backend.hpp"
@@ -75,9 +77,14 @@ struct loop_options {
     std::size_t max_in_flight = 16;                          // transfers running at once
     std::chrono::milliseconds connect_timeout{10'000};       // TCP + TLS handshake
     std::chrono::milliseconds total_timeout{120'000};        // one whole transfer
-    long low_speed_limit = 1;                                // bytes/s, below which ...
-    std::chrono::seconds low_speed_time{30};                 // ... for this long aborts
-    std::size_t max_response_bytes = std::size_t{64} << 20;  // a bigger body is an error
+    // A body slower than low_speed_limit bytes/s for low_speed_time ends as a timeout (and is
+    // retried as one): a server trickling 3 bytes/s held a call for the whole total_timeout.
+    long low_speed_limit = 100;
+    std::chrono::seconds low_speed_time{30};
+    // One answer's body; Alma's are small (a holdings record a few KB, 100 bibs a few MB).
+    std::size_t max_response_bytes = std::size_t{16} << 20;  // a bigger body is an error
+    // All bodies being received at once, whatever the number of transfers (body_budget.hpp).
+    std::size_t bodies_in_flight_bytes = std::size_t{128} << 20;
     std::string user_agent = "marcpipe/0.1";
     std::string ca_file;                        // extra CA bundle (PEM); empty = the system store
     loop_backend backend = loop_backend::poll;  // see the header comment for why
@@ -106,6 +113,8 @@ struct transfer {
     std::coroutine_handle<> waiter;
     std::size_t cap = 0;
     bool over_cap = false;
+    std::size_t budgeted = 0;  // the body's capacity, counted in the loop's body_budget
+    bool over_budget = false;
     // Asked each time curl is about to send the request: 1 the first time, 2 when curl resends
     // it on a fresh connection because a kept-alive one died. false: do not send (the transfer
     // fails with CURLE_SEND_ERROR, for the caller to retry).
@@ -232,6 +241,8 @@ public:
                !to_start_.empty() || !spawned_.empty();
     }
     std::size_t in_flight() const noexcept { return running_; }
+    // Body bytes of the transfers running now, against loop_options::bodies_in_flight_bytes.
+    body_budget const& bodies() const noexcept { return bodies_; }
     std::size_t queued() const noexcept { return queued_.size(); }
     std::size_t spawned() const noexcept { return spawned_.size(); }
 
@@ -456,6 +467,10 @@ private:
     }
 
     result finish(detail::transfer& t, CURLcode code) {
+        // A failed transfer's body goes nowhere: its memory is freed now, with its budget, not
+        // when its coroutine resumes (after the next transfers have taken the budget).
+        if (code != CURLE_OK) std::string{}.swap(t.resp.body);
+        return_budget(t);
         curl_off_t micros = 0;
         curl_easy_getinfo(t.easy, CURLINFO_TOTAL_TIME_T, &micros);
         double elapsed = static_cast<double>(micros) / 1e6;
@@ -471,6 +486,10 @@ private:
             code = CURLE_SEND_ERROR;
             message = "the connection closed before the answer came, and resending at once would "
                       "exceed the rate limit";
+        } else if (t.over_budget) {
+            code = CURLE_OUT_OF_MEMORY;
+            message = "answers being received hold the loop's budget of " + std::to_string(bodies_.limit()) +
+                      " bytes; this one is asked again later";
         } else if (t.over_cap || code == CURLE_FILESIZE_EXCEEDED) {
             code = CURLE_FILESIZE_EXCEEDED;
             message = "response larger than the cap of " + std::to_string(t.cap) + " bytes";
@@ -572,8 +591,26 @@ private:
             t->over_cap = true;
             return 0;  // curl ends the transfer with CURLE_WRITE_ERROR
         }
-        t->resp.body.append(data, n);
+        // What counts is the memory the body holds, its capacity: a string that doubles as it
+        // grows may hold twice its size.
+        std::string& body = t->resp.body;
+        if (body.size() + n > body.capacity()) {
+            std::size_t const grown = std::min(std::max(body.size() + n, 2 * body.capacity()), t->cap);
+            if (!t->loop->bodies_.take(grown - t->budgeted)) {
+                t->over_budget = true;
+                return 0;
+            }
+            t->budgeted = grown;
+            body.reserve(grown);
+        }
+        body.append(data, n);
         return n;
+    }
+
+    // The transfer's body leaves the loop (to its caller, or nowhere): it no longer counts.
+    void return_budget(detail::transfer& t) noexcept {
+        bodies_.give_back(t.budgeted);
+        t.budgeted = 0;
     }
 
     static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* userp) {
@@ -600,6 +637,7 @@ private:
     }
 
     void release(detail::transfer& t) noexcept {
+        return_budget(t);
         switch (t.where) {
             case detail::transfer::state::running:
                 curl_multi_remove_handle(multi_, t.easy);
@@ -629,6 +667,7 @@ private:
     }
 
     loop_options options_;
+    body_budget bodies_{options_.bodies_in_flight_bytes};
     CURLM* multi_ = nullptr;
     detail::poll_backend poll_;
     detail::epoll_backend epoll_;

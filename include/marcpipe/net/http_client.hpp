@@ -67,7 +67,7 @@ struct client_options {
     // value is kept in client_stats::quota_remaining. Empty: none.
     std::string quota_header;
     classifier classify = examine;  // per attempt, unless a call brings its own
-    double rate = 25;               // request starts per rolling second; <= 0: unlimited
+    double rate = 25;               // request starts per rolling second; 0: unlimited (see rate_options)
     std::chrono::milliseconds rate_margin{25};
     loop_options loop;
     retry_policy retry;

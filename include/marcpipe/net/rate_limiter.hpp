@@ -45,6 +45,7 @@
 #include <deque>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "event_loop.hpp"
 #include "http.hpp"
@@ -52,7 +53,12 @@
 namespace marcpipe::net {
 
 struct rate_options {
-    double per_second = 25;                // <= 0: no limit
+    // 0: no limit. Otherwise from min_per_second to max_per_second: anything else (NaN, an
+    // infinity, a negative rate, one call a day) is refused with std::invalid_argument rather
+    // than turned into no limit or a stall.
+    double per_second = 25;
+    static constexpr double min_per_second = 1.0 / 3600;
+    static constexpr double max_per_second = 1'000'000;
     std::chrono::milliseconds margin{25};  // added to the one-second window
     std::chrono::milliseconds recovery_step{
         1000};           // after a slow-down, the limit grows once per step
@@ -66,6 +72,12 @@ public:
     using duration = clock::duration;
 
     explicit rolling_window(rate_options options = {}) : options_(options) {
+        double const rate = options_.per_second;
+        if (!std::isfinite(rate) || rate < 0 ||
+            (rate > 0 && (rate < rate_options::min_per_second || rate > rate_options::max_per_second)))
+            throw std::invalid_argument("a rate of " + std::to_string(rate) +
+                                        " requests per second: it must be 0 (no limit) or from one an hour to " +
+                                        std::to_string(static_cast<long>(rate_options::max_per_second)));
         if (options_.per_second > 0) {
             // N starts per window: for a rate below 1/s the window stretches (1 per 1/rate s).
             if (options_.per_second >= 1) {

@@ -25,9 +25,11 @@
 #include "../marc/error.hpp"
 #include "../marc/any_reader.hpp"
 #include "../marc/iso2709_reader.hpp"
+#include "../marc/line_reader.hpp"
 #include "../marc/marcxml_reader.hpp"
 #include "../marc/record.hpp"
 #include "../marc/source.hpp"
+#include "../marc/unreadable_run.hpp"
 #include "items.hpp"
 #include "stage.hpp"
 
@@ -152,52 +154,60 @@ inline bool usable_001(problem_sink const& sink, seen_ids& seen, std::uint64_t s
 // lines are passed over, a UTF-8 byte order mark before the first line is dropped. Every other
 // line counts as a bib, a bad one (spaces inside, letters, `..`, more than 19 digits) too: it is
 // reported with its line number and byte offset. So is an ID met on an earlier line, which is
-// not handed on again.
+// not handed on again. Bad lines that follow one another (junk pasted into a list) are one
+// problem naming the lines and bytes they span, and a line is kept only up to a few KiB, so junk
+// costs no memory.
 inline coro::generator<bib> id_lines(std::unique_ptr<marc::byte_source> source, problem_sink sink) {
-    std::string buffer(1 << 16, '\0');
-    std::string pending;
+    marc::line_reader lines{std::move(source)};
+    marc::unreadable_run bad;
     std::uint64_t seq = 0;
-    std::uint64_t line_number = 0;
-    std::uint64_t consumed = 0;  // input offset of pending[0]
-    seen_ids seen;               // line numbers
-    for (;;) {
-        std::size_t n = source->read(buffer.data(), buffer.size());
-        pending.append(buffer.data(), n);
-        std::size_t start = 0;
-        for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos || (n == 0 && start < pending.size());) {
-            if (nl == std::string::npos) nl = pending.size();
-            std::uint64_t const offset = consumed + start;
-            std::string_view line = std::string_view{pending}.substr(start, nl - start);
-            start = nl + 1;
-            ++line_number;
-            if (offset == 0 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
-            line = trim_line(line);
-            if (line.empty()) continue;
-            std::string what;
-            auto code = marc::error_code::not_marc;
-            if (!alma::is_valid_id(line)) {
-                what = "not an MMS ID: " + alma::quoted_id(line);
-            } else if (auto first = seen.first_place(line, line_number)) {
-                what = "MMS ID " + repeated_id_message(line, "line " + std::to_string(*first));
-                code = marc::error_code::repeated_001;
-            }
-            if (!what.empty()) {
-                sink.report(seq,
-                            marc::read_problem{code, line_number, offset,
-                                               "line " + std::to_string(line_number) + " " + what},
-                            "line " + std::to_string(line_number) + " at byte " +
-                                std::to_string(offset) + ": " + what);
-                ++seq;
-                continue;
-            }
-            bib b{seq++, std::string{line}, nullptr, offset};
-            co_yield b;
+    seen_ids seen;  // line numbers
+    std::uint64_t run_seq = 0;
+    std::uint64_t run_last_line = 0;
+    auto const end_run = [&] {
+        if (auto p = bad.close()) {
+            std::string text = p->code == marc::error_code::unreadable_bytes
+                                   ? "lines " + std::to_string(p->record_number) + " to " +
+                                         std::to_string(run_last_line) + ": " + p->detail
+                                   : p->detail;
+            sink.report(run_seq, std::move(*p), std::move(text));
         }
-        std::size_t const used = std::min(start, pending.size());
-        pending.erase(0, used);
-        consumed += used;
-        if (n == 0) break;
+    };
+    while (auto l = lines.next()) {
+        std::string_view line = l->text;
+        if (l->number == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+        line = trim_line(line);
+        if (line.empty()) continue;
+        if (l->cut || !alma::is_valid_id(line)) {
+            std::string what = "line " + std::to_string(l->number) + " at byte " + std::to_string(l->offset) +
+                               ": not an MMS ID: " + alma::quoted_id(line.substr(0, 40));
+            if (l->cut) what += " (a line of " + std::to_string(l->length) + " bytes)";
+            if (sink.strict || !sink.log)
+                sink.report(seq, marc::read_problem{marc::error_code::not_marc, l->number, l->offset, what});
+            std::uint64_t const end = l->offset + l->length;
+            run_last_line = l->number;
+            if (!bad.extend(end)) {
+                run_seq = seq;
+                (void)bad.add(marc::read_problem{marc::error_code::not_marc, l->number, l->offset, std::move(what)},
+                              end);
+            }
+            ++seq;
+            continue;
+        }
+        end_run();
+        if (auto first = seen.first_place(line, l->number)) {
+            std::string const what = "MMS ID " + repeated_id_message(line, "line " + std::to_string(*first));
+            sink.report(seq,
+                        marc::read_problem{marc::error_code::repeated_001, l->number, l->offset,
+                                           "line " + std::to_string(l->number) + " " + what},
+                        "line " + std::to_string(l->number) + " at byte " + std::to_string(l->offset) + ": " + what);
+            ++seq;
+            continue;
+        }
+        bib b{seq++, std::string{line}, nullptr, l->offset};
+        co_yield b;
     }
+    end_run();
 }
 
 inline coro::generator<bib> export_bibs(opened_input in, problem_sink sink) {

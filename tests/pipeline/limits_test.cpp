@@ -1,0 +1,140 @@
+// What the programs refuse or bound: numeric options out of range, a key file that is no key
+// file, junk after an export, answers that never end. Each is refused or cut before it costs a
+// call or memory; the counts come from the emulator's counters and the report's rows.
+#include <bib_export.hpp>
+#include <catalogue.hpp>
+#include <launcher.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "program.hpp"
+
+namespace fs = std::filesystem;
+using marcpipe::emulator::catalogue;
+using marcpipe::emulator::emulator_process;
+using marcpipe::testing::run;
+using marcpipe::testing::slurp;
+
+namespace {
+
+constexpr char const* key = "l8xx-limits-test-key-0123456789";
+
+std::vector<std::string> row_lines(std::string const& csv) {
+    std::vector<std::string> rows;
+    std::istringstream in{csv};
+    for (std::string line; std::getline(in, line);) rows.push_back(line);
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("a numeric option that is not a finite number in its range exits 2 before any call",
+          "[programs][limits]") {
+    emulator_process server{{"--bibs", "10", "--api-key", key}};
+    auto dir = marcpipe::testing::scratch_dir("limits-options");
+    {
+        std::ofstream ids{dir / "ids.txt"};
+        ids << catalogue{1, 10}.mms_id(0) << "\n";
+    }
+    std::string const base = server.base_url();
+    struct program {
+        std::string path;
+        std::vector<std::string> args;  // all a run needs, but the option under test
+    };
+    std::vector<program> const programs{
+        {MARCPIPE_WEST_HOLDINGS, {"--base-url", base, "-o", "out.mrc", "ids.txt"}},
+        {MARCPIPE_HOLDINGS_IDS, {"--base-url", base, "-o", "out.txt", "ids.txt"}},
+        {MARCPIPE_HOLDINGS_RECORDS, {"--base-url", base, "-o", "out.mrc", "ids.txt"}},
+        {MARCPIPE_CUSTOM_FILTER, {"--base-url", base, "--library", "MAIN", "-o", "out.mrc", "ids.txt"}},
+    };
+    int n = 0;
+    for (auto const& p : programs) {
+        for (std::string const bad : {"nan", "inf", "-inf", "1e-5", "0", "-3", "1e9", "25x"}) {
+            CAPTURE(p.path, bad);
+            auto args = p.args;
+            args.insert(args.begin(), {"--rate", bad});
+            auto r = run(p.path, args, {std::string{"ALMA_API_KEY="} + key}, dir, "r" + std::to_string(n++));
+            CHECK(r.status == 2);
+            CHECK(r.err.find("--rate") != std::string::npos);
+        }
+        if (p.path == MARCPIPE_CUSTOM_FILTER) continue;  // it has no --concurrency
+        auto args = p.args;
+        args.insert(args.begin(), {"--concurrency", "0"});
+        auto r = run(p.path, args, {std::string{"ALMA_API_KEY="} + key}, dir, "c" + std::to_string(n++));
+        CHECK(r.status == 2);
+        CHECK(r.err.find("--concurrency") != std::string::npos);
+    }
+    auto attempts = run(MARCPIPE_WEST_HOLDINGS, {"--max-attempts", "0", "--base-url", base, "ids.txt"},
+                        {std::string{"ALMA_API_KEY="} + key}, dir, "m");
+    CHECK(attempts.status == 2);
+    // The ends of the range are allowed, and shown in --help.
+    auto help = run(MARCPIPE_WEST_HOLDINGS, {"--help"}, {}, dir, "h");
+    CHECK(help.out.find("[0.1 - 1000]") != std::string::npos);
+    auto slowest = run(MARCPIPE_WEST_HOLDINGS, {"--rate", "0.1", "--base-url", base, "-o", "out.mrc", "ids.txt"},
+                       {std::string{"ALMA_API_KEY="} + key}, dir, "s");
+    CHECK(slowest.status == 0);
+    CHECK(server.counters().requests >= 1);  // the one good run, and nothing before it
+    CHECK(server.counters().requests <= 20);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a key file that is a directory or endless exits 2 at once, with nothing asked", "[programs][limits]") {
+    emulator_process server{{"--bibs", "10", "--api-key", key}};
+    auto dir = marcpipe::testing::scratch_dir("limits-keyfile");
+    {
+        std::ofstream ids{dir / "ids.txt"};
+        ids << catalogue{1, 10}.mms_id(0) << "\n";
+    }
+    fs::create_directories(dir / "keys");
+    for (std::string const file : {"/dev/zero", "keys"}) {
+        CAPTURE(file);
+        auto r = run(MARCPIPE_WEST_HOLDINGS, {"--api-key-file", file, "--base-url", server.base_url(), "ids.txt"},
+                     {"ALMA_API_KEY="}, dir, "k");
+        CHECK(r.status == 2);
+        CHECK(r.err.find("the API key file " + file) != std::string::npos);
+        CHECK(r.max_rss_kb < 100 * 1024);  // /dev/zero read to its end grew past 5 GB
+    }
+    CHECK(server.counters().requests == 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("junk after the good records of an export is one row of the report", "[programs][limits]") {
+    std::size_t const bibs = 4;
+    catalogue cat{1, bibs};
+    emulator_process server{{"--bibs", std::to_string(bibs), "--api-key", key}};
+    auto dir = marcpipe::testing::scratch_dir("limits-junk");
+    std::string good;
+    {
+        std::ostringstream out;
+        marcpipe::emulator::write_iso2709_export(cat, out);
+        good = out.str();
+    }
+    // Two megabytes of random bytes: some 8,000 record terminators, each once a problem row.
+    std::mt19937 gen{5};
+    std::string junk(2 << 20, '\0');
+    for (auto& c : junk) c = static_cast<char>(gen() & 0xFF);
+    junk.front() = 'x';
+    {
+        std::ofstream out{dir / "export.mrc", std::ios::binary};
+        out << good << junk;
+    }
+    auto r = run(MARCPIPE_WEST_HOLDINGS, {"--base-url", server.base_url(), "--rate", "1000", "-o", "out.mrc",
+                                          "--errors", "errors.csv", "export.mrc"},
+                 {std::string{"ALMA_API_KEY="} + key}, dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    auto const rows = row_lines(slurp(dir / "errors.csv"));
+    REQUIRE(rows.size() == 2);  // the header and the junk
+    CHECK(rows[1].find("record 5 at byte " + std::to_string(good.size())) != std::string::npos);
+    CHECK(rows[1].find("no record from byte " + std::to_string(good.size()) + " to byte " +
+                       std::to_string(good.size() + junk.size())) != std::string::npos);
+    // The four bibs' holdings are all there.
+    CHECK(r.err.find(std::to_string(cat.deliverable_holdings()) + " holdings records written") != std::string::npos);
+    fs::remove_all(dir);
+}
