@@ -28,6 +28,7 @@ enum class error_code {
     malformed_xml,         // MARCXML that does not parse
     not_marc,              // XML that is not MARCXML, or bytes that are neither format
     missing_001,           // a record with no 001 where one is needed
+    characters_replaced,   // writer: characters the output format cannot carry were replaced
 };
 
 constexpr std::string_view to_string(error_code c) noexcept {
@@ -47,6 +48,7 @@ constexpr std::string_view to_string(error_code c) noexcept {
         case error_code::malformed_xml: return "malformed XML";
         case error_code::not_marc: return "not MARC";
         case error_code::missing_001: return "no 001";
+        case error_code::characters_replaced: return "characters replaced";
     }
     return "unknown error";
 }
