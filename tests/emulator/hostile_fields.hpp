@@ -25,6 +25,7 @@ namespace marcpipe::emulator {
 
 struct hostile_fields {
     hostile_fields() = default;
+    hostile_fields(double f, std::uint64_t s) : fraction{f}, seed{s} {}
     double fraction = 0;     // of holdings records damaged
     std::uint64_t seed = 1;  // which records, and how
 };

@@ -73,9 +73,9 @@ std::vector<std::vector<std::string>> csv_rows(std::string const& text) {
 
 TEST_CASE("random bytes in a server's holdings records never corrupt the output nor vanish from it",
           "[programs][west][yaz][hostile]") {
-    std::size_t const bibs = 40;
+    std::size_t const bibs = 60;
     catalogue const cat{catalogue_seed, bibs};
-    auto const hostile_seed = GENERATE(1, 2, 3);
+    auto const hostile_seed = GENERATE(1, 2, 3, 4, 5);
     auto const xml = GENERATE(false, true);
     CAPTURE(hostile_seed, xml);
     marcpipe::emulator::hostile_fields const knob{0.5, static_cast<std::uint64_t>(hostile_seed)};
