@@ -311,7 +311,8 @@ private:
         // The first character replaced, to show it: a non-character is three bytes, the rest one.
         auto const bad = find_non_xml_char(s);
         std::size_t const at = bad ? bad.offset : 0;
-        log_.note(n, tag, part, s.substr(at, bad.what.starts_with("U+") ? 3 : 1), "U+FFFD");
+        log_.note(n, tag, part, s.substr(at, bad.what.starts_with("U+") ? 3 : 1),
+                  bad.what == "invalid UTF-8" ? "U+FFFD (not UTF-8)" : "U+FFFD");
     }
     // Indicators and subfield codes are single bytes in ISO 2709 and must stay so.
     void code_attribute(char c, std::string_view part) {
