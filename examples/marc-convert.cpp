@@ -52,10 +52,13 @@ public:
     output(std::string const& path, marc::output_format f, marc::on_error policy,
            std::function<void(marc::read_problem const&)> report, bool keep_leader_09)
         : format_{f} {
+        // Both writers follow one rule for what their format cannot carry: replaced, reported.
         if (f == marc::output_format::marc21) {
             marc::iso2709_write_options o;
             o.keep_leader_09 = keep_leader_09;
-            iso_.emplace(std::make_unique<marc::file_sink>(path), o);
+            o.policy = policy;
+            o.on_problem = std::move(report);
+            iso_.emplace(std::make_unique<marc::file_sink>(path), std::move(o));
         } else {
             file_.emplace(path);
             if (!*file_) throw std::system_error(file_->error(), "cannot create " + path);

@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
         std::cerr << "west-holdings: " << e.what() << "\n";
         return pipeline::run_result::usage;
     } catch (std::exception const& e) {
-        std::cerr << "west-holdings: " << net::scrub(e.what(), key) << "\n";
+        std::cerr << "west-holdings: " << net::printable(net::scrub(e.what(), key)) << "\n";
         return pipeline::run_result::stopped_early;
     }
 }

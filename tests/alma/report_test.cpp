@@ -18,10 +18,24 @@ TEST_CASE("a report row lists stage, MMS ID, holding ID, status, code, message a
           "valid.,E01-0212223205-P0XW8-AWAE584905282\r\n");
 }
 
-TEST_CASE("fields holding commas, quotes or line breaks are quoted and inner quotes doubled", "[alma][report]") {
+TEST_CASE("fields holding commas or quotes are quoted and inner quotes doubled; a line break is shown, not kept",
+          "[alma][report]") {
     problem p{stage::holding_record, "99123", "22456", 500, "", "bad \"record\", line 1\nline 2", ""};
     CHECK(marcpipe::alma::csv_row(p) ==
-          "holding-record,99123,22456,500,,\"bad \"\"record\"\", line 1\nline 2\",\r\n");
+          "holding-record,99123,22456,500,,\"bad \"\"record\"\", line 1\\x0Aline 2\",\r\n");
+}
+
+TEST_CASE("what a server sent can act neither as a spreadsheet formula nor as a terminal escape", "[alma][report]") {
+    problem p{stage::holding_record, "-99123", "@22456", 400, "=HYPERLINK(\"http://x\")",
+              "+1 \x1B]0;owned\x07 and \x1B[2J\r\b", "\tE01"};
+    // The apostrophe makes a spreadsheet show the cell as text; control characters are shown as
+    // \xNN, so nothing is lost; the tab, shown, no longer starts the cell.
+    CHECK(marcpipe::alma::csv_row(p) ==
+          "holding-record,'-99123,'@22456,400,\"'=HYPERLINK(\"\"http://x\"\")\","
+          "'+1 \\x1B]0;owned\\x07 and \\x1B[2J\\x0D\\x08,\\x09E01\r\n");
+    CHECK(marcpipe::alma::describe(p) ==
+          "holding-record mms_id -99123 holding_id @22456: HTTP 400 =HYPERLINK(\"http://x\") "
+          "+1 \\x1B]0;owned\\x07 and \\x1B[2J\\x0D\\x08 (tracking ID \\x09E01)");
 }
 
 TEST_CASE("a problem without an HTTP answer leaves the status column empty", "[alma][report]") {

@@ -13,6 +13,7 @@
 #include "alma_responses.hpp"
 #include "bib_export.hpp"
 #include "catalogue.hpp"
+#include "hostile_fields.hpp"
 
 #include <CLI/CLI.hpp>
 #include <httplib.h>
@@ -88,6 +89,7 @@ struct knobs {
     std::size_t bad_holding_id_every = 0;
     std::string bad_holding_id = "..";
     std::size_t other_holding_record_every = 0;
+    hostile_fields hostile;  // holdings records with random bytes in their fields
 };
 
 double fault_rates(knobs const& k) {
@@ -158,9 +160,11 @@ constexpr std::string_view fault_name(fault f) {
 }
 
 // What the server only counts, each under the name its line in the counters report has.
-enum class event { key_in_query, unauthorized, stall_abandoned, call_refused, call_dropped, gzip_sent, unknown_path };
-constexpr std::array<std::string_view, 7> event_names{
-    "key_in_query", "unauthorized", "stalls_abandoned", "calls_refused", "calls_dropped", "gzip_sent", "unknown_paths"};
+enum class event {
+    key_in_query, unauthorized, stall_abandoned, call_refused, call_dropped, gzip_sent, unknown_path, hostile_record };
+constexpr std::array<std::string_view, 8> event_names{
+    "key_in_query", "unauthorized", "stalls_abandoned", "calls_refused", "calls_dropped", "gzip_sent",
+    "unknown_paths", "hostile_records"};
 
 // What the server saw; read by tests through /_emulator/counters.
 class counters {
@@ -568,7 +572,7 @@ private:
         if (!pos || pos->bib != *bib || cat_.vanished(pos->bib, pos->holding))
             return api_error("402208", "Search failed for Holdings ID: " +
                                            std::string{holding_id});
-        return {200, other_holding_record(k, pos->bib, pos->holding, holding_record_xml(cat_, pos->bib, pos->holding))};
+        return {200, other_holding_record(k, pos->bib, pos->holding, holding_record_answer(pos->bib, pos->holding))};
     }
 
     // --bad-holding-id-every N: the holdings list of every Nth bib (0, N, 2N, ... that has
@@ -617,6 +621,16 @@ private:
         if (auto at = body.find(asked); at != std::string::npos)
             body.replace(at, asked.size(), "<holding_id>" + cat_.holding_id(bib, holding + 1) + "</holding_id>");
         return body;
+    }
+
+    std::string holding_record_answer(std::size_t bib, std::size_t holding) {
+        auto record = cat_.holding_record(bib, holding);
+        hostile_fields const hostile = current().hostile;
+        if (is_hostile(hostile, bib, holding)) {
+            damage(record, hostile, bib, holding);
+            counters_.count(event::hostile_record);
+        }
+        return holding_record_xml(cat_, bib, holding, record);
     }
 
     std::pair<int, std::string> bibs(httplib::Request const& req) {
@@ -905,6 +919,11 @@ int main(int argc, char** argv) {
                    "fraction of holdings listed but deleted before their record is fetched "
                    "(402208)")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--hostile-fields", k.hostile.fraction,
+                   "fraction of holdings records served with random bytes in random fields "
+                   "(leader, tags, indicators, codes, values; see tests/emulator/README.md)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--hostile-seed", k.hostile.seed, "which records --hostile-fields damages, and how");
     app.add_option("--api-key", k.api_key, "required API key (default: any request accepted)");
     app.add_option("--per-second", k.per_second,
                    "per-second threshold over a rolling 1 s window (0 = none)");

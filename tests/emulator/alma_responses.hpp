@@ -20,7 +20,10 @@ namespace marcpipe::emulator {
 inline constexpr std::string_view xml_declaration =
     R"(<?xml version="1.0" encoding="UTF-8" standalone="yes"?>)";
 
+// Markup characters escaped; a C0 control (only a damaged record has one, see hostile_fields.hpp)
+// as a character reference, as servers that do not check their data send it.
 inline void append_escaped(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
     for (char c : text) {
         switch (c) {
             case '&': out += "&amp;"; break;
@@ -28,7 +31,15 @@ inline void append_escaped(std::string& out, std::string_view text) {
             case '>': out += "&gt;"; break;
             case '"': out += "&quot;"; break;
             case '\'': out += "&apos;"; break;
-            default: out += c;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') {
+                    out += "&#x";
+                    out += hex[(c >> 4) & 15];
+                    out += hex[c & 15];
+                    out += ';';
+                } else {
+                    out += c;
+                }
         }
     }
 }
@@ -156,8 +167,9 @@ inline std::string holdings_list_xml(catalogue const& cat, std::size_t bib,
     return x.take();
 }
 
-// GET /almaws/v1/bibs/{mms_id}/holdings/{holding_id}
-inline std::string holding_record_xml(catalogue const& cat, std::size_t bib, std::size_t holding) {
+// GET /almaws/v1/bibs/{mms_id}/holdings/{holding_id}, with `record` as its MARC record.
+inline std::string holding_record_xml(catalogue const& cat, std::size_t bib, std::size_t holding,
+                                      marc::record const& record) {
     auto s = cat.holding(bib, holding);
     xml_out x{cat.pretty_printed(bib, holding)};
     x.open("holding");
@@ -169,9 +181,12 @@ inline std::string holding_record_xml(catalogue const& cat, std::size_t bib, std
     x.text("originating_system", "ILS");
     x.text("originating_system_id", "h" + std::to_string(449730 + bib) + "-47bibsys_ubo");
     x.text("suppress_from_publishing", "false");
-    write_marcxml_record(x, cat.holding_record(bib, holding));
+    write_marcxml_record(x, record);
     x.close("holding");
     return x.take();
+}
+inline std::string holding_record_xml(catalogue const& cat, std::size_t bib, std::size_t holding) {
+    return holding_record_xml(cat, bib, holding, cat.holding_record(bib, holding));
 }
 
 // GET /almaws/v1/bibs?mms_id=…&view=full&expand=p_avail: one <bib> per known, live ID in the

@@ -235,6 +235,16 @@ TEST_CASE("broken records are reported at their record number and byte offset", 
         {"<record><leader>" + leader +
              "</leader><controlfield tag=\"001\">&#1;</controlfield></record>\n",
          "&#1;", error_code::malformed_xml, "does not allow"},
+        // ISO 2709's delimiters as references, in a value and in an attribute.
+        {"<record><leader>" + leader +
+             "</leader><datafield tag=\"852\"><subfield code=\"a\">a&#x1E;b</subfield></datafield></record>\n",
+         "&#x1E;", error_code::malformed_xml, "does not allow"},
+        {"<record><leader>" + leader +
+             "</leader><datafield tag=\"852\" ind1=\"&#x1f;\"/></record>\n",
+         "&#x1f;", error_code::malformed_xml, "does not allow"},
+        {"<record><leader>" + leader +
+             "</leader><controlfield tag=\"001\">&#29;&#0;</controlfield></record>\n",
+         "&#29;", error_code::malformed_xml, "does not allow"},
         {"<record><leader>" + leader +
              "</leader><controlfield tag=\"001\">&nbsp;</controlfield></record>\n",
          "&nbsp;", error_code::malformed_xml, "undeclared entity"},

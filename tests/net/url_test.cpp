@@ -1,4 +1,5 @@
 // URL checks and redaction: plain http only to loopback, and no API key in anything printed.
+#include <marcpipe/net/printable.hpp>
 #include <marcpipe/net/url.hpp>
 #include <string>
 
@@ -56,4 +57,25 @@ TEST_CASE("scrubbing removes the key from free text in every form it may take", 
     CHECK(clean.find("apikey=REDACTED") != std::string::npos);
     CHECK(clean.find("apikey REDACTED") != std::string::npos);
     CHECK(scrub("nothing secret here", key) == "nothing secret here");
+}
+
+TEST_CASE("a short key is scrubbed only as a whole token, a long one wherever it is", "[net]") {
+    // A test server's key of three letters must not garble the words it is part of.
+    CHECK(scrub("abcdef and abc, (abc) xabc", "abc") == "abcdef and REDACTED, (REDACTED) xabc");
+    CHECK(scrub("Authorization: apikey abc", "abc") == "Authorization: apikey REDACTED");
+    CHECK(scrub("apikey=abcdef&x=1", "abc") == "apikey=REDACTED&x=1");
+    // Sixteen characters and more: replaced even inside a longer word.
+    std::string const key = "0123456789abcdef";
+    CHECK(scrub("x" + key + "y", key) == "xREDACTEDy");
+}
+
+TEST_CASE("text from a server is printed with its control characters shown, never acting", "[net]") {
+    using marcpipe::net::printable;
+    CHECK(printable("plain text, \"quoted\" and \xC3\xA9t\xC3\xA9 \xE2\x82\xAC") ==
+          "plain text, \"quoted\" and \xC3\xA9t\xC3\xA9 \xE2\x82\xAC");
+    CHECK(printable("\x1B]0;title\x07\x1B[2J\r\b\x7F") == "\\x1B]0;title\\x07\\x1B[2J\\x0D\\x08\\x7F");
+    // C1 controls as UTF-8 (U+009B is CSI), and bytes that are not UTF-8.
+    CHECK(printable("a\xC2\x9B" "2Jb\xFF\xC3") == "a\\xC2\\x9B2Jb\\xFF\\xC3");
+    // Shown once, shown for good: printing printed text changes nothing.
+    CHECK(printable(printable("\x1B[31m")) == "\\x1B[31m");
 }

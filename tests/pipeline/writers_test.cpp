@@ -123,5 +123,27 @@ TEST_CASE("write_marcxml leaves out a record it must not write, reports it, and 
     auto const second = xml.find("<record>", xml.find("<record>") + 1);
     REQUIRE(second != std::string::npos);
     CHECK_THAT(found[0].second.message, Catch::Matchers::StartsWith("record 2 at byte " + std::to_string(second) + ": "));
-    CHECK_THAT(found[0].second.message, Catch::Matchers::Contains("invalid UTF-8"));
+    CHECK_THAT(found[0].second.message, Catch::Matchers::Contains("characters replaced"));
+}
+
+TEST_CASE("a delimiter in a value is written as U+FFFD and reported with the holding's IDs", "[pipeline][writers]") {
+    auto holdings = holdings_around_oversize();
+    holdings[1].record = marc::record{"     nx  a22     1n 4500",
+                                      {marc::field{"001", "22999"}, marc::field{"852", ' ', ' ', {marc::subfield{'b', "A\x1E" "B"}}}}};
+    alma::problem_log log;
+    std::ostringstream out;
+    CHECK((holdings | pipeline::write_marc21(out, log)) == 3);
+    std::string const iso = out.str();
+    // 001 "22999" (6 bytes), 852 "  " 0x1F "b" "A" U+FFFD "B" (10 bytes): base 24 + 2 * 12 + 1 = 49,
+    // length 49 + 16 + 1 = 66; it starts where yaz-marcdump's second record starts.
+    CHECK(iso.substr(397, 66) == "00066nx  a22000491n 4500" "001000600000" "852001000006" "\x1E"
+                                 "22999\x1E" "  \x1F" "bA\xEF\xBF\xBD" "B\x1E\x1D");
+    std::vector<alma::problem> found;
+    log.release_all([&](std::uint64_t, alma::problem const& p) { found.push_back(p); });
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].where == alma::stage::write_record);
+    CHECK(found[0].mms_id == "99999");
+    CHECK(found[0].holding_id == "22999");
+    CHECK(found[0].message == "record 2 at byte 397: characters replaced: 001 22999: 1 character(s) that ISO 2709 "
+                              "cannot carry replaced; first in field 852 $b: \\x1E, now U+FFFD");
 }

@@ -304,8 +304,7 @@ private:
         if (answer)  // a 2xx that could not be read on any attempt
             co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "", http_->scrub(last.reason), ""});
         if (last.code.empty())
-            co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "",
-                                             "HTTP " + std::to_string(r->status) + " without an Alma error body", ""});
+            co_return tl::unexpected(problem{where, mms_id, holding_id, r->status, "", without_error_body(*r), ""});
         co_return tl::unexpected(
             problem{where, mms_id, holding_id, r->status, last.code, http_->scrub(last.message), last.tracking_id});
     }
@@ -327,6 +326,14 @@ private:
     template <typename T>
     static coro::task<outcome<T>> refused(stage where, std::string mms_id, std::string holding_id) {
         co_return tl::unexpected(refusal(where, mms_id, holding_id));
+    // The message for an answer that is neither the data nor an Alma error. A redirect is not
+    // followed (the key would go with it to wherever it points), but where it pointed is said.
+    std::string without_error_body(net::response const& r) const {
+        std::string const status = "HTTP " + std::to_string(r.status);
+        if (r.status < 300 || r.status >= 400) return status + " without an Alma error body";
+        auto const location = r.header_value("Location");
+        return http_->scrub(status + " redirect, not followed: " +
+                            (location ? "Location " + net::redact(*location) : std::string{"no Location"}));
     }
 
     net::http_client* http_;

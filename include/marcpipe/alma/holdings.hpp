@@ -64,7 +64,23 @@ inline pugi::xml_node child_named(pugi::xml_node parent, std::string_view name) 
     return {};
 }
 
+// Where the first character reference to U+0000 (&#0;, &#x00;, ...) is, or npos. pugixml
+// decodes it to a NUL that ends the element's text there, so the rest would be lost unseen; other
+// characters XML cannot carry come through and are the writers' business (marc/replacement.hpp).
+inline std::size_t nul_reference(std::string_view body) noexcept {
+    for (std::size_t at = body.find("&#"); at != std::string_view::npos; at = body.find("&#", at + 2)) {
+        std::size_t i = at + 2;
+        if (i < body.size() && (body[i] == 'x' || body[i] == 'X')) ++i;
+        std::size_t const digits = i;
+        while (i < body.size() && body[i] == '0') ++i;
+        if (i > digits && i < body.size() && body[i] == ';') return at;
+    }
+    return std::string_view::npos;
+}
+
 inline parsed<pugi::xml_document*> load(pugi::xml_document& doc, std::string_view body) {
+    if (auto const at = nul_reference(body); at != std::string_view::npos)
+        return tl::unexpected(parse_failure{"a character reference to U+0000, which XML cannot carry", static_cast<std::ptrdiff_t>(at)});
     pugi::xml_parse_result const r =
         doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single, pugi::encoding_utf8);
     if (!r) return tl::unexpected(parse_failure{std::string("malformed XML: ") + r.description(), r.offset});

@@ -2,8 +2,8 @@
 //
 // Columns: stage, mms_id, holding_id, http_status, alma_code, message, tracking_id. A librarian
 // opens it in a spreadsheet and hands the tracking ID to Ex Libris support, so every field is
-// quoted the way RFC 4180 says (a message may hold commas, quotes and line breaks) and nothing in it
-// is ever an API key.
+// quoted the way RFC 4180 says (a message may hold commas and quotes), nothing in it is ever an
+// API key, and nothing a server sent can act as a formula or a terminal escape (append_csv_field).
 #pragma once
 
 #include <algorithm>
@@ -16,6 +16,8 @@
 #include <utility>
 
 #include <tl/expected.hpp>
+
+#include "../net/printable.hpp"
 
 namespace marcpipe::alma {
 
@@ -65,13 +67,20 @@ using outcome = tl::expected<T, problem>;
 inline constexpr std::string_view report_header =
     "stage,mms_id,holding_id,http_status,alma_code,message,tracking_id\r\n";
 
-// Appends one CSV field: quoted when it holds a comma, a quote, CR or LF, or starts or ends with
-// a blank (spreadsheets trim those otherwise); quotes inside are doubled.
-inline void append_csv_field(std::string& out, std::string_view value) {
-    bool const needs_quotes =
-        value.find_first_of(",\"\r\n") != std::string_view::npos ||
-        (!value.empty() && (value.front() == ' ' || value.back() == ' ' ||
-                            value.front() == '\t' || value.back() == '\t'));
+// Appends one CSV field. Its text is the server's as often as not, so it is made safe first:
+// control characters are shown as \xNN (net::printable: a row stays one line, and a report shown
+// with `cat` cannot drive the terminal), and a field that a spreadsheet would take for a formula
+// (starting with =, +, - or @) gets a leading apostrophe, which the spreadsheet shows as text
+// and which a reader of the file can drop to get the original. Then it is quoted when it holds a
+// comma or a quote, or starts or ends with a blank (spreadsheets trim those otherwise); quotes
+// inside are doubled.
+inline void append_csv_field(std::string& out, std::string_view text) {
+    std::string value = net::printable(text);
+    if (!value.empty() && (value.front() == '=' || value.front() == '+' || value.front() == '-' ||
+                           value.front() == '@'))
+        value.insert(0, 1, '\'');
+    bool const needs_quotes = value.find_first_of(",\"") != std::string::npos ||
+                              (!value.empty() && (value.front() == ' ' || value.back() == ' '));
     if (!needs_quotes) {
         out.append(value);
         return;
@@ -104,16 +113,16 @@ inline std::string csv_row(problem const& p) {
     return row;
 }
 
-// The same problem as one line for a terminal.
+// The same problem as one line for a terminal, the server's text shown with net::printable.
 inline std::string describe(problem const& p) {
     std::string line{to_string(p.where)};
-    if (!p.mms_id.empty()) line += " mms_id " + p.mms_id;
-    if (!p.holding_id.empty()) line += " holding_id " + p.holding_id;
+    if (!p.mms_id.empty()) line += " mms_id " + net::printable(p.mms_id);
+    if (!p.holding_id.empty()) line += " holding_id " + net::printable(p.holding_id);
     line += ":";
     if (p.http_status != 0) line += " HTTP " + std::to_string(p.http_status);
-    if (!p.alma_code.empty()) line += " " + p.alma_code;
-    if (!p.message.empty()) line += " " + p.message;
-    if (!p.tracking_id.empty()) line += " (tracking ID " + p.tracking_id + ")";
+    if (!p.alma_code.empty()) line += " " + net::printable(p.alma_code);
+    if (!p.message.empty()) line += " " + net::printable(p.message);
+    if (!p.tracking_id.empty()) line += " (tracking ID " + net::printable(p.tracking_id) + ")";
     return line;
 }
 

@@ -31,6 +31,7 @@ enum class error_code {
     invalid_001,           // a 001 (or a line of an ID list) that is not an MMS ID where one is needed
     repeated_001,          // an MMS ID the input already named
     unreadable_bytes,      // a stretch of input holding no record (see unreadable_run.hpp)
+    characters_replaced,   // writer: characters the output format cannot carry were replaced
 };
 
 constexpr std::string_view to_string(error_code c) noexcept {
@@ -53,6 +54,7 @@ constexpr std::string_view to_string(error_code c) noexcept {
         case error_code::invalid_001: return "001 is not an MMS ID";
         case error_code::repeated_001: return "repeated MMS ID";
         case error_code::unreadable_bytes: return "unreadable bytes";
+        case error_code::characters_replaced: return "characters replaced";
     }
     return "unknown error";
 }

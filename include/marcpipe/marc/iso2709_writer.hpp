@@ -8,13 +8,22 @@
 // A record over 99,999 bytes or a field over 9,999 bytes cannot be written in ISO 2709: that is
 // a marc_error (record_too_long, field_too_long) naming the record's number and 001, and nothing
 // of that record is written. (Some tools drop fields silently instead; a WEST file must not lose
-// a holding's data without saying so.)
+// a holding's data without saying so.) The same goes for a tag that is not three ASCII letters or
+// digits.
+//
+// A value holding a delimiter (0x1D, 0x1E, 0x1F), or a leader, indicator or subfield code byte
+// that is not printable ASCII, would be read back as structure: such bytes are replaced as
+// replacement.hpp says, and append_iso2709 returns the problem to report (characters_replaced);
+// the writer class hands it to options.on_problem, or under on_error::stop refuses the record.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,7 +32,9 @@
 #include "marcpipe/marc/leader.hpp"
 #include "marcpipe/marc/record.hpp"
 #include "marcpipe/marc/record_view.hpp"
+#include "marcpipe/marc/replacement.hpp"
 #include "marcpipe/marc/source.hpp"
+#include "marcpipe/marc/xml_escape.hpp"
 
 namespace marcpipe::marc {
 
@@ -31,6 +42,10 @@ struct iso2709_write_options {
     iso2709_write_options() = default;
     // Keep leader/09 as it is instead of writing 'a': for copying MARC-8 records unchanged.
     bool keep_leader_09 = false;
+    // A record that needed replacements (see the top of this file): skip = write it and report it
+    // to on_problem; stop = write nothing of it and throw marc_error. Used by iso2709_writer.
+    on_error policy = on_error::skip;
+    std::function<void(read_problem const&)> on_problem;
 };
 
 // Where the record goes in a message: its number and the offset it would have been written at.
@@ -46,24 +61,40 @@ namespace detail {
 
 [[noreturn]] inline void throw_write_error(error_code code, write_position where,
                                            std::string_view id, std::string what) {
-    std::string detail = id.empty() ? std::string{"(no 001)"} : "001 " + printable(id);
-    detail += ": ";
-    detail += what;
-    throw marc_error(read_problem{code, where.record_number, where.byte_offset, std::move(detail)});
+    throw marc_error(
+        read_problem{code, where.record_number, where.byte_offset, record_label(id) + what});
 }
+
+// The leader as given, with each byte that will be written and is not printable ASCII made '|'.
+inline std::size_t writable_leader(std::string_view given, char* out, bool keep_leader_09,
+                                   replacement_log& log) {
+    std::size_t const n = std::min(given.size(), leader_length);
+    std::memcpy(out, given.data(), n);
+    for (std::size_t i = 0; i < n; ++i)
+        if (!is_code_byte(out[i]) && !leader_position_computed(i, keep_leader_09)) {
+            log.note(1, "leader", "", {out + i, 1}, "'|'");
+            out[i] = fill_character;
+        }
+    return n;
+}
+
 
 // Writes fields (any range whose elements give tag, data length and a way to copy the data)
 // after checking the limits. Shared by records and record_views.
+// Returns the problem to report when bytes had to be replaced (see the top of this file).
 template <class Fields, class Length, class Copy>
-void append_fields(std::string_view leader, Fields const& fields, std::size_t count,
-                   std::string_view id, std::string& out, write_position where,
-                   iso2709_write_options const& options, Length length_of, Copy copy) {
+std::optional<read_problem> append_fields(std::string_view leader, Fields const& fields,
+                                          std::size_t count, std::string_view id,
+                                          std::string& out, write_position where,
+                                          iso2709_write_options const& options,
+                                          replacement_log& log, Length length_of, Copy copy) {
     std::size_t data_size = 0;
     for (auto const& f : fields) {
         std::string_view tag{f.tag()};
-        if (tag.size() != 3)
+        if (!is_writable_tag(tag))
             throw_write_error(error_code::bad_directory, where, id,
-                              "tag \"" + printable(tag) + "\" is not three characters");
+                              "tag \"" + printable(tag) +
+                                  "\" is not three ASCII letters or digits");
         std::size_t const len = length_of(f) + 1;
         if (len > max_field_length)
             throw_write_error(error_code::field_too_long, where, id,
@@ -82,7 +113,9 @@ void append_fields(std::string_view leader, Fields const& fields, std::size_t co
     std::size_t const at = out.size();
     out.resize(at + total);
     char* p = out.data() + at;
-    canonical_leader(leader, layout, p, options.keep_leader_09);
+    char given[leader_length];
+    std::size_t const n = writable_leader(leader, given, options.keep_leader_09, log);
+    canonical_leader({given, n}, layout, p, options.keep_leader_09);
 
     char* dir = p + leader_length;
     char* data = p + base;
@@ -99,6 +132,9 @@ void append_fields(std::string_view leader, Fields const& fields, std::size_t co
     }
     *dir = field_terminator;
     p[total - 1] = record_terminator;
+    if (log.count() == 0) return std::nullopt;
+    return read_problem{error_code::characters_replaced, where.record_number, where.byte_offset,
+                        record_label(id) + log.describe("ISO 2709")};
 }
 
 struct field_tag_adapter {
@@ -108,9 +144,11 @@ struct field_tag_adapter {
 
 }  // namespace detail
 
-// Appends r to out as one ISO 2709 record. On error (see top of file) out is unchanged.
-inline void append_iso2709(record const& r, std::string& out, write_position where = {},
-                           iso2709_write_options const& options = {}) {
+// Appends r to out as one ISO 2709 record. On error (see top of file) out is unchanged. Returns
+// the problem to report when bytes had to be replaced; the record is written all the same.
+inline std::optional<read_problem> append_iso2709(record const& r, std::string& out,
+                                                  write_position where = {},
+                                                  iso2709_write_options const& options = {}) {
     struct fields_adapter {
         std::vector<field> const& v;
         struct iterator {
@@ -125,42 +163,79 @@ inline void append_iso2709(record const& r, std::string& out, write_position whe
         iterator begin() const { return {v.begin()}; }
         iterator end() const { return {v.end()}; }
     };
-    auto length_of = [](detail::field_tag_adapter const& a) {
+    // U+FFFD is UTF-8: a record kept as MARC-8 gets the fill character instead.
+    bool const marc8 = options.keep_leader_09 && r.leader()[9] != 'a';
+    std::string_view const data_replacement = marc8 ? "|" : replacement_character_utf8;
+    std::string_view const replacement_name = marc8 ? "'|'" : "U+FFFD";
+    std::size_t const growth = data_replacement.size() - 1;
+    auto length_of = [&](detail::field_tag_adapter const& a) {
         field const& f = a.f;
-        if (f.is_control()) return f.value.size();
+        if (f.is_control()) return f.value.size() + growth * detail::count_marks(f.value);
         std::size_t n = 2;
-        for (auto const& s : f.subfields) n += 2 + s.value.size();
+        for (auto const& s : f.subfields)
+            n += 2 + s.value.size() + growth * detail::count_marks(s.value);
         return n;
     };
-    auto copy = [](detail::field_tag_adapter const& a, char* to) {
+    replacement_log log;
+    auto data = [&](std::string_view value, char* to, std::string_view tag,
+                    std::string_view part) {
+        std::size_t const marks = detail::count_marks(value);
+        if (marks == 0) {
+            std::memcpy(to, value.data(), value.size());
+            return to + value.size();
+        }
+        std::size_t const first = static_cast<std::size_t>(
+            std::find_if(value.begin(), value.end(), detail::is_mark) - value.begin());
+        log.note(marks, tag, part, value.substr(first, 1), replacement_name);
+        for (char c : value) {
+            if (!detail::is_mark(c)) {
+                *to++ = c;
+                continue;
+            }
+            std::memcpy(to, data_replacement.data(), data_replacement.size());
+            to += data_replacement.size();
+        }
+        return to;
+    };
+    auto code = [&](char c, std::string_view tag, std::string_view part) {
+        if (is_code_byte(c)) return c;
+        log.note(1, tag, part, {&c, 1}, "'|'");
+        return fill_character;
+    };
+    auto copy = [&](detail::field_tag_adapter const& a, char* to) {
         field const& f = a.f;
         if (f.is_control()) {
-            std::memcpy(to, f.value.data(), f.value.size());
+            data(f.value, to, f.tag, "");
             return;
         }
-        *to++ = f.ind1;
-        *to++ = f.ind2;
+        *to++ = code(f.ind1, f.tag, "ind1");
+        *to++ = code(f.ind2, f.tag, "ind2");
         for (auto const& s : f.subfields) {
+            std::string const part = subfield_part(s.code);
             *to++ = subfield_delimiter;
-            *to++ = s.code;
-            std::memcpy(to, s.value.data(), s.value.size());
-            to += s.value.size();
+            *to++ = code(s.code, f.tag, part);
+            to = data(s.value, to, f.tag, part);
         }
     };
-    detail::append_fields(r.leader(), fields_adapter{r.fields()}, r.fields().size(),
-                          r.control_value("001"), out, where, options, length_of, copy);
+    return detail::append_fields(r.leader(), fields_adapter{r.fields()}, r.fields().size(),
+                                 r.control_value("001"), out, where, options, log, length_of,
+                                 copy);
 }
 
 // Appends a checked record view: its fields are copied as they are, in directory order, and the
-// leader, directory and offsets are made canonical.
-inline void append_iso2709(record_view const& r, std::string& out, write_position where = {},
-                           iso2709_write_options const& options = {}) {
+// leader, directory and offsets are made canonical. Its fields are ISO 2709 a reader took (their
+// delimiters are the structure it read), so only the leader follows replacement.hpp's rule;
+// returns the problem to report when a leader byte had to be replaced.
+inline std::optional<read_problem> append_iso2709(record_view const& r, std::string& out,
+                                                  write_position where = {},
+                                                  iso2709_write_options const& options = {}) {
     auto length_of = [](field_view const& f) { return f.data().size(); };
     auto copy = [](field_view const& f, char* to) {
         std::memcpy(to, f.data().data(), f.data().size());
     };
-    detail::append_fields(r.leader(), r, r.size(), r.control_value("001"), out, where, options,
-                          length_of, copy);
+    replacement_log log;
+    return detail::append_fields(r.leader(), r, r.size(), r.control_value("001"), out, where,
+                                 options, log, length_of, copy);
 }
 
 // Writes records to a byte sink through a buffer, counting them for messages.
@@ -185,10 +260,19 @@ public:
         }
     }
 
+    // Writes one record; one that needed replacements goes to options.on_problem, or under
+    // on_error::stop is left out and thrown as marc_error.
     template <class Record>
     void write(Record const& r) {
-        append_iso2709(r, buffer_, write_position{records_ + 1, bytes_ + buffer_.size()},
-                       options_);
+        std::size_t const at = buffer_.size();
+        if (auto replaced = append_iso2709(
+                r, buffer_, write_position{records_ + 1, bytes_ + buffer_.size()}, options_)) {
+            if (options_.policy == on_error::stop) {
+                buffer_.resize(at);
+                throw marc_error{std::move(*replaced)};
+            }
+            if (options_.on_problem) options_.on_problem(*replaced);
+        }
         ++records_;
         if (buffer_.size() >= flush_at) drain();
     }

@@ -36,6 +36,12 @@ inline void put_digits(char* p, std::size_t value, int n) noexcept {
 
 }  // namespace detail
 
+// Whether canonical_leader puts its own byte at leader position `i`, so the given one is not written.
+constexpr bool leader_position_computed(std::size_t i, bool keep_leader_09 = false) noexcept {
+    return i <= 4 || (i == 9 && !keep_leader_09) || i == 10 || i == 11 || (i >= 12 && i <= 16) ||
+           i >= 20;
+}
+
 // Writes into `out` (leader_length bytes) the leader `given` as a writer puts it out: 00-04 and
 // 12-16 from the layout, 10-11 "22" and 20-23 "4500" (MARC21's layout), 09 'a' (UTF-8) unless
 // `keep_leader_09`; a short leader is padded with blanks. A length past 99,999 keeps only its

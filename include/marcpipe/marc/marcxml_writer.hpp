@@ -13,17 +13,17 @@
 // readers of MARCXML such as yaz-marcdump warn about; the example programs set it, so their
 // MARC21 and MARCXML of one record carry the same leader.
 //
-// The leader, tags, indicators and subfield codes are ASCII bytes by definition and a reader
-// checks their length (24, 3, 1, 1), so there a byte that is not ASCII, or a control character
-// XML cannot carry, becomes the MARC fill character '|' instead of U+FFFD. It counts, and is
-// reported, as a replacement all the same.
-//
-// Characters XML 1.0 cannot carry (C0 controls other than tab/LF/CR, U+FFFE/U+FFFF, bytes that
-// are not UTF-8, such as MARC-8 escape sequences) are replaced with U+FFFD (see xml_escape.hpp).
+// What MARCXML cannot carry is replaced as replacement.hpp says, the same rule as the ISO 2709
+// writer's: in the leader, indicators and subfield codes (single ASCII bytes by definition, whose
+// length a reader checks) a byte that is not printable ASCII becomes the MARC fill character '|';
+// in data, characters XML 1.0 cannot carry (C0 controls other than tab/LF/CR, U+FFFE/U+FFFF,
+// bytes that are not UTF-8, such as MARC-8 escape sequences) become U+FFFD (see xml_escape.hpp).
 // A record that needed a replacement is a problem: with `on_error::skip` (the default) it is
-// written with the replacements and reported to `options::on_problem` (code invalid_utf8, the
-// record's number in the output, the output byte offset where it starts, and the first field
-// concerned); with `on_error::stop` nothing of it is written and marc_error is thrown.
+// written with the replacements and reported to `options::on_problem` (code characters_replaced,
+// the record's number in the output, the output byte offset where it starts, its 001, the first
+// character replaced and where); with `on_error::stop` nothing of it is written and marc_error is
+// thrown. A tag that is not three ASCII letters or digits is never written: the record is left
+// out and marc_error (bad_directory) thrown, whatever the policy.
 //
 // Any record-like type can be written: marc::record, or anything with the same small surface
 // (see `marcxml_writable`), or a non-owning view over ISO 2709 bytes (`marcxml_writable_view`,
@@ -42,6 +42,7 @@
 #include <marcpipe/marc/error.hpp>
 #include <marcpipe/marc/leader.hpp>
 #include <marcpipe/marc/record.hpp>
+#include <marcpipe/marc/replacement.hpp>
 #include <marcpipe/marc/xml_escape.hpp>
 #include <ostream>
 #include <string>
@@ -98,8 +99,8 @@ public:
         bool indent = true;
         // Put the leader the ISO 2709 writer would put for the record (see the top of this file).
         bool iso2709_leader = false;
-        // A record that needs replacement characters: skip = write it and report the problem,
-        // stop = write nothing of it and throw marc_error.
+        // A record that needs replacements: skip = write it and report the problem, stop = write
+        // nothing of it and throw marc_error.
         on_error policy = on_error::skip;
         std::function<void(read_problem const&)> on_problem;
     };
@@ -132,8 +133,7 @@ public:
         }
     }
 
-    // Writes one record. Returns how many characters were replaced with U+FFFD (0: written
-    // exactly as given).
+    // Writes one record. Returns how many characters were replaced (0: written exactly as given).
     template <marcxml_writable R>
     std::size_t write(R const& rec) {
         begin_record(rec.leader());
@@ -166,45 +166,56 @@ public:
     // Field-by-field writing, for record shapes `write` does not know.
     void begin_record(std::string_view leader) {
         record_start_ = out_->size();
-        replaced_ = 0;
-        where_.clear();
+        log_.clear();
+        id_.clear();
         field_count_ = 0;
         field_bytes_ = 0;
         *out_ += opts_.indent ? "<record>\n  <leader>" : "<record><leader>";
         std::size_t const n = std::min(leader.size(), leader_length);
-        note(single_bytes(leader.substr(0, n), leader_), "leader", 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            leader_[i] = leader[i];
+            if (is_code_byte(leader[i])) continue;
+            // A byte the written leader does not keep is not a replacement.
+            if (opts_.iso2709_leader ? !leader_position_computed(i) : i != 9)
+                log_.note(1, "leader", "", leader.substr(i, 1), "'|'");
+            leader_[i] = fill_character;
+        }
         leader_size_ = n;
         leader_at_ = out_->size();
         put_leader(0, 0);
         *out_ += opts_.indent ? "</leader>\n" : "</leader>";
     }
     void control_field(std::string_view tag, std::string_view value) {
+        check_tag(tag);
+        if (tag == "001") id_.assign(value);
         ++field_count_;
-        field_bytes_ += value.size() + 1;  // the data and its field terminator, as in ISO 2709
+        field_bytes_ += iso2709_size(value) + 1;  // the data and its field terminator, as in ISO 2709
         *out_ += opts_.indent ? "  <controlfield tag=\"" : "<controlfield tag=\"";
-        code_attribute(tag, tag);
+        *out_ += tag;
         *out_ += "\">";
-        text(value, tag);
+        text(value, tag, "");
         *out_ += opts_.indent ? "</controlfield>\n" : "</controlfield>";
     }
     void begin_data_field(std::string_view tag, char ind1, char ind2) {
+        check_tag(tag);
         ++field_count_;
         field_bytes_ += 3;  // the two indicators and the field terminator
         tag_ = tag;
         *out_ += opts_.indent ? "  <datafield tag=\"" : "<datafield tag=\"";
-        code_attribute(tag, tag);
+        *out_ += tag;
         *out_ += "\" ind1=\"";
-        code_attribute(std::string_view{&ind1, 1}, tag);
+        code_attribute(ind1, "ind1");
         *out_ += "\" ind2=\"";
-        code_attribute(std::string_view{&ind2, 1}, tag);
+        code_attribute(ind2, "ind2");
         *out_ += opts_.indent ? "\">\n" : "\">";
     }
     void subfield(char code, std::string_view value) {
-        field_bytes_ += 2 + value.size();  // delimiter, code and data
+        field_bytes_ += 2 + iso2709_size(value);  // delimiter, code and data
+        std::string const part = subfield_part(code);
         *out_ += opts_.indent ? "    <subfield code=\"" : "<subfield code=\"";
-        code_attribute(std::string_view{&code, 1}, tag_, code);
+        code_attribute(code, part);
         *out_ += "\">";
-        text(value, tag_, code);
+        text(value, tag_, part);
         *out_ += opts_.indent ? "</subfield>\n" : "</subfield>";
     }
     void end_data_field() { *out_ += opts_.indent ? "  </datafield>\n" : "</datafield>"; }
@@ -216,13 +227,10 @@ public:
         if (opts_.iso2709_leader) put_leader(field_count_, field_bytes_);
         *out_ += "</record>\n";
         ++records_;
-        if (replaced_ != 0) {
+        if (log_.count() != 0) {
             ++records_with_replacements_;
-            read_problem p{error_code::invalid_utf8, records_, written_ + record_start_ - origin_,
-                           std::to_string(replaced_) +
-                               " character(s) that XML 1.0 cannot carry replaced with U+FFFD, "
-                               "first in " +
-                               where_};
+            read_problem p{error_code::characters_replaced, records_, record_offset(),
+                           record_label(id_) + log_.describe("MARCXML")};
             if (opts_.policy == on_error::stop) {
                 out_->resize(record_start_);
                 --records_;
@@ -232,7 +240,7 @@ public:
             if (opts_.on_problem) opts_.on_problem(p);
         }
         if (stream_ && own_.size() >= flush_threshold) flush();
-        return replaced_;
+        return log_.count();
     }
 
     // Writes `</collection>` and hands everything to the stream. Further writes are an error.
@@ -278,40 +286,39 @@ private:
         }
     }
 
-    void text(std::string_view s, std::string_view tag, char code = 0) {
-        note(append_xml_escaped(*out_, s, xml_context::text), tag, code);
+    // The size of a value as the ISO 2709 writer writes it: a delimiter in it becomes U+FFFD.
+    static std::size_t iso2709_size(std::string_view value) noexcept {
+        return value.size() + (replacement_character_utf8.size() - 1) * detail::count_marks(value);
     }
-    // Tags, indicators and subfield codes are single bytes in ISO 2709 and must stay so.
-    void code_attribute(std::string_view s, std::string_view tag, char code = 0) {
-        char b[8];
-        std::size_t const n = std::min(s.size(), sizeof b);
-        note(single_bytes(s.substr(0, n), b), tag, code);
-        append_xml_escaped(*out_, {b, n}, xml_context::attribute);
+
+    // Where the record being written starts in the whole output.
+    std::uint64_t record_offset() const noexcept { return written_ + record_start_ - origin_; }
+
+    // A tag is never replaced (replacement.hpp): the record is left out instead.
+    void check_tag(std::string_view tag) {
+        if (is_writable_tag(tag)) return;
+        std::uint64_t const offset = record_offset();
+        out_->resize(record_start_);
+        throw marc_error{read_problem{
+            error_code::bad_directory, records_ + 1, offset,
+            record_label(id_) + "tag \"" + detail::printable(tag) +
+                "\" is not three ASCII letters or digits"}};
     }
-    // Copies s to out, putting the fill character '|' for each byte that is not ASCII or is a
-    // control character XML cannot carry; returns how many were put.
-    static std::size_t single_bytes(std::string_view s, char* out) {
-        std::size_t replaced = 0;
-        for (std::size_t i = 0; i < s.size(); ++i) {
-            auto const c = static_cast<unsigned char>(s[i]);
-            bool const ok = c < 0x80 && detail::byte_classes[c] != detail::byte_forbidden;
-            out[i] = ok ? s[i] : '|';
-            replaced += ok ? 0 : 1;
-        }
-        return replaced;
-    }
-    void note(std::size_t n, std::string_view tag, char code) {
+
+    void text(std::string_view s, std::string_view tag, std::string_view part) {
+        std::size_t const n = append_xml_escaped(*out_, s, xml_context::text);
         if (n == 0) return;
-        if (replaced_ == 0) {
-            where_.assign(tag);
-            if (tag != "leader") where_.insert(0, "field ");
-            if (code != 0 && static_cast<unsigned char>(code) >= 0x20 &&
-                static_cast<unsigned char>(code) < 0x7F) {
-                where_ += " $";
-                where_ += code;
-            }
-        }
-        replaced_ += n;
+        // The first character replaced, to show it: a non-character is three bytes, the rest one.
+        auto const bad = find_non_xml_char(s);
+        std::size_t const at = bad ? bad.offset : 0;
+        log_.note(n, tag, part, s.substr(at, bad.what.starts_with("U+") ? 3 : 1),
+                  bad.what == "invalid UTF-8" ? "U+FFFD (not UTF-8)" : "U+FFFD");
+    }
+    // Indicators and subfield codes are single bytes in ISO 2709 and must stay so.
+    void code_attribute(char c, std::string_view part) {
+        char const b = is_code_byte(c) ? c : fill_character;
+        if (b != c) log_.note(1, tag_, part, {&c, 1}, "'|'");
+        append_xml_escaped(*out_, {&b, 1}, xml_context::attribute);
     }
 
     void flush() {
@@ -333,15 +340,15 @@ private:
     std::size_t record_start_ = 0;
     std::uint64_t records_ = 0;
     std::uint64_t records_with_replacements_ = 0;
-    std::size_t replaced_ = 0;
+    replacement_log log_;  // of the record being written
     char leader_[leader_length] = {};  // the given leader, its bytes made single ASCII ones
     std::size_t leader_size_ = 0;
     std::size_t leader_at_ = 0;         // where the leader's text is in *out_
     std::size_t leader_text_size_ = 0;  // and its length there, escaped
     std::size_t field_count_ = 0;
     std::size_t field_bytes_ = 0;  // the record's field data as ISO 2709 would hold it
-    std::string tag_;    // tag of the open data field, for problem reports
-    std::string where_;  // first place a replacement was needed in this record
+    std::string tag_;  // tag of the open data field, for problem reports
+    std::string id_;   // the record's 001, for problem reports
 };
 
 }  // namespace marcpipe::marc

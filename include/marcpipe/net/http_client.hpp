@@ -24,7 +24,7 @@
 //
 // The secret is only ever put in the credential's header. A URL that carries apikey= in its
 // query is refused (the key would end up in server logs), and every message the client produces
-// is scrubbed of the secret.
+// is scrubbed of the secret and of control characters.
 #pragma once
 
 #include <algorithm>
@@ -44,6 +44,7 @@
 #include "classify.hpp"
 #include "event_loop.hpp"
 #include "http.hpp"
+#include "printable.hpp"
 #include "rate_limiter.hpp"
 #include "retry.hpp"
 #include "url.hpp"
@@ -117,10 +118,11 @@ public:
     bool stopped() const noexcept { return stopped_; }
     std::string const& stop_reason() const noexcept { return stop_reason_; }
 
-    // Text safe to print: the secret (and any apikey=...) replaced.
+    // Text safe to print: the secret (and any apikey=...) replaced, and control characters shown
+    // as \xNN (printable.hpp), since what a server says ends up on a terminal.
     std::string scrub(std::string_view text) const {
         credential const& auth = options_.auth;
-        return net::scrub(text, auth.secret.empty() ? auth.value : auth.secret);
+        return printable(net::scrub(text, auth.secret.empty() ? auth.value : auth.secret));
     }
 
     // Fatal: ends all work at once.

@@ -6,7 +6,7 @@
 //        nothing when the URL may be fetched; otherwise why not (already redacted)
 //   std::string redact(std::string_view url)           apikey=... in a query becomes
 //   apikey=REDACTED std::string scrub(std::string_view text, std::string_view secret)
-//        every occurrence of `secret` (and any apikey=... / "apikey KEY") replaced
+//        `secret` (a short one only as a whole token) and any apikey=... / "apikey KEY" replaced
 //   bool has_key_in_query(std::string_view url)
 //
 // Alma accepts the key as a query parameter too, but then it lands in proxy and server logs; this
@@ -96,14 +96,30 @@ inline std::string redact(std::string_view url) {
 
 inline bool has_key_in_query(std::string_view url) { return redact(url) != url; }
 
-// Makes arbitrary text (an error message, a log line) safe to print: the secret itself, any
-// `apikey=VALUE` and any `apikey VALUE` (the Authorization header form) are replaced.
+// A secret this long is replaced wherever it appears, even inside a longer word: a random string
+// of 16 characters occurs in ordinary text only as itself (Alma's keys are 36). A shorter one (a
+// test server's key, "abc") is replaced only as a whole token, not beside a letter or digit, so
+// that it does not garble the words it happens to be part of ("abcdef" stays "abcdef"); where it
+// would travel, after "apikey=" or "apikey ", it is replaced whatever its length (below).
+inline constexpr std::size_t secret_replaced_anywhere = 16;
+
+// Makes arbitrary text (an error message, a log line) safe to print: the secret itself (see
+// secret_replaced_anywhere), any `apikey=VALUE` and any `apikey VALUE` (the Authorization header
+// form) are replaced.
 inline std::string scrub(std::string_view text, std::string_view secret = {}) {
     std::string out(text);
     if (!secret.empty()) {
-        for (std::size_t at = out.find(secret); at != std::string::npos;
-             at = out.find(secret, at + 8))
-            out.replace(at, secret.size(), "REDACTED");
+        auto const word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+        bool const anywhere = secret.size() >= secret_replaced_anywhere;
+        for (std::size_t at = out.find(secret); at != std::string::npos;) {
+            std::size_t const end = at + secret.size();
+            if (anywhere || ((at == 0 || !word(out[at - 1])) && (end == out.size() || !word(out[end])))) {
+                out.replace(at, secret.size(), "REDACTED");
+                at = out.find(secret, at + 8);
+            } else {
+                at = out.find(secret, at + 1);
+            }
+        }
     }
     for (std::string_view marker : {std::string_view("apikey="), std::string_view("apikey ")}) {
         for (std::size_t at = detail::ifind(out, marker); at != std::string::npos;

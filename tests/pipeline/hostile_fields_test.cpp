@@ -1,0 +1,156 @@
+// A server that puts random bytes into every XML field of its holdings records (the emulator's
+// --hostile-fields): whatever it sends, west-holdings writes MARC21 and MARCXML that its own
+// readers (stopping at the first fault) and yaz-marcdump read without a complaint, and every
+// holding the server was asked for is either in the output or a row of the report.
+#include <marcpipe/marc/any_reader.hpp>
+
+#include <bib_export.hpp>
+#include <catalogue.hpp>
+#include <hostile_fields.hpp>
+#include <launcher.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "program.hpp"
+#include "reference_tool.hpp"
+
+namespace fs = std::filesystem;
+namespace marc = marcpipe::marc;
+using marcpipe::emulator::catalogue;
+using marcpipe::emulator::emulator_process;
+using marcpipe::testing::run;
+using marcpipe::testing::slurp;
+
+namespace {
+
+constexpr char const* key = "l8xx-hostile-test-key-0123456789ab";
+constexpr std::uint64_t catalogue_seed = 23;
+
+// The cells of each row of an RFC 4180 report after its header (rows are one line each).
+std::vector<std::vector<std::string>> csv_rows(std::string const& text) {
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> row;
+    std::string cell;
+    bool quoted = false, header = true;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char const c = text[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+                cell += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                cell += c;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            row.push_back(std::move(cell));
+            cell.clear();
+        } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+            row.push_back(std::move(cell));
+            cell.clear();
+            if (!header) rows.push_back(std::move(row));
+            header = false;
+            row.clear();
+            ++i;
+        } else {
+            cell += c;
+        }
+    }
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("random bytes in a server's holdings records never corrupt the output nor vanish from it",
+          "[programs][west][yaz][hostile]") {
+    std::size_t const bibs = 60;
+    catalogue const cat{catalogue_seed, bibs};
+    auto const hostile_seed = GENERATE(1, 2, 3, 4, 5);
+    auto const xml = GENERATE(false, true);
+    CAPTURE(hostile_seed, xml);
+    marcpipe::emulator::hostile_fields const knob{0.5, static_cast<std::uint64_t>(hostile_seed)};
+    emulator_process server{{"--seed", std::to_string(catalogue_seed), "--bibs", std::to_string(bibs), "--api-key",
+                             key, "--hostile-fields", "0.5", "--hostile-seed", std::to_string(hostile_seed)}};
+    auto dir = marcpipe::testing::scratch_dir("west-hostile");
+    {
+        std::ofstream out{dir / "export.mrc", std::ios::binary};
+        marcpipe::emulator::write_iso2709_export(cat, out);
+    }
+    std::string const output = xml ? "out.xml" : "out.mrc";
+    // One try per call: a damaged record is damaged the same way every time it is asked for.
+    auto r = run(MARCPIPE_WEST_HOLDINGS,
+                 {"--base-url", server.base_url(), "--rate", "500", "--concurrency", "16", "--max-attempts", "1",
+                  "-o", output, "--errors", "errors.csv", "export.mrc"},
+                 {std::string{"ALMA_API_KEY="} + key}, dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+
+    // What the server was asked for: every holding of every bib it still has.
+    std::map<std::string, std::string> expected;  // holding ID -> MMS ID
+    std::size_t damaged = 0;
+    for (std::size_t b = 0; b < bibs; ++b) {
+        if (cat.deleted(b)) continue;
+        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
+            expected[cat.holding(b, h).holding_id] = cat.mms_id(b);
+            if (marcpipe::emulator::is_hostile(knob, b, h)) ++damaged;
+        }
+    }
+    REQUIRE(damaged > 0);
+
+    // The project's readers take the whole output, stopping at the first fault they find.
+    std::multiset<std::string> written;
+    std::set<std::string> altered;  // holdings written with U+FFFD somewhere: replacements
+    marc::reader_options strict{marc::on_error::stop};
+    auto reader = marc::any_reader::open(dir / output, strict);
+    marc::record rec;
+    while (reader->read(rec)) {
+        std::string const id{rec.control_value("001")};
+        written.insert(id);
+        CHECK(expected.count(id) == 1);
+        for (auto const& f : rec.fields()) {
+            bool replaced = f.value.find("\xEF\xBF\xBD") != std::string::npos;
+            for (auto const& s : f.subfields) replaced = replaced || s.value.find("\xEF\xBF\xBD") != std::string::npos;
+            if (replaced) altered.insert(id);
+        }
+    }
+
+    // So does the reference tool, without a word on standard error.
+    if (auto yaz = marcpipe_test::yaz_marcdump_for_comparison()) {
+        std::vector<std::string> args{"-n", output};
+        if (xml) args = {"-i", "marcxml", "-n", output};
+        auto check = run(yaz->string(), args, {}, dir, "yaz");
+        CHECK(check.status == 0);
+        CHECK(check.err == "");
+    }
+
+    // Each holding is written at most once, and one that is not written is in the report.
+    std::set<std::string> reported;
+    for (auto const& row : csv_rows(slurp(dir / "errors.csv"))) {
+        REQUIRE(row.size() == 7);
+        if (!row[2].empty()) reported.insert(row[2]);
+        // A record written with replacements says what was replaced.
+        if (row[0] == "write" && row[5].find("characters replaced") != std::string::npos)
+            CHECK(written.count(row[2]) == 1);
+    }
+    // Nothing was altered without a row saying so.
+    for (auto const& id : altered) {
+        CAPTURE(id);
+        CHECK(reported.count(id) == 1);
+    }
+    for (auto const& [holding_id, mms_id] : expected) {
+        CAPTURE(holding_id, mms_id);
+        CHECK(written.count(holding_id) <= 1);
+        CHECK((written.count(holding_id) == 1 || reported.count(holding_id) == 1));
+    }
+    fs::remove_all(dir);
+}
