@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     app.add_option("--errors", errors, "write the CSV report of holdings that failed here");
     // The network: how long an outage is waited out, and whom TLS trusts.
     app.add_option("--patience", patience, "how long to go on while no call succeeds (network or Alma down): 90s, 10m, 1h or seconds; then exit 3, --resume finishes")
+        ->type_name("DURATION")
         ->check([](std::string const& v) { return net::check_patience(v); });
     app.add_option("--cacert", cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
     try {
