@@ -239,7 +239,8 @@ public:
             }
             if (outage) {
                 ++stats_.outages;
-                last_outage_ = v.reason + " (GET " + redact(url) + ")";
+                // A transport error's message names the URL already.
+                last_outage_ = r ? v.reason + " (GET " + redact(url) + ")" : v.reason;
                 if (!failing_since) failing_since = now;
                 // Failing for the whole patience while others are being answered: the fault is
                 // this request's own. (In a real outage nobody is answered, and the watchdog
