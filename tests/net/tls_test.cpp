@@ -183,6 +183,8 @@ TEST_CASE("a server certificate issued by a private CA (a proxy that inspects TL
             std::getline(lines, line);
             return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1, line};
         };
+        INFO("http-get-many: " MARCPIPE_HTTP_GET_MANY " (built with the test by `meson test`)");
+        REQUIRE(::access(MARCPIPE_HTTP_GET_MANY, X_OK) == 0);
         auto [without, without_line] = get("");
         CHECK(without == 3);  // fatal: stopped, nothing fetched
         auto [with, with_line] = get("--cacert " + pem);
