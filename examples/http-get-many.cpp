@@ -93,10 +93,15 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"poll", "epoll"}));
     app.add_flag("-q,--quiet", quiet, "no per-URL lines, only the summary");
     // The network: how long an outage is waited out, and whom TLS trusts.
-    app.add_option("--patience", patience, "how long to go on while no call succeeds (network or server down): 90s, 10m, 1h or seconds; then it stops (exit 3)")
+    app.add_option("--patience", patience,
+                   "how long to go on while no call succeeds (network or server down): 90s, 10m, "
+                   "1h or seconds; then it stops (exit 3)")
         ->type_name("DURATION")
         ->check([](std::string const& v) { return net::check_patience(v); });
-    app.add_option("--cacert", cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
+    app.add_option(
+           "--cacert", cacert,
+           "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")
+        ->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {

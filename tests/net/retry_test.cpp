@@ -66,9 +66,9 @@ TEST_CASE("a server or network that is down is an outage; a garbled answer or a 
     verdict v = examine(failure(code));
     CHECK(v.kind == outcome_class::transient);
     CHECK(v.outage);
-    for (result const& r : {http(408), http(429), http(200), http(400), http(501),
-                            failure(CURLE_WEIRD_SERVER_REPLY), failure(CURLE_BAD_CONTENT_ENCODING),
-                            failure(CURLE_PEER_FAILED_VERIFICATION)})
+    for (result const& r :
+         {http(408), http(429), http(200), http(400), http(501), failure(CURLE_WEIRD_SERVER_REPLY),
+          failure(CURLE_BAD_CONTENT_ENCODING), failure(CURLE_PEER_FAILED_VERIFICATION)})
         CHECK_FALSE(examine(r).outage);
     CHECK(examine(failure(CURLE_PEER_FAILED_VERIFICATION)).kind == outcome_class::fatal);
 }
@@ -223,7 +223,8 @@ TEST_CASE("a burst of failures in one instant is no storm", "[net]") {
         CHECK_FALSE(storm.note(t, false));
     }
     // Every open connection breaks at once: 30 failures within 10 ms.
-    for (int i = 0; i < 30; ++i) CHECK_FALSE(storm.note(t + std::chrono::milliseconds(i / 3), true));
+    for (int i = 0; i < 30; ++i)
+        CHECK_FALSE(storm.note(t + std::chrono::milliseconds(i / 3), true));
     // Still failing two seconds on, and most calls fail: now it is one.
     bool storm_seen = false;
     for (int i = 0; i < 60; ++i) storm_seen = storm.note(t + 40ms * i, true) || storm_seen;
@@ -238,8 +239,7 @@ TEST_CASE("durations are read as 90s, 10m, 1h or seconds, and nothing else", "[n
     CHECK(parse_duration("45") == 45s);
     CHECK(parse_duration("0") == 0s);
     for (char const* bad : {"", "s", "m", "-5s", "+5", "1.5m", "10 m", " 10m", "10ms", "1h30m",
-                            "inf", "nan", "1e3", "10d", "99999999999999999999",
-                            "9999999999999h"})
+                            "inf", "nan", "1e3", "10d", "99999999999999999999", "9999999999999h"})
         CHECK_FALSE(parse_duration(bad));
     CHECK(check_patience("90s").empty());
     CHECK(check_patience("24h").empty());

@@ -306,10 +306,10 @@ private:
                 return;
             }
             std::string const waited = describe_duration(options_.retry.patience);
-            stop(last_outage_.empty()
-                     ? "no call was answered for " + waited + " (--patience): the calls sent got no answer"
-                     : "no call has succeeded for " + waited + " (--patience); the last failure: " +
-                           last_outage_);
+            stop(last_outage_.empty() ? "no call was answered for " + waited +
+                                            " (--patience): the calls sent got no answer"
+                                      : "no call has succeeded for " + waited +
+                                            " (--patience); the last failure: " + last_outage_);
         });
     }
 
@@ -371,7 +371,7 @@ private:
     bool stopped_ = false;
     std::string stop_reason_;
     std::list<backoff_awaiter*> sleeping_;
-    std::size_t waiting_calls_ = 0;          // calls in get()
+    std::size_t waiting_calls_ = 0;         // calls in get()
     event_loop::time_point quiet_since_{};  // the last answer, or when calls began to wait
     std::optional<event_loop::timer_id> watchdog_;
     std::string last_outage_;  // what the patience's stop message names

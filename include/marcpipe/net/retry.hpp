@@ -75,7 +75,8 @@ public:
         }
         if (!outage || failures_ < options_.min_failures || 2 * failures_ <= ends_.size())
             return false;
-        auto first = std::find_if(ends_.begin(), ends_.end(), [](end const& e) { return e.outage; });
+        auto first =
+            std::find_if(ends_.begin(), ends_.end(), [](end const& e) { return e.outage; });
         return now - first->at >= options_.min_duration;
     }
 
