@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     std::string input, output = "-", base_url, format;
     std::vector<std::string> libraries;
     double rate = 25;
+    std::string patience = "10m", cacert;
     CLI::App app{"Holdings records of some libraries only (852 $b). Key from ALMA_API_KEY."};
     // Every option's default shows in --help.
     app.option_defaults()->always_capture_default();
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
     // One code each time, so that `--library LAW INPUT` leaves INPUT to be the input.
     app.add_option("--library", libraries, "library code in 852 $b (repeatable)")->required()->allow_extra_args(false);
     app.add_option("--rate", rate, "requests per second (Alma allows 25)")->check(marcpipe::examples::rate_range());
+    // The network: how long an outage is waited out, and whom TLS trusts.
+    app.add_option("--patience", patience, "how long to go on while no call succeeds (network or Alma down): 90s, 10m, 1h or seconds; then exit 3, --resume finishes")
+        ->type_name("DURATION")
+        ->check([](std::string const& v) { return net::check_patience(v); });
+    app.add_option("--cacert", cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -72,6 +78,8 @@ int main(int argc, char** argv) {
 
     net::client_options options = alma::http_options(key);
     options.rate = rate;
+    options.retry.patience = *net::parse_duration(patience);
+    options.loop.ca_file = cacert;
     net::http_client http{options};
     alma::client client{http, base_url};
 

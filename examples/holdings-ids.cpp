@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     std::optional<std::string> key_file;
     double rate = 25;
     std::size_t concurrency = 48;
+    std::string patience = "10m", cacert;
     CLI::App app{"List the holding IDs of bibs: holding_id<TAB>mms_id, one line per holding, in input order.\n"
                  "The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-ids (marcpipe) 0.1.0"});
@@ -40,6 +41,11 @@ int main(int argc, char** argv) {
     app.add_option("--holdings-source", source, "list (one call per bib) or bibs (100 bibs per call, AVA $8)")
         ->check(CLI::IsMember({"list", "bibs"}));
     app.add_option("--errors", errors, "write the CSV report of bibs that failed here");
+    // The network: how long an outage is waited out, and whom TLS trusts.
+    app.add_option("--patience", patience, "how long to go on while no call succeeds (network or Alma down): 90s, 10m, 1h or seconds; then exit 3, --resume finishes")
+        ->type_name("DURATION")
+        ->check([](std::string const& v) { return net::check_patience(v); });
+    app.add_option("--cacert", cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -74,6 +80,8 @@ int main(int argc, char** argv) {
     net::client_options options = alma::http_options(key);
     options.rate = rate;
     options.loop.max_in_flight = concurrency;
+    options.retry.patience = *net::parse_duration(patience);
+    options.loop.ca_file = cacert;
     net::http_client http{options};
     alma::client client{http, base_url};
     pipeline::holdings_ids_options ids;

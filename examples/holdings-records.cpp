@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> require;
     double rate = 25;
     std::size_t concurrency = 48;
+    std::string patience = "10m", cacert;
     CLI::App app{"Fetch holdings records for holding_id<TAB>mms_id lines; write them with 001 = holding ID and\n"
                  "004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-records (marcpipe) 0.1.0"});
@@ -85,6 +86,11 @@ int main(int argc, char** argv) {
     // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
     app.add_option("--require", require, "keep only records with this field (repeatable)")->allow_extra_args(false);
     app.add_option("--errors", errors, "write the CSV report of holdings that failed here");
+    // The network: how long an outage is waited out, and whom TLS trusts.
+    app.add_option("--patience", patience, "how long to go on while no call succeeds (network or Alma down): 90s, 10m, 1h or seconds; then exit 3, --resume finishes")
+        ->type_name("DURATION")
+        ->check([](std::string const& v) { return net::check_patience(v); });
+    app.add_option("--cacert", cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -124,6 +130,8 @@ int main(int argc, char** argv) {
     net::client_options options = alma::http_options(key);
     options.rate = rate;
     options.loop.max_in_flight = concurrency;
+    options.retry.patience = *net::parse_duration(patience);
+    options.loop.ca_file = cacert;
     net::http_client http{options};
     alma::client client{http, base_url};
 

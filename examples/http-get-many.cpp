@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     std::string backend = "poll";
     bool quiet = false;
     std::string output = "-";
+    std::string patience = "10m", cacert;
     // Every option's default shows in --help.
     app.option_defaults()->always_capture_default();
     app.add_option("-o,--output", output, "where the lines go; - for standard output");
@@ -93,6 +94,16 @@ int main(int argc, char** argv) {
                    "how the loop waits: poll (curl_multi_poll) or epoll (socket-action)")
         ->check(CLI::IsMember({"poll", "epoll"}));
     app.add_flag("-q,--quiet", quiet, "no per-URL lines, only the summary");
+    // The network: how long an outage is waited out, and whom TLS trusts.
+    app.add_option("--patience", patience,
+                   "how long to go on while no call succeeds (network or server down): 90s, 10m, "
+                   "1h or seconds; then it stops (exit 3)")
+        ->type_name("DURATION")
+        ->check([](std::string const& v) { return net::check_patience(v); });
+    app.add_option(
+           "--cacert", cacert,
+           "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")
+        ->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -109,6 +120,8 @@ int main(int argc, char** argv) {
     net::client_options options = marcpipe::alma::http_options(key ? key : "");
     options.rate = rate;
     options.retry.max_attempts = max_attempts;
+    options.retry.patience = *net::parse_duration(patience);
+    options.loop.ca_file = cacert;
     options.loop.max_in_flight = concurrency;
     options.loop.total_timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
     options.loop.connect_timeout =

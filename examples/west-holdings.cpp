@@ -51,6 +51,8 @@ struct settings {
     bool progress = false;
     bool no_progress = false;
     int max_attempts = 10;
+    std::string patience = "10m";
+    std::string cacert;
 };
 
 }  // namespace
@@ -90,6 +92,11 @@ int main(int argc, char** argv) {
     app.add_flag("--no-progress", s.no_progress, "no progress line")->excludes(on);
     app.add_option("--max-attempts", s.max_attempts, "tries per request before it is reported as failed")
         ->check(CLI::Range(1, 100));
+    // The network: how long an outage is waited out, and whom TLS trusts.
+    app.add_option("--patience", s.patience, "how long to go on while no call succeeds (network or Alma down): 90s, 10m, 1h or seconds; then exit 3, --resume finishes")
+        ->type_name("DURATION")
+        ->check([](std::string const& v) { return net::check_patience(v); });
+    app.add_option("--cacert", s.cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -124,6 +131,8 @@ int main(int argc, char** argv) {
         http_options.rate = s.rate;
         http_options.loop.max_in_flight = s.concurrency;
         http_options.retry.max_attempts = s.max_attempts;
+        http_options.retry.patience = *net::parse_duration(s.patience);
+        http_options.loop.ca_file = s.cacert;
         net::http_client http{http_options};
         alma::client client{http, base_url};
         pipeline::run run{client, o};

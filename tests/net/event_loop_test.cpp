@@ -1,5 +1,6 @@
 // The event loop on its own: timers, the ready queue, spawned coroutines, and real transfers
-// against a small in-process HTTP server and against sockets that never answer.
+// against a small in-process HTTP server and against sockets that never answer; then the
+// http_client's patience against the same.
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,7 +11,9 @@
 #include <marcpipe/coro/sync_wait.hpp>
 #include <marcpipe/coro/task.hpp>
 #include <marcpipe/net/event_loop.hpp>
+#include <marcpipe/net/http_client.hpp>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -380,4 +383,69 @@ TEST_CASE("cancel_transfers ends queued and running transfers at once", "[net]")
     loop.cancel_transfers(CURLE_ABORTED_BY_CALLBACK, "stopped for the test");
     loop.run();
     CHECK(codes == std::vector<CURLcode>(5, CURLE_ABORTED_BY_CALLBACK));
+}
+
+// The http_client's patience, on the small server: an outage is tried past max_attempts; one
+// call that fails for the whole patience while others are answered is handed back as failed;
+// nothing answered for the whole patience stops the client.
+namespace {
+client_options patient(std::chrono::milliseconds patience) {
+    client_options o;
+    o.rate = 0;
+    o.retry.max_attempts = 2;
+    o.retry.base_delay = 5ms;
+    o.retry.max_delay = 20ms;
+    o.retry.patience = patience;
+    o.seed = 3;
+    return o;
+}
+}  // namespace
+
+TEST_CASE("one call failing with 503 for the whole patience while others are answered is handed "
+          "back as failed; the client goes on",
+          "[net]") {
+    local_server server;
+    http_client http(patient(500ms));
+    std::optional<result> failing;
+    int answered = 0;
+    // Named, so the closures outlive the coroutines that use their captures.
+    auto fail = [&]() -> task<void> { failing = co_await http.get(server.url("/status/503")); };
+    auto answer = [&]() -> task<void> {
+        while (!failing) {
+            result r = co_await http.get(server.url("/hello"));
+            if (r && r->status == 200) ++answered;
+            co_await http.loop().sleep_for(10ms);
+        }
+    };
+    http.loop().spawn(fail());
+    http.loop().spawn(answer());
+    http.loop().run();
+    REQUIRE(failing);
+    REQUIRE(*failing);
+    CHECK((*failing)->status == 503);
+    CHECK(http.stats().gave_up == 1);
+    CHECK(http.stats().outages > 2);  // past max_attempts
+    CHECK(answered > 0);
+    CHECK_FALSE(http.stopped());
+}
+
+TEST_CASE("nothing answered for the whole patience stops the client, naming the last failure",
+          "[net]") {
+    refusing_port closed;
+    http_client http(patient(500ms));
+    std::vector<result> results;
+    auto one = [&]() -> task<void> { results.push_back(co_await http.get(closed.url("/x"))); };
+    for (int i = 0; i < 3; ++i) http.loop().spawn(one());
+    http.loop().run();
+    REQUIRE(results.size() == 3);
+    for (auto const& r : results) {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == CURLE_ABORTED_BY_CALLBACK);
+    }
+    CHECK(http.stopped());
+    CHECK(http.stop_reason().find("no call has succeeded for 500ms") != std::string::npos);
+    CHECK(http.stop_reason().find("GET http://127.0.0.1:") != std::string::npos);
+    CHECK(http.stats().requests > 3 * 2);  // past max_attempts
+    CHECK(http.stats().gave_up == 0);
+    CHECK(http.loop().spawned() == 0);  // no watchdog or backoff left behind
 }

@@ -9,6 +9,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sys/wait.h>
+#include <utility>
 #include <marcpipe/coro/sync_wait.hpp>
 #include <marcpipe/net/event_loop.hpp>
 #include <marcpipe/net/classify.hpp>
@@ -23,32 +27,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A self-signed certificate for 127.0.0.1, made for this test run (no key is kept anywhere).
+// A certificate made for this test run (no key is kept anywhere): self-signed for 127.0.0.1, or
+// issued for 127.0.0.1 by a private CA, as a proxy that inspects TLS issues its certificates.
 struct test_certificate {
     EVP_PKEY* key = nullptr;
     X509* cert = nullptr;
 
-    test_certificate() {
-        key = EVP_EC_gen("P-256");
-        cert = X509_new();
-        if (!key || !cert) throw std::runtime_error("cannot make a test key");
-        X509_set_version(cert, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-        X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-        X509_set_pubkey(cert, key);
-        X509_NAME* name = X509_get_subject_name(cert);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                   reinterpret_cast<unsigned char const*>("127.0.0.1"), -1, -1, 0);
-        X509_set_issuer_name(cert, name);
-        X509V3_CTX ctx;
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-        add(ctx, NID_subject_alt_name, "IP:127.0.0.1");
-        add(ctx, NID_basic_constraints, "critical,CA:TRUE");
-        if (X509_sign(cert, key, EVP_sha256()) == 0)
-            throw std::runtime_error("cannot sign the test certificate");
-    }
+    // Self-signed for 127.0.0.1 (and a CA, so that trusting it is enough).
+    test_certificate() { make("127.0.0.1", nullptr, true); }
+    // A private CA's own certificate, or one for 127.0.0.1 that `issuer` signed.
+    enum class kind { ca };
+    explicit test_certificate(kind) { make("marcpipe test CA", nullptr, true); }
+    explicit test_certificate(test_certificate const* issuer) { make("127.0.0.1", issuer, false); }
     test_certificate(test_certificate const&) = delete;
     test_certificate& operator=(test_certificate const&) = delete;
     ~test_certificate() {
@@ -63,6 +53,29 @@ struct test_certificate {
     }
 
 private:
+    void make(char const* common_name, test_certificate const* issuer, bool ca) {
+        key = EVP_EC_gen("P-256");
+        cert = X509_new();
+        if (!key || !cert) throw std::runtime_error("cannot make a test key");
+        X509_set_version(cert, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(cert), issuer ? 2 : 1);
+        X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+        X509_set_pubkey(cert, key);
+        X509_NAME* name = X509_get_subject_name(cert);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<unsigned char const*>(common_name), -1, -1, 0);
+        X509* signer = issuer ? issuer->cert : cert;
+        X509_set_issuer_name(cert, X509_get_subject_name(signer));
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, signer, cert, nullptr, nullptr, 0);
+        if (std::string(common_name) == "127.0.0.1") add(ctx, NID_subject_alt_name, "IP:127.0.0.1");
+        add(ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+        if (X509_sign(cert, issuer ? issuer->key : key, EVP_sha256()) == 0)
+            throw std::runtime_error("cannot sign the test certificate");
+    }
+
     void add(X509V3_CTX& ctx, int nid, char const* value) {
         X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
         if (!ext) throw std::runtime_error("cannot make a certificate extension");
@@ -129,5 +142,58 @@ TEST_CASE("TLS certificates are always verified", "[net]") {
         REQUIRE_FALSE(r);
         CHECK(r.error().code == CURLE_PEER_FAILED_VERIFICATION);
     }
+    std::remove(pem.c_str());
+}
+
+TEST_CASE("a server certificate issued by a private CA (a proxy that inspects TLS) is trusted only "
+          "with that CA's certificate as the CA file (--cacert)", "[net]") {
+    test_certificate ca(test_certificate::kind::ca);
+    test_certificate issued(&ca);
+    tls_server server(issued);
+    std::string pem = "tls-test-private-ca." + std::to_string(::getpid()) + ".pem";
+    ca.write_pem(pem);
+    std::string const url = "https://127.0.0.1:" + std::to_string(server.port()) + "/hello";
+
+    SECTION("without it, verification fails, and that is fatal, not an outage to wait out") {
+        result r = fetch(loop_options{}, url);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == CURLE_PEER_FAILED_VERIFICATION);
+        CHECK(classify(r) == outcome_class::fatal);
+        CHECK_FALSE(examine(r).outage);
+    }
+    SECTION("with it, the answer comes") {
+        loop_options o;
+        o.ca_file = pem;
+        result r = fetch(o, url);
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body == "<hello/>");
+    }
+#ifdef MARCPIPE_HTTP_GET_MANY
+    SECTION("the programs take it as --cacert") {
+        std::string const base = "tls-test-get." + std::to_string(::getpid());
+        std::string const in = base + ".in", out = base + ".out", err = base + ".err";
+        std::ofstream(in) << url << "\n";
+        auto get = [&](std::string const& extra) {
+            std::string cmd = "'" MARCPIPE_HTTP_GET_MANY "' " + extra + " < " + in + " > " + out +
+                              " 2> " + err;
+            int status = std::system(cmd.c_str());
+            std::ifstream lines(out);
+            std::string line;
+            std::getline(lines, line);
+            return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1, line};
+        };
+        INFO("http-get-many: " MARCPIPE_HTTP_GET_MANY " (built with the test by `meson test`)");
+        REQUIRE(::access(MARCPIPE_HTTP_GET_MANY, X_OK) == 0);
+        auto [without, without_line] = get("");
+        CHECK(without == 3);  // fatal: stopped, nothing fetched
+        auto [with, with_line] = get("--cacert " + pem);
+        CHECK(with == 0);
+        CHECK(with_line == "200 8 " + url);
+        auto [missing, missing_line] = get("--cacert " + pem + ".missing");
+        CHECK(missing == 2);
+        for (auto const& f : {in, out, err}) std::remove(f.c_str());
+    }
+#endif
     std::remove(pem.c_str());
 }

@@ -12,6 +12,9 @@
 //   DAILY_THRESHOLD (429)          fatal: nothing succeeds before Alma's day rolls over
 //   UNAUTHORIZED (400, 401, 403)   fatal: the key is not valid for this API
 //   any other code                 as the status says (400 402203 "invalid MMS ID" is permanent)
+// A 500, 502, 503 or 504 stays an outage whatever its body says (net::verdict::outage): a server
+// failure says nothing of the bib asked for, so it is waited out, never held against the bib
+// (net/http_client.hpp says how long, and what happens to one call that alone keeps failing).
 // An error body is parsed here, once: its code, message and tracking ID travel on in the verdict.
 // A 2xx is judged by the caller that knows what it asked for (alma::client parses the answer and
 // calls a body it cannot read unreadable_answer), so a cut-off or garbled answer is asked for

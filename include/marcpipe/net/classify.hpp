@@ -1,7 +1,7 @@
 // What to do with the result of a request: succeed, retry, give up on this one, or stop all work.
 //
 //   enum class outcome_class { success, transient, permanent, fatal };
-//   struct verdict { kind, reason, over_rate, retry_after, code, message, tracking_id };
+//   struct verdict { kind, reason, over_rate, outage, retry_after, code, message, tracking_id };
 //   using classifier = std::function<verdict(result const&)>;
 //   verdict examine(result const&)          plain HTTP's classification, the http_client's default
 //   outcome_class classify(result const&)   examine(r).kind
@@ -18,6 +18,11 @@
 //   permanent  other 4xx, a response over the size cap, a URL refused before sending
 //   fatal      401, TLS verification failures, and transfers aborted because the run was
 //              stopped: nothing later can succeed either
+// Of the transient ones, an outage says nothing of the request, only that the network or the
+// server is down: the connection refused, reset or cut off, a name that does not resolve, a TLS
+// handshake that breaks off, a timeout, a 500, 502, 503 or 504. The http_client retries those
+// without counting them against the request's attempts, for as long as its patience lasts (see
+// http_client.hpp); a certificate that fails verification is no outage but fatal.
 // A 2xx is a success whatever its body holds: only the caller knows what it expected to read.
 #pragma once
 
@@ -79,6 +84,7 @@ struct verdict {
     outcome_class kind = outcome_class::success;
     std::string reason;      // for a log line, a stop reason or an error report
     bool over_rate = false;  // slow the rate limiter down
+    bool outage = false;     // transient, and says nothing of the request (see above)
     std::optional<std::chrono::milliseconds> retry_after;
     // What the server said about an error, when a classifier could read it from the body; empty
     // otherwise. The caller reports these without reading the body again.
@@ -100,10 +106,14 @@ inline verdict examine_transport(transport_error const& e) {
         case CURLE_SEND_ERROR:
         case CURLE_GOT_NOTHING:
         case CURLE_PARTIAL_FILE:
+        case CURLE_SSL_CONNECT_ERROR: {
+            verdict v(outcome_class::transient, e.message);
+            v.outage = true;
+            return v;
+        }
         case CURLE_HTTP2:
         case CURLE_HTTP2_STREAM:
         case CURLE_BAD_CONTENT_ENCODING:
-        case CURLE_SSL_CONNECT_ERROR:
         case CURLE_WEIRD_SERVER_REPLY:
         case CURLE_AGAIN:
         // The loop's budget for answer bodies was full (body_budget.hpp): others hold it now.
@@ -133,6 +143,7 @@ inline verdict examine(result const& r) {
         v.over_rate = true;
     } else if (status == 408 || (status >= 500 && status < 600 && status != 501 && status != 505)) {
         v.kind = outcome_class::transient;
+        v.outage = status >= 500 && status <= 504;
     } else {
         v.kind = outcome_class::permanent;
     }

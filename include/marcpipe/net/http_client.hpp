@@ -22,6 +22,16 @@
 // loop is the only place that retries, so a rule about waiting (how long to go on while nothing
 // succeeds) belongs here too.
 //
+// An outage (the network or the server down, see classify.hpp) says nothing of the request, so
+// it does not use up the request's attempts: it is retried with the same backoff until
+// retry.patience has passed with no call answered (no attempt that ended other than in an
+// outage, while some call was waiting), and then the client stops, saying what failed last; a
+// caller that saves its state can be resumed. One request that keeps meeting outages for the
+// whole patience while other calls are answered is not facing an outage but a fault of its own
+// (a record Alma cannot serve without a 500): it is handed back as failed, as after its last
+// attempt. When outages become a storm (failure_storm in retry.hpp) the limiter slows as for a
+// 429; an occasional one leaves the pace alone.
+//
 // The secret is only ever put in the credential's header. A URL that carries apikey= in its
 // query is refused (the key would end up in server logs), and every message the client produces
 // is scrubbed of the secret and of control characters.
@@ -42,6 +52,7 @@
 
 #include "../coro/task.hpp"
 #include "classify.hpp"
+#include "duration.hpp"
 #include "event_loop.hpp"
 #include "http.hpp"
 #include "printable.hpp"
@@ -86,6 +97,7 @@ struct client_stats {
     std::uint64_t fatal = 0;
     std::uint64_t slowdowns = 0;               // verdicts over the rate that slowed the limiter
     std::uint64_t gave_up = 0;                 // transient until the last attempt
+    std::uint64_t outages = 0;                 // attempts that failed as outages (classify.hpp)
     std::optional<long long> quota_remaining;  // the quota header, last seen
     std::optional<event_loop::time_point> first_start, last_start;  // of any attempt
 
@@ -109,7 +121,10 @@ public:
     http_client(http_client const&) = delete;
     http_client& operator=(http_client const&) = delete;
     // Coroutines spawned on the loop may be parked in the limiter or a backoff: end them first.
-    ~http_client() { loop_.destroy_spawned(); }
+    ~http_client() {
+        loop_.destroy_spawned();
+        if (watchdog_) loop_.cancel(*watchdog_);
+    }
 
     event_loop& loop() noexcept { return loop_; }
     rate_limiter& limiter() noexcept { return limiter_; }
@@ -134,6 +149,8 @@ public:
         loop_.cancel_transfers(CURLE_ABORTED_BY_CALLBACK, "stopped: " + stop_reason_);
         for (backoff_awaiter* b : sleeping_) b->wake();
         sleeping_.clear();
+        if (watchdog_) loop_.cancel(*watchdog_);
+        watchdog_.reset();
     }
 
     // `judge`, when given, classifies this call's attempts instead of options().classify; it is
@@ -153,6 +170,9 @@ public:
             headers.emplace_back(options_.auth.name, options_.auth.value);
         if (!options_.accept.empty()) headers.emplace_back("Accept", options_.accept);
         int const attempts = std::max(1, options_.retry.max_attempts);
+        waiting_call busy(*this);
+        int counted = 0;  // attempts that count against max_attempts: not outages
+        std::optional<event_loop::time_point> failing_since;  // of this call's current outage
         for (int attempt = 1;; ++attempt) {
             if (stopped_) co_return stopped_error();
             // The limiter counts the request when it leaves (see rate_limiter.hpp), where curl
@@ -194,6 +214,12 @@ public:
             else
                 r.error().message = scrub(r.error().message);
             verdict v = judge ? judge(r) : options_.classify ? options_.classify(r) : examine(r);
+            bool const outage = v.kind == outcome_class::transient && v.outage;
+            auto const now = event_loop::clock::now();
+            if (!stopped_) {
+                if (!outage) quiet_since_ = now;  // the server answered for itself
+                if (storm_.note(now, outage)) v.over_rate = true;
+            }
             switch (v.kind) {
                 case outcome_class::success:
                     ++stats_.success;
@@ -213,9 +239,25 @@ public:
                 ++stats_.slowdowns;
                 limiter_.slow_down();
             }
-            if (attempt >= attempts) {
-                ++stats_.gave_up;
-                co_return r;
+            if (outage) {
+                ++stats_.outages;
+                // A transport error's message names the URL already.
+                last_outage_ = r ? v.reason + " (GET " + redact(url) + ")" : v.reason;
+                if (!failing_since) failing_since = now;
+                // Failing for the whole patience while others are being answered: the fault is
+                // this request's own. (In a real outage nobody is answered, and the watchdog
+                // stops the client.)
+                auto const patience = options_.retry.patience;
+                if (now - *failing_since >= patience && now - quiet_since_ < patience / 2) {
+                    ++stats_.gave_up;
+                    co_return r;
+                }
+            } else {
+                failing_since.reset();
+                if (++counted >= attempts) {
+                    ++stats_.gave_up;
+                    co_return r;
+                }
             }
             co_await backoff_awaiter(*this, options_.retry.backoff(attempt, v.retry_after, rng_));
         }
@@ -230,6 +272,47 @@ private:
                 std::from_chars(remaining->data(), remaining->data() + remaining->size(), n);
             if (ec == std::errc{}) stats_.quota_remaining = n;
         }
+    }
+
+    // While a call is in get(), the patience runs: the watchdog stops the client when no call
+    // was answered for retry.patience. It is armed only while calls wait, so an idle client
+    // leaves no timer on the loop, and a pause between calls does not count.
+    class waiting_call {
+    public:
+        explicit waiting_call(http_client& client) : client_(client) {
+            if (client_.waiting_calls_++ == 0 && !client_.stopped_) {
+                client_.quiet_since_ = event_loop::clock::now();
+                client_.arm_watchdog();
+            }
+        }
+        waiting_call(waiting_call const&) = delete;
+        waiting_call& operator=(waiting_call const&) = delete;
+        ~waiting_call() {
+            if (--client_.waiting_calls_ == 0 && client_.watchdog_) {
+                client_.loop_.cancel(*client_.watchdog_);
+                client_.watchdog_.reset();
+            }
+        }
+
+    private:
+        http_client& client_;
+    };
+
+    void arm_watchdog() {
+        if (watchdog_) loop_.cancel(*watchdog_);
+        watchdog_ = loop_.call_at(quiet_since_ + options_.retry.patience, [this] {
+            watchdog_.reset();
+            if (stopped_ || waiting_calls_ == 0) return;
+            if (event_loop::clock::now() - quiet_since_ < options_.retry.patience) {
+                arm_watchdog();
+                return;
+            }
+            std::string const waited = describe_duration(options_.retry.patience);
+            stop(last_outage_.empty() ? "no call was answered for " + waited +
+                                            " (--patience): the calls sent got no answer"
+                                      : "no call has succeeded for " + waited +
+                                            " (--patience); the last failure: " + last_outage_);
+        });
     }
 
     result stopped_error() const {
@@ -290,6 +373,11 @@ private:
     bool stopped_ = false;
     std::string stop_reason_;
     std::list<backoff_awaiter*> sleeping_;
+    std::size_t waiting_calls_ = 0;         // calls in get()
+    event_loop::time_point quiet_since_{};  // the last answer, or when calls began to wait
+    std::optional<event_loop::timer_id> watchdog_;
+    std::string last_outage_;  // what the patience's stop message names
+    failure_storm storm_;
 };
 
 }  // namespace marcpipe::net
