@@ -219,8 +219,9 @@ public:
                               [](std::string_view body) { return parse_holding_record(body); });
     }
 
-    // Retrieve Bibs (up to 100) with availability: each bib's holding IDs from AVA $8. A problem
-    // here concerns the whole request; its mms_id column lists the first ID of the group.
+    // Retrieve Bibs (up to 100) with availability: each bib's AVA fields (what they vouch for:
+    // holdings_from_availability). A problem here concerns the whole request; its mms_id column
+    // lists the first ID of the group.
     coro::task<outcome<std::vector<bib_availability>>> bibs_availability(
         std::vector<std::string> mms_ids, net::priority_key priority = net::last_priority) {
         std::string url = urls_.bibs_availability(mms_ids);
