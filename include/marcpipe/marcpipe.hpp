@@ -20,6 +20,7 @@
 #include "net/event_loop.hpp"
 #include "net/http_client.hpp"
 #include "pipeline/background_sync.hpp"
+#include "pipeline/call_estimate.hpp"
 #include "pipeline/journal.hpp"
 #include "pipeline/run.hpp"
 #include "pipeline/staged_file.hpp"
