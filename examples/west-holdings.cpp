@@ -81,7 +81,8 @@ int dry_run(settings const& s, alma::client& client) {
     if (e.groups_failed)
         std::cerr << "west-holdings: " << e.groups_failed
                   << " availability calls failed; their bibs count as needing a holdings list, with no holdings\n";
-    auto const left = client.http().stats().quota_remaining;
+    // The smallest count seen: answers can come back out of order.
+    auto const left = client.http().floor().remaining();
     if (!left) {
         std::cout << "calls left today: unknown (no " << alma::quota_header << " in the answers)\n";
         return pipeline::run_result::ok;
