@@ -130,7 +130,9 @@ int main(int argc, char** argv) {
     app.add_flag("--resume", s.resume, "finish a run that stopped early (same command, plus --resume)");
     app.add_option("--holdings-source", s.holdings_source,
                    "list: one holdings-list call per bib (every holding); bibs: 100 bibs per call, "
-                   "holding IDs from availability (AVA $8)")
+                   "holding IDs from availability (AVA $8), and a holdings-list call for each bib whose "
+                   "availability cannot vouch for all its holdings (a holding without items beside holdings "
+                   "with items stays unseen)")
         ->check(CLI::IsMember({"list", "bibs"}));
     auto* on = app.add_flag("--progress", s.progress, "show a progress line on stderr (default: when it is a terminal)");
     app.add_flag("--no-progress", s.no_progress, "no progress line")->excludes(on);

@@ -132,7 +132,7 @@ inline std::string holdings_list_xml(catalogue const& cat, std::size_t bib,
     }
     x.open("holdings", count);
     std::string bib_link = std::string{base_url} + "/almaws/v1/bibs/" + b.mms_id;
-    for (std::size_t h = 0; h < n; ++h) {
+    for (std::size_t h : cat.listing_order(bib)) {
         auto s = cat.holding(bib, h);
         x.open("holding", attr("link", bib_link + "/holdings/" + s.holding_id));
         x.text("holding_id", s.holding_id);

@@ -9,6 +9,8 @@
 //   http.stats()                                // requests sent, retries, per-class counts,
 //                                               // the quota header's last value
 //   http.stop(reason)                           // stop all work at once; later get()s fail fast
+//   options.keep_quota = quota_keep{...}        // never spend the last calls of the day's quota
+//                                               // (quota_floor.hpp): at the floor, the client stops
 //
 // get() adds the credential's header and `Accept`, waits for the rate limiter before every
 // attempt, and asks the classifier (the options' one, or the call's own) what each attempt's
