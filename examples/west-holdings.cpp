@@ -6,8 +6,9 @@
 //       -o SYMBOL.alma.archived.20260101.mrc bib-export.mrc
 //
 // Exit status: 0 all delivered; 1 finished, some records failed for good (see --errors);
-// 2 usage or configuration error; 3 stopped early (bad key, daily threshold, interrupted):
-// rerun the same command with --resume to finish.
+// 2 usage or configuration error; 3 stopped early (bad key, daily threshold, the calls of the day
+// that --keep-calls keeps, interrupted): rerun the same command with --resume to finish.
+// With --dry-run: 0 when the run fits in what is left of the day's calls, 3 when it does not.
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
 
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -53,7 +55,59 @@ struct settings {
     int max_attempts = 10;
     std::string patience = "10m";
     std::string cacert;
+    // Bulk mode and the daily quota.
+    std::string institution;
+    bool dry_run = false;
+    std::optional<long long> keep_calls;
 };
+
+// --dry-run: the availability calls only, then what a full run costs against what is left today.
+// Exit 0 when the run fits above the calls to keep, 3 when it does not.
+int dry_run(settings const& s, alma::client& client) {
+    std::vector<std::string> mms_ids;
+    alma::problem_log unreadable;
+    try {
+        for (auto const& b : pipeline::bibs(s.input, &unreadable)) mms_ids.push_back(b.mms_id);
+    } catch (std::exception const& e) {
+        throw pipeline::setup_error(std::string{"west-holdings: "} + e.what());  // nothing asked of Alma yet
+    }
+    auto const e = pipeline::estimate_calls(client, mms_ids, s.institution);
+    auto const source = s.holdings_source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
+    auto const bound = [&](std::uint64_t n) { return (e.exact() ? "exactly " : "at least ") + std::to_string(n); };
+    std::uint64_t const list_calls = e.calls_for(pipeline::holdings_source::list);
+    std::uint64_t const bulk_calls = e.calls_for(pipeline::holdings_source::bibs);
+    std::cout << "bibs: " << e.bibs.size() << "\n"
+              << "bibs Alma no longer knows: " << e.unknown() << "\n"
+              << "holdings found: " << (e.exact() ? "" : "at least ") << e.holdings() << "\n"
+              << "bibs whose availability cannot vouch for their holdings: " << e.open() << "\n"
+              << "calls a full run needs, --holdings-source list: " << bound(list_calls) << "\n"
+              << "calls a full run needs, --holdings-source bibs: " << bound(bulk_calls) << "\n";
+    if (e.groups_failed)
+        std::cerr << "west-holdings: " << e.groups_failed
+                  << " availability calls failed; their bibs count as needing a holdings list, with no holdings\n";
+    // The smallest count seen: answers can come back out of order.
+    auto const left = client.http().floor().remaining();
+    if (!left) {
+        std::cout << "calls left today: unknown (no " << alma::quota_header << " in the answers)\n";
+        return pipeline::run_result::ok;
+    }
+    // The floor a run started now would keep: --keep-calls, else a tenth of what is left.
+    long long const keep = s.keep_calls ? *s.keep_calls
+                                        : net::quota_floor{net::quota_keep{}}.calls_to_keep_of(*left);
+    std::uint64_t const budget = *left > keep ? static_cast<std::uint64_t>(*left - keep) : 0;
+    std::uint64_t const needed = source == pipeline::holdings_source::list ? list_calls : bulk_calls;
+    std::cout << "calls left today: " << *left << "\n"
+              << "calls to keep: " << keep << "\n";
+    if (needed <= budget) {
+        std::cout << "the run fits: " << needed << " of the " << budget << " calls above the floor (--holdings-source "
+                  << s.holdings_source << ")\n";
+        return pipeline::run_result::ok;
+    }
+    std::cout << "the run does not fit today: " << (e.exact() ? "" : "at least ") << needed << " calls needed, "
+              << budget << " above the floor; the first " << e.bibs_within(source, budget) << " of " << e.bibs.size()
+              << " bibs would fit (--holdings-source " << s.holdings_source << ")\n";
+    return pipeline::run_result::stopped_early;
+}
 
 }  // namespace
 
@@ -86,7 +140,9 @@ int main(int argc, char** argv) {
                  "finish a run that stopped early (same command, plus --resume; same base URL and unchanged input)");
     app.add_option("--holdings-source", s.holdings_source,
                    "list: one holdings-list call per bib (every holding); bibs: 100 bibs per call, "
-                   "holding IDs from availability (AVA $8)")
+                   "holding IDs from availability (AVA $8), and a holdings-list call for each bib whose "
+                   "availability cannot vouch for all its holdings (a holding without items beside holdings "
+                   "with items stays unseen)")
         ->check(CLI::IsMember({"list", "bibs"}));
     auto* on = app.add_flag("--progress", s.progress, "show a progress line on stderr (default: when it is a terminal)");
     app.add_flag("--no-progress", s.no_progress, "no progress line")->excludes(on);
@@ -97,6 +153,17 @@ int main(int argc, char** argv) {
         ->type_name("DURATION")
         ->check([](std::string const& v) { return net::check_patience(v); });
     app.add_option("--cacert", s.cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
+    // Bulk mode and the daily quota.
+    app.add_option("--institution", s.institution,
+                   "bulk mode: the institution code in AVA $a (01ABC_INST); other institutions' availability, "
+                   "which a Network Zone key sees, is ignored");
+    app.add_flag("--dry-run", s.dry_run,
+                 "ask only for availability (one call per 100 bibs), print what a full run costs in each mode "
+                 "and the calls left today; exit 3 when the run does not fit above --keep-calls");
+    app.add_option("--keep-calls", s.keep_calls,
+                   "never spend the last N of today's API calls: stop (exit 3, resumable) before "
+                   "X-Exl-Api-Remaining goes below N (default: 10% of the calls left when the run starts)")
+        ->check(CLI::NonNegativeNumber);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -117,6 +184,7 @@ int main(int argc, char** argv) {
     o.resume = s.resume;
     o.job = "source=" + s.holdings_source + " require=";
     for (auto const& t : s.require) o.job += t + ",";
+    if (!s.institution.empty()) o.job += " institution=" + s.institution;
     if (s.progress || s.no_progress) o.show_progress = s.progress;
     if (marc::binary_on_terminal(o.format, s.output)) {
         std::cerr << "west-holdings: " << marc::binary_on_terminal_hint << "\n";
@@ -133,14 +201,19 @@ int main(int argc, char** argv) {
         http_options.retry.max_attempts = s.max_attempts;
         http_options.retry.patience = *net::parse_duration(s.patience);
         http_options.loop.ca_file = s.cacert;
+        net::quota_keep keep;
+        keep.calls = s.keep_calls;
+        http_options.keep_quota = keep;
         net::http_client http{http_options};
         alma::client client{http, base_url};
+        if (s.dry_run) return dry_run(s, client);
         pipeline::run run{client, o};
 
         // Read-ahead windows a few times the concurrency: enough to keep every slot busy while the
         // oldest answer is slow, and all that a kill -9 can cost in repeated requests.
         pipeline::holdings_ids_options ids;
         ids.window = std::max<std::size_t>(4 * s.concurrency, 16);
+        ids.institution = s.institution;
         if (s.holdings_source == "bibs") {
             ids.source = pipeline::holdings_source::bibs;
             ids.window = 4 * alma::endpoints::max_bibs_per_call;

@@ -22,6 +22,7 @@
 #include "net/http_client.hpp"
 #include "pipeline/background_sync.hpp"
 #include "pipeline/job_identity.hpp"
+#include "pipeline/call_estimate.hpp"
 #include "pipeline/journal.hpp"
 #include "pipeline/output_path.hpp"
 #include "pipeline/run.hpp"

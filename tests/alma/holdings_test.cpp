@@ -151,24 +151,79 @@ TEST_CASE("a holding without <record> or cut short is an error", "[alma][holding
     CHECK(cut.error().offset > 0);
 }
 
-TEST_CASE("bulk bibs give each bib's holding IDs from AVA $8", "[alma][holdings]") {
+TEST_CASE("bulk bibs give each bib's AVA fields: $8, $a and $0", "[alma][holdings]") {
     auto bibs = alma::parse_bibs_availability(
         "<bibs total_record_count=\"2\">"
         "<bib><mms_id>991</mms_id><title>A</title><record><leader>     nam a22     7i 4500</leader>"
         "<controlfield tag=\"001\">991</controlfield>"
         "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\">A</subfield></datafield>"
         "<datafield tag=\"AVA\" ind1=\" \" ind2=\" \"><subfield code=\"b\">MAIN</subfield>"
-        "<subfield code=\"8\">221</subfield></datafield>"
-        "<datafield tag=\"AVA\" ind1=\" \" ind2=\" \"><subfield code=\"8\">222</subfield></datafield>"
+        "<subfield code=\"8\">222</subfield><subfield code=\"a\">01INST</subfield><subfield code=\"0\">991</subfield></datafield>"
+        "<datafield tag=\"AVA\" ind1=\" \" ind2=\" \"><subfield code=\"8\"> 221 </subfield>"
+        "<subfield code=\"a\">01INST</subfield></datafield>"
         "</record></bib>"
         "<bib><mms_id>992</mms_id><record><controlfield tag=\"001\">992</controlfield></record></bib>"
         "</bibs>");
     REQUIRE(bibs);
     REQUIRE(bibs->size() == 2);
     CHECK((*bibs)[0].mms_id == "991");
-    CHECK((*bibs)[0].holding_ids == std::vector<std::string>{"221", "222"});
+    REQUIRE((*bibs)[0].fields.size() == 2);
+    CHECK((*bibs)[0].fields[0].holding_id == "222");
+    CHECK((*bibs)[0].fields[0].institution == "01INST");
+    CHECK((*bibs)[0].fields[0].bib_id == "991");
+    CHECK((*bibs)[0].fields[1].holding_id == "221");
+    CHECK((*bibs)[0].fields[1].bib_id.empty());
+    auto seen = alma::holdings_from_availability((*bibs)[0]);
+    CHECK(seen.complete);
+    CHECK(seen.holding_ids == std::vector<std::string>{"221", "222"});
     CHECK((*bibs)[1].mms_id == "992");
-    CHECK((*bibs)[1].holding_ids.empty());
+    CHECK((*bibs)[1].fields.empty());
+    // No AVA at all: no holdings, or holdings without items; availability cannot tell which.
+    CHECK_FALSE(alma::holdings_from_availability((*bibs)[1]).complete);
+}
+
+namespace {
+alma::bib_availability availability(std::vector<alma::availability_field> fields) {
+    return alma::bib_availability{"9911", std::move(fields)};
+}
+}  // namespace
+
+TEST_CASE("availability vouches for a bib's holdings only when every AVA of it has $8", "[alma][holdings]") {
+    SECTION("an AVA without $8 (items in a temporary location) leaves the bib to the holdings list") {
+        auto seen = alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"", "01A", "9911"}}));
+        CHECK_FALSE(seen.complete);
+        CHECK(seen.holding_ids == std::vector<std::string>{"2201"});  // a lower bound
+    }
+    SECTION("a related record's AVA ($0 names another bib) is not this bib's holding") {
+        auto seen = alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"2299", "01A", "9922"}}));
+        CHECK(seen.complete);
+        CHECK(seen.holding_ids == std::vector<std::string>{"2201"});
+        CHECK_FALSE(alma::holdings_from_availability(availability({{"2299", "01A", "9922"}})).complete);
+        CHECK(alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"", "01A", "9922"}})).complete);
+    }
+    SECTION("other institutions' AVA") {
+        alma::bib_availability const nz = availability({{"2201", "01A", "9911"}, {"2288", "01B", "9911"}, {"", "01B", ""}});
+        // Without an institution the bib cannot be vouched for: whose holdings are they?
+        CHECK_FALSE(alma::holdings_from_availability(nz).complete);
+        auto own = alma::holdings_from_availability(nz, "01A");
+        CHECK(own.complete);
+        CHECK(own.holding_ids == std::vector<std::string>{"2201"});
+        auto other = alma::holdings_from_availability(nz, "01B");
+        CHECK_FALSE(other.complete);
+        CHECK_FALSE(alma::holdings_from_availability(nz, "01C").complete);  // none of ours
+    }
+    SECTION("holding IDs come in ascending numeric order, each once") {
+        auto seen = alma::holdings_from_availability(
+            availability({{"22100", "", ""}, {"2299", "", ""}, {"22100", "", ""}, {"221000", "", ""}}));
+        CHECK(seen.complete);
+        CHECK(seen.holding_ids == std::vector<std::string>{"2299", "22100", "221000"});
+    }
+}
+
+TEST_CASE("holding IDs sort by numeric value, other IDs after them", "[alma][holdings]") {
+    std::vector<std::string> ids{"h7", "10", "9", "0009", "221", "", "22", "h10"};
+    alma::sort_holding_ids(ids);
+    CHECK(ids == std::vector<std::string>{"0009", "9", "10", "22", "221", "", "h10", "h7"});
 }
 
 TEST_CASE("bulk bibs with no match is an empty list", "[alma][holdings]") {

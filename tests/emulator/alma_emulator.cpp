@@ -71,6 +71,7 @@ struct knobs {
     std::uint64_t seed = 1;
     std::size_t bibs = 1000;
     double vanished = 0;  // fraction of listed holdings whose record is gone (402208)
+    double availability_gaps = catalogue::default_availability_gaps;  // see catalogue::availability
     std::string api_key;
     std::size_t per_second = 0;  // 0: no threshold
     std::size_t daily = 0;       // 0: no threshold
@@ -161,10 +162,11 @@ constexpr std::string_view fault_name(fault f) {
 
 // What the server only counts, each under the name its line in the counters report has.
 enum class event {
-    key_in_query, unauthorized, stall_abandoned, call_refused, call_dropped, gzip_sent, unknown_path, hostile_record };
-constexpr std::array<std::string_view, 8> event_names{
+    key_in_query, unauthorized, stall_abandoned, call_refused, call_dropped, gzip_sent, unknown_path, hostile_record,
+    daily_threshold };
+constexpr std::array<std::string_view, 9> event_names{
     "key_in_query", "unauthorized", "stalls_abandoned", "calls_refused", "calls_dropped", "gzip_sent",
-    "unknown_paths", "hostile_records"};
+    "unknown_paths", "hostile_records", "daily_threshold"};
 
 // What the server saw; read by tests through /_emulator/counters.
 class counters {
@@ -398,7 +400,7 @@ bool alma_path(std::string_view path) {
 class emulator {
 public:
     explicit emulator(knobs k)
-        : k_{std::move(k)}, cat_{k_.seed, k_.bibs, k_.vanished}, faults_{k_.fault_seed},
+        : k_{std::move(k)}, cat_{k_.seed, k_.bibs, k_.vanished, k_.availability_gaps}, faults_{k_.fault_seed},
           latency_{k_.fault_seed ^ 0x5DEECE66DULL} {}
 
     void install(httplib::Server& svr) {
@@ -488,9 +490,11 @@ private:
                                              "HTTP requests are more than allowed per second"));
         }
         auto used = counters_.use_daily(k.daily);
-        if (!used)
+        if (!used) {
+            counters_.count(event::daily_threshold);
             return reply(res, 429, error_xml("DAILY_THRESHOLD",
                                              "Daily API Request Threshold has been reached."));
+        }
         set_remaining(res, *used, k);
         note_resource(req);
         if (k.close_rate > 0 && faults_.uniform() < k.close_rate)
@@ -924,6 +928,11 @@ int main(int argc, char** argv) {
                    "(leader, tags, indicators, codes, values; see tests/emulator/README.md)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--hostile-seed", k.hostile.seed, "which records --hostile-fields damages, and how");
+    app.add_option("--availability-gaps", k.availability_gaps,
+                   "share of bibs with each gap in their availability (AVA): a holding in a temporary "
+                   "location (no $8), holdings without items (no AVA), another institution's AVA, a "
+                   "related record's AVA")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--api-key", k.api_key, "required API key (default: any request accepted)");
     app.add_option("--per-second", k.per_second,
                    "per-second threshold over a rolling 1 s window (0 = none)");

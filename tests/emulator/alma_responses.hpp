@@ -3,7 +3,7 @@
 // Shapes follow captured Alma payloads: holdings list (<holdings total_record_count> with
 // <holding link> entries and <bib_data>), holding record (<holding> with an un-namespaced
 // MARCXML <record>, attributes ind1/ind2/tag in Alma's order), bibs with AVA fields for
-// `expand=p_avail`, and `web_service_result` errors (API errors carry a trackingId, gateway
+// `expand=p_avail` (with the gaps of catalogue::availability), and `web_service_result` errors (API errors carry a trackingId, gateway
 // errors do not).
 #pragma once
 
@@ -143,7 +143,7 @@ inline std::string holdings_list_xml(catalogue const& cat, std::size_t bib,
     }
     x.open("holdings", count);
     std::string bib_link = std::string{base_url} + "/almaws/v1/bibs/" + b.mms_id;
-    for (std::size_t h = 0; h < n; ++h) {
+    for (std::size_t h : cat.listing_order(bib)) {
         auto s = cat.holding(bib, h);
         x.open("holding", attr("link", bib_link + "/holdings/" + s.holding_id));
         x.text("holding_id", s.holding_id);
@@ -213,20 +213,22 @@ inline std::string bibs_xml(catalogue const& cat, std::vector<std::size_t> const
         if (full) {
             std::vector<marc::field> ava;
             if (availability) {
-                for (std::size_t h = 0, n = cat.holdings_count(bib); h < n; ++h) {
-                    auto s = cat.holding(bib, h);
-                    ava.emplace_back("AVA", ' ', ' ',
-                                     std::vector<marc::subfield>{{'0', b.mms_id},
-                                                                 {'8', s.holding_id},
-                                                                 {'a', "01INST_" + cat.institution_code()},
-                                                                 {'b', s.library},
-                                                                 {'c', s.location_desc},
-                                                                 {'d', s.call_number},
-                                                                 {'e', "available"},
-                                                                 {'f', "1"},
-                                                                 {'g', "0"},
-                                                                 {'j', s.location},
-                                                                 {'q', s.library_desc}});
+                for (auto const& a : cat.availability(bib)) {
+                    // The library and location of the holding the AVA stands for (for a related
+                    // record or another institution, one drawn alike).
+                    auto s = cat.holding(bib, a.of);
+                    std::vector<marc::subfield> sub{{'0', a.bib_id}};
+                    if (!a.holding_id.empty()) sub.emplace_back('8', a.holding_id);
+                    sub.emplace_back('a', a.institution);
+                    sub.emplace_back('b', s.library);
+                    sub.emplace_back('c', s.location_desc);
+                    sub.emplace_back('d', s.call_number);
+                    sub.emplace_back('e', "available");
+                    sub.emplace_back('f', "1");
+                    sub.emplace_back('g', "0");
+                    sub.emplace_back('j', s.location);
+                    sub.emplace_back('q', s.library_desc);
+                    ava.emplace_back("AVA", ' ', ' ', std::move(sub));
                 }
             }
             write_marcxml_record(x, cat.bib_record(bib), ava);

@@ -14,6 +14,7 @@
 
 #include <marcpipe/marc/record.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -113,9 +114,14 @@ public:
 
     // vanished: the fraction of holdings that are listed (holdings list, AVA) but deleted before
     // their record is fetched, which Alma answers with 402208. 0 unless a test asks for it.
-    catalogue(std::uint64_t seed, std::size_t bibs, double vanished = 0)
+    // availability_gaps: the share of bibs whose availability (AVA) has each of the gaps Alma's
+    // documentation names (see "availability" below); 0 gives every holding an AVA with $8.
+    static constexpr double default_availability_gaps = 0.1;
+    catalogue(std::uint64_t seed, std::size_t bibs, double vanished = 0,
+              double availability_gaps = default_availability_gaps)
         : seed_{seed}, bibs_{bibs},
           vanished_per_million_{static_cast<std::uint64_t>(vanished * 1'000'000)},
+          gaps_per_million_{static_cast<std::uint64_t>(availability_gaps * 1'000'000)},
           institution_{"3" + detail::zero_pad(detail::hash(seed, detail::p_id, 1) % 1000, 3)},
           bib_stride_{1009 + detail::hash(seed, detail::p_id, 2) % 500},
           bib_offset_{detail::hash(seed, detail::p_id, 3) % bib_stride_},
@@ -177,10 +183,27 @@ public:
         return 12;                        // the odd bib with a long run of holdings
     }
 
+    // In ascending order (of their position, and so of their ID).
     std::vector<std::string> holding_ids(std::size_t bib) const {
         std::vector<std::string> ids;
         for (std::size_t h = 0, n = holdings_count(bib); h < n; ++h)
             ids.push_back(holding_id(bib, h));
+        return ids;
+    }
+
+    // Alma lists a bib's holdings (holdings list, AVA) in an order of its own, not by ID: here
+    // a quarter of the bibs list theirs newest first.
+    bool listed_newest_first(std::size_t bib) const { return bib_draw(bib, 14).percent(25); }
+    // Positions of the bib's holdings in the order Alma lists them.
+    std::vector<std::size_t> listing_order(std::size_t bib) const {
+        std::vector<std::size_t> order;
+        for (std::size_t h = 0, n = holdings_count(bib); h < n; ++h) order.push_back(h);
+        if (listed_newest_first(bib)) std::reverse(order.begin(), order.end());
+        return order;
+    }
+    std::vector<std::string> listed_holding_ids(std::size_t bib) const {
+        std::vector<std::string> ids;
+        for (auto h : listing_order(bib)) ids.push_back(holding_id(bib, h));
         return ids;
     }
 
@@ -200,12 +223,16 @@ public:
         static constexpr std::array<std::string_view, 6> publishers{
             "Harper & Row", "Gyldendal", "Éditions du Seuil", "University Press",
             "Nauka", "O'Reilly & Associates"};
-        std::string title = std::string{d.pick(first)} + " " + std::string{d.pick(second)};
+        // One draw a statement: the order of draws inside one expression is the compiler's choice.
+        std::string title{d.pick(first)};
+        title += " ";
+        title += d.pick(second);
         if (d.percent(20)) title += " : vol. " + std::to_string(1 + d.below(9));
         title += " /";
         auto year = 1850 + d.below(175);
-        return {mms_id(bib), title, std::string{d.pick(authors)}, std::string{d.pick(publishers)},
-                std::to_string(year) + "."};
+        std::string author{d.pick(authors)};
+        std::string publisher{d.pick(publishers)};
+        return {mms_id(bib), title, author, publisher, std::to_string(year) + "."};
     }
 
     // A fifth of the bibs are serials (leader/07 = s).
@@ -262,9 +289,12 @@ public:
         auto const& loc = d.pick(locations);
         static constexpr std::array<std::string_view, 6> classes{"BJ", "PN", "QA", "Z", "KF",
                                                                   "G"};
-        std::string call = std::string{d.pick(classes)} + std::to_string(100 + d.below(9800)) +
-                           ".C" + std::to_string(1 + d.below(9)) + " " +
-                           std::to_string(1900 + d.below(124));
+        std::string call{d.pick(classes)};
+        call += std::to_string(100 + d.below(9800));
+        call += ".C";
+        call += std::to_string(1 + d.below(9));
+        call += " ";
+        call += std::to_string(1900 + d.below(124));
         return {holding_id(bib, holding), std::string{lib[0]}, std::string{lib[1]},
                 std::string{loc[0]}, std::string{loc[1]}, call};
     }
@@ -318,8 +348,8 @@ public:
         f.emplace_back("008", std::string{"1511020"} + (serial ? "u" : "0") +
                                   "    8   4001uueng0000000");
         if (d.percent(30)) f.emplace_back("009", "kat");
-        f.emplace_back("005", "20" + detail::zero_pad(10 + d.below(14), 2) + month_day(d) +
-                                  "095020.0");
+        std::string const year = detail::zero_pad(10 + d.below(14), 2);
+        f.emplace_back("005", "20" + year + month_day(d) + "095020.0");
         if (d.percent(30))
             f.emplace_back("035", ' ', ' ',
                            std::vector<marc::subfield>{{'a', "(OCoLC)" +
@@ -345,11 +375,10 @@ public:
         if (serial) {
             f.emplace_back("853", '2', '0',
                            std::vector<marc::subfield>{{'8', "1"}, {'a', "v."}, {'i', "(year)"}});
+            std::string const from = std::to_string(1 + d.below(20));
+            std::string const to = std::to_string(21 + d.below(40));
             f.emplace_back("866", '4', '1',
-                           std::vector<marc::subfield>{
-                               {'8', "0"},
-                               {'a', "v." + std::to_string(1 + d.below(20)) + "-" +
-                                         std::to_string(21 + d.below(40))}});
+                           std::vector<marc::subfield>{{'8', "0"}, {'a', "v." + from + "-" + to}});
         }
         if (d.percent(40))
             f.emplace_back("876", ' ', ' ',
@@ -361,6 +390,102 @@ public:
             "     nx  a22     1n 4500", "     nx  a22     1n 4500", "     cy  a22     3i 4500",
             "00384nx  a2200145ui 4500"};  // the last: stale numbers a writer must recompute
         return marc::record{std::string{d.pick(leaders)}, std::move(f)};
+    }
+
+    // ---- availability (AVA in GET /bibs?...&expand=p_avail) ----------------------------
+    //
+    // Alma adds one AVA per holding with items, with $8 = holding ID only for items in their
+    // permanent location, and AVA for related records ($0 = the other bib) and, for a Network
+    // Zone key, for other institutions ($a). Each of these happens to a share of the bibs
+    // (availability_gaps), drawn independently:
+    //   - a holding whose items are in a temporary location: its AVA has no $8;
+    //   - holdings without items: none of the bib's holdings has an AVA;
+    //   - another institution's AVA (one with $8, one without);
+    //   - a related record's AVA ($0 the next bib's MMS ID, with or without $8).
+    // A holding without items beside holdings that have items is not modelled: nothing in the
+    // answer could show it, so no client can be tested for finding it from availability.
+    enum class availability_gap { none, temporary_location, no_items };
+
+    availability_gap gap(std::size_t bib) const {
+        if (holdings_count(bib) == 0) return availability_gap::none;
+        auto d = bib_draw(bib, 10);
+        bool const has_gap = d.below(1'000'000) < gaps_per_million_;
+        if (!has_gap) return availability_gap::none;
+        bool const temporary = d.percent(50);
+        return temporary ? availability_gap::temporary_location : availability_gap::no_items;
+    }
+    // Which holding has its items in a temporary location (for gap() == temporary_location).
+    std::size_t temporary_location_holding(std::size_t bib) const {
+        auto d = bib_draw(bib, 13);
+        return d.below(std::max<std::size_t>(holdings_count(bib), 1));
+    }
+    bool other_institution_availability(std::size_t bib) const {
+        auto d = bib_draw(bib, 11);
+        return d.below(1'000'000) < gaps_per_million_;
+    }
+    // The related record's AVA carries $8 (else its items are in a temporary location too).
+    std::optional<bool> related_record_availability(std::size_t bib) const {
+        auto d = bib_draw(bib, 12);
+        bool const related = d.below(1'000'000) < gaps_per_million_;
+        if (!related) return std::nullopt;
+        bool const with_id = d.percent(50);
+        return with_id;
+    }
+
+    // AVA $a of this catalogue's institution, and of the other one a Network Zone key sees.
+    std::string availability_institution() const { return "01INST_" + institution_; }
+    std::string other_institution() const { return "01OTHER_" + institution_; }
+    std::string other_institution_holding_id(std::size_t bib) const {
+        return "22" + std::to_string(holding_base + bib) + "0000";
+    }
+
+    struct availability_entry {
+        availability_entry() = default;
+        availability_entry(std::string bib_id_, std::string holding_, std::string inst, std::size_t of_)
+            : bib_id{std::move(bib_id_)}, holding_id{std::move(holding_)}, institution{std::move(inst)}, of{of_} {}
+        std::string bib_id;       // $0
+        std::string holding_id;   // $8, empty for items in a temporary location
+        std::string institution;  // $a
+        std::size_t of = 0;       // the holding whose library and location the AVA shows
+    };
+
+    // The bib's AVA fields in the order the emulator writes them.
+    std::vector<availability_entry> availability(std::size_t bib) const {
+        std::vector<availability_entry> fields;
+        auto const gap_kind = gap(bib);
+        for (std::size_t h : listing_order(bib)) {
+            if (gap_kind == availability_gap::no_items) break;
+            bool const temporary = gap_kind == availability_gap::temporary_location &&
+                                   h == temporary_location_holding(bib);
+            fields.emplace_back(mms_id(bib), temporary ? std::string{} : holding_id(bib, h),
+                                availability_institution(), h);
+        }
+        if (other_institution_availability(bib)) {
+            fields.emplace_back(mms_id(bib), other_institution_holding_id(bib), other_institution(), 0);
+            fields.emplace_back(mms_id(bib), std::string{}, other_institution(), 0);
+        }
+        if (auto with_id = related_record_availability(bib)) {
+            std::size_t const next = (bib + 1) % bibs_;
+            fields.emplace_back(mms_id(next), *with_id ? holding_id(next, 0) : std::string{},
+                                availability_institution(), 0);
+        }
+        return fields;
+    }
+
+    // Whether a bib's availability names each of its holdings with $8 and nothing that could be
+    // mistaken for one: what a client may trust without asking for the holdings list. With
+    // `one_institution`, the other institution's AVA is known not to be ours.
+    bool availability_vouches(std::size_t bib, bool one_institution) const {
+        if (holdings_count(bib) == 0 || gap(bib) != availability_gap::none) return false;
+        return one_institution || !other_institution_availability(bib);
+    }
+
+    // Bibs a client in bulk mode must ask for their holdings list: live bibs whose availability
+    // does not vouch for their holdings.
+    std::size_t bibs_availability_leaves_open(bool one_institution) const {
+        std::size_t n = 0;
+        for (std::size_t b = 0; b < bibs_; ++b) n += !deleted(b) && !availability_vouches(b, one_institution);
+        return n;
     }
 
     // How many holding records the API can deliver: deleted bibs and vanished holdings excluded.
@@ -379,7 +504,9 @@ private:
     static constexpr std::uint64_t holding_base = 21'637'712'000ULL;  // 11 digits after "22"
 
     static std::string month_day(detail::draw& d) {
-        return detail::zero_pad(1 + d.below(12), 2) + detail::zero_pad(1 + d.below(28), 2);
+        std::string md = detail::zero_pad(1 + d.below(12), 2);
+        md += detail::zero_pad(1 + d.below(28), 2);
+        return md;
     }
 
     detail::draw bib_draw(std::size_t bib, std::uint64_t what) const {
@@ -406,6 +533,7 @@ private:
     std::uint64_t seed_;
     std::size_t bibs_;
     std::uint64_t vanished_per_million_;
+    std::uint64_t gaps_per_million_;
     std::string institution_;
     std::uint64_t bib_stride_;
     std::uint64_t bib_offset_;

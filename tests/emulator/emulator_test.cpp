@@ -282,7 +282,7 @@ TEST_CASE("the holdings list has the shape of Alma's and lists every holding", "
         CHECK(std::string{h.attribute("link").value()} ==
               alma.base_url() + holdings_path(cat.mms_id(bib)) + "/" + ids.back());
     }
-    CHECK(ids == cat.holding_ids(bib));
+    CHECK(ids == cat.listed_holding_ids(bib));
     CHECK(std::string{holdings.child("bib_data").child("mms_id").text().get()} == cat.mms_id(bib));
 }
 
@@ -335,8 +335,8 @@ TEST_CASE("a holding record is the catalogue's record in Alma's <holding> shape"
 
 TEST_CASE("the bibs call lists AVA fields with $8 = holding ID and skips unknown IDs",
           "[emulator]") {
-    catalogue cat{9, 400};
-    emulator_process alma{{"--seed", "9", "--bibs", "400", "--api-key", key}};
+    catalogue cat{9, 400, 0, 0};
+    emulator_process alma{{"--seed", "9", "--bibs", "400", "--api-key", key, "--availability-gaps", "0"}};
     auto cli = client(alma);
     std::vector<std::string> ask;
     std::vector<std::size_t> live;
@@ -369,7 +369,7 @@ TEST_CASE("the bibs call lists AVA fields with $8 = holding ID and skips unknown
         for (auto f : bib.child("record").children("datafield"))
             if (std::string{f.attribute("tag").value()} == "AVA")
                 ava.push_back(f.find_child_by_attribute("subfield", "code", "8").text().get());
-        CHECK(ava == cat.holding_ids(b));
+        CHECK(ava == cat.listed_holding_ids(b));
     }
     CHECK(i == live.size());
     INFO("deleted bibs asked for: " << deleted_asked);
@@ -388,6 +388,81 @@ TEST_CASE("the bibs call lists AVA fields with $8 = holding ID and skips unknown
         CHECK(many->status == 400);
         CHECK(error_code(many->body) == "402203");
     }
+}
+
+TEST_CASE("availability has the gaps Alma documents, as the catalogue says", "[emulator]") {
+    catalogue cat{9, 400, 0, 0.25};
+    emulator_process alma{{"--seed", "9", "--bibs", "400", "--api-key", key, "--availability-gaps", "0.25"}};
+    auto cli = client(alma);
+    std::string list;
+    std::vector<std::size_t> live;
+    for (std::size_t b = 100; b < 200; ++b) {
+        list += (list.empty() ? "" : ",") + cat.mms_id(b);
+        if (!cat.deleted(b)) live.push_back(b);
+    }
+    auto res = cli.Get("/almaws/v1/bibs?mms_id=" + list + "&view=full&expand=p_avail", auth());
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    auto doc = parse(res->body);
+    std::size_t i = 0, temporary = 0, no_items = 0, other = 0, related = 0;
+    for (auto bib : doc.child("bibs").children("bib")) {
+        REQUIRE(i < live.size());
+        auto b = live[i++];
+        std::string const mms = cat.mms_id(b);
+        std::vector<std::string> own, own_without_id, others, related_ids;
+        for (auto f : bib.child("record").children("datafield")) {
+            if (std::string{f.attribute("tag").value()} != "AVA") continue;
+            std::string const id = f.find_child_by_attribute("subfield", "code", "8").text().get();
+            std::string const inst = f.find_child_by_attribute("subfield", "code", "a").text().get();
+            std::string const of = f.find_child_by_attribute("subfield", "code", "0").text().get();
+            if (of != mms)
+                related_ids.push_back(of);
+            else if (inst != "01INST_" + cat.institution_code())
+                others.push_back(id);
+            else if (id.empty())
+                own_without_id.push_back(id);
+            else
+                own.push_back(id);
+        }
+        auto const ids = cat.holding_ids(b);
+        switch (cat.gap(b)) {
+            case catalogue::availability_gap::none:
+                CHECK(own == cat.listed_holding_ids(b));
+                CHECK(own_without_id.empty());
+                break;
+            case catalogue::availability_gap::temporary_location:
+                ++temporary;
+                CHECK(own.size() + 1 == ids.size());
+                CHECK(own_without_id.size() == 1);
+                break;
+            case catalogue::availability_gap::no_items:
+                ++no_items;
+                CHECK(own.empty());
+                CHECK(own_without_id.empty());
+                break;
+        }
+        if (cat.other_institution_availability(b)) {
+            ++other;
+            CHECK(others == std::vector<std::string>{cat.other_institution_holding_id(b), ""});
+        } else {
+            CHECK(others.empty());
+        }
+        if (cat.related_record_availability(b)) {
+            ++related;
+            CHECK(related_ids == std::vector<std::string>{cat.mms_id(b + 1)});
+        } else {
+            CHECK(related_ids.empty());
+        }
+        CHECK(cat.availability_vouches(b, true) == (ids.size() > 0 && cat.gap(b) == catalogue::availability_gap::none));
+    }
+    CHECK(i == live.size());
+    // A quarter of the bibs each, drawn: every kind shows up among a hundred.
+    CHECK(temporary > 0);
+    CHECK(no_items > 0);
+    CHECK(other > 0);
+    CHECK(related > 0);
+    // The gaps change availability only: the holdings list is the same with or without them.
+    CHECK(cat.holding_ids(150) == catalogue(9, 400, 0, 0).holding_ids(150));
 }
 
 TEST_CASE("unknown, deleted and non-numeric IDs get Alma's 400 errors", "[emulator]") {

@@ -275,13 +275,21 @@ TEST_CASE("the daily threshold stops with exit 3; resumed the next day the job f
     write_export(cat, dir / "export.mrc", false);
     // One emulator for both days: a resumed run must ask the same Alma (the journal names its
     // base URL), and a reset starts the daily count again as the next day does.
-    emulator_process alma{emulator_flags(bibs, {"--daily", "250", "--latency-ms", "2"})};
+    emulator_process alma{emulator_flags(bibs, {"--latency-ms", "20"})};
     std::vector<std::string> args{"--base-url", alma.base_url(), "--rate", "1000", "--concurrency", "4",
                                   "-o", "out.xml", "--errors", "errors.csv", "export.mrc"};
-    auto first = run(west, args, env_with_key(), dir, "first");
     {
+        // The quota is the institution's: other integrations use it up while the run goes, which
+        // no floor of the run's own (--keep-calls) can foresee. The run lasts 2 s at least
+        // (460 calls of 20 ms, 4 at a time) against the moment its first checkpoint is seen.
+        marcpipe::testing::child c{west, args, env_with_key(), dir, "first"};
+        bool const reached = c.wait_until([&] { return journal_bibs_done(dir / "out.xml.journal") >= 20; });
+        alma.configure({{"daily", "1"}});
+        auto first = c.wait();
         INFO(first.err);
+        REQUIRE(reached);
         CHECK(first.status == 3);
+        CHECK(alma.counters().get("daily_threshold") > 0);
         CHECK(first.err.find("DAILY_THRESHOLD") != std::string::npos);
         CHECK(first.err.find("--resume") != std::string::npos);
         CHECK(fs::exists(dir / "out.xml.journal"));
@@ -353,7 +361,8 @@ TEST_CASE("kill -9 at several points and --resume give byte-identical output", "
     // In bulk mode a resumed run starts its groups of 100 where the last one stopped, which can
     // cost one more call per resumption.
     bool const bulk = source == "bibs";
-    long const lists = bulk ? static_cast<long>((bibs + 99) / 100) : static_cast<long>(bibs);
+    long const lists = bulk ? static_cast<long>((bibs + 99) / 100 + cat.bibs_availability_leaves_open(false))
+                            : static_cast<long>(bibs);
     long const needed = lists + static_cast<long>(cat.deliverable_holdings());
     long const per_kill = static_cast<long>(concurrency) + (bulk ? 1 : 0);
     auto seen = server.counters();
@@ -592,7 +601,8 @@ TEST_CASE("bulk mode asks for 100 bibs a call and delivers the same holdings", "
     CHECK(r.status == 1);
     CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
     CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
-    CHECK(server.counters().requests == static_cast<long>(3 + cat.deliverable_holdings()));
+    CHECK(server.counters().requests ==
+          static_cast<long>(3 + cat.bibs_availability_leaves_open(false) + cat.deliverable_holdings()));
     fs::remove_all(dir);
 }
 
@@ -1003,16 +1013,17 @@ TEST_CASE("a run stopped and resumed still fetches and writes a repeated MMS ID 
     }
     std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv",
                                   "ids.txt"};
+    // One emulator for both days: a resumed run must ask the same Alma; a reset is the next day.
+    emulator_process alma{emulator_flags(bibs, {"--daily", "70"})};
+    args.insert(args.begin(), {"--base-url", alma.base_url()});
     {
-        emulator_process today{emulator_flags(bibs, {"--daily", "70"})};
-        auto with_url = args;
-        with_url.insert(with_url.begin(), {"--base-url", today.base_url()});
-        auto first = run(west, with_url, env_with_key(), dir, "first");
+        auto first = run(west, args, env_with_key(), dir, "first");
         INFO(first.err);
         REQUIRE(first.status == 3);
     }
-    emulator_process tomorrow{emulator_flags(bibs)};
-    args.insert(args.begin(), {"--base-url", tomorrow.base_url(), "--resume"});
+    alma.reset();
+    alma.configure({{"daily", "0"}});
+    args.push_back("--resume");
     auto second = run(west, args, env_with_key(), dir, "second");
     INFO(second.err);
     CHECK(second.status == 1);
@@ -1026,5 +1037,240 @@ TEST_CASE("a run stopped and resumed still fetches and writes a repeated MMS ID 
     CHECK(rows_with(report, "export,").size() == repeated);
     auto asked = tomorrow.requests();
     for (std::size_t b = 0; b < repeated; ++b) CHECK(asked["/almaws/v1/bibs/" + cat.mms_id(b) + "/holdings"] == 0);
+    fs::remove_all(dir);
+}
+
+// ---- bulk mode's gaps and the daily quota ---------------------------------------------------
+
+namespace {
+
+// The value after "name: " on a line of a --dry-run's output, digits only ("at least 12" gives 12).
+long dry_run_value(std::string const& out, std::string const& name) {
+    for (auto const& line : lines(out))
+        if (line.rfind(name + ": ", 0) == 0) {
+            auto digits = line.find_first_of("0123456789", name.size() + 2);
+            if (digits != std::string::npos) return std::stol(line.substr(digits));
+        }
+    return -1;
+}
+
+// Calls a run makes in list mode for the catalogue's first `n` bibs: one list call per bib, one
+// call per holding of each live bib.
+long list_mode_calls(catalogue const& cat, std::size_t n) {
+    long calls = 0;
+    for (std::size_t b = 0; b < n; ++b) calls += 1 + (cat.deleted(b) ? 0 : static_cast<long>(cat.holdings_count(b)));
+    return calls;
+}
+
+}  // namespace
+
+TEST_CASE("bulk mode on availability with gaps gives list mode's bytes with fewer calls", "[programs][west][bulk]") {
+    std::size_t const bibs = 400;
+    catalogue cat{seed, bibs, 0, 0.1};
+    // The gaps this test is about are all there (and without an institution code, another
+    // institution's availability vouches for nothing).
+    REQUIRE(cat.bibs_availability_leaves_open(true) < cat.bibs_availability_leaves_open(false));
+    std::size_t temporary = 0, no_items = 0, related = 0;
+    for (std::size_t b = 0; b < bibs; ++b) {
+        temporary += cat.gap(b) == catalogue::availability_gap::temporary_location;
+        no_items += cat.gap(b) == catalogue::availability_gap::no_items;
+        related += cat.related_record_availability(b).has_value();
+    }
+    REQUIRE(temporary > 0);
+    REQUIRE(no_items > 0);
+    REQUIRE(related > 0);
+    emulator_process server{emulator_flags(bibs, {"--availability-gaps", "0.1"})};
+    auto dir = marcpipe::testing::scratch_dir("west-bulk-gaps");
+    write_export(cat, dir / "export.mrc", false);
+    auto west_run = [&](std::string const& out, std::vector<std::string> more) {
+        std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "-o", out,
+                                      "--errors", out + ".csv", "export.mrc"};
+        args.insert(args.end(), more.begin(), more.end());
+        server.reset();
+        auto r = run(west, args, env_with_key(), dir, out);
+        INFO(r.err);
+        CHECK(r.status == 1);  // the deleted bibs
+        CHECK(report_mms_ids(slurp(dir / (out + ".csv"))) == deleted_ids(cat));
+        return std::make_pair(r, server.counters().requests);
+    };
+    auto [list, list_calls] = west_run("list.mrc", {});
+    auto [bulk, bulk_calls] = west_run("bulk.mrc", {"--holdings-source", "bibs"});
+    auto [own, own_calls] =
+        west_run("own.mrc", {"--holdings-source", "bibs", "--institution", cat.availability_institution()});
+
+    CHECK(marc21_difference(expected_holdings{cat}, dir / "list.mrc") == "");
+    CHECK(slurp(dir / "bulk.mrc") == slurp(dir / "list.mrc"));
+    CHECK(slurp(dir / "own.mrc") == slurp(dir / "list.mrc"));
+    long const holdings = static_cast<long>(cat.deliverable_holdings());
+    long const groups = static_cast<long>((bibs + 99) / 100);
+    CHECK(list_calls == static_cast<long>(bibs) + holdings);
+    CHECK(bulk_calls == groups + static_cast<long>(cat.bibs_availability_leaves_open(false)) + holdings);
+    CHECK(own_calls == groups + static_cast<long>(cat.bibs_availability_leaves_open(true)) + holdings);
+    CHECK(bulk_calls < list_calls);
+    CHECK(bulk.err.find(std::to_string(cat.bibs_availability_leaves_open(false)) +
+                        " bibs asked for their holdings list") != std::string::npos);
+    CHECK(own.err.find(std::to_string(cat.bibs_availability_leaves_open(true)) +
+                       " bibs asked for their holdings list") != std::string::npos);
+    CHECK(list.err.find("asked for their holdings list") == std::string::npos);
+    std::printf("bulk vs list on a catalogue with gaps (%zu bibs, %ld holdings): list %ld calls, bibs %ld calls "
+                "(%zu bibs listed), bibs --institution %ld calls (%zu listed)\n",
+                bibs, holdings, list_calls, bulk_calls, cat.bibs_availability_leaves_open(false), own_calls,
+                cat.bibs_availability_leaves_open(true));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[programs][west][quota]") {
+    std::size_t const bibs = 250;
+    long const daily = 100'000;
+    auto gaps = GENERATE(std::string{"0"}, std::string{"0.1"});
+    INFO("--availability-gaps " << gaps);
+    catalogue cat{seed, bibs, 0, std::stod(gaps)};
+    emulator_process server{emulator_flags(bibs, {"--availability-gaps", gaps, "--daily", std::to_string(daily)})};
+    auto dir = marcpipe::testing::scratch_dir("west-dry-run");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> const base{"--base-url", server.base_url(), "--rate", "1000", "export.mrc"};
+    auto with = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), base.begin(), base.end());
+        return more;
+    };
+
+    auto dry = run(west, with({"--dry-run"}), env_with_key(), dir, "dry");
+    INFO(dry.out << dry.err);
+    CHECK(dry.status == 0);
+    long const groups = static_cast<long>((bibs + 99) / 100);
+    auto seen = server.counters();
+    CHECK(seen.requests == groups);
+    CHECK(seen.get("endpoint_bibs") == groups);
+    CHECK(dry_run_value(dry.out, "bibs") == static_cast<long>(bibs));
+    CHECK(dry_run_value(dry.out, "bibs Alma no longer knows") == static_cast<long>(deleted_ids(cat).size()));
+    CHECK(dry_run_value(dry.out, "bibs whose availability cannot vouch for their holdings") ==
+          static_cast<long>(cat.bibs_availability_leaves_open(false)));
+    CHECK(dry_run_value(dry.out, "calls left today") == daily - groups);
+    CHECK(dry_run_value(dry.out, "calls to keep") == (daily - groups + 9) / 10);
+    long const list_estimate = dry_run_value(dry.out, "calls a full run needs, --holdings-source list");
+    long const bulk_estimate = dry_run_value(dry.out, "calls a full run needs, --holdings-source bibs");
+
+    server.reset();
+    auto list = run(west, with({"-o", "list.mrc"}), env_with_key(), dir, "list");
+    CHECK(list.status == 1);
+    long const list_calls = server.counters().requests;
+    server.reset();
+    auto bulk = run(west, with({"-o", "bulk.mrc", "--holdings-source", "bibs"}), env_with_key(), dir, "bulk");
+    CHECK(bulk.status == 1);
+    long const bulk_calls = server.counters().requests;
+    CHECK(list_calls == list_mode_calls(cat, bibs));
+    if (gaps == "0") {
+        // Every holding has an AVA with $8: the only bibs left open have no holdings at all,
+        // whose cost the estimate knows.
+        CHECK(list_estimate == list_calls);
+        CHECK(bulk_estimate == bulk_calls);
+    } else {
+        CHECK(list_estimate < list_calls);  // holdings availability cannot see are missing from it
+        CHECK(bulk_estimate < bulk_calls);
+    }
+    CHECK(list_estimate <= list_calls);
+    CHECK(bulk_estimate <= bulk_calls);
+    std::printf("--dry-run (gaps %s): estimate list %ld / bibs %ld calls; the runs made list %ld / bibs %ld\n",
+                gaps.c_str(), list_estimate, bulk_estimate, list_calls, bulk_calls);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("--dry-run exits 3 and says how many bibs fit when today's calls do not suffice", "[programs][west][quota]") {
+    std::size_t const bibs = 250;
+    long const daily = 300;
+    catalogue cat{seed, bibs, 0, 0};
+    emulator_process server{emulator_flags(bibs, {"--availability-gaps", "0", "--daily", std::to_string(daily)})};
+    auto dir = marcpipe::testing::scratch_dir("west-dry-run-short");
+    write_export(cat, dir / "export.mrc", false);
+    auto dry = run(west, {"--base-url", server.base_url(), "--dry-run", "export.mrc"}, env_with_key(), dir);
+    INFO(dry.out << dry.err);
+    CHECK(dry.status == 3);
+    long const left = daily - 3;
+    long const budget = left - (left + 9) / 10;
+    std::size_t fit = 0;
+    while (fit < bibs && list_mode_calls(cat, fit + 1) <= budget) ++fit;
+    CHECK(dry.out.find("the first " + std::to_string(fit) + " of " + std::to_string(bibs) + " bibs would fit") !=
+          std::string::npos);
+    CHECK(server.counters().get("daily_threshold") == 0);
+
+    auto enough = run(west, {"--base-url", server.base_url(), "--dry-run", "--keep-calls", "0", "--holdings-source",
+                             "bibs", "--max-attempts", "1", "export.mrc"},
+                      env_with_key(), dir, "enough");
+    INFO(enough.out << enough.err);
+    // Bulk mode needs 3 + the bibs without holdings + the holdings: more than 294 calls as well.
+    long const bulk_needed = dry_run_value(enough.out, "calls a full run needs, --holdings-source bibs");
+    CHECK(enough.status == (bulk_needed <= daily - 6 ? 0 : 3));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("--keep-calls stops the run before the day's last calls, and --resume finishes it", "[programs][west][quota][resume]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    long const needed = list_mode_calls(cat, bibs);
+    long const daily = needed / 2 + 60;  // half the run fits, and the 60 calls to keep
+    long const keep = 60;
+    emulator_process server{emulator_flags(bibs, {"--daily", std::to_string(daily), "--latency-ms", "5"})};
+    auto dir = marcpipe::testing::scratch_dir("west-keep-calls");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate",     "1000",       "--concurrency",
+                                  "8",          "-o",              "out.mrc",    "--errors",   "errors.csv",
+                                  "--keep-calls", std::to_string(keep),        "export.mrc"};
+
+    // An undisturbed run, for the bytes to compare with.
+    fs::create_directory(dir / "whole");
+    fs::copy_file(dir / "export.mrc", dir / "whole" / "export.mrc");
+    server.configure({{"daily", "0"}});
+    auto whole = run(west, args, env_with_key(), dir / "whole", "whole");
+    REQUIRE(whole.status == 1);
+
+    server.configure({{"daily", std::to_string(daily)}});
+    server.reset();
+    auto first = run(west, args, env_with_key(), dir, "first");
+    INFO(first.err);
+    CHECK(first.status == 3);
+    auto seen = server.counters();
+    CHECK(seen.get("daily_threshold") == 0);
+    CHECK(seen.get("daily_used") <= daily - keep);
+    CHECK(seen.get("daily_used") >= daily - keep - 8 - 1);  // it went as far as the floor allows
+    CHECK(first.err.find("--resume") != std::string::npos);
+    CHECK(first.err.find("day rolls over") != std::string::npos);
+    CHECK(first.err.find("bibs finished and saved") != std::string::npos);
+    CHECK(fs::exists(dir / "out.mrc.journal"));
+    CHECK_FALSE(fs::exists(dir / "out.mrc"));
+
+    // Alma's day rolls over: the quota is back.
+    server.configure({{"daily", std::to_string(10 * needed)}});
+    server.reset();
+    args.push_back("--resume");
+    auto last = run(west, args, env_with_key(), dir, "last");
+    INFO(last.err);
+    CHECK(last.status == 1);
+    CHECK(server.counters().get("daily_threshold") == 0);
+    CHECK(slurp(dir / "out.mrc") == slurp(dir / "whole" / "out.mrc"));
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == report_mms_ids(slurp(dir / "whole" / "errors.csv")));
+    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
+    std::printf("--keep-calls %ld with %ld calls a day: stopped after %ld calls, no DAILY_THRESHOLD; --resume "
+                "finished\n",
+                keep, daily, seen.get("daily_used"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("without --keep-calls a tenth of the day's calls is kept", "[programs][west][quota]") {
+    std::size_t const bibs = 120;
+    catalogue cat{seed, bibs};
+    long const daily = list_mode_calls(cat, bibs) / 2;
+    emulator_process server{emulator_flags(bibs, {"--daily", std::to_string(daily)})};
+    auto dir = marcpipe::testing::scratch_dir("west-keep-default");
+    write_export(cat, dir / "export.mrc", false);
+    auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--concurrency", "8", "-o", "out.mrc",
+                        "export.mrc"},
+                 env_with_key(), dir);
+    INFO(r.err);
+    CHECK(r.status == 3);
+    auto seen = server.counters();
+    CHECK(seen.get("daily_threshold") == 0);
+    long const kept = (daily - 1 + 9) / 10;  // a tenth of what the first answer said was left
+    CHECK(seen.get("daily_used") <= daily - kept);
+    CHECK(seen.get("daily_used") >= daily - kept - 8 - 1);
     fs::remove_all(dir);
 }

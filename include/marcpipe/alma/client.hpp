@@ -260,9 +260,9 @@ public:
         co_return answer;
     }
 
-    // Retrieve Bibs (up to 100) with availability: each bib's holding IDs from AVA $8, as Alma
-    // wrote them (checked by the stage, as for holdings_list). A problem here concerns the whole
-    // request; its mms_id column lists the first ID of the group.
+    // Retrieve Bibs (up to 100) with availability: each bib's AVA fields (what they vouch for:
+    // holdings_from_availability). A problem here concerns the whole request; its mms_id column
+    // lists the first ID of the group.
     coro::task<outcome<std::vector<bib_availability>>> bibs_availability(
         std::vector<std::string> mms_ids, net::priority_key priority = net::last_priority) {
         std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();

@@ -1,5 +1,6 @@
 // holdings: what Alma answers about holdings — the holdings list of a bib, one holdings record,
-// and the holding IDs in a bulk bibs answer (AVA $8) — parsed from the XML bodies.
+// and the availability fields (AVA) of a bulk bibs answer — parsed from the XML bodies, and what
+// availability can vouch for.
 //
 // Parsing never throws: each function returns the parsed value or a parse_failure saying what
 // was wrong and at which byte, because a body that does not parse is usually a truncated or
@@ -158,15 +159,30 @@ inline parsed<holding> parse_holding_record(std::string_view body) {
     }
 }
 
-// Retrieve Bibs with view=full&expand=p_avail: for each <bib>, its MMS ID and the holding IDs of
-// its AVA fields ($8), in the order Alma lists them. Requested IDs that are missing from the
-// answer are bibs Alma does not know (deleted since the export).
+// Retrieve Bibs with view=full&expand=p_avail: for each <bib>, its MMS ID and its AVA fields.
+// Requested IDs that are missing from the answer are bibs Alma does not know (deleted since the
+// export).
+//
+// What AVA can and cannot say (Ex Libris's documentation of the call): there is one AVA per
+// holding with items, but $8 (the holding ID) only for items in their permanent location; items
+// in a temporary location give an AVA without $8, and a holding without items gives no AVA at
+// all. AVA also lists holdings of related records ($0 names the other bib) and, against a
+// Network Zone key, every member's holdings ($a is the institution code).
+struct availability_field {
+    availability_field() = default;
+    availability_field(std::string holding, std::string inst, std::string bib)
+        : holding_id{std::move(holding)}, institution{std::move(inst)}, bib_id{std::move(bib)} {}
+    std::string holding_id;   // $8; empty: items in a temporary location
+    std::string institution;  // $a
+    std::string bib_id;       // $0; empty when Alma leaves it out
+};
+
 struct bib_availability {
     bib_availability() = default;
-    bib_availability(std::string mms, std::vector<std::string> ids)
-        : mms_id{std::move(mms)}, holding_ids{std::move(ids)} {}
+    bib_availability(std::string mms, std::vector<availability_field> f)
+        : mms_id{std::move(mms)}, fields{std::move(f)} {}
     std::string mms_id;
-    std::vector<std::string> holding_ids;
+    std::vector<availability_field> fields;  // in the order Alma lists them
 };
 
 inline parsed<std::vector<bib_availability>> parse_bibs_availability(std::string_view body) {
@@ -188,20 +204,83 @@ inline parsed<std::vector<bib_availability>> parse_bibs_availability(std::string
             if (f.type() != pugi::node_element || parse_detail::local_name(f) != "datafield" ||
                 std::string_view(f.attribute("tag").value()) != "AVA")
                 continue;
+            availability_field ava;
             for (pugi::xml_node s = f.first_child(); s; s = s.next_sibling()) {
-                if (s.type() != pugi::node_element || parse_detail::local_name(s) != "subfield" ||
-                    std::string_view(s.attribute("code").value()) != "8")
-                    continue;
-                std::string id = parse_detail::trimmed_text(s);
-                // One AVA per holding; a repeated $8 would otherwise fetch a holding twice.
-                if (!id.empty() && std::find(entry.holding_ids.begin(), entry.holding_ids.end(),
-                                             id) == entry.holding_ids.end())
-                    entry.holding_ids.push_back(std::move(id));
+                if (s.type() != pugi::node_element || parse_detail::local_name(s) != "subfield") continue;
+                std::string_view const code = s.attribute("code").value();
+                if (code == "8")
+                    ava.holding_id = parse_detail::trimmed_text(s);
+                else if (code == "a")
+                    ava.institution = parse_detail::trimmed_text(s);
+                else if (code == "0")
+                    ava.bib_id = parse_detail::trimmed_text(s);
             }
+            entry.fields.push_back(std::move(ava));
         }
         bibs.push_back(std::move(entry));
     }
     return bibs;
+}
+
+// Holding IDs in ascending order: digit strings (Alma's IDs) by their numeric value, anything
+// else after them in byte order. Both ways of learning a bib's holdings hand them on in this
+// order, so their outputs can be compared byte for byte.
+inline bool holding_id_before(std::string_view a, std::string_view b) noexcept {
+    auto const digits = [](std::string_view s) {
+        return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    auto const significant = [](std::string_view s) {
+        auto const first = s.find_first_not_of('0');
+        return first == std::string_view::npos ? std::string_view{} : s.substr(first);
+    };
+    bool const da = digits(a), db = digits(b);
+    if (da != db) return da;
+    if (!da) return a < b;
+    std::string_view const sa = significant(a), sb = significant(b);
+    if (sa.size() != sb.size()) return sa.size() < sb.size();
+    return sa != sb ? sa < sb : a < b;
+}
+
+inline void sort_holding_ids(std::vector<std::string>& ids) {
+    std::sort(ids.begin(), ids.end(), [](std::string const& a, std::string const& b) { return holding_id_before(a, b); });
+}
+
+// What a bib's availability says about its holdings. `complete` when it vouches for every one:
+// at least one AVA of this bib, each with its $8. Otherwise only the holdings list can say (a
+// holding with items in a temporary location, a bib whose holdings have no items, or no
+// holdings at all), and `holding_ids` is a lower bound.
+struct availability_holdings {
+    std::vector<std::string> holding_ids;  // ascending, each once
+    bool complete = false;
+};
+
+// `institution`: the code in AVA $a of the institution whose holdings are wanted; the AVA of
+// other institutions (a Network Zone key sees every member's) are not this run's holdings.
+// Without it, availability that names more than one institution vouches for nothing.
+inline availability_holdings holdings_from_availability(bib_availability const& bib,
+                                                        std::string_view institution = {}) {
+    availability_holdings seen;
+    std::size_t own = 0, without_id = 0;
+    std::string_view first_institution;
+    bool several_institutions = false;
+    for (auto const& ava : bib.fields) {
+        if (!ava.bib_id.empty() && ava.bib_id != bib.mms_id) continue;  // a related record's holding
+        if (!institution.empty() && ava.institution != institution) continue;
+        if (own++ == 0)
+            first_institution = ava.institution;
+        else if (ava.institution != first_institution)
+            several_institutions = true;
+        if (ava.holding_id.empty()) {
+            ++without_id;
+            continue;
+        }
+        seen.holding_ids.push_back(ava.holding_id);
+    }
+    sort_holding_ids(seen.holding_ids);
+    // One AVA per holding; a repeated $8 would otherwise fetch a holding twice.
+    seen.holding_ids.erase(std::unique(seen.holding_ids.begin(), seen.holding_ids.end()), seen.holding_ids.end());
+    seen.complete = own > 0 && without_id == 0 && !several_institutions;
+    return seen;
 }
 
 }  // namespace marcpipe::alma

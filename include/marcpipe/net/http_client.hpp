@@ -9,6 +9,8 @@
 //   http.stats()                                // requests sent, retries, per-class counts,
 //                                               // the quota header's last value
 //   http.stop(reason)                           // stop all work at once; later get()s fail fast
+//   options.keep_quota = quota_keep{...}        // never spend the last calls of the day's quota
+//                                               // (quota_floor.hpp): at the floor, the client stops
 //
 // get() adds the credential's header and `Accept`, waits for the rate limiter before every
 // attempt, and asks the classifier (the options' one, or the call's own) what each attempt's
@@ -56,6 +58,7 @@
 #include "event_loop.hpp"
 #include "http.hpp"
 #include "printable.hpp"
+#include "quota_floor.hpp"
 #include "rate_limiter.hpp"
 #include "retry.hpp"
 #include "url.hpp"
@@ -78,6 +81,9 @@ struct client_options {
     // A response header counting the calls left (Alma's X-Exl-Api-Remaining); its last integer
     // value is kept in client_stats::quota_remaining. Empty: none.
     std::string quota_header;
+    // With a quota header: the calls of the day never to spend (quota_floor.hpp). A call that
+    // could spend them is not started; the calls on their way finish, then the client stops.
+    std::optional<quota_keep> keep_quota;
     classifier classify = examine;  // per attempt, unless a call brings its own
     double rate = 25;               // request starts per rolling second; 0: unlimited (see rate_options)
     std::chrono::milliseconds rate_margin{25};
@@ -117,7 +123,9 @@ public:
           loop_(options_.loop),
           limiter_(loop_, rate_options{options_.rate, options_.rate_margin,
                                        std::chrono::milliseconds(1000)}),
-          rng_(options_.seed) {}
+          rng_(options_.seed) {
+        if (options_.keep_quota && !options_.quota_header.empty()) floor_ = quota_floor{*options_.keep_quota};
+    }
     http_client(http_client const&) = delete;
     http_client& operator=(http_client const&) = delete;
     // Coroutines spawned on the loop may be parked in the limiter or a backoff: end them first.
@@ -129,6 +137,7 @@ public:
     event_loop& loop() noexcept { return loop_; }
     rate_limiter& limiter() noexcept { return limiter_; }
     client_stats const& stats() const noexcept { return stats_; }
+    quota_floor const& floor() const noexcept { return floor_; }
     client_options const& options() const noexcept { return options_; }
     bool stopped() const noexcept { return stopped_; }
     std::string const& stop_reason() const noexcept { return stop_reason_; }
@@ -175,6 +184,7 @@ public:
         std::optional<event_loop::time_point> failing_since;  // of this call's current outage
         for (int attempt = 1;; ++attempt) {
             if (stopped_) co_return stopped_error();
+            if (floor_.active() && !answered_) co_await first_answer_if_floor();
             // The limiter counts the request when it leaves (see rate_limiter.hpp), where curl
             // can say when that is.
             // A named local, not the condition of the if: see rate_limiter.hpp.
@@ -185,6 +195,11 @@ public:
                 granted = co_await limiter_.acquire(priority);
             if (!granted || stopped_) {
                 if (granted && event_loop::sees_sends) limiter_.give_back();
+                co_return stopped_error();
+            }
+            if (floor_.active() && (at_floor_ || !floor_.may_start(in_flight_))) {
+                if (event_loop::sees_sends) limiter_.give_back();
+                co_await stop_at_floor();
                 co_return stopped_error();
             }
             ++stats_.requests;
@@ -207,7 +222,10 @@ public:
                     ++stats_.resent;
                     return true;
                 };
+            ++in_flight_;
             result r = co_await loop_.get(url, headers, std::move(on_send), priority);
+            --in_flight_;
+            answered_ = true;
             if (event_loop::sees_sends && sends == 0) limiter_.give_back();
             if (r)
                 note_quota(*r);
@@ -270,7 +288,10 @@ private:
             long long n = 0;
             auto [end, ec] =
                 std::from_chars(remaining->data(), remaining->data() + remaining->size(), n);
-            if (ec == std::errc{}) stats_.quota_remaining = n;
+            if (ec == std::errc{}) {
+                stats_.quota_remaining = n;
+                floor_.seen(n);
+            }
         }
     }
 
@@ -313,6 +334,17 @@ private:
                                       : "no call has succeeded for " + waited +
                                             " (--patience); the last failure: " + last_outage_);
         });
+    // The quota floor, the client's side: until the first answer says how many calls are left,
+    // one call goes at a time; once a call would go below the floor, none starts any more, the
+    // calls on their way finish (their answers are worth keeping), and the client stops.
+    coro::task<void> first_answer_if_floor() {
+        while (floor_.active() && !answered_ && in_flight_ > 0 && !stopped_)
+            co_await backoff_awaiter(*this, std::chrono::milliseconds{20});
+    }
+    coro::task<void> stop_at_floor() {
+        at_floor_ = true;
+        while (in_flight_ > 0 && !stopped_) co_await backoff_awaiter(*this, std::chrono::milliseconds{20});
+        stop(floor_.reason());
     }
 
     result stopped_error() const {
@@ -378,6 +410,10 @@ private:
     std::optional<event_loop::timer_id> watchdog_;
     std::string last_outage_;  // what the patience's stop message names
     failure_storm storm_;
+    quota_floor floor_;
+    std::uint64_t in_flight_ = 0;  // attempts started whose result is not in
+    bool answered_ = false;
+    bool at_floor_ = false;
 };
 
 }  // namespace marcpipe::net

@@ -48,7 +48,8 @@ namespace marcpipe::pipeline {
 // Where holdings_ids learns a bib's holding IDs.
 enum class holdings_source {
     list,  // Retrieve Holdings List, one call per bib: every holding, the default
-    bibs,  // Retrieve Bibs with p_avail, 100 bibs per call: what availability sees (AVA $8)
+    bibs,  // Retrieve Bibs with p_avail, 100 bibs per call: what availability sees (AVA $8),
+           // and the holdings list of each bib whose availability cannot vouch for all its holdings
 };
 
 struct holdings_ids_options {
@@ -56,6 +57,7 @@ struct holdings_ids_options {
     holdings_source source = holdings_source::list;
     std::size_t window = 256;  // bibs read ahead (list) or bibs per window of bulk calls
     std::size_t bibs_per_call = alma::endpoints::max_bibs_per_call;
+    std::string institution;  // bulk mode: AVA $a of the wanted holdings; other institutions' are ignored
 };
 
 struct holdings_records_options {
@@ -64,6 +66,12 @@ struct holdings_records_options {
 };
 
 namespace detail {
+
+// Asks early for the records of a bib whose holding IDs just arrived (see run::prefetch_holding).
+inline void prefetch_holdings(run& c, bib const& b, alma::outcome<std::vector<std::string>> const& ids) {
+    if (ids && c.prefetching())
+        for (auto const& id : *ids) c.prefetch_holding(b.seq, b.mms_id, id);
+}
 
 // One bib's holdings-list answer, filled by the coroutine that asks for it.
 struct list_slot {
@@ -96,26 +104,39 @@ inline coro::task<void> ask_list(run& c, std::shared_ptr<list_slot> slot) {
     slot->result = co_await c.holdings_of(slot->b.seq, slot->b.mms_id);
     drop_invalid_holding_ids(c, slot->b, slot->result);
     slot->done = true;
-    if (slot->result && c.prefetching())
-        for (auto const& id : *slot->result) c.prefetch_holding(slot->b.seq, slot->b.mms_id, id);
+    prefetch_holdings(c, slot->b, slot->result);
 }
 
 // Up to 100 bibs asked for in one bulk call; their answers are kept per bib in input order.
+// A bib whose availability cannot vouch for its holdings gets its holdings list asked for
+// beside the others, so the slot is done once the bulk answer and every such list are in.
 struct bulk_slot {
     std::vector<bib> bibs;
-    bool done = false;
-    std::vector<alma::outcome<std::vector<std::string>>> results;  // one per bib, when done
+    bool answered = false;
+    std::size_t lists_pending = 0;
+    std::vector<std::optional<alma::outcome<std::vector<std::string>>>> results;  // one per bib
+    bool done() const noexcept { return answered && lists_pending == 0; }
 };
 
-inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot) {
+inline coro::task<void> ask_list_of(run& c, std::shared_ptr<bulk_slot> slot, std::size_t i) {
+    auto answer = co_await c.holdings_of(slot->bibs[i].seq, slot->bibs[i].mms_id);
+    drop_invalid_holding_ids(c, slot->bibs[i], answer);
+    slot->results[i] = std::move(answer);
+    --slot->lists_pending;
+    prefetch_holdings(c, slot->bibs[i], *slot->results[i]);
+}
+
+inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot, std::string institution) {
     // Bibs whose answer an earlier run of the job received are not asked for again.
-    std::vector<std::optional<alma::outcome<std::vector<std::string>>>> known(slot->bibs.size());
+    auto& known = slot->results;
+    known.resize(slot->bibs.size());
     std::vector<std::string> ids;
     ids.reserve(slot->bibs.size());
     for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
         if (auto* log = c.answers()) known[i] = log->recall_list(slot->bibs[i].seq, slot->bibs[i].mms_id);
         if (!known[i]) ids.push_back(slot->bibs[i].mms_id);
     }
+    std::vector<std::size_t> need_list;
     if (!ids.empty()) {
         // Ahead of every record: one bulk call unlocks the records of a hundred bibs, and the
         // few groups read ahead would otherwise wait until every record before them had gone,
@@ -128,33 +149,37 @@ inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot) {
                 bib const& b = slot->bibs[i];
                 auto found = std::find_if(answer->begin(), answer->end(),
                                           [&](alma::bib_availability const& a) { return a.mms_id == b.mms_id; });
-                if (found != answer->end()) {
-                    known[i] = std::move(found->holding_ids);
-                } else {
+                if (found == answer->end()) {
                     // Alma leaves out what it does not know: a bib deleted since the export.
                     known[i] = tl::unexpected(alma::problem{
                         alma::stage::holdings_list, b.mms_id, "", 200, "",
                         "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""});
+                } else if (auto seen = alma::holdings_from_availability(*found, institution); seen.complete) {
+                    known[i] = std::move(seen.holding_ids);
+                } else {
+                    need_list.push_back(i);  // only the holdings list knows them all
+                    continue;
                 }
-                // A bulk answer settles every bib it was asked about, the missing ones included.
+                // A bulk answer settles every bib it vouches for, the missing ones included;
+                // the others are remembered with their holdings list.
                 if (auto* log = c.answers(); log && !c.stopped()) log->remember_list(b.seq, b.mms_id, *known[i]);
             }
+            c.progress().bibs_listed_after_availability += need_list.size();
         } else if (!c.stopped()) {
             // The whole call failed for good: ask bib by bib, so each bib gets its own answer.
             for (std::size_t i = 0; i < slot->bibs.size(); ++i)
-                if (!known[i]) known[i] = co_await c.holdings_of(slot->bibs[i].seq, slot->bibs[i].mms_id);
+                if (!known[i]) need_list.push_back(i);
         }
     }
-    slot->done = true;
+    slot->answered = true;
     if (c.stopped()) co_return;  // the stage throws fatal_error and looks at no result
-    for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
-        drop_invalid_holding_ids(c, slot->bibs[i], *known[i]);
-        slot->results.push_back(std::move(*known[i]));
-    }
-    if (c.prefetching())
-        for (std::size_t i = 0; i < slot->bibs.size(); ++i)
-            if (slot->results[i])
-                for (auto const& id : *slot->results[i]) c.prefetch_holding(slot->bibs[i].seq, slot->bibs[i].mms_id, id);
+    slot->lists_pending = need_list.size();
+    for (std::size_t i : need_list) c.loop().spawn(ask_list_of(c, slot, i));
+    for (std::size_t i = 0; i < slot->bibs.size(); ++i)
+        if (known[i]) {
+            drop_invalid_holding_ids(c, slot->bibs[i], *known[i]);
+            prefetch_holdings(c, slot->bibs[i], *known[i]);
+        }
 }
 
 // The oldest bib a stage holds: the one it is handing on, else the oldest read ahead, else
@@ -204,6 +229,7 @@ coro::generator<holding_ref> list_holdings(Range upstream, run& c, holdings_ids_
         }
         c.progress().holdings_listed += slot->result->size();
         held.handing_on = slot->b.seq;
+        alma::sort_holding_ids(*slot->result);
         for (auto& id : *slot->result) {
             holding_ref ref{slot->b.seq, slot->b.mms_id, std::move(id), slot->b.record};
             co_yield ref;
@@ -232,17 +258,17 @@ coro::generator<holding_ref> bulk_holdings(Range upstream, run& c, holdings_ids_
                 slot->bibs.push_back(b);
                 ++it;
             }
-            c.loop().spawn(ask_bulk(c, slot));
+            c.loop().spawn(ask_bulk(c, slot, opt.institution));
             ahead.push_back(std::move(slot));
         }
         held.exhausted = it == end;
         if (ahead.empty()) break;
-        c.wait_until([&] { return ahead.front()->done; });
+        c.wait_until([&] { return ahead.front()->done(); });
         std::shared_ptr<bulk_slot> slot = std::move(ahead.front());
         ahead.pop_front();
         for (std::size_t i = 0; i < slot->bibs.size(); ++i) {
             bib const& b = slot->bibs[i];
-            auto& result = slot->results[i];
+            auto& result = *slot->results[i];
             held.handing_on = b.seq;
             ++c.progress().bibs_listed;
             if (!result) {
@@ -250,6 +276,7 @@ coro::generator<holding_ref> bulk_holdings(Range upstream, run& c, holdings_ids_
                 continue;
             }
             c.progress().holdings_listed += result->size();
+            alma::sort_holding_ids(*result);
             for (auto& id : *result) {
                 holding_ref ref{b.seq, b.mms_id, std::move(id), b.record};
                 co_yield ref;

@@ -366,6 +366,8 @@ public:
         if (recalled_) o << " (" << recalled_ << " answers taken from the interrupted run)";
         o << "; " << r.problems << " problems";
         if (r.problems && !options_.report.empty()) o << " (see " << options_.report << ")";
+        if (auto open = progress_.bibs_listed_after_availability)
+            o << "; " << open << " bibs asked for their holdings list (availability could not vouch for them)";
         o << "; ";
         stats();
         return o.str();
