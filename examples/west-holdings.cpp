@@ -4,18 +4,24 @@
 //
 //   ALMA_API_KEY=... west-holdings --region na --require 583 --errors problems.csv
 //       -o SYMBOL.alma.archived.20260101.mrc bib-export.mrc
+//   ALMA_API_KEY=... west-holdings --region na --west UCB --set 1234567890000541 --errors problems.csv -o out/
 //
 // Exit status: 0 all delivered; 1 finished, some records failed for good (see --errors);
 // 2 usage or configuration error; 3 stopped early (bad key, daily threshold, interrupted):
 // rerun the same command with --resume to finish.
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
+#include <marcpipe/pipeline/set_input.hpp>
+#include <marcpipe/pipeline/west_output.hpp>
+#include <marcpipe/pipeline/west_stage.hpp>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <range/v3/view/filter.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -49,7 +55,47 @@ struct settings {
     bool progress = false;
     bool no_progress = false;
     int max_attempts = 10;
+    // Sets and the WEST preset.
+    std::string set_id;
+    std::string west;
+    bool west_strict = false;
 };
+
+// --west: the output's name, in the directory -o names (else the current one), dated the day
+// the run started — on --resume, the day the journal of the run being resumed says.
+std::optional<std::string> west_output(settings const& s, bool output_given) {
+    namespace fs = std::filesystem;
+    if (!pipeline::valid_west_symbol(s.west)) {
+        std::cerr << "west-holdings: --west takes a library's WEST symbol (letters, digits, - and _), not '" << s.west
+                  << "'\n";
+        return std::nullopt;
+    }
+    fs::path dir;
+    if (output_given) {
+        if (s.output == "-" || !(s.output.ends_with('/') || fs::is_directory(s.output))) {
+            std::cerr << "west-holdings: with --west the output is named " << pipeline::west_archive_name(s.west, "YYYYMMDD")
+                      << "; -o names only its directory (ending in /), not '" << s.output << "'\n";
+            return std::nullopt;
+        }
+        dir = s.output;
+        if (!fs::is_directory(dir)) {
+            std::cerr << "west-holdings: cannot write to " << s.output << ": there is no such directory\n";
+            return std::nullopt;
+        }
+    }
+    std::string date = pipeline::today_yyyymmdd();
+    if (s.resume) {
+        auto const dates = pipeline::west_journal_dates(dir, s.west);
+        if (dates.size() > 1) {
+            std::cerr << "west-holdings: --resume finds more than one unfinished run for " << s.west << " (";
+            for (auto const& d : dates) std::cerr << (d == dates.front() ? "" : ", ") << pipeline::west_archive_name(s.west, d);
+            std::cerr << "); remove the .journal of each you do not want to finish\n";
+            return std::nullopt;
+        }
+        if (!dates.empty()) date = dates.front();
+    }
+    return (dir / pipeline::west_archive_name(s.west, date)).string();
+}
 
 }  // namespace
 
@@ -60,10 +106,10 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string{"west-holdings (marcpipe) "} + MARCPIPE_VERSION);
     // Every option's default shows in --help.
     app.option_defaults()->always_capture_default();
-    app.add_option("INPUT", s.input, "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin")
-        ->required();
-    app.add_option("-o,--output", s.output, "where the holdings records go; - for standard output");
-    app.add_option("--format", s.format, "marc21 or marcxml (default: marcxml for a .xml output, else marc21)")
+    auto* input = app.add_option("INPUT", s.input,
+                                 "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin");
+    auto* output = app.add_option("-o,--output", s.output, "where the holdings records go; - for standard output");
+    auto* format = app.add_option("--format", s.format, "marc21 or marcxml (default: marcxml for a .xml output, else marc21)")
         ->check(CLI::IsMember({"marc21", "marcxml"}));
     auto* base = app.add_option("--base-url", s.base_url, "Alma API base URL (https://..., or http:// on loopback)");
     app.add_option("--region", s.region, "Alma region: " + alma::region_names())->excludes(base);
@@ -82,10 +128,33 @@ int main(int argc, char** argv) {
     app.add_flag("--no-progress", s.no_progress, "no progress line")->excludes(on);
     app.add_option("--max-attempts", s.max_attempts, "tries per request before it is reported as failed")
         ->check(CLI::Range(1, 100));
+    // Sets and the WEST preset.
+    app.add_option("--set", s.set_id,
+                   "take the MMS IDs from this Alma set of bibs (BIB_MMS) instead of INPUT; the members are saved "
+                   "beside the output (OUTPUT.set-members) for --resume")
+        ->excludes(input);
+    auto* west = app.add_option("--west", s.west,
+                                "WEST archive preset for library SYMBOL: keep records with a 583, copy the bib's OCLC "
+                                "number into 035, report records failing WEST's checks (see west-check), write "
+                                "SYMBOL.alma.archived.YYYYMMDD.mrc (in the directory -o DIR/ names, else the current "
+                                "one; the date the run started)")
+                     ->excludes(format);
+    app.add_flag("--west-strict", s.west_strict, "with --west: leave out the records that fail a check (still reported)")
+        ->needs(west);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? pipeline::run_result::ok : pipeline::run_result::usage;
+    }
+    if (s.input.empty() == s.set_id.empty()) {
+        std::cerr << "west-holdings: give an INPUT (export or list of MMS IDs) or --set SET_ID\n";
+        return pipeline::run_result::usage;
+    }
+    if (!s.west.empty()) {
+        auto named = west_output(s, output->count() > 0);
+        if (!named) return pipeline::run_result::usage;
+        s.output = *named;
+        if (std::find(s.require.begin(), s.require.end(), "583") == s.require.end()) s.require.push_back("583");
     }
     for (auto const& t : s.require)
         if (t.size() != 3) {
@@ -102,6 +171,13 @@ int main(int argc, char** argv) {
     o.resume = s.resume;
     o.job = "source=" + s.holdings_source + " require=";
     for (auto const& t : s.require) o.job += t + ",";
+    if (!s.set_id.empty()) o.job += " set=" + s.set_id;
+    auto const west_mode = s.west.empty() ? pipeline::west_mode::off
+                           : s.west_strict ? pipeline::west_mode::strict
+                                           : pipeline::west_mode::report;
+    if (!s.west.empty())
+        o.job += " west=" + s.west + (s.west_strict ? ",strict " : " ") + std::string{pipeline::west_date_key} +
+                 s.output.substr(s.output.size() - 12, 8);
     if (s.progress || s.no_progress) o.show_progress = s.progress;
     if (marc::binary_on_terminal(o.format, s.output)) {
         std::cerr << "west-holdings: " << marc::binary_on_terminal_hint << "\n";
@@ -118,6 +194,16 @@ int main(int argc, char** argv) {
         http_options.retry.max_attempts = s.max_attempts;
         net::http_client http{http_options};
         alma::client client{http, base_url};
+        // A set's members are read (or, resuming, taken from where the first run saved them)
+        // before the run opens: they are its input.
+        std::string members_file;
+        if (!s.set_id.empty()) {
+            members_file = s.output == "-" ? (std::filesystem::temp_directory_path() /
+                                              ("west-holdings-set-" + std::to_string(::getpid()) + ".txt"))
+                                                 .string()
+                                           : s.output + ".set-members";
+            o.input = pipeline::set_input(client, s.set_id, members_file, s.resume, std::cerr, "west-holdings");
+        }
         pipeline::run run{client, o};
 
         // Read-ahead windows a few times the concurrency: enough to keep every slot busy while the
@@ -135,9 +221,15 @@ int main(int argc, char** argv) {
         };
 
         auto result = run.write(run.bibs() | pipeline::holdings_ids(run, ids) | pipeline::holdings_records(run, records) |
-                                pipeline::rewrite_001_004 | ranges::views::filter(wanted));
+                                pipeline::rewrite_001_004 | ranges::views::filter(wanted) |
+                                pipeline::west_archive(run, west_mode));
         std::cerr << run.summary(result) << "\n";
+        // Kept while the run can still be resumed; a run on standard output cannot be.
+        if (!members_file.empty() && (!result.stopped || s.output == "-")) std::filesystem::remove(members_file);
         return result.exit_code();
+    } catch (pipeline::set_error const& e) {
+        std::cerr << "west-holdings: " << net::scrub(e.what(), key) << "\n";
+        return e.exit_code;
     } catch (alma::config_error const& e) {
         std::cerr << "west-holdings: " << e.what() << "\n";
         return pipeline::run_result::usage;

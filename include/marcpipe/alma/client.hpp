@@ -1,5 +1,6 @@
 // client: where Alma is (region or base URL), the API key, the request URLs, and typed calls
-// to the three endpoints the holdings export uses, on top of the shared HTTP client.
+// to the endpoints the holdings export uses (holdings, bibs, sets), on top of the shared HTTP
+// client.
 //
 // The key is read from ALMA_API_KEY or a file and handed to the HTTP client, which sends it only
 // in the Authorization header: it is never part of a URL here, so no URL this file builds can leak it.
@@ -29,6 +30,7 @@
 #include "holdings.hpp"
 #include "http_policy.hpp"
 #include "report.hpp"
+#include "sets.hpp"
 
 namespace marcpipe::alma {
 
@@ -158,7 +160,14 @@ public:
         return url;
     }
 
+    // Retrieve a Set, and a page of its members.
+    std::string set(std::string_view set_id) const { return base_ + "/conf/sets/" + encode_id(set_id); }
+    std::string set_members(std::string_view set_id, std::uint64_t offset, std::size_t limit) const {
+        return set(set_id) + "/members?limit=" + std::to_string(limit) + "&offset=" + std::to_string(offset);
+    }
+
     static constexpr std::size_t max_bibs_per_call = 100;
+    static constexpr std::size_t max_set_members_per_call = 100;
 
 private:
     std::string base_;
@@ -228,6 +237,21 @@ public:
         return fetch<std::vector<bib_availability>>(
             std::move(url), priority, stage::holdings_list, std::move(first), std::string{},
             [](std::string_view body) { return parse_bibs_availability(body); });
+    }
+
+    // Retrieve a Set: what it holds. A problem here names the set ID in its mms_id column.
+    coro::task<outcome<set_info>> set(std::string set_id) {
+        std::string url = urls_.set(set_id);
+        return fetch<set_info>(std::move(url), net::last_priority, stage::set_members, std::move(set_id), std::string{},
+                               [](std::string_view body) { return parse_set(body); });
+    }
+
+    // Retrieve Set Members: up to `limit` (at most 100) member IDs from `offset` on.
+    coro::task<outcome<set_page>> set_members(std::string set_id, std::uint64_t offset,
+                                              std::size_t limit = endpoints::max_set_members_per_call) {
+        std::string url = urls_.set_members(set_id, offset, limit);
+        return fetch<set_page>(std::move(url), net::last_priority, stage::set_members, std::move(set_id),
+                               std::string{}, [](std::string_view body) { return parse_set_members(body); });
     }
 
 private:

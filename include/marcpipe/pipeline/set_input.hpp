@@ -1,0 +1,100 @@
+// set_input: an Alma set of bibs as a run's input, in place of an export — the set's members
+// read page by page (100 a call) and saved as a list of MMS IDs, one a line, which the run then
+// reads like any list. Saved beside the output, the list is the run's input on --resume too:
+// a resumed run goes on with the bibs the first run had, even if the set has changed since,
+// and asks Alma nothing about the set.
+//
+//   auto ids = pipeline::set_input(client, "1234567890000541", "out.mrc.set-members", resume, std::cerr);
+//   options.input = ids;   // and when the run has finished: std::filesystem::remove(ids)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../alma/client.hpp"
+#include "../coro/sync_wait.hpp"
+#include "journal_error.hpp"
+#include "posix_io.hpp"
+
+namespace marcpipe::pipeline {
+
+// The set cannot be the input. exit_code: 2 when Alma says what is wrong with the set (it does
+// not exist, it is not of bibs); 3 when Alma could not be asked (the network, the key, the
+// daily threshold) — run the command again later.
+class set_error : public std::runtime_error {
+public:
+    set_error(std::string const& what, int code) : std::runtime_error{what}, exit_code{code} {}
+    int exit_code;
+};
+
+namespace detail {
+
+template <typename T>
+T await_set_call(alma::client& client, coro::task<alma::outcome<T>> call, std::string const& set_id) {
+    auto answer = coro::sync_wait(std::move(call), [&] { client.loop().run_once(std::chrono::milliseconds{1000}); });
+    if (answer) return std::move(*answer);
+    alma::problem const& p = answer.error();
+    std::string const said = p.alma_code.empty() ? p.message : "Alma says " + p.alma_code + " " + p.message;
+    // A 4xx with Alma's error, from the API rather than the gateway: the set is the problem.
+    bool const about_the_set = !client.http().stopped() && p.http_status >= 400 && p.http_status < 500 &&
+                               p.http_status != 429 && !p.alma_code.empty();
+    if (about_the_set) throw set_error("set " + set_id + " cannot be read: " + said, 2);
+    throw set_error("could not read set " + set_id + ": " + said + "; run the command again later", 3);
+}
+
+// Written aside and renamed, so a list that exists is whole.
+inline void save_id_list(std::string const& path, std::vector<std::string> const& ids) {
+    std::string const part = path + ".part";
+    {
+        std::ofstream out{part, std::ios::binary | std::ios::trunc};
+        for (auto const& id : ids) out << id << '\n';
+        out.flush();
+        if (!out) throw journal_error("cannot write the set's members to " + part);
+    }
+    std::filesystem::rename(part, path);
+}
+
+}  // namespace detail
+
+// The MMS IDs of a set of bibs, in the set's order. Throws set_error.
+inline std::vector<std::string> read_set_members(alma::client& client, std::string const& set_id) {
+    alma::set_info const info = detail::await_set_call(client, client.set(set_id), set_id);
+    if (info.content != alma::bib_set_content)
+        throw set_error("set " + set_id + (info.name.empty() ? "" : " (" + info.name + ")") + " holds " +
+                            (info.content_desc.empty() ? info.content : info.content_desc + ", " + info.content) +
+                            ", not bibliographic records (" + std::string{alma::bib_set_content} + ")",
+                        2);
+    std::vector<std::string> ids;
+    std::uint64_t total = info.members;
+    do {
+        alma::set_page page = detail::await_set_call(client, client.set_members(set_id, ids.size()), set_id);
+        total = page.total;
+        if (page.ids.empty() && ids.size() < total)
+            throw set_error("set " + set_id + " says it has " + std::to_string(total) + " members but lists none from " +
+                                std::to_string(ids.size()) + " on; was it changed while it was read?",
+                            3);
+        ids.insert(ids.end(), std::make_move_iterator(page.ids.begin()), std::make_move_iterator(page.ids.end()));
+    } while (ids.size() < total);
+    if (ids.empty()) throw set_error("set " + set_id + " has no members", 2);
+    return ids;
+}
+
+// The run's input for a set: the list saved at `members_path` when resuming and it is there,
+// else the set's members read from Alma and saved there. Returns members_path.
+inline std::string set_input(alma::client& client, std::string const& set_id, std::string const& members_path,
+                             bool resume, std::ostream& log, std::string const& program) {
+    if (resume && std::filesystem::exists(members_path)) return members_path;
+    if (resume) log << program << ": no saved members at " << members_path << "; reading set " << set_id << " again\n";
+    auto const ids = read_set_members(client, set_id);
+    detail::save_id_list(members_path, ids);
+    log << program << ": set " << set_id << ": " << ids.size() << " bibs\n";
+    return members_path;
+}
+
+}  // namespace marcpipe::pipeline
