@@ -110,7 +110,8 @@ public:
     std::vector<west_failure> check(marc::record const& r) {
         std::vector<west_failure> out;
         for (std::string_view tag : {std::string_view{"001"}, std::string_view{"004"}})
-            if (auto const* f = r.find(tag); !f || f->value.empty()) out.emplace_back(std::string{tag}, "");
+            if (auto const* f = r.find(tag); !f || f->value.empty())
+                out.emplace_back(std::string{tag}, f ? "empty" : "no " + std::string{tag});
         check_583(r, out);
         check_oclc(r, out);
         auto const* f852 = r.find("852");
