@@ -202,7 +202,9 @@ int main(int argc, char** argv) {
                                               ("west-holdings-set-" + std::to_string(::getpid()) + ".txt"))
                                                  .string()
                                            : s.output + ".set-members";
-            o.input = pipeline::set_input(client, s.set_id, members_file, s.resume, std::cerr, "west-holdings");
+            // --west copies each bib's OCLC number: the set is saved with its bib records.
+            o.input = pipeline::set_input(client, s.set_id, members_file, s.resume, std::cerr, "west-holdings",
+                                          !s.west.empty());
         }
         pipeline::run run{client, o};
 

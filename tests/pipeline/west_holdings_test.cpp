@@ -975,3 +975,37 @@ TEST_CASE("--set resumed reads the members saved by the first run and asks nothi
     CHECK_FALSE(fs::exists(dir / "out.mrc.set-members"));
     fs::remove_all(dir);
 }
+
+TEST_CASE("--west with --set fetches the bibs' records, so the file is the one the export gives", "[programs][west][set][west-preset]") {
+    std::size_t const bibs = 250;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-set-preset");
+    write_export(cat, dir / "export.mrc", false);
+    fs::create_directories(dir / "from-export");
+    fs::create_directories(dir / "from-set");
+    auto env = env_with_key();
+    env.push_back("MARCPIPE_TODAY=20260401");
+    auto from_export = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o",
+                                  "from-export/", "export.mrc"},
+                           env, dir, "export");
+    INFO(from_export.err);
+    CHECK(from_export.status == 1);
+    server.reset();
+    auto const set = set_of(cat, marcpipe::emulator::set_kind::all_bibs);
+    auto from_set = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o", "from-set/",
+                               "--errors", "errors.csv", "--set", set},
+                        env, dir, "set");
+    INFO(from_set.err);
+    CHECK(from_set.status == 1);
+    std::string const name = "UCB.alma.archived.20260401.mrc";
+    // The set leaves out the bibs deleted since the export, which have no holdings to write.
+    CHECK(slurp(dir / "from-set" / name) == slurp(dir / "from-export" / name));
+    west_expectation w;
+    CHECK(marc21_difference(west_expected(cat, w, false), dir / "from-set" / name) == "");
+    CHECK(west_rows(slurp(dir / "errors.csv")) == w.rows);
+    auto const members = marcpipe::emulator::set_mms_ids(cat, marcpipe::emulator::set_kind::all_bibs);
+    CHECK(server.counters().get("endpoint_bibs") == static_cast<long>((members.size() + 99) / 100));
+    CHECK_FALSE(fs::exists(dir / "from-set" / (name + ".set-members")));
+    fs::remove_all(dir);
+}

@@ -149,6 +149,11 @@ public:
     // Retrieve Bibs for up to 100 MMS IDs, with one AVA per physical holding.
     template <typename Ids>
     std::string bibs_availability(Ids const& mms_ids) const {
+        return bib_records(mms_ids) + "&expand=p_avail";
+    }
+    // Retrieve Bibs for up to 100 MMS IDs, with their MARC records.
+    template <typename Ids>
+    std::string bib_records(Ids const& mms_ids) const {
         std::string url = base_ + "/bibs?mms_id=";
         bool first = true;
         for (auto const& id : mms_ids) {
@@ -156,7 +161,7 @@ public:
             url += encode_id(id);
             first = false;
         }
-        url += "&view=full&expand=p_avail";
+        url += "&view=full";
         return url;
     }
 
@@ -252,6 +257,14 @@ public:
         std::string url = urls_.set_members(set_id, offset, limit);
         return fetch<set_page>(std::move(url), net::last_priority, stage::set_members, std::move(set_id),
                                std::string{}, [](std::string_view body) { return parse_set_members(body); });
+    }
+
+    // Retrieve Bibs (up to 100) with their records; a problem names the first ID of the group.
+    coro::task<outcome<std::vector<bib_record>>> bib_records(std::vector<std::string> mms_ids) {
+        std::string url = urls_.bib_records(mms_ids);
+        std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();
+        return fetch<std::vector<bib_record>>(std::move(url), net::last_priority, stage::set_members, std::move(first),
+                                              std::string{}, [](std::string_view body) { return parse_bib_records(body); });
     }
 
 private:

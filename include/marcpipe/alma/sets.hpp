@@ -1,6 +1,7 @@
 // sets: Alma's answers about a set — Retrieve a Set (GET /conf/sets/{set_id}: its content type,
 // BIB_MMS for bibliographic records) and Retrieve Set Members (GET /conf/sets/{set_id}/members,
-// up to 100 a page with limit and offset) — read into plain values.
+// up to 100 a page with limit and offset) — read into plain values; and the members' bib records
+// (Retrieve Bibs, view=full), for a run that needs what an export would have given it.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +67,37 @@ inline parsed<set_page> parse_set_members(std::string_view body) {
         page.ids.push_back(std::move(id));
     }
     return page;
+}
+
+// Retrieve Bibs with view=full: each <bib>'s MMS ID and MARC record, in the answer's order.
+// Requested IDs missing from the answer are bibs Alma does not know.
+struct bib_record {
+    bib_record() = default;
+    bib_record(std::string mms, marc::record r) : mms_id{std::move(mms)}, record{std::move(r)} {}
+    std::string mms_id;
+    marc::record record;
+};
+
+inline parsed<std::vector<bib_record>> parse_bib_records(std::string_view body) {
+    pugi::xml_document doc;
+    if (auto loaded = parse_detail::load(doc, body); !loaded) return tl::unexpected(loaded.error());
+    pugi::xml_node const root = doc.document_element();
+    if (parse_detail::local_name(root) != "bibs")
+        return tl::unexpected(parse_failure{"expected a <bibs> list, found <" + std::string(root.name()) + ">", -1});
+    std::vector<bib_record> out;
+    for (pugi::xml_node b = root.first_child(); b; b = b.next_sibling()) {
+        if (b.type() != pugi::node_element || parse_detail::local_name(b) != "bib") continue;
+        std::string mms_id = parse_detail::trimmed_text(parse_detail::child_named(b, "mms_id"));
+        pugi::xml_node const rec = parse_detail::child_named(b, "record");
+        if (mms_id.empty() || !rec)
+            return tl::unexpected(parse_failure{"a <bib> without <mms_id> or <record>", b.offset_debug()});
+        try {
+            out.emplace_back(std::move(mms_id), marc::from_marcxml(rec));
+        } catch (std::exception const& e) {
+            return tl::unexpected(parse_failure{std::string("bad <record>: ") + e.what(), rec.offset_debug()});
+        }
+    }
+    return out;
 }
 
 }  // namespace marcpipe::alma

@@ -8,9 +8,12 @@
 //   options.input = ids;   // and when the run has finished: std::filesystem::remove(ids)
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -19,6 +22,7 @@
 
 #include "../alma/client.hpp"
 #include "../coro/sync_wait.hpp"
+#include "../marc/marcxml_writer.hpp"
 #include "journal_error.hpp"
 #include "posix_io.hpp"
 
@@ -85,14 +89,49 @@ inline std::vector<std::string> read_set_members(alma::client& client, std::stri
     return ids;
 }
 
-// The run's input for a set: the list saved at `members_path` when resuming and it is there,
-// else the set's members read from Alma and saved there. Returns members_path.
+namespace detail {
+// The members' bib records, 100 a call, as a MARCXML export in the set's order. A bib Alma no
+// longer has stays in it as a record of its MMS ID alone, so the run reports it as it would
+// from a list.
+inline void save_bib_records(alma::client& client, std::string const& set_id, std::string const& path,
+                             std::vector<std::string> const& ids) {
+    std::map<std::string, marc::record> found;
+    for (std::size_t at = 0; at < ids.size(); at += alma::endpoints::max_bibs_per_call) {
+        auto const end = std::min(ids.size(), at + alma::endpoints::max_bibs_per_call);
+        std::vector<std::string> group(ids.begin() + static_cast<std::ptrdiff_t>(at),
+                                       ids.begin() + static_cast<std::ptrdiff_t>(end));
+        for (auto& b : await_set_call(client, client.bib_records(std::move(group)), set_id))
+            found.insert_or_assign(std::move(b.mms_id), std::move(b.record));
+    }
+    std::string const part = path + ".part";
+    {
+        std::ofstream out{part, std::ios::binary | std::ios::trunc};
+        marc::marcxml_writer xml{out};
+        for (auto const& id : ids) {
+            auto it = found.find(id);
+            xml.write(it != found.end() ? it->second : marc::record{"     nam a22     7i 4500", {marc::field{"001", id}}});
+        }
+        xml.finish();
+        out.flush();
+        if (!out) throw journal_error("cannot write the set's bib records to " + part);
+    }
+    std::filesystem::rename(part, path);
+}
+}  // namespace detail
+
+// The run's input for a set: the file saved at `members_path` when resuming and it is there,
+// else the set's members read from Alma and saved there — as a list of MMS IDs, or, with
+// `with_records`, as a MARCXML export of their bib records (one more call per 100 bibs), for a
+// run that needs the bibs' data (their OCLC numbers). Returns members_path.
 inline std::string set_input(alma::client& client, std::string const& set_id, std::string const& members_path,
-                             bool resume, std::ostream& log, std::string const& program) {
+                             bool resume, std::ostream& log, std::string const& program, bool with_records = false) {
     if (resume && std::filesystem::exists(members_path)) return members_path;
     if (resume) log << program << ": no saved members at " << members_path << "; reading set " << set_id << " again\n";
     auto const ids = read_set_members(client, set_id);
-    detail::save_id_list(members_path, ids);
+    if (with_records)
+        detail::save_bib_records(client, set_id, members_path, ids);
+    else
+        detail::save_id_list(members_path, ids);
     log << program << ": set " << set_id << ": " << ids.size() << " bibs\n";
     return members_path;
 }
