@@ -16,7 +16,6 @@
 #include <marcpipe/pipeline/west_stage.hpp>
 
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 #include <range/v3/view/filter.hpp>
 
 #include <algorithm>
@@ -196,12 +195,12 @@ int main(int argc, char** argv) {
         alma::client client{http, base_url};
         // A set's members are read (or, resuming, taken from where the first run saved them)
         // before the run opens: they are its input.
+        // On standard output the run cannot be resumed: there the members live as long as it.
+        pipeline::scoped_file const temporary{
+            !s.set_id.empty() && s.output == "-" ? pipeline::temporary_members_path("west-holdings") : ""};
         std::string members_file;
         if (!s.set_id.empty()) {
-            members_file = s.output == "-" ? (std::filesystem::temp_directory_path() /
-                                              ("west-holdings-set-" + std::to_string(::getpid()) + ".txt"))
-                                                 .string()
-                                           : s.output + ".set-members";
+            members_file = s.output == "-" ? temporary.path() : s.output + ".set-members";
             // --west copies each bib's OCLC number: the set is saved with its bib records.
             o.input = pipeline::set_input(client, s.set_id, members_file, s.resume, std::cerr, "west-holdings",
                                           !s.west.empty());
@@ -226,8 +225,8 @@ int main(int argc, char** argv) {
                                 pipeline::rewrite_001_004 | ranges::views::filter(wanted) |
                                 pipeline::west_archive(run, west_mode));
         std::cerr << run.summary(result) << "\n";
-        // Kept while the run can still be resumed; a run on standard output cannot be.
-        if (!members_file.empty() && (!result.stopped || s.output == "-")) std::filesystem::remove(members_file);
+        // Kept while the run can still be resumed.
+        if (!members_file.empty() && !result.stopped) std::filesystem::remove(members_file);
         return result.exit_code();
     } catch (pipeline::set_error const& e) {
         std::cerr << "west-holdings: " << net::scrub(e.what(), key) << "\n";

@@ -1009,3 +1009,37 @@ TEST_CASE("--west with --set fetches the bibs' records, so the file is the one t
     CHECK_FALSE(fs::exists(dir / "from-set" / (name + ".set-members")));
     fs::remove_all(dir);
 }
+
+TEST_CASE("holdings-ids --set lists the holdings of a set's bibs as it does from their IDs", "[programs][set]") {
+    std::size_t const bibs = 300;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("holdings-ids-set");
+    using marcpipe::emulator::set_kind;
+    {
+        std::ofstream list{dir / "ids.txt"};
+        for (auto const& id : marcpipe::emulator::set_mms_ids(cat, set_kind::slice)) list << id << "\n";
+    }
+    auto from_list = run(MARCPIPE_HOLDINGS_IDS, {"--base-url", server.base_url(), "--rate", "1000", "ids.txt"},
+                         env_with_key(), dir, "list");
+    auto from_set = run(MARCPIPE_HOLDINGS_IDS,
+                        {"--base-url", server.base_url(), "--rate", "1000", "--set", set_of(cat, set_kind::slice)},
+                        env_with_key(), dir, "set");
+    INFO(from_set.err);
+    CHECK(from_set.status == from_list.status);
+    CHECK(from_set.out == from_list.out);
+    std::string expected;
+    for (std::size_t b = 1; b < bibs; b += 3)
+        if (!cat.deleted(b))
+            for (auto const& h : cat.holding_ids(b)) expected += h + "\t" + cat.mms_id(b) + "\n";
+    CHECK(from_set.out == expected);
+    auto refused = run(MARCPIPE_HOLDINGS_IDS,
+                       {"--base-url", server.base_url(), "--set", set_of(cat, set_kind::items)}, env_with_key(), dir,
+                       "refused");
+    CHECK(refused.status == 2);
+    CHECK(refused.out.empty());
+    // No members file is left behind in the temporary directory.
+    for (auto const& e : fs::directory_iterator{fs::temp_directory_path()})
+        CHECK(e.path().filename().string().rfind("holdings-ids-set-", 0) != 0);
+    fs::remove_all(dir);
+}

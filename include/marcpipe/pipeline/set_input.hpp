@@ -8,6 +8,8 @@
 //   options.input = ids;   // and when the run has finished: std::filesystem::remove(ids)
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include <map>
 #include <ostream>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,6 +121,30 @@ inline void save_bib_records(alma::client& client, std::string const& set_id, st
     std::filesystem::rename(part, path);
 }
 }  // namespace detail
+
+// Where a run that cannot be resumed (its output is standard output) keeps a set's members while
+// it runs: a file of its own in the temporary directory, for the caller to remove.
+inline std::string temporary_members_path(std::string const& program) {
+    return (std::filesystem::temp_directory_path() / (program + "-set-" + std::to_string(::getpid()) + ".txt")).string();
+}
+
+// A file removed when this goes out of scope, however the scope is left: a set's members kept for
+// a run that cannot be resumed.
+class scoped_file {
+public:
+    scoped_file() = default;
+    explicit scoped_file(std::string path) : path_{std::move(path)} {}
+    scoped_file(scoped_file const&) = delete;
+    scoped_file& operator=(scoped_file const&) = delete;
+    ~scoped_file() {
+        std::error_code ec;
+        if (!path_.empty()) std::filesystem::remove(path_, ec);
+    }
+    std::string const& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+};
 
 // The run's input for a set: the file saved at `members_path` when resuming and it is there,
 // else the set's members read from Alma and saved there — as a list of MMS IDs, or, with
