@@ -57,12 +57,13 @@ struct settings {
     // Sets and the WEST preset.
     std::string set_id;
     std::string west;
+    std::string west_date;  // YYYYMMDD in the output's name
     bool west_strict = false;
 };
 
 // --west: the output's name, in the directory -o names (else the current one), dated the day
 // the run started — on --resume, the day the journal of the run being resumed says.
-std::optional<std::string> west_output(settings const& s, bool output_given) {
+std::optional<std::string> west_output(settings& s, bool output_given) {
     namespace fs = std::filesystem;
     if (!pipeline::valid_west_symbol(s.west)) {
         std::cerr << "west-holdings: --west takes a library's WEST symbol (letters, digits, - and _), not '" << s.west
@@ -93,6 +94,7 @@ std::optional<std::string> west_output(settings const& s, bool output_given) {
         }
         if (!dates.empty()) date = dates.front();
     }
+    s.west_date = date;
     return (dir / pipeline::west_archive_name(s.west, date)).string();
 }
 
@@ -149,6 +151,12 @@ int main(int argc, char** argv) {
         std::cerr << "west-holdings: give an INPUT (export or list of MMS IDs) or --set SET_ID\n";
         return pipeline::run_result::usage;
     }
+    // The set's members are saved beside the output before the run opens: its directory must be there.
+    if (auto dir = std::filesystem::path{s.output}.parent_path();
+        !s.set_id.empty() && s.output != "-" && !dir.empty() && !std::filesystem::is_directory(dir)) {
+        std::cerr << "west-holdings: cannot write " << s.output << ": there is no directory " << dir.string() << "\n";
+        return pipeline::run_result::usage;
+    }
     if (!s.west.empty()) {
         auto named = west_output(s, output->count() > 0);
         if (!named) return pipeline::run_result::usage;
@@ -176,7 +184,7 @@ int main(int argc, char** argv) {
                                            : pipeline::west_mode::report;
     if (!s.west.empty())
         o.job += " west=" + s.west + (s.west_strict ? ",strict " : " ") + std::string{pipeline::west_date_key} +
-                 s.output.substr(s.output.size() - 12, 8);
+                 s.west_date;
     if (s.progress || s.no_progress) o.show_progress = s.progress;
     if (marc::binary_on_terminal(o.format, s.output)) {
         std::cerr << "west-holdings: " << marc::binary_on_terminal_hint << "\n";
@@ -194,8 +202,8 @@ int main(int argc, char** argv) {
         net::http_client http{http_options};
         alma::client client{http, base_url};
         // A set's members are read (or, resuming, taken from where the first run saved them)
-        // before the run opens: they are its input.
-        // On standard output the run cannot be resumed: there the members live as long as it.
+        // before the run opens: they are its input. On standard output the run cannot be
+        // resumed: there the members live as long as it.
         pipeline::scoped_file const temporary{
             !s.set_id.empty() && s.output == "-" ? pipeline::temporary_members_path("west-holdings") : ""};
         std::string members_file;

@@ -878,6 +878,8 @@ TEST_CASE("--west refuses an output file name and a symbol that cannot be one", 
              {"--base-url", "http://127.0.0.1:9", "--west", "UCB", "-o", "nodir/", "ids.txt"},
              {"--base-url", "http://127.0.0.1:9", "--west-strict", "ids.txt"},
              {"--base-url", "http://127.0.0.1:9", "--set", "123", "ids.txt"},
+             // Nothing listens there: exit 2 shows no call was made.
+             {"--base-url", "http://127.0.0.1:9", "--set", "123", "-o", "nodir/out.mrc"},
              {"--base-url", "http://127.0.0.1:9"}}) {
         auto r = run(west, args, env_with_key(), dir);
         INFO(r.err);
