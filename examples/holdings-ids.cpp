@@ -2,11 +2,13 @@
 // one `holding_id<TAB>mms_id` line per holding out, in input order.
 //
 //   ALMA_API_KEY=... holdings-ids --region eu bib-export.mrc > holdings.tsv
+//   ALMA_API_KEY=... holdings-ids --region eu --set 1234567890000541 > holdings.tsv
 //
 // Exit status: 0 every bib answered; 1 some bibs failed (reported on stderr or in --errors);
 // 2 usage or configuration error; 3 stopped (bad key, daily threshold).
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
+#include <marcpipe/pipeline/set_input.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -31,7 +33,11 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string{"holdings-ids (marcpipe) 0.1.0"});
     // Every option's default shows in --help.
     app.option_defaults()->always_capture_default();
-    app.add_option("INPUT", input, "list of MMS IDs (one a line) or a MARC21/MARCXML bib export; - for stdin")->required();
+    auto* input_option =
+        app.add_option("INPUT", input, "list of MMS IDs (one a line) or a MARC21/MARCXML bib export; - for stdin");
+    std::string set_id;
+    app.add_option("--set", set_id, "take the MMS IDs from this Alma set of bibs (BIB_MMS) instead of INPUT")
+        ->excludes(input_option);
     app.add_option("-o,--output", output, "where the lines go; - for standard output");
     auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
     app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
@@ -52,6 +58,10 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    if (input.empty() == set_id.empty()) {
+        std::cerr << "holdings-ids: give an INPUT (list of MMS IDs or export) or --set SET_ID\n";
+        return 2;
+    }
     std::string key;
     try {
         base_url = alma::locate(region, base_url);
@@ -87,7 +97,10 @@ int main(int argc, char** argv) {
     pipeline::holdings_ids_options ids;
     ids.source = source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
     ids.window = source == "bibs" ? 400 : 2 * concurrency;
+    // A set's members, for as long as the run reads them.
+    pipeline::scoped_file const members{set_id.empty() ? "" : pipeline::temporary_members_path("holdings-ids")};
     try {
+        if (!set_id.empty()) input = pipeline::set_input(client, set_id, members.path(), false, std::cerr, "holdings-ids");
         // Problems come out in input order, beside the lines they concern.
         pipeline::run_options o;
         o.program = "holdings-ids";
@@ -104,6 +117,9 @@ int main(int argc, char** argv) {
             std::cerr << "holdings-ids: " << run.progress().bibs_listed << " bibs, " << run.progress().holdings_listed
                       << " holdings, " << result.problems << " problems, " << result.requests << " requests\n";
         return result.exit_code();
+    } catch (pipeline::set_error const& e) {
+        std::cerr << "holdings-ids: " << http.scrub(e.what()) << "\n";
+        return e.exit_code;
     } catch (std::exception const& e) {
         std::cerr << "holdings-ids: " << http.scrub(e.what()) << "\n";
         return 2;

@@ -4,6 +4,7 @@
 //
 //   ALMA_API_KEY=... west-holdings --region na --require 583 --errors problems.csv
 //       -o SYMBOL.alma.archived.20260101.mrc bib-export.mrc
+//   ALMA_API_KEY=... west-holdings --region na --west UCB --set 1234567890000541 --errors problems.csv -o out/
 //
 // Exit status: 0 all delivered; 1 finished, some records failed for good (see --errors);
 // 2 usage or configuration error; 3 stopped early (bad key, daily threshold, the calls of the day
@@ -11,6 +12,9 @@
 // With --dry-run: 0 when the run fits in what is left of the day's calls, 3 when it does not.
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
+#include <marcpipe/pipeline/set_input.hpp>
+#include <marcpipe/pipeline/west_output.hpp>
+#include <marcpipe/pipeline/west_stage.hpp>
 
 #include <CLI/CLI.hpp>
 #include <range/v3/view/filter.hpp>
@@ -18,6 +22,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -59,6 +64,11 @@ struct settings {
     std::string institution;
     bool dry_run = false;
     std::optional<long long> keep_calls;
+    // Sets and the WEST preset.
+    std::string set_id;
+    std::string west;
+    std::string west_date;  // YYYYMMDD in the output's name
+    bool west_strict = false;
 };
 
 // --dry-run: the availability calls only, then what a full run costs against what is left today.
@@ -109,6 +119,43 @@ int dry_run(settings const& s, alma::client& client) {
     return pipeline::run_result::stopped_early;
 }
 
+// --west: the output's name, in the directory -o names (else the current one), dated the day
+// the run started — on --resume, the day the journal of the run being resumed says.
+std::optional<std::string> west_output(settings& s, bool output_given) {
+    namespace fs = std::filesystem;
+    if (!pipeline::valid_west_symbol(s.west)) {
+        std::cerr << "west-holdings: --west takes a library's WEST symbol (letters, digits, - and _), not '" << s.west
+                  << "'\n";
+        return std::nullopt;
+    }
+    fs::path dir;
+    if (output_given) {
+        if (s.output == "-" || !(s.output.ends_with('/') || fs::is_directory(s.output))) {
+            std::cerr << "west-holdings: with --west the output is named " << pipeline::west_archive_name(s.west, "YYYYMMDD")
+                      << "; -o names only its directory (ending in /), not '" << s.output << "'\n";
+            return std::nullopt;
+        }
+        dir = s.output;
+        if (!fs::is_directory(dir)) {
+            std::cerr << "west-holdings: cannot write to " << s.output << ": there is no such directory\n";
+            return std::nullopt;
+        }
+    }
+    std::string date = pipeline::today_yyyymmdd();
+    if (s.resume) {
+        auto const dates = pipeline::west_journal_dates(dir, s.west);
+        if (dates.size() > 1) {
+            std::cerr << "west-holdings: --resume finds more than one unfinished run for " << s.west << " (";
+            for (auto const& d : dates) std::cerr << (d == dates.front() ? "" : ", ") << pipeline::west_archive_name(s.west, d);
+            std::cerr << "); remove the .journal of each you do not want to finish\n";
+            return std::nullopt;
+        }
+        if (!dates.empty()) date = dates.front();
+    }
+    s.west_date = date;
+    return (dir / pipeline::west_archive_name(s.west, date)).string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,15 +165,14 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string{"west-holdings (marcpipe) "} + MARCPIPE_VERSION);
     // Every option's default shows in --help.
     app.option_defaults()->always_capture_default();
-    app.add_option("INPUT", s.input,
-                   "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin. "
-                   "An ID that is not digits, or repeats an earlier one, is a problem row and not "
-                   "asked for")
-        ->required();
-    app.add_option("-o,--output", s.output,
-                   "where the holdings records go; - for standard output; a link is followed, a device or FIFO "
-                   "written directly (not resumable); a directory or the input itself is refused");
-    app.add_option("--format", s.format, "marc21 or marcxml (default: marcxml for a .xml output, else marc21)")
+    auto* input = app.add_option("INPUT", s.input,
+                                 "MARC21 or MARCXML bib export, or a list of MMS IDs (one a line); - for stdin. "
+                                 "An ID that is not digits, or repeats an earlier one, is a problem row and not "
+                                 "asked for");
+    auto* output = app.add_option("-o,--output", s.output,
+                                  "where the holdings records go; - for standard output; a link is followed, a device "
+                                  "or FIFO written directly (not resumable); a directory or the input itself is refused");
+    auto* format = app.add_option("--format", s.format, "marc21 or marcxml (default: marcxml for a .xml output, else marc21)")
         ->check(CLI::IsMember({"marc21", "marcxml"}));
     auto* base = app.add_option("--base-url", s.base_url, "Alma API base URL (https://..., or http:// on loopback)");
     app.add_option("--region", s.region, "Alma region: " + alma::region_names())->excludes(base);
@@ -164,10 +210,39 @@ int main(int argc, char** argv) {
                    "never spend the last N of today's API calls: stop (exit 3, resumable) before "
                    "X-Exl-Api-Remaining goes below N (default: 10% of the calls left when the run starts)")
         ->check(CLI::NonNegativeNumber);
+    // Sets and the WEST preset.
+    app.add_option("--set", s.set_id,
+                   "take the MMS IDs from this Alma set of bibs (BIB_MMS) instead of INPUT; the members are saved "
+                   "beside the output (OUTPUT.set-members) for --resume")
+        ->excludes(input);
+    auto* west = app.add_option("--west", s.west,
+                                "WEST archive preset for library SYMBOL: keep records with a 583, copy the bib's OCLC "
+                                "number into 035, report records failing WEST's checks (see west-check), write "
+                                "SYMBOL.alma.archived.YYYYMMDD.mrc (in the directory -o DIR/ names, else the current "
+                                "one; the date the run started)")
+                     ->excludes(format);
+    app.add_flag("--west-strict", s.west_strict, "with --west: leave out the records that fail a check (still reported)")
+        ->needs(west);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? pipeline::run_result::ok : pipeline::run_result::usage;
+    }
+    if (s.input.empty() == s.set_id.empty()) {
+        std::cerr << "west-holdings: give an INPUT (export or list of MMS IDs) or --set SET_ID\n";
+        return pipeline::run_result::usage;
+    }
+    // The set's members are saved beside the output before the run opens: its directory must be there.
+    if (auto dir = std::filesystem::path{s.output}.parent_path();
+        !s.set_id.empty() && s.output != "-" && !dir.empty() && !std::filesystem::is_directory(dir)) {
+        std::cerr << "west-holdings: cannot write " << s.output << ": there is no directory " << dir.string() << "\n";
+        return pipeline::run_result::usage;
+    }
+    if (!s.west.empty()) {
+        auto named = west_output(s, output->count() > 0);
+        if (!named) return pipeline::run_result::usage;
+        s.output = *named;
+        if (std::find(s.require.begin(), s.require.end(), "583") == s.require.end()) s.require.push_back("583");
     }
     for (auto const& t : s.require)
         if (t.size() != 3) {
@@ -185,6 +260,13 @@ int main(int argc, char** argv) {
     o.job = "source=" + s.holdings_source + " require=";
     for (auto const& t : s.require) o.job += t + ",";
     if (!s.institution.empty()) o.job += " institution=" + s.institution;
+    if (!s.set_id.empty()) o.job += " set=" + s.set_id;
+    auto const west_mode = s.west.empty() ? pipeline::west_mode::off
+                           : s.west_strict ? pipeline::west_mode::strict
+                                           : pipeline::west_mode::report;
+    if (!s.west.empty())
+        o.job += " west=" + s.west + (s.west_strict ? ",strict " : " ") + std::string{pipeline::west_date_key} +
+                 s.west_date;
     if (s.progress || s.no_progress) o.show_progress = s.progress;
     if (marc::binary_on_terminal(o.format, s.output)) {
         std::cerr << "west-holdings: " << marc::binary_on_terminal_hint << "\n";
@@ -206,7 +288,22 @@ int main(int argc, char** argv) {
         http_options.keep_quota = keep;
         net::http_client http{http_options};
         alma::client client{http, base_url};
-        if (s.dry_run) return dry_run(s, client);
+        // A set's members are read (or, resuming, taken from where the first run saved them)
+        // before the run opens: they are its input. On standard output the run cannot be
+        // resumed: there the members live as long as it.
+        pipeline::scoped_file const temporary{
+            !s.set_id.empty() && s.output == "-" ? pipeline::temporary_members_path("west-holdings") : ""};
+        std::string members_file;
+        if (!s.set_id.empty()) {
+            members_file = s.output == "-" ? temporary.path() : s.output + ".set-members";
+            // --west copies each bib's OCLC number: the set is saved with its bib records.
+            o.input = pipeline::set_input(client, s.set_id, members_file, s.resume, std::cerr, "west-holdings",
+                                          !s.west.empty());
+        }
+        if (s.dry_run) {
+            if (!s.set_id.empty()) s.input = o.input;
+            return dry_run(s, client);
+        }
         pipeline::run run{client, o};
 
         // Read-ahead windows a few times the concurrency: enough to keep every slot busy while the
@@ -225,9 +322,15 @@ int main(int argc, char** argv) {
         };
 
         auto result = run.write(run.bibs() | pipeline::holdings_ids(run, ids) | pipeline::holdings_records(run, records) |
-                                pipeline::rewrite_001_004 | ranges::views::filter(wanted));
+                                pipeline::rewrite_001_004 | ranges::views::filter(wanted) |
+                                pipeline::west_archive(run, west_mode));
         std::cerr << run.summary(result) << "\n";
+        // Kept while the run can still be resumed.
+        if (!members_file.empty() && !result.stopped) std::filesystem::remove(members_file);
         return result.exit_code();
+    } catch (pipeline::set_error const& e) {
+        std::cerr << "west-holdings: " << net::scrub(e.what(), key) << "\n";
+        return e.exit_code;
     } catch (alma::config_error const& e) {
         std::cerr << "west-holdings: " << e.what() << "\n";
         return pipeline::run_result::usage;

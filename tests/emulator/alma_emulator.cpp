@@ -11,6 +11,7 @@
 // other runtime, and a thread per connection keeps the server simple while still serving
 // thousands of requests a second on loopback.
 #include "alma_responses.hpp"
+#include "alma_sets.hpp"
 #include "bib_export.hpp"
 #include "catalogue.hpp"
 #include "hostile_fields.hpp"
@@ -260,7 +261,7 @@ public:
         for (std::size_t i = 0; i < event_names.size(); ++i)
             out << event_names[i] << ' ' << events_[i] << '\n';
         for (auto const& [status, n] : per_status_) out << "status_" << status << ' ' << n << '\n';
-        for (auto endpoint : {"holdings_list", "holding", "bibs", "other"}) {
+        for (auto endpoint : {"holdings_list", "holding", "bibs", "set", "set_members", "other"}) {
             auto it = per_endpoint_.find(endpoint);
             out << "endpoint_" << endpoint << ' ' << (it == per_endpoint_.end() ? 0 : it->second)
                 << '\n';
@@ -384,10 +385,16 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     return parts;
 }
 
-// Whether a path is one of the three Alma resources the emulator serves, with numeric IDs (or
-// one of its own /_emulator/ calls): a client whose IDs changed its paths asks for something else.
+// Whether a path is one of the Alma resources the emulator serves, with numeric IDs (or one of
+// its own /_emulator/ calls): a client whose IDs changed its paths asks for something else.
 bool alma_path(std::string_view path) {
     if (path.rfind("/_emulator/", 0) == 0) return true;
+    constexpr std::string_view sets = "/almaws/v1/conf/sets/";
+    if (path.rfind(sets, 0) == 0) {
+        auto parts = split(path.substr(sets.size()), '/');
+        return (parts.size() == 1 || (parts.size() == 2 && parts[1] == "members")) && !parts[0].empty() &&
+               parts[0] != "." && parts[0] != "..";
+    }
     constexpr std::string_view prefix = "/almaws/v1/bibs";
     if (path.rfind(prefix, 0) != 0) return false;
     path.remove_prefix(prefix.size());
@@ -538,7 +545,9 @@ private:
         constexpr std::string_view prefix = "/almaws/v1/bibs";
         std::string_view path = req.path;
         std::string_view endpoint = "other";
-        if (path == prefix || path == std::string{prefix} + "/")
+        if (auto set = set_endpoint(path)) {
+            endpoint = *set;
+        } else if (path == prefix || path == std::string{prefix} + "/")
             endpoint = "bibs";
         else if (path.rfind(std::string{prefix} + "/", 0) == 0) {
             auto parts = split(path.substr(prefix.size() + 1), '/');
@@ -547,12 +556,15 @@ private:
         }
         std::string resource = req.path;
         if (endpoint == "bibs") resource += "?mms_id=" + req.get_param_value("mms_id");
+        if (endpoint == "set_members")
+            resource += "?offset=" + req.get_param_value("offset") + "&limit=" + req.get_param_value("limit");
         counters_.asked(endpoint, std::move(resource));
     }
 
     std::pair<int, std::string> route(httplib::Request const& req, knobs const& k) {
         constexpr std::string_view prefix = "/almaws/v1/bibs";
         std::string_view path = req.path;
+        if (set_endpoint(path)) return sets(req);
         if (path.rfind(prefix, 0) != 0) return not_found(path);
         path.remove_prefix(prefix.size());
         if (path.empty() || path == "/") {
@@ -653,6 +665,41 @@ private:
         auto expand = req.get_param_value("expand");
         bool availability = expand.find("p_avail") != std::string::npos;
         return {200, bibs_xml(cat_, found, base_url_, view == "full", availability)};
+    }
+
+    // ---- sets (alma_sets.hpp) ---------------------------------------------------------------
+
+    static constexpr std::string_view sets_prefix = "/almaws/v1/conf/sets/";
+
+    // "set" or "set_members" for a set's URL, else nothing.
+    static std::optional<std::string_view> set_endpoint(std::string_view path) {
+        if (path.rfind(sets_prefix, 0) != 0) return std::nullopt;
+        auto parts = split(path.substr(sets_prefix.size()), '/');
+        if (parts.size() == 1 && !parts[0].empty()) return "set";
+        if (parts.size() == 2 && parts[1] == "members") return "set_members";
+        return std::nullopt;
+    }
+
+    // Alma answers an unknown set with a web_service_result; the code here is the emulator's
+    // (no captured answer says which code Alma uses), the shape and status are Alma's.
+    std::pair<int, std::string> sets(httplib::Request const& req) {
+        std::string_view path = req.path;
+        auto parts = split(path.substr(sets_prefix.size()), '/');
+        auto kind = find_set(cat_, parts[0]);
+        if (!kind)
+            return api_error("402459", "No set found with ID " + std::string{parts[0]} + ".");
+        if (parts.size() == 1) return {200, set_xml(cat_, *kind, base_url_)};
+        auto number = [&](char const* name, std::size_t fallback) -> std::optional<std::size_t> {
+            if (!req.has_param(name)) return fallback;
+            auto v = req.get_param_value(name);
+            if (!all_digits(v) || v.size() > 9) return std::nullopt;
+            return static_cast<std::size_t>(std::stoul(v));
+        };
+        auto limit = number("limit", 10);
+        auto offset = number("offset", 0);
+        if (!limit || *limit > 100 || !offset)
+            return api_error("402231", "Parameter limit (0 to 100) or offset is not valid.");
+        return {200, set_members_xml(cat_, *kind, *offset, *limit, base_url_)};
     }
 
     std::pair<int, std::string> api_error(std::string_view code, std::string const& message) {

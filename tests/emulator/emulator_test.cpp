@@ -2,6 +2,7 @@
 // payloads, the gateway's rules (key, thresholds), faults, counters and the bib export.
 #include "catch.hpp"
 
+#include "alma_sets.hpp"
 #include "catalogue.hpp"
 #include "launcher.hpp"
 
@@ -1077,4 +1078,88 @@ TEST_CASE("the ID knobs: a list naming '..', a record carrying another holding's
     cli.Get("/almaws/v1/holdings");
     cli.Get(holdings_path("abc"));
     CHECK(alma.counters().get("unknown_paths") == 3);
+}
+
+TEST_CASE("sets: content type, members page by page with total_record_count, Alma's errors", "[emulator][sets]") {
+    catalogue cat{9, 400};
+    emulator_process alma{{"--seed", "9", "--bibs", "400", "--api-key", key}};
+    auto cli = client(alma);
+    std::string const prefix = "/almaws/v1/conf/sets/";
+    for (auto [kind, content] : {std::pair{set_kind::all_bibs, "BIB_MMS"}, std::pair{set_kind::slice, "BIB_MMS"},
+                                 std::pair{set_kind::items, "ITEM"}}) {
+        auto const id = set_id(cat, kind);
+        auto res = cli.Get(prefix + id, auth());
+        REQUIRE(res);
+        REQUIRE(res->status == 200);
+        auto doc = parse(res->body);
+        CHECK(std::string{doc.child("set").child_value("id")} == id);
+        CHECK(std::string{doc.child("set").child_value("content")} == content);
+        // Paging through 37 at a time gives every member once, in order.
+        std::vector<std::string> seen;
+        std::size_t total = 0;
+        for (std::size_t offset = 0;; offset += 37) {
+            auto page = cli.Get(prefix + id + "/members?limit=37&offset=" + std::to_string(offset), auth());
+            REQUIRE(page);
+            REQUIRE(page->status == 200);
+            auto members = parse(page->body);
+            total = members.child("members").attribute("total_record_count").as_ullong();
+            std::size_t n = 0;
+            for (auto m : members.child("members").children("member")) {
+                seen.push_back(m.child_value("id"));
+                ++n;
+            }
+            if (n < 37) break;
+        }
+        CHECK(total == seen.size());
+        CHECK(seen == set_mms_ids(cat, kind));
+        CHECK(std::string{doc.child("set").child_value("number_of_members")} == std::to_string(total));
+    }
+    // All live bibs; every third from the second, deleted ones too.
+    std::vector<std::string> live, thirds;
+    for (std::size_t b = 0; b < cat.size(); ++b) {
+        if (!cat.deleted(b)) live.push_back(cat.mms_id(b));
+        if (b % 3 == 1) thirds.push_back(cat.mms_id(b));
+    }
+    CHECK(set_mms_ids(cat, set_kind::all_bibs) == live);
+    CHECK(set_mms_ids(cat, set_kind::slice) == thirds);
+
+    auto too_many = cli.Get(prefix + set_id(cat, set_kind::all_bibs) + "/members?limit=101", auth());
+    REQUIRE(too_many);
+    CHECK(too_many->status == 400);
+    auto missing = cli.Get(prefix + "11999999999990000", auth());
+    REQUIRE(missing);
+    CHECK(missing->status == 400);
+    CHECK(missing->body.find("<errorCode>402459</errorCode>") != std::string::npos);
+    CHECK(missing->body.find("<trackingId>") != std::string::npos);
+    auto const counted = alma.counters();
+    CHECK(counted.get("endpoint_set") == 4);
+    CHECK(counted.get("endpoint_set_members") > 12);
+}
+
+TEST_CASE("a few holdings with a 583 fail WEST's checks, most pass", "[emulator][west]") {
+    catalogue cat{1, 10000};
+    std::size_t with583 = 0, flawed = 0;
+    std::map<catalogue::west_flaw, std::size_t> kinds;
+    for (std::size_t b = 0; b < cat.size(); ++b)
+        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
+            if (!cat.has_583(b, h)) continue;
+            ++with583;
+            auto const f = cat.flaw(b, h);
+            if (f == catalogue::west_flaw::none) continue;
+            ++flawed;
+            ++kinds[f];
+            auto rec = cat.holding_record(b, h);
+            auto const* f583 = rec.find("583");
+            auto const* f852 = rec.find("852");
+            switch (f) {
+                case catalogue::west_flaw::no_583f: CHECK(f583->subfield_value('f').empty()); break;
+                case catalogue::west_flaw::bad_583c: CHECK(f583->subfield_value('c') == "2019-01-15"); break;
+                case catalogue::west_flaw::d_before_c: CHECK(f583->subfield_value('d') < f583->subfield_value('c')); break;
+                case catalogue::west_flaw::no_852b: CHECK(f852->subfield_value('b').empty()); break;
+                default: break;
+            }
+        }
+    CHECK(flawed > with583 / 50);
+    CHECK(flawed < with583 / 12);
+    CHECK(kinds.size() == 4);
 }

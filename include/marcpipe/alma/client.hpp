@@ -1,5 +1,6 @@
 // client: where Alma is (region or base URL), the API key, the request URLs, and typed calls
-// to the three endpoints the holdings export uses, on top of the shared HTTP client.
+// to the endpoints the holdings export uses (holdings, bibs, sets), on top of the shared HTTP
+// client.
 //
 // The key is read from ALMA_API_KEY or a file and handed to the HTTP client, which sends it only
 // in the Authorization header: it is never part of a URL here, so no URL this file builds can leak it.
@@ -35,6 +36,7 @@
 #include "http_policy.hpp"
 #include "ids.hpp"
 #include "report.hpp"
+#include "sets.hpp"
 
 namespace marcpipe::alma {
 
@@ -175,6 +177,11 @@ public:
     // Retrieve Bibs for up to 100 MMS IDs, with one AVA per physical holding.
     template <typename Ids>
     std::string bibs_availability(Ids const& mms_ids) const {
+        return bib_records(mms_ids) + "&expand=p_avail";
+    }
+    // Retrieve Bibs for up to 100 MMS IDs, with their MARC records.
+    template <typename Ids>
+    std::string bib_records(Ids const& mms_ids) const {
         std::string url = base_ + "/bibs?mms_id=";
         bool first = true;
         for (auto const& id : mms_ids) {
@@ -182,11 +189,18 @@ public:
             url += url_id(id, "MMS ID");
             first = false;
         }
-        url += "&view=full&expand=p_avail";
+        url += "&view=full";
         return url;
     }
 
+    // Retrieve a Set, and a page of its members.
+    std::string set(std::string_view set_id) const { return base_ + "/conf/sets/" + encode_id(set_id); }
+    std::string set_members(std::string_view set_id, std::uint64_t offset, std::size_t limit) const {
+        return set(set_id) + "/members?limit=" + std::to_string(limit) + "&offset=" + std::to_string(offset);
+    }
+
     static constexpr std::size_t max_bibs_per_call = 100;
+    static constexpr std::size_t max_set_members_per_call = 100;
 
 private:
     std::string base_;
@@ -273,6 +287,29 @@ public:
         return fetch<std::vector<bib_availability>>(
             std::move(url), priority, stage::holdings_list, std::move(first), std::string{},
             [](std::string_view body) { return parse_bibs_availability(body); });
+    }
+
+    // Retrieve a Set: what it holds. A problem here names the set ID in its mms_id column.
+    coro::task<outcome<set_info>> set(std::string set_id) {
+        std::string url = urls_.set(set_id);
+        return fetch<set_info>(std::move(url), net::last_priority, stage::set_members, std::move(set_id), std::string{},
+                               [](std::string_view body) { return parse_set(body); });
+    }
+
+    // Retrieve Set Members: up to `limit` (at most 100) member IDs from `offset` on.
+    coro::task<outcome<set_page>> set_members(std::string set_id, std::uint64_t offset,
+                                              std::size_t limit = endpoints::max_set_members_per_call) {
+        std::string url = urls_.set_members(set_id, offset, limit);
+        return fetch<set_page>(std::move(url), net::last_priority, stage::set_members, std::move(set_id),
+                               std::string{}, [](std::string_view body) { return parse_set_members(body); });
+    }
+
+    // Retrieve Bibs (up to 100) with their records; a problem names the first ID of the group.
+    coro::task<outcome<std::vector<bib_record>>> bib_records(std::vector<std::string> mms_ids) {
+        std::string url = urls_.bib_records(mms_ids);
+        std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();
+        return fetch<std::vector<bib_record>>(std::move(url), net::last_priority, stage::set_members, std::move(first),
+                                              std::string{}, [](std::string_view body) { return parse_bib_records(body); });
     }
 
 private:

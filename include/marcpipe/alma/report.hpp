@@ -27,6 +27,9 @@ enum class stage {
     holdings_list,    // GET /bibs/{mms_id}/holdings (or the bulk /bibs?mms_id=...)
     holding_record,   // GET /bibs/{mms_id}/holdings/{holding_id}
     write_record,     // the record could not be written (over ISO 2709's size limits)
+    set_members,      // GET /conf/sets/{set_id} and its members (the input of --set)
+    west_check,       // a record WEST would not accept (pipeline/west_checks.hpp); it is kept
+                      // unless the program leaves such records out
 };
 
 constexpr std::string_view to_string(stage s) noexcept {
@@ -35,6 +38,8 @@ constexpr std::string_view to_string(stage s) noexcept {
         case stage::holdings_list: return "holdings-list";
         case stage::holding_record: return "holding-record";
         case stage::write_record: return "write";
+        case stage::set_members: return "set";
+        case stage::west_check: return "west-check";
     }
     return "unknown";
 }

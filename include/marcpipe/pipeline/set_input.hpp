@@ -1,0 +1,166 @@
+// set_input: an Alma set of bibs as a run's input, in place of an export — the set's members
+// read page by page (100 a call) and saved as a list of MMS IDs, one a line, which the run then
+// reads like any list. Saved beside the output, the list is the run's input on --resume too:
+// a resumed run goes on with the bibs the first run had, even if the set has changed since,
+// and asks Alma nothing about the set.
+//
+//   auto ids = pipeline::set_input(client, "1234567890000541", "out.mrc.set-members", resume, std::cerr);
+//   options.input = ids;   // and when the run has finished: std::filesystem::remove(ids)
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <stdexcept>
+#include <system_error>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../alma/client.hpp"
+#include "../coro/sync_wait.hpp"
+#include "../marc/marcxml_writer.hpp"
+#include "journal_error.hpp"
+#include "posix_io.hpp"
+
+namespace marcpipe::pipeline {
+
+// The set cannot be the input. exit_code: 2 when Alma says what is wrong with the set (it does
+// not exist, it is not of bibs); 3 when Alma could not be asked (the network, the key, the
+// daily threshold) — run the command again later.
+class set_error : public std::runtime_error {
+public:
+    set_error(std::string const& what, int code) : std::runtime_error{what}, exit_code{code} {}
+    int exit_code;
+};
+
+namespace detail {
+
+template <typename T>
+T await_set_call(alma::client& client, coro::task<alma::outcome<T>> call, std::string const& set_id) {
+    auto answer = coro::sync_wait(std::move(call), [&] { client.loop().run_once(std::chrono::milliseconds{1000}); });
+    if (answer) return std::move(*answer);
+    alma::problem const& p = answer.error();
+    std::string const said = p.alma_code.empty() ? p.message : "Alma says " + p.alma_code + " " + p.message;
+    // A 4xx with Alma's error, from the API rather than the gateway: the set is the problem.
+    bool const about_the_set = !client.http().stopped() && p.http_status >= 400 && p.http_status < 500 &&
+                               p.http_status != 429 && !p.alma_code.empty();
+    if (about_the_set) throw set_error("set " + set_id + " cannot be read: " + said, 2);
+    throw set_error("could not read set " + set_id + ": " + said + "; run the command again later", 3);
+}
+
+// Written aside and renamed, so a list that exists is whole.
+inline void save_id_list(std::string const& path, std::vector<std::string> const& ids) {
+    std::string const part = path + ".part";
+    {
+        std::ofstream out{part, std::ios::binary | std::ios::trunc};
+        for (auto const& id : ids) out << id << '\n';
+        out.flush();
+        if (!out) throw journal_error("cannot write the set's members to " + part);
+    }
+    std::filesystem::rename(part, path);
+}
+
+}  // namespace detail
+
+// The MMS IDs of a set of bibs, in the set's order. Throws set_error.
+inline std::vector<std::string> read_set_members(alma::client& client, std::string const& set_id) {
+    alma::set_info const info = detail::await_set_call(client, client.set(set_id), set_id);
+    if (info.content != alma::bib_set_content)
+        throw set_error("set " + set_id + (info.name.empty() ? "" : " (" + info.name + ")") + " holds " +
+                            (info.content_desc.empty() ? info.content : info.content_desc + ", " + info.content) +
+                            ", not bibliographic records (" + std::string{alma::bib_set_content} + ")",
+                        2);
+    std::vector<std::string> ids;
+    std::uint64_t total = info.members;
+    do {
+        alma::set_page page = detail::await_set_call(client, client.set_members(set_id, ids.size()), set_id);
+        total = page.total;
+        if (page.ids.empty() && ids.size() < total)
+            throw set_error("set " + set_id + " says it has " + std::to_string(total) + " members but lists none from " +
+                                std::to_string(ids.size()) + " on; was it changed while it was read?",
+                            3);
+        ids.insert(ids.end(), std::make_move_iterator(page.ids.begin()), std::make_move_iterator(page.ids.end()));
+    } while (ids.size() < total);
+    if (ids.empty()) throw set_error("set " + set_id + " has no members", 2);
+    return ids;
+}
+
+namespace detail {
+// The members' bib records, 100 a call, as a MARCXML export in the set's order. A bib Alma no
+// longer has stays in it as a record of its MMS ID alone, so the run reports it as it would
+// from a list.
+inline void save_bib_records(alma::client& client, std::string const& set_id, std::string const& path,
+                             std::vector<std::string> const& ids) {
+    std::map<std::string, marc::record> found;
+    for (std::size_t at = 0; at < ids.size(); at += alma::endpoints::max_bibs_per_call) {
+        auto const end = std::min(ids.size(), at + alma::endpoints::max_bibs_per_call);
+        std::vector<std::string> group(ids.begin() + static_cast<std::ptrdiff_t>(at),
+                                       ids.begin() + static_cast<std::ptrdiff_t>(end));
+        for (auto& b : await_set_call(client, client.bib_records(std::move(group)), set_id))
+            found.insert_or_assign(std::move(b.mms_id), std::move(b.record));
+    }
+    std::string const part = path + ".part";
+    {
+        std::ofstream out{part, std::ios::binary | std::ios::trunc};
+        marc::marcxml_writer xml{out};
+        for (auto const& id : ids) {
+            auto it = found.find(id);
+            xml.write(it != found.end() ? it->second : marc::record{"     nam a22     7i 4500", {marc::field{"001", id}}});
+        }
+        xml.finish();
+        out.flush();
+        if (!out) throw journal_error("cannot write the set's bib records to " + part);
+    }
+    std::filesystem::rename(part, path);
+}
+}  // namespace detail
+
+// Where a run that cannot be resumed (its output is standard output) keeps a set's members while
+// it runs: a file of its own in the temporary directory, for the caller to remove.
+inline std::string temporary_members_path(std::string const& program) {
+    return (std::filesystem::temp_directory_path() / (program + "-set-" + std::to_string(::getpid()) + ".txt")).string();
+}
+
+// A file removed when this goes out of scope, however the scope is left: a set's members kept for
+// a run that cannot be resumed.
+class scoped_file {
+public:
+    scoped_file() = default;
+    explicit scoped_file(std::string path) : path_{std::move(path)} {}
+    scoped_file(scoped_file const&) = delete;
+    scoped_file& operator=(scoped_file const&) = delete;
+    ~scoped_file() {
+        std::error_code ec;
+        if (!path_.empty()) std::filesystem::remove(path_, ec);
+    }
+    std::string const& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+};
+
+// The run's input for a set: the file saved at `members_path` when resuming and it is there,
+// else the set's members read from Alma and saved there — as a list of MMS IDs, or, with
+// `with_records`, as a MARCXML export of their bib records (one more call per 100 bibs), for a
+// run that needs the bibs' data (their OCLC numbers). Returns members_path.
+inline std::string set_input(alma::client& client, std::string const& set_id, std::string const& members_path,
+                             bool resume, std::ostream& log, std::string const& program, bool with_records = false) {
+    if (resume && std::filesystem::exists(members_path)) return members_path;
+    if (resume) log << program << ": no saved members at " << members_path << "; reading set " << set_id << " again\n";
+    auto const ids = read_set_members(client, set_id);
+    if (with_records)
+        detail::save_bib_records(client, set_id, members_path, ids);
+    else
+        detail::save_id_list(members_path, ids);
+    log << program << ": set " << set_id << ": " << ids.size() << " bibs\n";
+    return members_path;
+}
+
+}  // namespace marcpipe::pipeline

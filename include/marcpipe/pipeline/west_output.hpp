@@ -1,0 +1,72 @@
+// west_output: the name WEST's scripts expect of an archive file, SYMBOL.alma.archived.YYYYMMDD.mrc,
+// and which date it carries. The date is the day the run started: a run stopped one day and
+// resumed the next finishes the file it began, so --resume finds the date in the journal of
+// the run it resumes (the job line holds "west-date=YYYYMMDD") rather than taking today's.
+#pragma once
+
+#include <algorithm>
+#include <ctime>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "journal.hpp"
+#include "west_checks.hpp"
+
+namespace marcpipe::pipeline {
+
+// A WEST symbol goes into a file name: letters, digits, '-' and '_' only.
+inline bool valid_west_symbol(std::string_view symbol) noexcept {
+    if (symbol.empty() || symbol.size() > 32) return false;
+    for (char c : symbol)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    return true;
+}
+
+inline std::string west_archive_name(std::string_view symbol, std::string_view yyyymmdd) {
+    return std::string{symbol} + ".alma.archived." + std::string{yyyymmdd} + ".mrc";
+}
+
+// Today in local time as YYYYMMDD. MARCPIPE_TODAY=YYYYMMDD stands in for the clock, so tests
+// can start a run "yesterday"; it is not meant for anything else.
+inline std::string today_yyyymmdd() {
+    if (char const* forced = std::getenv("MARCPIPE_TODAY"); forced && valid_yyyymmdd(forced)) return forced;
+    std::time_t const now = std::time(nullptr);
+    std::tm local{};
+    ::localtime_r(&now, &local);
+    char buf[9];
+    std::strftime(buf, sizeof buf, "%Y%m%d", &local);
+    return buf;
+}
+
+inline constexpr std::string_view west_date_key = "west-date=";
+
+// The dates of the unfinished WEST runs for `symbol` in `dir`: one per journal named
+// SYMBOL.alma.archived.YYYYMMDD.mrc.journal whose job line carries the same date.
+inline std::vector<std::string> west_journal_dates(std::filesystem::path const& dir, std::string_view symbol) {
+    std::vector<std::string> dates;
+    std::string const prefix = std::string{symbol} + ".alma.archived.";
+    constexpr std::string_view suffix = ".mrc.journal";
+    std::error_code ec;
+    for (auto const& entry : std::filesystem::directory_iterator{dir.empty() ? "." : dir, ec}) {
+        std::string const name = entry.path().filename().string();
+        if (name.size() != prefix.size() + 8 + suffix.size() || !name.starts_with(prefix) || !name.ends_with(suffix))
+            continue;
+        std::string const date = name.substr(prefix.size(), 8);
+        if (!valid_yyyymmdd(date)) continue;
+        try {
+            auto state = journal::read(entry.path().string());
+            if (state && state->job.find(std::string{west_date_key} + date) != std::string::npos)
+                dates.push_back(date);
+        } catch (journal_error const&) {
+        }
+    }
+    std::sort(dates.begin(), dates.end());
+    return dates;
+}
+
+}  // namespace marcpipe::pipeline
