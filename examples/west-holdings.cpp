@@ -232,6 +232,10 @@ int main(int argc, char** argv) {
         std::cerr << "west-holdings: give an INPUT (export or list of MMS IDs) or --set SET_ID\n";
         return pipeline::run_result::usage;
     }
+    if (!s.set_id.empty() && !alma::is_valid_id(s.set_id)) {
+        std::cerr << "west-holdings: --set takes an Alma set ID (digits), not " << alma::quoted_id(s.set_id) << "\n";
+        return pipeline::run_result::usage;
+    }
     // The set's members are saved beside the output before the run opens: its directory must be there.
     if (auto dir = std::filesystem::path{s.output}.parent_path();
         !s.set_id.empty() && s.output != "-" && !dir.empty() && !std::filesystem::is_directory(dir)) {

@@ -172,6 +172,8 @@ TEST_CASE("a holdings record that carries another holding's ID is a problem, ask
     CHECK(record.error().message == "the answer is the record of holding ID \"" + cat.holding_id(b, 1) +
                                         "\", not of the holding asked for");
     CHECK(server.counters().requests == 1);
+}
+
 TEST_CASE("a bib with more than 10,000 holdings is one problem naming them, asked for once", "[alma]") {
     // A server of one answer: a holdings list of 10,001 holdings, every time it is asked.
     std::string list = "<holdings total_record_count=\"10001\">";

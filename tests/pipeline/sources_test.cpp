@@ -263,6 +263,8 @@ TEST_CASE("a 001 or a line that is not an Alma ID, or repeats an earlier MMS ID,
         CHECK(found[1].first == 2);
         CHECK_THAT(found[1].second, Catch::Matchers::StartsWith("record 3: repeated MMS ID: 993, first met on record 2"));
     }
+}
+
 TEST_CASE("an ID list with junk after it: one problem, and no line is kept whole", "[pipeline][sources]") {
     // 200,000 lines of letters, then 4 MB with no line end, then an ID: the junk is one problem
     // from its first byte to its last, and the ID after it is still read.

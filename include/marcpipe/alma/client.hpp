@@ -194,7 +194,7 @@ public:
     }
 
     // Retrieve a Set, and a page of its members.
-    std::string set(std::string_view set_id) const { return base_ + "/conf/sets/" + encode_id(set_id); }
+    std::string set(std::string_view set_id) const { return base_ + "/conf/sets/" + std::string{url_id(set_id, "set ID")}; }
     std::string set_members(std::string_view set_id, std::uint64_t offset, std::size_t limit) const {
         return set(set_id) + "/members?limit=" + std::to_string(limit) + "&offset=" + std::to_string(offset);
     }
@@ -363,6 +363,8 @@ private:
     template <typename T>
     static coro::task<outcome<T>> refused(stage where, std::string mms_id, std::string holding_id) {
         co_return tl::unexpected(refusal(where, mms_id, holding_id));
+    }
+
     // The message for an answer that is neither the data nor an Alma error. A redirect is not
     // followed (the key would go with it to wherever it points), but where it pointed is said.
     std::string without_error_body(net::response const& r) const {

@@ -334,6 +334,8 @@ private:
                                       : "no call has succeeded for " + waited +
                                             " (--patience); the last failure: " + last_outage_);
         });
+    }
+
     // The quota floor, the client's side: until the first answer says how many calls are left,
     // one call goes at a time; once a call would go below the floor, none starts any more, the
     // calls on their way finish (their answers are worth keeping), and the client stops.

@@ -154,7 +154,10 @@ inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot, std::s
                     known[i] = tl::unexpected(alma::problem{
                         alma::stage::holdings_list, b.mms_id, "", 200, "",
                         "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""});
-                } else if (auto seen = alma::holdings_from_availability(*found, institution); seen.complete) {
+                } else if (auto seen = alma::holdings_from_availability(*found, institution);
+                           seen.complete && std::all_of(seen.holding_ids.begin(), seen.holding_ids.end(),
+                                                        [](std::string const& id) { return alma::is_valid_id(id); })) {
+                    // An AVA whose $8 is no holding ID vouches for nothing: the list decides.
                     known[i] = std::move(seen.holding_ids);
                 } else {
                     need_list.push_back(i);  // only the holdings list knows them all
