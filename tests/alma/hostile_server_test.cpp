@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string const key = "l8xx-hostile-server-test";
+std::string const hostile_key = "l8xx-hostile-server-test";
 
 // A loopback server on its own thread whose answers are whatever the test gives it.
 class hostile_server {
@@ -28,7 +28,7 @@ public:
         // in the query and a terminal escape in the path.
         server_.Get("/almaws/v1/bibs/1/holdings", [](httplib::Request const&, httplib::Response& res) {
             res.status = 302;
-            res.set_header("Location", "https://elsewhere.example/almaws/v1/bibs/1/holdings?apikey=" + key +
+            res.set_header("Location", "https://elsewhere.example/almaws/v1/bibs/1/holdings?apikey=" + hostile_key +
                                            "&x=%1B[2J\x1b[2J");
         });
         server_.Get("/almaws/v1/bibs/2/holdings", [](httplib::Request const&, httplib::Response& res) {
@@ -61,7 +61,7 @@ private:
 
 alma::problem failed_list(std::string const& mms_id) {
     hostile_server server;
-    net::client_options o = alma::http_options(key);
+    net::client_options o = alma::http_options(hostile_key);
     o.rate = 0;
     o.retry.max_attempts = 1;
     net::http_client http(o);
