@@ -71,91 +71,6 @@ struct settings {
     bool west_strict = false;
 };
 
-// --dry-run: the availability calls only, then what a full run costs against what is left today.
-// Exit 0 when the run fits above the calls to keep, 3 when it does not.
-int dry_run(settings const& s, alma::client& client) {
-    std::vector<std::string> mms_ids;
-    alma::problem_log unreadable;
-    try {
-        for (auto const& b : pipeline::bibs(s.input, &unreadable)) mms_ids.push_back(b.mms_id);
-    } catch (std::exception const& e) {
-        throw pipeline::setup_error(std::string{"west-holdings: "} + e.what());  // nothing asked of Alma yet
-    }
-    auto const e = pipeline::estimate_calls(client, mms_ids, s.institution);
-    auto const source = s.holdings_source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
-    auto const bound = [&](std::uint64_t n) { return (e.exact() ? "exactly " : "at least ") + std::to_string(n); };
-    std::uint64_t const list_calls = e.calls_for(pipeline::holdings_source::list);
-    std::uint64_t const bulk_calls = e.calls_for(pipeline::holdings_source::bibs);
-    std::cout << "bibs: " << e.bibs.size() << "\n"
-              << "bibs Alma no longer knows: " << e.unknown() << "\n"
-              << "holdings found: " << (e.exact() ? "" : "at least ") << e.holdings() << "\n"
-              << "bibs whose availability cannot vouch for their holdings: " << e.open() << "\n"
-              << "calls a full run needs, --holdings-source list: " << bound(list_calls) << "\n"
-              << "calls a full run needs, --holdings-source bibs: " << bound(bulk_calls) << "\n";
-    if (e.groups_failed)
-        std::cerr << "west-holdings: " << e.groups_failed
-                  << " availability calls failed; their bibs count as needing a holdings list, with no holdings\n";
-    // The smallest count seen: answers can come back out of order.
-    auto const left = client.http().floor().remaining();
-    if (!left) {
-        std::cout << "calls left today: unknown (no " << alma::quota_header << " in the answers)\n";
-        return pipeline::run_result::ok;
-    }
-    // The floor a run started now would keep: --keep-calls, else a tenth of what is left.
-    long long const keep = s.keep_calls ? *s.keep_calls
-                                        : net::quota_floor{net::quota_keep{}}.calls_to_keep_of(*left);
-    std::uint64_t const budget = *left > keep ? static_cast<std::uint64_t>(*left - keep) : 0;
-    std::uint64_t const needed = source == pipeline::holdings_source::list ? list_calls : bulk_calls;
-    std::cout << "calls left today: " << *left << "\n"
-              << "calls to keep: " << keep << "\n";
-    if (needed <= budget) {
-        std::cout << "the run fits: " << needed << " of the " << budget << " calls above the floor (--holdings-source "
-                  << s.holdings_source << ")\n";
-        return pipeline::run_result::ok;
-    }
-    std::cout << "the run does not fit today: " << (e.exact() ? "" : "at least ") << needed << " calls needed, "
-              << budget << " above the floor; the first " << e.bibs_within(source, budget) << " of " << e.bibs.size()
-              << " bibs would fit (--holdings-source " << s.holdings_source << ")\n";
-    return pipeline::run_result::stopped_early;
-}
-
-// --west: the output's name, in the directory -o names (else the current one), dated the day
-// the run started — on --resume, the day the journal of the run being resumed says.
-std::optional<std::string> west_output(settings& s, bool output_given) {
-    namespace fs = std::filesystem;
-    if (!pipeline::valid_west_symbol(s.west)) {
-        std::cerr << "west-holdings: --west takes a library's WEST symbol (letters, digits, - and _), not '" << s.west
-                  << "'\n";
-        return std::nullopt;
-    }
-    fs::path dir;
-    if (output_given) {
-        if (s.output == "-" || !(s.output.ends_with('/') || fs::is_directory(s.output))) {
-            std::cerr << "west-holdings: with --west the output is named " << pipeline::west_archive_name(s.west, "YYYYMMDD")
-                      << "; -o names only its directory (ending in /), not '" << s.output << "'\n";
-            return std::nullopt;
-        }
-        dir = s.output;
-        if (!fs::is_directory(dir)) {
-            std::cerr << "west-holdings: cannot write to " << s.output << ": there is no such directory\n";
-            return std::nullopt;
-        }
-    }
-    std::string date = pipeline::today_yyyymmdd();
-    if (s.resume) {
-        auto const dates = pipeline::west_journal_dates(dir, s.west);
-        if (dates.size() > 1) {
-            std::cerr << "west-holdings: --resume finds more than one unfinished run for " << s.west << " (";
-            for (auto const& d : dates) std::cerr << (d == dates.front() ? "" : ", ") << pipeline::west_archive_name(s.west, d);
-            std::cerr << "); remove the .journal of each you do not want to finish\n";
-            return std::nullopt;
-        }
-        if (!dates.empty()) date = dates.front();
-    }
-    s.west_date = date;
-    return (dir / pipeline::west_archive_name(s.west, date)).string();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,9 +158,10 @@ int main(int argc, char** argv) {
         return pipeline::run_result::usage;
     }
     if (!s.west.empty()) {
-        auto named = west_output(s, output->count() > 0);
+        auto named = pipeline::west_output(s.west, s.output, output->count() > 0, s.resume, std::cerr, "west-holdings");
         if (!named) return pipeline::run_result::usage;
-        s.output = *named;
+        s.output = named->path;
+        s.west_date = named->date;
         if (std::find(s.require.begin(), s.require.end(), "583") == s.require.end()) s.require.push_back("583");
     }
     for (auto const& t : s.require)
@@ -306,7 +222,13 @@ int main(int argc, char** argv) {
         }
         if (s.dry_run) {
             if (!s.set_id.empty()) s.input = o.input;
-            return dry_run(s, client);
+            pipeline::dry_run_options d;
+            d.program = "west-holdings";
+            d.input = s.input;
+            d.institution = s.institution;
+            d.source = s.holdings_source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
+            d.keep_calls = s.keep_calls;
+            return pipeline::dry_run(client, d);
         }
         pipeline::run run{client, o};
 

@@ -23,6 +23,7 @@
 #include "pipeline/background_sync.hpp"
 #include "pipeline/job_identity.hpp"
 #include "pipeline/call_estimate.hpp"
+#include "pipeline/dry_run.hpp"
 #include "pipeline/journal.hpp"
 #include "pipeline/output_path.hpp"
 #include "pipeline/run.hpp"

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,49 @@ inline std::vector<std::string> west_journal_dates(std::filesystem::path const& 
     }
     std::sort(dates.begin(), dates.end());
     return dates;
+}
+
+// Where a --west run writes: the archive file's path, and the date in its name.
+struct west_target {
+    std::string path;
+    std::string date;
+};
+
+// --west: the output's name, in the directory -o names (else the current one), dated the day
+// the run started — on --resume, the day the journal of the run being resumed says. Says on `err` why not, if not.
+inline std::optional<west_target> west_output(std::string const& symbol, std::string const& output, bool output_given,
+                                             bool resume, std::ostream& err, std::string const& program) {
+    namespace fs = std::filesystem;
+    if (!valid_west_symbol(symbol)) {
+        err << program << ": --west takes a library's WEST symbol (letters, digits, - and _), not '" << symbol
+                  << "'\n";
+        return std::nullopt;
+    }
+    fs::path dir;
+    if (output_given) {
+        if (output == "-" || !(output.ends_with('/') || fs::is_directory(output))) {
+            err << program << ": with --west the output is named " << west_archive_name(symbol, "YYYYMMDD")
+                      << "; -o names only its directory (ending in /), not '" << output << "'\n";
+            return std::nullopt;
+        }
+        dir = output;
+        if (!fs::is_directory(dir)) {
+            err << program << ": cannot write to " << output << ": there is no such directory\n";
+            return std::nullopt;
+        }
+    }
+    std::string date = today_yyyymmdd();
+    if (resume) {
+        auto const dates = west_journal_dates(dir, symbol);
+        if (dates.size() > 1) {
+            err << program << ": --resume finds more than one unfinished run for " << symbol << " (";
+            for (auto const& d : dates) err << (d == dates.front() ? "" : ", ") << west_archive_name(symbol, d);
+            err << "); remove the .journal of each you do not want to finish\n";
+            return std::nullopt;
+        }
+        if (!dates.empty()) date = dates.front();
+    }
+    return west_target{(dir / west_archive_name(symbol, date)).string(), date};
 }
 
 }  // namespace marcpipe::pipeline
