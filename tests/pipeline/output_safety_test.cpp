@@ -21,6 +21,9 @@
 #include "program.hpp"
 #include "reference_tool.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the other program tests.
+namespace output_safety {
+
 namespace fs = std::filesystem;
 using marcpipe::emulator::catalogue;
 using marcpipe::emulator::emulator_process;
@@ -420,3 +423,5 @@ TEST_CASE(
     CHECK(s.server.counters().requests == 0);
     CHECK(slurp(s.dir / c.input) == before);
 }
+
+}  // namespace output_safety
