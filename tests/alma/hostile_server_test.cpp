@@ -12,6 +12,9 @@
 
 #include "catch.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace hostile_server_test {
+
 namespace alma = marcpipe::alma;
 namespace net = marcpipe::net;
 using namespace std::chrono_literals;
@@ -101,3 +104,5 @@ TEST_CASE("an error body of escapes and formulas reaches neither a terminal nor 
     CHECK(row == "holdings-list,2,,400,\"'=HYPERLINK(\"\"http://x\"\")\",\\x1B]0;owned\\x07gone\\x0D\\x1B[2K,"
                  "'@E01\\x1B[31m\r\n");
 }
+
+}  // namespace hostile_server_test

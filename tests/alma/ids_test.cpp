@@ -8,6 +8,9 @@
 
 #include "catch.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace ids_test {
+
 namespace alma = marcpipe::alma;
 
 TEST_CASE("an Alma ID is 1 to 19 ASCII digits, and nothing that could change a path", "[alma][ids]") {
@@ -59,3 +62,5 @@ TEST_CASE("an invalid ID is shown escaped and cut, so a message stays one readab
     CHECK(alma::quoted_id(std::string(50, '7')) == "\"" + std::string(40, '7') + "\" (its first 40 bytes)");
     CHECK(alma::invalid_id_message("holding ID", "..") == "holding ID \"..\" is not an Alma ID (1 to 19 digits)");
 }
+
+}  // namespace ids_test

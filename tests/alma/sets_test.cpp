@@ -6,6 +6,9 @@
 
 #include "catch.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace sets_test {
+
 namespace alma = marcpipe::alma;
 
 TEST_CASE("a set's content type, name and size", "[alma][sets]") {
@@ -49,3 +52,5 @@ TEST_CASE("the set URLs", "[alma][sets]") {
     CHECK(urls.set("1234567890000541") == "https://api-eu.hosted.exlibrisgroup.com/almaws/v1/conf/sets/1234567890000541");
     CHECK_THROWS_AS(urls.set_members("12 3", 200, 100), std::invalid_argument);  // no URL with a space
 }
+
+}  // namespace sets_test

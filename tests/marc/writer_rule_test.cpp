@@ -9,6 +9,9 @@
 
 #include "catch.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace writer_rule_test {
+
 namespace marc = marcpipe::marc;
 using namespace std::string_literals;
 
@@ -126,3 +129,5 @@ TEST_CASE("the writer class reports a replaced record, or under stop refuses it"
     CHECK(sunk.empty());
     CHECK(w.records_written() == 0);
 }
+
+}  // namespace writer_rule_test

@@ -3,6 +3,9 @@
 
 #include "catch.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace quota_floor_test {
+
 using marcpipe::net::quota_floor;
 using marcpipe::net::quota_keep;
 
@@ -36,3 +39,5 @@ TEST_CASE("by default a tenth of the calls left at the first answer is kept", "[
     CHECK(quota_floor{}.may_start(1'000'000));  // no floor asked for
     CHECK_FALSE(quota_floor{}.active());
 }
+
+}  // namespace quota_floor_test

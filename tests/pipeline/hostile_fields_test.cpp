@@ -21,6 +21,9 @@
 #include "program.hpp"
 #include "reference_tool.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace hostile_fields_test {
+
 namespace fs = std::filesystem;
 namespace marc = marcpipe::marc;
 using marcpipe::emulator::catalogue;
@@ -154,3 +157,5 @@ TEST_CASE("random bytes in a server's holdings records never corrupt the output 
     }
     fs::remove_all(dir);
 }
+
+}  // namespace hostile_fields_test

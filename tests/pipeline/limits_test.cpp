@@ -15,6 +15,9 @@
 #include "catch.hpp"
 #include "program.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace limits_test {
+
 namespace fs = std::filesystem;
 using marcpipe::emulator::catalogue;
 using marcpipe::emulator::emulator_process;
@@ -138,3 +141,5 @@ TEST_CASE("junk after the good records of an export is one row of the report", "
     CHECK(r.err.find(std::to_string(cat.deliverable_holdings()) + " holdings records written") != std::string::npos);
     fs::remove_all(dir);
 }
+
+}  // namespace limits_test

@@ -7,6 +7,9 @@
 
 #include "catch.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace west_checks_test {
+
 namespace pipeline = marcpipe::pipeline;
 using marcpipe::marc::field;
 using marcpipe::marc::record;
@@ -79,3 +82,5 @@ TEST_CASE("a report row is one CSV line whatever the record holds", "[pipeline][
     auto const shown = pipeline::printable(long_value + "\xc3\xa6\xc3\xa6", 151);
     CHECK(shown == long_value + "\xc3\xa6...");
 }
+
+}  // namespace west_checks_test

@@ -8,6 +8,9 @@
 #include "catch.hpp"
 #include "run.hpp"
 
+// A namespace of its own: the unity builds compile this file together with the others of its area.
+namespace west_check_test {
+
 using namespace program_test;
 
 namespace {
@@ -90,3 +93,5 @@ TEST_CASE("west-check exits 0 when all pass, 2 when a file cannot be read", "[pr
     auto usage = run(west_check(), {});
     CHECK(usage.status == 2);
 }
+
+}  // namespace west_check_test
