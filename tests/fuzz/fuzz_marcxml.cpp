@@ -5,6 +5,7 @@
 //   CXX=clang++ meson setup build-fuzz -Dfuzzing=true -Dtests=false -Dexamples=false
 //   ninja -C build-fuzz tests/fuzz/fuzz_marcxml
 //   build-fuzz/tests/fuzz/fuzz_marcxml -dict=tests/fuzz/marcxml.dict CORPUS tests/data/marcxml
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <marcpipe/marc/marcxml.hpp>
@@ -18,10 +19,23 @@ namespace {
 
 // Writes a record and reads it back: what the reader accepted, the writer must carry exactly
 // (the leader says UTF-8 afterwards), unless the writer had to replace something.
+// A record with a tag the writer cannot carry is left out whole (replacement.hpp): then the
+// output holds no part of it.
 void check_round_trip(marc::record const& r) {
     std::string xml;
     marc::marcxml_writer w{xml};
-    std::size_t const replaced = w.write(r);
+    std::size_t replaced = 0;
+    try {
+        replaced = w.write(r);
+    } catch (marc::marc_error const&) {
+        bool const bad_tag = std::ranges::any_of(
+            r.fields(), [](auto const& f) { return !marc::is_writable_tag(f.tag); });
+        if (!bad_tag) __builtin_trap();
+        w.finish();
+        auto back = marc::marcxml_reader::from_memory(xml);
+        if (back.next()) __builtin_trap();
+        return;
+    }
     w.finish();
     auto back = marc::marcxml_reader::from_memory(xml);
     auto again = back.next();
@@ -64,6 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             if (e.problem().byte_offset > size) __builtin_trap();
         }
     }
-    if (strict != lenient || thrown != problems) __builtin_trap();
+    // Lenient reading reports a stretch where no record was found as one problem
+    // (unreadable_run.hpp); strict reading throws each problem met in it.
+    if (strict != lenient || thrown < problems || (thrown == 0) != (problems == 0)) __builtin_trap();
     return 0;
 }
