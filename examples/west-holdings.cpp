@@ -247,7 +247,12 @@ int main(int argc, char** argv) {
             return std::all_of(required.begin(), required.end(), [&](auto const& tag) { return h.record.has(tag); });
         };
 
-        auto result = run.write(run.bibs() | pipeline::holdings_ids(run, ids) | pipeline::holdings_records(run, records) |
+        // --west copies each bib's OCLC number: bibs from a list of MMS IDs get their records.
+        pipeline::bib_records_options bib_records;
+        bib_records.fetch = !s.west.empty();
+
+        auto result = run.write(run.bibs() | pipeline::with_bib_records(run, bib_records) |
+                                pipeline::holdings_ids(run, ids) | pipeline::holdings_records(run, records) |
                                 pipeline::rewrite_001_004 | ranges::views::filter(wanted) |
                                 pipeline::west_archive(run, west_mode));
         std::cerr << run.summary(result) << "\n";

@@ -1515,26 +1515,29 @@ TEST_CASE("--set resumed reads the members saved by the first run and asks nothi
     fs::remove_all(dir);
 }
 
+// west-holdings --west UCB, dated 20260401, into dir/NAME/; `input` says what to read.
+marcpipe::testing::finished west_preset_run(emulator_process const& server, fs::path const& dir,
+                                            std::string const& name, std::vector<std::string> const& input) {
+    fs::create_directories(dir / name);
+    auto env = env_with_key();
+    env.push_back("MARCPIPE_TODAY=20260401");
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o", name + "/"};
+    args.insert(args.end(), input.begin(), input.end());
+    return run(west, args, env, dir, name);
+}
+
 TEST_CASE("--west with --set fetches the bibs' records, so the file is the one the export gives", "[programs][west][set][west-preset]") {
     std::size_t const bibs = 250;
     catalogue cat{seed, bibs};
     emulator_process server{emulator_flags(bibs)};
     auto dir = marcpipe::testing::scratch_dir("west-set-preset");
     write_export(cat, dir / "export.mrc", false);
-    fs::create_directories(dir / "from-export");
-    fs::create_directories(dir / "from-set");
-    auto env = env_with_key();
-    env.push_back("MARCPIPE_TODAY=20260401");
-    auto from_export = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o",
-                                  "from-export/", "export.mrc"},
-                           env, dir, "export");
+    auto from_export = west_preset_run(server, dir, "from-export", {"export.mrc"});
     INFO(from_export.err);
     CHECK(from_export.status == 1);
     server.reset();
     auto const set = set_of(cat, marcpipe::emulator::set_kind::all_bibs);
-    auto from_set = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o", "from-set/",
-                               "--errors", "errors.csv", "--set", set},
-                        env, dir, "set");
+    auto from_set = west_preset_run(server, dir, "from-set", {"--errors", "errors.csv", "--set", set});
     INFO(from_set.err);
     CHECK(from_set.status == 1);
     std::string const name = "UCB.alma.archived.20260401.mrc";
@@ -1546,6 +1549,34 @@ TEST_CASE("--west with --set fetches the bibs' records, so the file is the one t
     auto const members = marcpipe::emulator::set_mms_ids(cat, marcpipe::emulator::set_kind::all_bibs);
     CHECK(server.counters().get("endpoint_bibs") == static_cast<long>((members.size() + 99) / 100));
     CHECK_FALSE(fs::exists(dir / "from-set" / (name + ".set-members")));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("--west with a list of MMS IDs fetches the bibs' records, 100 a call: the file the export gives",
+          "[programs][west][west-preset]") {
+    std::size_t const bibs = 250;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs)};
+    auto dir = marcpipe::testing::scratch_dir("west-list-preset");
+    write_export(cat, dir / "export.mrc", false);
+    {
+        std::ofstream ids{dir / "ids.txt"};
+        for (std::size_t b = 0; b < bibs; ++b) ids << cat.mms_id(b) << "\n";
+    }
+    auto from_export = west_preset_run(server, dir, "from-export", {"export.mrc"});
+    INFO(from_export.err);
+    CHECK(from_export.status == 1);
+    CHECK(server.counters().get("endpoint_bibs") == 0);  // an export brings its bibs' records
+    server.reset();
+    auto from_list = west_preset_run(server, dir, "from-list", {"--errors", "errors.csv", "ids.txt"});
+    INFO(from_list.err);
+    CHECK(from_list.status == 1);
+    std::string const name = "UCB.alma.archived.20260401.mrc";
+    CHECK(slurp(dir / "from-list" / name) == slurp(dir / "from-export" / name));
+    west_expectation w;
+    CHECK(marc21_difference(west_expected(cat, w, false), dir / "from-list" / name) == "");
+    CHECK(west_rows(slurp(dir / "errors.csv")) == w.rows);
+    CHECK(server.counters().get("endpoint_bibs") == static_cast<long>((bibs + 99) / 100));
     fs::remove_all(dir);
 }
 

@@ -305,10 +305,11 @@ public:
     }
 
     // Retrieve Bibs (up to 100) with their records; a problem names the first ID of the group.
-    coro::task<outcome<std::vector<bib_record>>> bib_records(std::vector<std::string> mms_ids) {
+    coro::task<outcome<std::vector<bib_record>>> bib_records(std::vector<std::string> mms_ids,
+                                                             net::priority_key priority = net::last_priority) {
         std::string url = urls_.bib_records(mms_ids);
         std::string first = mms_ids.empty() ? std::string{} : mms_ids.front();
-        return fetch<std::vector<bib_record>>(std::move(url), net::last_priority, stage::set_members, std::move(first),
+        return fetch<std::vector<bib_record>>(std::move(url), priority, stage::set_members, std::move(first),
                                               std::string{}, [](std::string_view body) { return parse_bib_records(body); });
     }
 

@@ -189,17 +189,46 @@ inline coro::task<void> ask_bulk(run& c, std::shared_ptr<bulk_slot> slot, std::s
 // (upstream not yet exhausted) the last one it took, of which more items may come.
 // The run may ask in the middle of a refill (an upstream stage waiting), so the oldest read
 // ahead is looked up when asked, never remembered.
+// A stage that gathers bibs into a group before it asks (a bulk call) holds the group's first
+// bib from the moment it took it: pulling the next one may run the event loop (an upstream
+// stage waiting for an answer), and the run then looks for finished bibs.
 struct held_bibs {
     std::optional<std::uint64_t> handing_on;
     std::optional<std::uint64_t> last_pulled;
+    std::optional<std::uint64_t> filling;  // the first bib of the group being gathered
     bool exhausted = false;
     std::optional<std::uint64_t> oldest(std::optional<std::uint64_t> oldest_ahead) const {
         if (handing_on) return handing_on;
         if (oldest_ahead) return oldest_ahead;
+        if (filling) return filling;
         if (!exhausted) return last_pulled;
         return std::nullopt;
     }
 };
+
+// The mark of a stage that asks for groups of bibs (slots with `bibs`): the first bib of its
+// oldest group, unless it holds an older one (held_bibs).
+template <typename Slots>
+run::mark hold_groups(run& c, held_bibs const& held, Slots const& ahead) {
+    return c.hold_mark([&held, &ahead] {
+        return held.oldest(ahead.empty() ? std::nullopt : std::optional{ahead.front()->bibs.front().seq});
+    });
+}
+
+// Takes up to `n` bibs from upstream into a group, holding the first from the moment it is
+// taken; the caller clears `held.filling` once the group is among the groups ahead.
+template <typename It, typename End>
+std::vector<bib> gather_bibs(It& it, End const& end, std::size_t n, held_bibs& held) {
+    std::vector<bib> group;
+    while (group.size() < n && it != end) {
+        bib const& b = *it;
+        held.last_pulled = b.seq;
+        if (!held.filling) held.filling = b.seq;
+        group.push_back(b);
+        ++it;
+    }
+    return group;
+}
 
 template <typename Range>
 coro::generator<holding_ref> list_holdings(Range upstream, run& c, holdings_ids_options opt) {
@@ -247,22 +276,16 @@ coro::generator<holding_ref> bulk_holdings(Range upstream, run& c, holdings_ids_
     std::size_t const calls_ahead = std::max<std::size_t>(1, opt.window / per_call);
     std::deque<std::shared_ptr<bulk_slot>> ahead;
     held_bibs held;
-    run::mark const mark = c.hold_mark([&] {
-        return held.oldest(ahead.empty() ? std::nullopt : std::optional{ahead.front()->bibs.front().seq});
-    });
+    run::mark const mark = hold_groups(c, held, ahead);
     auto it = ranges::begin(upstream);
     auto const end = ranges::end(upstream);
     for (;;) {
         while (ahead.size() < calls_ahead && it != end) {
             auto slot = std::make_shared<bulk_slot>();
-            while (slot->bibs.size() < per_call && it != end) {
-                bib const& b = *it;
-                held.last_pulled = b.seq;
-                slot->bibs.push_back(b);
-                ++it;
-            }
+            slot->bibs = gather_bibs(it, end, per_call, held);
             c.loop().spawn(ask_bulk(c, slot, opt.institution));
             ahead.push_back(std::move(slot));
+            held.filling.reset();
         }
         held.exhausted = it == end;
         if (ahead.empty()) break;
