@@ -3,9 +3,10 @@
 //
 //   west-check UCB.alma.archived.20260101.mrc > failures.csv
 //
-// Each failure is a CSV row on standard output: file, record number (1-based, every record
-// counted), holding ID (001), MMS ID (004), rule, what was found. A record that cannot be read
-// is a row with the rule "structure" and the reader's message; the next records are still read.
+// Each failure is a CSV row on standard output: record number (1-based, every record counted),
+// holding ID (001), MMS ID (004), rule, what was found; given several files, a first column says
+// which file. A record that cannot be read is a row with the rule "structure" and the reader's
+// message; the next records are still read.
 //
 // Exit status: 0 every record passes; 1 some fail; 2 usage error, or a file cannot be read (not
 // there, not MARC, a list of MMS IDs); the other files are still checked.
@@ -36,13 +37,15 @@ struct tally {
     bool unreadable = false;
 };
 
-// Checks one file, writing its rows to standard output.
-void check_file(std::string const& path, tally& t) {
+// Checks one file, writing its rows to standard output, each led by the file's cell when
+// `file_column`.
+void check_file(std::string const& path, bool file_column, tally& t) {
     std::string const name = path == "-" ? "standard input" : path;
+    std::string const lead = file_column ? pipeline::west_csv_file_cell(name) : "";
     std::uint64_t number = 0;  // of the record last met, good or bad
     auto row = [&](std::uint64_t n, std::string_view holding, std::string_view mms, pipeline::west_failure const& f) {
         ++t.failures;
-        std::cout << pipeline::west_csv_row(name, n, holding, mms, f);
+        std::cout << lead << pipeline::west_csv_row(n, holding, mms, f);
     };
     marc::reader_options options{marc::on_error::skip};
     options.on_problem = [&](marc::read_problem const& p) {
@@ -90,7 +93,8 @@ int main(int argc, char** argv) {
     std::ios::sync_with_stdio(false);
     CLI::App app{"Checks holdings records against WEST's rules: 001 and 004; a 583 with $a (committed to retain), "
                  "$c and $d (YYYYMMDD, $d not before $c) and $f; an OCLC number (035 (OCoLC) or 014) in the same "
-                 "place in every record; an 852 with $b; a readable record. Failures go to standard output as CSV."};
+                 "place in every record; an 852 with $b; a readable record. Failures go to standard output as CSV: record,holding_id,mms_id,rule,found (with several files, "
+                 "a first column: file)."};
     app.set_version_flag("--version", std::string{"west-check (marcpipe) "} + MARCPIPE_VERSION);
     std::vector<std::string> files;
     bool no_header = false;
@@ -103,9 +107,10 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
-    if (!no_header) std::cout << pipeline::west_report_header;
+    bool const file_column = files.size() > 1;
+    if (!no_header) std::cout << (file_column ? pipeline::west_report_file_column : "") << pipeline::west_report_header;
     tally t;
-    for (auto const& path : files) check_file(path, t);
+    for (auto const& path : files) check_file(path, file_column, t);
     std::cout.flush();
     std::cerr << "west-check: " << t.records << " records read, " << t.failures << " failures\n";
     if (t.unreadable || !std::cout) return 2;

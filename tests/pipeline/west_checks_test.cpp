@@ -75,8 +75,9 @@ TEST_CASE("the OCLC number's place is fixed by the first record that has one, or
 
 TEST_CASE("a report row is one CSV line whatever the record holds", "[pipeline][west]") {
     west_failure const f{"583$c", std::string{"2019\x01\r\n\"15\",x"}};
-    CHECK(pipeline::west_csv_row("a,b.mrc", 7, "22\x7f", "99 ", f) ==
-          "\"a,b.mrc\",7,22\\x7F,\"99 \",583$c,\"2019\\x01\\x0D\\x0A\"\"15\"\",x\"\r\n");
+    CHECK(pipeline::west_csv_row(7, "22\x7f", "99 ", f) ==
+          "7,22\\x7F,\"99 \",583$c,\"2019\\x01\\x0D\\x0A\"\"15\"\",x\"\r\n");
+    CHECK(pipeline::west_csv_file_cell("a,b.mrc") == "\"a,b.mrc\",");
     // Long values are cut, never inside a UTF-8 character.
     std::string const long_value(150, 'x');
     auto const shown = pipeline::printable(long_value + "\xc3\xa6\xc3\xa6", 151);

@@ -206,23 +206,28 @@ inline std::string printable(std::string_view value, std::size_t limit = 200) {
     return out;
 }
 
-inline constexpr std::string_view west_report_header = "file,record,holding_id,mms_id,rule,found\r\n";
+inline constexpr std::string_view west_report_header = "record,holding_id,mms_id,rule,found\r\n";
 
-// One row of west-check's report: the file, the record's number in it (1-based, counting every
+// One row of west-check's report: the record's number in its file (1-based, counting every
 // record met, as the readers' messages do), its 001 and 004, the rule and what was found.
-inline std::string west_csv_row(std::string_view file, std::uint64_t record_number, std::string_view holding_id,
-                                std::string_view mms_id, west_failure const& f) {
-    std::string row;
-    alma::append_csv_field(row, printable(file));
-    row += ',' + std::to_string(record_number);
-    for (std::string_view v : {holding_id, mms_id, std::string_view{f.rule}}) {
+inline std::string west_csv_row(std::uint64_t record_number, std::string_view holding_id, std::string_view mms_id,
+                                west_failure const& f) {
+    std::string row = std::to_string(record_number);
+    for (std::string_view v : {holding_id, mms_id, std::string_view{f.rule}, std::string_view{f.found}}) {
         row += ',';
         alma::append_csv_field(row, printable(v));
     }
-    row += ',';
-    alma::append_csv_field(row, printable(f.found));
     row += "\r\n";
     return row;
+}
+
+// A report over several files has a first column more, the file a row is about: its header
+// cell, then one cell a row.
+inline constexpr std::string_view west_report_file_column = "file,";
+inline std::string west_csv_file_cell(std::string_view file) {
+    std::string cell;
+    alma::append_csv_field(cell, printable(file));
+    return cell + ',';
 }
 
 }  // namespace marcpipe::pipeline
