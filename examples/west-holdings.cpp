@@ -228,6 +228,7 @@ int main(int argc, char** argv) {
             d.institution = s.institution;
             d.source = s.holdings_source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
             d.keep_calls = s.keep_calls;
+            d.bib_records = !s.west.empty();
             return pipeline::dry_run(client, d);
         }
         pipeline::run run{client, o};

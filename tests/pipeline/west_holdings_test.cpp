@@ -1178,6 +1178,42 @@ TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[pr
     fs::remove_all(dir);
 }
 
+// west-holdings --west UCB, dated 20260401, into dir/NAME/; `input` says what to read.
+marcpipe::testing::finished west_preset_run(emulator_process const& server, fs::path const& dir,
+                                            std::string const& name, std::vector<std::string> const& input) {
+    fs::create_directories(dir / name);
+    auto env = env_with_key();
+    env.push_back("MARCPIPE_TODAY=20260401");
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o", name + "/"};
+    args.insert(args.end(), input.begin(), input.end());
+    return run(west, args, env, dir, name);
+}
+
+TEST_CASE("--dry-run with --west from a list counts the calls for the bibs' records", "[programs][west][quota][west-preset]") {
+    // No availability gaps: the estimate is exact, so it must equal the calls the run makes.
+    std::size_t const bibs = 250;
+    catalogue cat{seed, bibs, 0, 0.0};
+    emulator_process server{emulator_flags(bibs, {"--availability-gaps", "0"})};
+    auto dir = marcpipe::testing::scratch_dir("west-dry-run-list");
+    {
+        std::ofstream ids{dir / "ids.txt"};
+        for (std::size_t b = 0; b < bibs; ++b) ids << cat.mms_id(b) << "\n";
+    }
+    auto dry = west_preset_run(server, dir, "dry", {"--dry-run", "ids.txt"});
+    INFO(dry.out << dry.err);
+    CHECK(dry.status == 0);
+    long const estimate = dry_run_value(dry.out, "calls a full run needs, --holdings-source list");
+    server.reset();
+    auto full = west_preset_run(server, dir, "full", {"ids.txt"});
+    INFO(full.err);
+    CHECK(full.status == 1);
+    long const made = server.counters().requests;
+    // The records: one call per 100 bibs, on top of what a run without --west makes.
+    CHECK(made == list_mode_calls(cat, bibs) + static_cast<long>((bibs + 99) / 100));
+    CHECK(estimate == made);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("--dry-run exits 3 and says how many bibs fit when today's calls do not suffice", "[programs][west][quota]") {
     std::size_t const bibs = 250;
     long const daily = 300;
@@ -1513,17 +1549,6 @@ TEST_CASE("--set resumed reads the members saved by the first run and asks nothi
     CHECK(seen.get("endpoint_set_members") == 0);
     CHECK_FALSE(fs::exists(dir / "out.mrc.set-members"));
     fs::remove_all(dir);
-}
-
-// west-holdings --west UCB, dated 20260401, into dir/NAME/; `input` says what to read.
-marcpipe::testing::finished west_preset_run(emulator_process const& server, fs::path const& dir,
-                                            std::string const& name, std::vector<std::string> const& input) {
-    fs::create_directories(dir / name);
-    auto env = env_with_key();
-    env.push_back("MARCPIPE_TODAY=20260401");
-    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o", name + "/"};
-    args.insert(args.end(), input.begin(), input.end());
-    return run(west, args, env, dir, name);
 }
 
 TEST_CASE("--west with --set fetches the bibs' records, so the file is the one the export gives", "[programs][west][set][west-preset]") {

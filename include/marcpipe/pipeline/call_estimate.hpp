@@ -10,7 +10,8 @@
 // answers 402203) and one call per holding; in bulk mode, one call per 100 bibs, a holdings-list
 // call for each known bib whose availability cannot vouch for its holdings, and one call per
 // holding. For such a bib the holdings its availability names are all that is known: the count
-// is a lower bound. Retries are not counted: they are what the floor of --keep-calls is for.
+// is a lower bound. A run that fetches the bibs' records (--west from a list) makes one more
+// call per group of 100 bibs that holds a bib without its record. Retries are not counted: they are what the floor of --keep-calls is for.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +33,8 @@ struct bib_estimate {
     bool known = true;            // Alma knows the bib (it is in the availability answer)
     bool vouched = false;         // availability names every holding of it
     std::uint32_t holdings = 0;   // holdings seen; a lower bound unless vouched
+    bool records_call = false;    // the run asks for the records of the group it begins
+                                  // (with_bib_records, for bibs that came without one)
 };
 
 class call_estimate {
@@ -74,9 +77,10 @@ private:
     }
     std::uint64_t cost(holdings_source source, std::size_t i) const {
         bib_estimate const& b = bibs[i];
-        if (source == holdings_source::list) return 1 + b.holdings;
+        std::uint64_t const records = b.records_call ? 1 : 0;
+        if (source == holdings_source::list) return records + 1 + b.holdings;
         std::uint64_t const group = i % alma::endpoints::max_bibs_per_call == 0 ? 1 : 0;
-        return group + (b.known && !b.vouched ? 1 : 0) + b.holdings;
+        return records + group + (b.known && !b.vouched ? 1 : 0) + b.holdings;
     }
 };
 

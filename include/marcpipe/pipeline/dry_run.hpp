@@ -4,6 +4,8 @@
 // is best weighed first.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <iostream>
 #include <optional>
@@ -13,6 +15,7 @@
 #include "../alma/client.hpp"
 #include "../alma/http_policy.hpp"
 #include "../net/quota_floor.hpp"
+#include "bib_records_stage.hpp"
 #include "call_estimate.hpp"
 #include "run.hpp"
 #include "sources.hpp"
@@ -26,6 +29,8 @@ struct dry_run_options {
     std::string institution;           // --institution: other institutions' AVA do not count
     holdings_source source = holdings_source::list;  // the mode the run would use
     std::optional<long long> keep_calls;             // the floor; default a tenth of what is left
+    bool bib_records = false;  // the run fetches the records of bibs that came without one
+                               // (with_bib_records: --west from a list of MMS IDs)
 };
 
 // --dry-run: the availability calls only, then what a full run costs against what is left today.
@@ -33,13 +38,27 @@ struct dry_run_options {
 inline int dry_run(alma::client& client, dry_run_options const& s, std::ostream& out = std::cout,
                    std::ostream& err = std::cerr) {
     std::vector<std::string> mms_ids;
+    std::vector<bool> without_record;
     alma::problem_log unreadable;
     try {
-        for (auto const& b : bibs(s.input, &unreadable)) mms_ids.push_back(b.mms_id);
+        for (auto const& b : bibs(s.input, &unreadable)) {
+            mms_ids.push_back(b.mms_id);
+            without_record.push_back(!b.record);
+        }
     } catch (std::exception const& e) {
         throw setup_error(s.program + ": " + e.what());  // nothing asked of Alma yet
     }
-    auto const e = estimate_calls(client, mms_ids, s.institution);
+    auto e = estimate_calls(client, mms_ids, s.institution);
+    if (s.bib_records) {
+        // with_bib_records asks once for each group of 100 bibs with a bib that lacks its record.
+        std::size_t const per_call = bib_records_options{}.bibs_per_call;
+        for (std::size_t first = 0; first < e.bibs.size(); first += per_call) {
+            auto const end = std::min(e.bibs.size(), first + per_call);
+            if (std::any_of(without_record.begin() + static_cast<std::ptrdiff_t>(first),
+                            without_record.begin() + static_cast<std::ptrdiff_t>(end), [](bool w) { return w; }))
+                e.bibs[first].records_call = true;
+        }
+    }
     auto const source = s.source;
     auto const bound = [&](std::uint64_t n) {
         return (e.exact() ? "exactly " : "at least ") + std::to_string(n);
