@@ -58,6 +58,12 @@ void write_export(catalogue const& cat, fs::path const& path, bool xml) {
         marcpipe::emulator::write_iso2709_export(cat, out);
 }
 
+// The catalogue's MMS IDs as a list, one a line, in catalogue order.
+void write_id_list(catalogue const& cat, fs::path const& path) {
+    std::ofstream ids{path};
+    for (std::size_t b = 0; b < cat.size(); ++b) ids << cat.mms_id(b) << "\n";
+}
+
 // "" when the output file (MARC21 or MARCXML by its suffix) holds exactly the expected records.
 std::string output_difference(expected_holdings const& expected, fs::path const& output) {
     return output.extension() == ".xml" ? marcxml_difference(expected, output)
@@ -1195,10 +1201,7 @@ TEST_CASE("--dry-run with --west from a list counts the calls for the bibs' reco
     catalogue cat{seed, bibs, 0, 0.0};
     emulator_process server{emulator_flags(bibs, {"--availability-gaps", "0"})};
     auto dir = marcpipe::testing::scratch_dir("west-dry-run-list");
-    {
-        std::ofstream ids{dir / "ids.txt"};
-        for (std::size_t b = 0; b < bibs; ++b) ids << cat.mms_id(b) << "\n";
-    }
+    write_id_list(cat, dir / "ids.txt");
     auto dry = west_preset_run(server, dir, "dry", {"--dry-run", "ids.txt"});
     INFO(dry.out << dry.err);
     CHECK(dry.status == 0);
@@ -1584,10 +1587,7 @@ TEST_CASE("--west with a list of MMS IDs fetches the bibs' records, 100 a call: 
     emulator_process server{emulator_flags(bibs)};
     auto dir = marcpipe::testing::scratch_dir("west-list-preset");
     write_export(cat, dir / "export.mrc", false);
-    {
-        std::ofstream ids{dir / "ids.txt"};
-        for (std::size_t b = 0; b < bibs; ++b) ids << cat.mms_id(b) << "\n";
-    }
+    write_id_list(cat, dir / "ids.txt");
     auto from_export = west_preset_run(server, dir, "from-export", {"export.mrc"});
     INFO(from_export.err);
     CHECK(from_export.status == 1);
