@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "catch.hpp"
+#include "test_data.hpp"
 
 namespace fs = std::filesystem;
 using marcpipe::alma::answer_log;
@@ -20,12 +21,6 @@ using marcpipe::alma::stage;
 namespace marc = marcpipe::marc;
 
 namespace {
-fs::path scratch(std::string const& name) {
-    auto dir = fs::temp_directory_path() / ("marcpipe-answers-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 
 // A record with everything the text form must escape: blanks, subfield and field delimiters,
 // '%' and '~', an empty subfield, blank indicators, bytes that are not UTF-8.
@@ -44,7 +39,7 @@ marc::record awkward_record() {
 }  // namespace
 
 TEST_CASE("answers come back from the log exactly as they were kept", "[alma][answers]") {
-    auto dir = scratch("roundtrip");
+    auto dir = marcpipe_test::scratch_dir("answers-roundtrip");
     auto path = (dir / "out.mrc.answers").string();
     problem const deleted{stage::holdings_list, "991234", "", 400, "402203",
                           "Input parameters mmsId 991234 is not valid.", "E01-0101010101-ABC"};
@@ -86,7 +81,7 @@ TEST_CASE("answers come back from the log exactly as they were kept", "[alma][an
 }
 
 TEST_CASE("the answer log keeps only what a resumed run still needs", "[alma][answers]") {
-    auto dir = scratch("first-bib");
+    auto dir = marcpipe_test::scratch_dir("answers-first-bib");
     auto path = (dir / "out.answers").string();
     {
         answer_log log{path, true};
@@ -102,7 +97,7 @@ TEST_CASE("the answer log keeps only what a resumed run still needs", "[alma][an
 }
 
 TEST_CASE("a line torn by kill -9, or garbled, is skipped and the log goes on after it", "[alma][answers]") {
-    auto dir = scratch("torn");
+    auto dir = marcpipe_test::scratch_dir("answers-torn");
     auto path = (dir / "out.answers").string();
     {
         answer_log log{path, true};
@@ -129,7 +124,7 @@ TEST_CASE("a line torn by kill -9, or garbled, is skipped and the log goes on af
 }
 
 TEST_CASE("the answer log stays bounded: the older generation goes once its bibs are done", "[alma][answers]") {
-    auto dir = scratch("rotate");
+    auto dir = marcpipe_test::scratch_dir("answers-rotate");
     auto path = (dir / "out.answers").string();
     std::uint64_t const rotate_at = 64 * 1024;
     answer_log log{path, true, 0, rotate_at};

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "catch.hpp"
+#include "test_data.hpp"
 
 namespace fs = std::filesystem;
 using marcpipe::pipeline::checkpoint;
@@ -17,12 +18,6 @@ using marcpipe::pipeline::journal;
 using marcpipe::pipeline::staged_file;
 
 namespace {
-fs::path scratch(std::string const& name) {
-    auto dir = fs::temp_directory_path() / ("marcpipe-journal-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 std::string slurp(fs::path const& p) {
     std::ifstream in{p, std::ios::binary};
     return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
@@ -30,7 +25,7 @@ std::string slurp(fs::path const& p) {
 }  // namespace
 
 TEST_CASE("a journal gives back its job and its last complete checkpoint", "[pipeline][journal]") {
-    auto dir = scratch("read");
+    auto dir = marcpipe_test::scratch_dir("journal-read");
     auto path = (dir / "out.journal").string();
     {
         journal j{path, "input=a.mrc\nformat=marc21", true};
@@ -64,7 +59,7 @@ TEST_CASE("a journal gives back its job and its last complete checkpoint", "[pip
 }
 
 TEST_CASE("a journal killed before its header was written means no progress yet", "[pipeline][journal]") {
-    auto dir = scratch("torn-head");
+    auto dir = marcpipe_test::scratch_dir("journal-torn-head");
     auto path = (dir / "out.journal").string();
     for (std::string head : {"", "marcpipe-jour", "marcpipe-journal 1\n", "marcpipe-journal 1\njob inp"}) {
         {
@@ -78,7 +73,7 @@ TEST_CASE("a journal killed before its header was written means no progress yet"
 }
 
 TEST_CASE("appending to a journal keeps what was there; a finished run says so", "[pipeline][journal]") {
-    auto dir = scratch("append");
+    auto dir = marcpipe_test::scratch_dir("journal-append");
     auto path = (dir / "out.journal").string();
     { journal{path, "job", true}.record(checkpoint{5, 50, 0, 5, 0}); }
     {
@@ -93,7 +88,7 @@ TEST_CASE("appending to a journal keeps what was there; a finished run says so",
 }
 
 TEST_CASE("a staged file appears under its name only when committed; resuming cuts it back", "[pipeline][journal]") {
-    auto dir = scratch("staged");
+    auto dir = marcpipe_test::scratch_dir("journal-staged");
     auto path = (dir / "out.mrc").string();
     {
         staged_file f{path, true};

@@ -25,6 +25,7 @@ extern char** environ;
 
 namespace marcpipe::testing {
 
+using marcpipe_test::scratch_dir;
 using marcpipe_test::slurp;
 
 struct finished {
@@ -142,15 +143,6 @@ inline finished run(std::string const& program, std::vector<std::string> const& 
                     std::string const& tag = "run") {
     child c{program, args, env, dir, tag};
     return c.wait();
-}
-
-// A fresh, empty directory for one test.
-inline std::filesystem::path scratch_dir(std::string const& name) {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("marcpipe-" + name + "-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    return dir;
 }
 
 }  // namespace marcpipe::testing

@@ -1,5 +1,5 @@
 // The stages that need no network: the 001/004 rewrite, the OCLC number copied from the bib, and
-// the require_field filter.
+// the require_field and require_fields filters.
 #include <marcpipe/pipeline/transforms.hpp>
 
 #include <range/v3/range/conversion.hpp>
@@ -101,6 +101,16 @@ TEST_CASE("require_field keeps only the records that have the tag", "[pipeline][
     CHECK(with852.size() == 2);
     auto with583 = plain | pipeline::require_field("583") | ranges::to<std::vector>();
     CHECK(with583.size() == 1);
+}
+
+TEST_CASE("require_fields keeps the records that have every tag given, and all with none", "[pipeline][filter]") {
+    record without583 = holding_without_ids();
+    without583.fields().erase(without583.fields().begin() + 2);
+    std::vector<record> plain{holding_without_ids(), without583};
+    CHECK((plain | pipeline::require_fields({"852", "583"}) | ranges::to<std::vector>()).size() == 1);
+    CHECK((plain | pipeline::require_fields({"852"}) | ranges::to<std::vector>()).size() == 2);
+    CHECK((plain | pipeline::require_fields({"852", "245"}) | ranges::to<std::vector>()).empty());
+    CHECK((plain | pipeline::require_fields({}) | ranges::to<std::vector>()).size() == 2);
 }
 
 namespace {

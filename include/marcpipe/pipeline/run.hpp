@@ -68,17 +68,11 @@
 #include "progress.hpp"
 #include "record_output.hpp"
 #include "run_lock.hpp"
+#include "setup_error.hpp"
 #include "sources.hpp"
 #include "staged_file.hpp"
 
 namespace marcpipe::pipeline {
-
-// The run cannot start as asked (no directory for the output, a journal of another job,
-// --resume with standard output): the programs exit 2, nothing was asked of Alma.
-class setup_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 struct run_options {
     run_options() {}

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <stdexcept>
 #include <system_error>
@@ -24,10 +25,12 @@
 #include <vector>
 
 #include "../alma/client.hpp"
+#include "../alma/ids.hpp"
 #include "../coro/sync_wait.hpp"
 #include "../marc/marcxml_writer.hpp"
 #include "journal_error.hpp"
 #include "posix_io.hpp"
+#include "setup_error.hpp"
 
 namespace marcpipe::pipeline {
 
@@ -162,5 +165,60 @@ inline std::string set_input(alma::client& client, std::string const& set_id, st
     log << program << ": set " << set_id << ": " << ids.size() << " bibs\n";
     return members_path;
 }
+
+// A program's input as the user names it: a file (an export or a list of MMS IDs) or an Alma set
+// of bibs (--set), exactly one of the two. A set's members are saved beside a resumable run's
+// output (OUTPUT.set-members), where --resume finds them; for a run that cannot be resumed, in a
+// temporary file that lives as long as this.
+//
+//   pipeline::chosen_input in{input, set_id, "west-holdings", output};  // throws setup_error
+//   options.input = in.path(client, resume, std::cerr);
+//   ...
+//   in.finished(result.stopped);
+class chosen_input {
+public:
+    // `resumable_output`: the output of a run that can be resumed; empty or "-" when it cannot.
+    // A set's members go beside it, so its directory must be there before anything is asked.
+    chosen_input(std::string file, std::string set_id, std::string program, std::string const& resumable_output = "")
+        : file_{std::move(file)}, set_id_{std::move(set_id)}, program_{std::move(program)} {
+        if (file_.empty() == set_id_.empty())
+            throw setup_error(program_ + ": give an INPUT (an export or a list of MMS IDs) or --set SET_ID");
+        if (set_id_.empty()) return;
+        if (!alma::is_valid_id(set_id_))
+            throw setup_error(program_ + ": --set takes an Alma set ID (digits), not " + alma::quoted_id(set_id_));
+        if (resumable_output.empty() || resumable_output == "-") {
+            temporary_ = std::make_unique<scoped_file>(temporary_members_path(program_));
+            members_ = temporary_->path();
+            return;
+        }
+        if (auto dir = std::filesystem::path{resumable_output}.parent_path(); !dir.empty() && !std::filesystem::is_directory(dir))
+            throw setup_error(program_ + ": cannot write " + resumable_output + ": there is no directory " + dir.string());
+        members_ = resumable_output + ".set-members";
+    }
+
+    bool from_set() const noexcept { return !set_id_.empty(); }
+    std::string const& set_id() const noexcept { return set_id_; }
+
+    // The file the run reads: the one named, or the set's members (see set_input; with_records
+    // saves their bib records). Throws set_error when the set cannot be read.
+    std::string const& path(alma::client& client, bool resume, std::ostream& log, bool with_records = false) {
+        if (from_set() && !read_) {
+            set_input(client, set_id_, members_, resume, log, program_, with_records);
+            read_ = true;
+        }
+        return from_set() ? members_ : file_;
+    }
+
+    // Once the run is over: the saved members go, unless the run stopped and can be resumed.
+    void finished(bool stopped) {
+        std::error_code ec;
+        if (from_set() && !stopped && !temporary_) std::filesystem::remove(members_, ec);
+    }
+
+private:
+    std::string file_, set_id_, program_, members_;
+    std::unique_ptr<scoped_file> temporary_;
+    bool read_ = false;
+};
 
 }  // namespace marcpipe::pipeline

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <range/v3/range/concepts.hpp>
 #include <range/v3/range/traits.hpp>
@@ -39,11 +40,11 @@ coro::generator<ranges::range_value_t<Range>> keep_if(Range upstream, Keep keep)
         if (keep(std::as_const(item))) co_yield item;
 }
 
-struct has_field {
-    std::string tag;
+struct has_fields {
+    std::vector<std::string> tags;
     template <typename Item>
     bool operator()(Item const& item) const {
-        return record_of(item).has(tag);
+        return std::all_of(tags.begin(), tags.end(), [&](std::string const& t) { return record_of(item).has(t); });
     }
 };
 
@@ -169,11 +170,15 @@ inline auto copy_oclc_number(std::string tag = "035") {
     return modify(detail::copy_oclc_fn{std::move(tag)});
 }
 
-// `records | require_field("583")`: keeps the records that have at least one field with the tag.
-inline auto require_field(std::string tag) {
-    return stage{[keep = detail::has_field{std::move(tag)}](auto upstream) {
+// `records | require_fields(tags)`: keeps the records that have every one of the tags (--require
+// given several times); with none, every record.
+inline auto require_fields(std::vector<std::string> tags) {
+    return stage{[keep = detail::has_fields{std::move(tags)}](auto upstream) {
         return detail::keep_if(std::move(upstream), keep);
     }};
 }
+
+// `records | require_field("583")`: keeps the records that have at least one field with the tag.
+inline auto require_field(std::string tag) { return require_fields({std::move(tag)}); }
 
 }  // namespace marcpipe::pipeline

@@ -8,13 +8,13 @@
 #include <ctime>
 #include <cstdlib>
 #include <filesystem>
-#include <ostream>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "job_identity.hpp"
 #include "journal.hpp"
+#include "setup_error.hpp"
 #include "west_checks.hpp"
 
 namespace marcpipe::pipeline {
@@ -70,47 +70,56 @@ inline std::vector<std::string> west_journal_dates(std::filesystem::path const& 
     return dates;
 }
 
-// Where a --west run writes: the archive file's path, and the date in its name.
-struct west_target {
-    std::string path;
-    std::string date;
+// What --west asks of the run's last stage (west_stage.hpp).
+enum class west_mode {
+    off,     // records pass unchanged
+    report,  // failures reported, records kept
+    strict,  // failures reported, records left out
 };
 
-// --west: the output's name, in the directory -o names (else the current one), dated the day
-// the run started — on --resume, the day the journal of the run being resumed says. Says on `err` why not, if not.
-inline std::optional<west_target> west_output(std::string const& symbol, std::string const& output, bool output_given,
-                                             bool resume, std::ostream& err, std::string const& program) {
+// --west SYMBOL [--west-strict]: where the archive file goes, and the date in its name.
+struct west_preset {
+    std::string symbol;
+    bool strict = false;
+    std::string path;  // DIR/SYMBOL.alma.archived.YYYYMMDD.mrc
+    std::string date;  // YYYYMMDD
+
+    west_mode mode() const noexcept { return strict ? west_mode::strict : west_mode::report; }
+    // What the journal keeps of the preset: a resumed run must be the same, and --resume finds
+    // the date here (west_journal_dates).
+    job_parts job() const { return {{"west", symbol + (strict ? ",strict" : "")}, {"west-date", date}}; }
+};
+
+// The preset for `symbol`: the output's name, in the directory -o names (else the current one),
+// dated the day the run started — on --resume, the day the journal of the run being resumed
+// says. Throws setup_error saying why not.
+inline west_preset west_output(std::string const& symbol, bool strict, std::string const& output, bool output_given,
+                               bool resume, std::string const& program) {
     namespace fs = std::filesystem;
-    if (!valid_west_symbol(symbol)) {
-        err << program << ": --west takes a library's WEST symbol (letters, digits, - and _), not '" << symbol
-                  << "'\n";
-        return std::nullopt;
-    }
+    if (!valid_west_symbol(symbol))
+        throw setup_error(program + ": --west takes a library's WEST symbol (letters, digits, - and _), not '" +
+                          symbol + "'");
     fs::path dir;
     if (output_given) {
-        if (output == "-" || !(output.ends_with('/') || fs::is_directory(output))) {
-            err << program << ": with --west the output is named " << west_archive_name(symbol, "YYYYMMDD")
-                      << "; -o names only its directory (ending in /), not '" << output << "'\n";
-            return std::nullopt;
-        }
+        if (output == "-" || !(output.ends_with('/') || fs::is_directory(output)))
+            throw setup_error(program + ": with --west the output is named " + west_archive_name(symbol, "YYYYMMDD") +
+                              "; -o names only its directory (ending in /), not '" + output + "'");
         dir = output;
-        if (!fs::is_directory(dir)) {
-            err << program << ": cannot write to " << output << ": there is no such directory\n";
-            return std::nullopt;
-        }
+        if (!fs::is_directory(dir))
+            throw setup_error(program + ": cannot write to " + output + ": there is no such directory");
     }
     std::string date = today_yyyymmdd();
     if (resume) {
         auto const dates = west_journal_dates(dir, symbol);
         if (dates.size() > 1) {
-            err << program << ": --resume finds more than one unfinished run for " << symbol << " (";
-            for (auto const& d : dates) err << (d == dates.front() ? "" : ", ") << west_archive_name(symbol, d);
-            err << "); remove the .journal of each you do not want to finish\n";
-            return std::nullopt;
+            std::string names;
+            for (auto const& d : dates) names += (names.empty() ? "" : ", ") + west_archive_name(symbol, d);
+            throw setup_error(program + ": --resume finds more than one unfinished run for " + symbol + " (" + names +
+                              "); remove the .journal of each you do not want to finish");
         }
         if (!dates.empty()) date = dates.front();
     }
-    return west_target{(dir / west_archive_name(symbol, date)).string(), date};
+    return west_preset{symbol, strict, (dir / west_archive_name(symbol, date)).string(), date};
 }
 
 }  // namespace marcpipe::pipeline

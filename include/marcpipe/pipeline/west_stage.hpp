@@ -15,14 +15,9 @@
 #include "stage.hpp"
 #include "transforms.hpp"
 #include "west_checks.hpp"
+#include "west_output.hpp"
 
 namespace marcpipe::pipeline {
-
-enum class west_mode {
-    off,     // records pass unchanged
-    report,  // failures reported, records kept
-    strict,  // failures reported, records left out
-};
 
 namespace detail {
 template <typename Range>
