@@ -15,10 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "option_checks.hpp"
+#include "alma_options.hpp"
 
 namespace alma = marcpipe::alma;
-namespace net = marcpipe::net;
 namespace pipeline = marcpipe::pipeline;
 
 namespace {
@@ -37,58 +36,39 @@ auto held_by(std::vector<std::string> libraries) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string input, output = "-", base_url, format;
+    std::string input, output = "-", format;
     std::vector<std::string> libraries;
-    double rate = 25;
-    std::string patience = "10m", cacert;
-    CLI::App app{"Holdings records of some libraries only (852 $b). Key from ALMA_API_KEY."};
-    // Every option's default shows in --help.
-    app.option_defaults()->always_capture_default();
+    marcpipe::examples::alma_options connection;  // --region or --base-url, --rate, ...
+    CLI::App app{"Holdings records of some libraries only (852 $b). Key from ALMA_API_KEY or --api-key-file."};
+    app.option_defaults()->always_capture_default();  // every default shows in --help
     app.add_option("INPUT", input, "bib export or list of MMS IDs")->required();
     app.add_option("-o,--output", output, "where the records go; - for standard output");
     app.add_option("--format", format,
                    "marc21 or marcxml (default: marcxml for a .xml output or standard output, else marc21)")
         ->check(CLI::IsMember({"marc21", "marcxml"}));
-    app.add_option("--base-url", base_url, "Alma API base URL")->required();
     // One code each time, so that `--library LAW INPUT` leaves INPUT to be the input.
     app.add_option("--library", libraries, "library code in 852 $b (repeatable)")->required()->allow_extra_args(false);
-    app.add_option("--rate", rate, "requests per second (Alma allows 25)")->check(marcpipe::examples::rate_range());
-    // The network: how long an outage is waited out, and whom TLS trusts.
-    app.add_option("--patience", patience, "how long to go on while no call succeeds (network or Alma down): 90s, 10m, 1h or seconds; then exit 3, --resume finishes")
-        ->type_name("DURATION")
-        ->check([](std::string const& v) { return net::check_patience(v); });
-    app.add_option("--cacert", cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
+    connection.add_to(app);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    auto const output_format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
-    if (marcpipe::marc::binary_on_terminal(output_format, output)) {
-        std::cerr << "custom-filter: " << marcpipe::marc::binary_on_terminal_hint << "\n";
-        return 2;
-    }
+
     std::string key;
-    try {
-        key = alma::load_api_key(std::nullopt);
-    } catch (alma::config_error const& e) {
-        std::cerr << "custom-filter: " << e.what() << "\n";
-        return 2;
-    }
-
-    net::client_options options = alma::http_options(key);
-    options.rate = rate;
-    options.retry.patience = *net::parse_duration(patience);
-    options.loop.ca_file = cacert;
-    net::http_client http{options};
-    alma::client client{http, base_url};
-
     try {
         pipeline::run_options o;
         o.program = "custom-filter";
         o.input = input;
         o.output = output;
-        o.format = output_format;
+        o.format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
+        if (marcpipe::marc::binary_on_terminal(o.format, output))
+            throw pipeline::setup_error("custom-filter: " + std::string{marcpipe::marc::binary_on_terminal_hint});
+        std::string const base_url = connection.base();
+        key = connection.api_key();
+        marcpipe::net::http_client http{connection.http_options(key)};
+        alma::client client{http, base_url};
+
         pipeline::run run{client, o};
         auto result = run.write(run.bibs()                       //
                                 | pipeline::holdings_ids(run)     //
@@ -97,9 +77,8 @@ int main(int argc, char** argv) {
                                 | held_by(libraries));            // <- the custom step
         std::cerr << run.summary(result) << "\n";
         return result.exit_code();
-    } catch (std::exception const& e) {
-        // The input unreadable, or the output cannot be created.
-        std::cerr << "custom-filter: " << http.scrub(e.what()) << "\n";
-        return 2;
+    } catch (...) {
+        // No key, the input unreadable, the output cannot be created: a usage error.
+        return pipeline::report_failure("custom-filter", key, pipeline::run_result::usage);
     }
 }

@@ -12,19 +12,18 @@
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
-#include <range/v3/view/filter.hpp>
 
-#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "option_checks.hpp"
+#include "alma_options.hpp"
 
 namespace alma = marcpipe::alma;
-namespace net = marcpipe::net;
 namespace pipeline = marcpipe::pipeline;
 
 namespace {
@@ -63,85 +62,49 @@ marcpipe::coro::generator<pipeline::holding_ref> pairs(std::istream& in, std::ui
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string input, output = "-", base_url, region, errors, format;
-    std::optional<std::string> key_file;
+    std::string input, output = "-", errors, format;
     std::vector<std::string> require;
-    double rate = 25;
-    std::size_t concurrency = 48;
-    std::string patience = "10m", cacert;
+    marcpipe::examples::alma_options connection;
     CLI::App app{"Fetch holdings records for holding_id<TAB>mms_id lines; write them with 001 = holding ID and\n"
                  "004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-records (marcpipe) 0.1.0"});
-    // Every option's default shows in --help.
-    app.option_defaults()->always_capture_default();
+    app.option_defaults()->always_capture_default();  // every default shows in --help
     app.add_option("INPUT", input, "holding_id<TAB>mms_id lines; - for stdin")->required();
     app.add_option("-o,--output", output, "where the records go; - for standard output");
     app.add_option("--format", format,
                    "marc21 or marcxml (default: marcxml for a .xml output or standard output, else marc21)")->check(CLI::IsMember({"marc21", "marcxml"}));
-    auto* base = app.add_option("--base-url", base_url, "Alma API base URL");
-    app.add_option("--region", region, "Alma region: " + alma::region_names())->excludes(base);
-    app.add_option("--api-key-file", key_file, "read the API key from this file instead of ALMA_API_KEY");
-    app.add_option("--rate", rate, "requests per second")->check(marcpipe::examples::rate_range());
-    app.add_option("--concurrency", concurrency, "requests in flight at once")->check(CLI::Range(1, 1024));
+    connection.add_to(app);
     // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
-    app.add_option("--require", require, "keep only records with this field (repeatable)")->allow_extra_args(false);
+    app.add_option("--require", require, "keep only records with this field (repeatable)")
+        ->allow_extra_args(false)->check(marcpipe::examples::field_tag());
     app.add_option("--errors", errors, "write the CSV report of holdings that failed here");
-    // The network: how long an outage is waited out, and whom TLS trusts.
-    app.add_option("--patience", patience, "how long to go on while no call succeeds (network or Alma down): 90s, 10m, 1h or seconds; then exit 3, --resume finishes")
-        ->type_name("DURATION")
-        ->check([](std::string const& v) { return net::check_patience(v); });
-    app.add_option("--cacert", cacert, "CA bundle (PEM) to verify TLS with, e.g. the certificate of a proxy that inspects TLS")->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
-    auto const output_format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
-    if (marcpipe::marc::binary_on_terminal(output_format, output)) {
-        std::cerr << "holdings-records: " << marcpipe::marc::binary_on_terminal_hint << "\n";
-        return 2;
-    }
 
     std::string key;
     try {
-        base_url = alma::locate(region, base_url);
-        key = alma::load_api_key(key_file);
-    } catch (std::exception const& e) {
-        std::cerr << "holdings-records: " << e.what() << "\n";
-        return 2;
-    }
-
-    // The run checks its output and report; the input it is not given is checked here.
-    try {
+        auto const output_format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
+        if (marcpipe::marc::binary_on_terminal(output_format, output))
+            throw pipeline::setup_error("holdings-records: " + std::string{marcpipe::marc::binary_on_terminal_hint});
+        std::string const base_url = connection.base();
+        key = connection.api_key();
+        // The run checks its output and report; the input it is not given is checked here.
         pipeline::check_paths(input, output, errors);
-    } catch (pipeline::path_refused const& e) {
-        std::cerr << "holdings-records: " << e.what() << "\n";
-        return 2;
-    }
-    std::ifstream in_file;
-    if (input != "-") {
-        in_file.open(input);
-        if (!in_file) {
-            std::cerr << "holdings-records: cannot read " << input << "\n";
-            return 2;
+        std::ifstream in_file;
+        if (input != "-") {
+            in_file.open(input);
+            if (!in_file) throw pipeline::setup_error("holdings-records: cannot read " + input);
         }
-    }
-    std::istream& in = input == "-" ? std::cin : in_file;
-    net::client_options options = alma::http_options(key);
-    options.rate = rate;
-    options.loop.max_in_flight = concurrency;
-    options.retry.patience = *net::parse_duration(patience);
-    options.loop.ca_file = cacert;
-    net::http_client http{options};
-    alma::client client{http, base_url};
+        std::istream& in = input == "-" ? std::cin : in_file;
+        marcpipe::net::http_client http{connection.http_options(key)};
+        alma::client client{http, base_url};
 
-    pipeline::holdings_records_options fetch;
-    fetch.window = 4 * concurrency;
-    auto wanted = [&require](pipeline::holding_record const& h) {
-        return std::all_of(require.begin(), require.end(), [&](auto const& tag) { return h.record.has(tag); });
-    };
-    std::uint64_t bad_lines = 0;
-    try {
+        pipeline::holdings_records_options fetch;
+        fetch.window = 4 * connection.concurrency;
+        std::uint64_t bad_lines = 0;
         pipeline::run_options o;
         o.program = "holdings-records";
         o.output = output;
@@ -150,15 +113,14 @@ int main(int argc, char** argv) {
         o.show_progress = false;
         pipeline::run run{client, o};
         auto result = run.write(pairs(in, bad_lines) | pipeline::holdings_records(run, fetch) |
-                                pipeline::rewrite_001_004 | ranges::views::filter(wanted));
+                                pipeline::rewrite_001_004 | pipeline::require_fields(require));
         if (result.stopped)
             std::cerr << run.summary(result) << "\n";
         else
             std::cerr << "holdings-records: " << result.records << " records written, " << result.problems
                       << " problems, " << result.requests << " requests\n";
         return result.stopped ? result.exit_code() : result.problems || bad_lines ? 1 : 0;
-    } catch (std::exception const& e) {
-        std::cerr << "holdings-records: " << http.scrub(e.what()) << "\n";
-        return 2;
+    } catch (...) {
+        return pipeline::report_failure("holdings-records", key, pipeline::run_result::usage);
     }
 }

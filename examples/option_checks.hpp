@@ -38,4 +38,12 @@ inline CLI::Validator finite_range(double lo, double hi, bool zero_too = false) 
 // pace worth starting a run at, a thousand more than any Alma allows.
 inline CLI::Validator rate_range() { return finite_range(0.1, 1000); }
 
+// A field's tag for --require: three characters, or the run would keep nothing and not say why.
+inline CLI::Validator field_tag() {
+    return CLI::Validator{[](std::string& tag) {
+                              return tag.size() == 3 ? std::string{} : "a tag has three characters, not '" + tag + "'";
+                          },
+                          "TAG"};
+}
+
 }  // namespace marcpipe::examples

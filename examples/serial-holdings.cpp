@@ -24,8 +24,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::string const library = argv[3];
+    std::string key;
     try {
-        marcpipe::net::http_client http{alma::http_options(alma::load_api_key(std::nullopt))};
+        key = alma::load_api_key(std::nullopt);  // from ALMA_API_KEY
+        marcpipe::net::http_client http{alma::http_options(key)};
         alma::client client{http, alma::locate("", argv[1])};
 
         pipeline::run_options o;
@@ -50,14 +52,9 @@ int main(int argc, char** argv) {
                                 for_this_library);
         std::cerr << run.summary(result) << "\n";
         return result.exit_code();
-    } catch (alma::config_error const& e) {
-        std::cerr << "serial-holdings: " << e.what() << "\n";
-        return 2;
-    } catch (pipeline::setup_error const& e) {
-        std::cerr << e.what() << "\n";
-        return 2;
-    } catch (std::exception const& e) {  // the output could not be written
-        std::cerr << "serial-holdings: " << e.what() << "\n";
-        return 3;
+    } catch (...) {
+        // 2 for what the command got wrong (no key, a path refused), 3 when the output could not
+        // be written; the message without the key.
+        return pipeline::report_failure("serial-holdings", key);
     }
 }

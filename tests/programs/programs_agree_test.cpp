@@ -192,6 +192,42 @@ TEST_CASE("--help shows every program's defaults", "[programs][agree]") {
     }
 }
 
+TEST_CASE("the programs that ask Alma take the same connection options, checked the same way", "[programs][agree]") {
+    std::vector<std::string> const connection{"--base-url", "--region", "--api-key-file", "--rate",
+                                              "--concurrency", "--max-attempts", "--patience", "--cacert"};
+    for (std::string const name : {"west-holdings", "holdings-ids", "holdings-records", "custom-filter"}) {
+        INFO(name);
+        auto const help = run(program(name), {"--help"});
+        CHECK(help.status == 0);
+        for (auto const& option : connection) CHECK_THAT(help.out, Catch::Contains(option));
+        // Each stops at its options, before the input is looked at or a call made.
+        for (std::vector<std::string> const bad : {std::vector<std::string>{"--rate", "nan"},
+                                                   {"--concurrency", "0"},
+                                                   {"--max-attempts", "101"},
+                                                   {"--patience", "forever"},
+                                                   {"--cacert", "no-such-bundle.pem"}}) {
+            std::vector<std::string> args{"--base-url", "http://127.0.0.1:9", "--library", "LAW"};
+            if (name != "custom-filter") args.resize(2);
+            args.insert(args.end(), bad.begin(), bad.end());
+            args.push_back("ids.txt");
+            auto const r = run(program(name), args);
+            INFO(bad[0] << " " << bad[1]);
+            CHECK(r.status == 2);
+            CHECK_THAT(r.err, Catch::Contains(bad[0]));
+        }
+    }
+    // A tag is three characters, for every program that keeps records by tag.
+    for (auto const& [name, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"marc-convert", {"--require", "58", chabon()}},
+             {"west-holdings", {"--base-url", "http://127.0.0.1:9", "--require", "5830", "ids.txt"}},
+             {"holdings-records", {"--base-url", "http://127.0.0.1:9", "--require", "58", "pairs.tsv"}}}) {
+        INFO(name);
+        auto const r = run(program(name), args);
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains("--require") && Catch::Contains("three characters"));
+    }
+}
+
 TEST_CASE("MARCXML carries the leader MARC21 of the same record carries", "[programs][agree]") {
     scratch_dir dir;
     {
