@@ -201,7 +201,7 @@ TEST_CASE("the programs that ask Alma take the same connection options, checked 
         CHECK(help.status == 0);
         for (auto const& option : connection) CHECK_THAT(help.out, Catch::Contains(option));
         // Each stops at its options, before the input is looked at or a call made.
-        for (std::vector<std::string> const bad : {std::vector<std::string>{"--rate", "nan"},
+        for (std::vector<std::string> const& bad : {std::vector<std::string>{"--rate", "nan"},
                                                    {"--concurrency", "0"},
                                                    {"--max-attempts", "101"},
                                                    {"--patience", "forever"},
