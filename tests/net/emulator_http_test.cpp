@@ -300,6 +300,32 @@ TEST_CASE("the daily threshold stops the run and X-Exl-Api-Remaining is exposed"
     CHECK(alma.counters().requests == 31);
 }
 
+TEST_CASE("before the first count of calls left, a share floor lets one second's calls go, an exact one a single call",
+          "[net][quota]") {
+    // Answers take 1.5 s, longer than the 25 calls of a second take to start: whether they all
+    // start before the first answer shows in how many the server holds at once.
+    emulator_process alma(emulator_flags({"--latency-ms", "1500", "--latency-jitter", "0"}));
+    auto const urls = holdings_urls(alma, 25);
+
+    client_options share = fast_retries(25, 32);
+    share.keep_quota = quota_keep{};  // a tenth of what the first answer counts
+    http_client wave(share);
+    fetched f = fetch_all(wave, urls, 25);
+    CHECK(count_class(f, outcome_class::success) == 25);
+    CHECK(alma.counters().max_in_flight == 25);
+    CHECK(wave.floor().first_seen());
+
+    alma.reset();
+    client_options exact = fast_retries(25, 32);
+    exact.keep_quota = quota_keep{.calls = 100};
+    http_client alone(exact);
+    fetched g = fetch_all(alone, urls, 25);
+    CHECK(count_class(g, outcome_class::success) == 25);
+    // The first call went alone; the other 24 after its answer.
+    CHECK(alma.counters().max_in_flight == 24);
+    CHECK(g.seconds > f.seconds + 0.5);
+}
+
 TEST_CASE("the key travels in the Authorization header and never in a query string", "[net]") {
     emulator_process alma(emulator_flags({}));
     http_client http(fast_retries(0, 8));

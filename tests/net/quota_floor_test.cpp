@@ -30,6 +30,17 @@ TEST_CASE("a call starts only while the calls left, less those on their way, sta
     CHECK(floor.reason().find("--resume") != std::string::npos);
 }
 
+TEST_CASE("before the first answer an exact floor lets one call go, a share one second's calls", "[net][quota]") {
+    quota_keep exact;
+    exact.calls = 500;
+    CHECK(quota_floor{exact}.first_wave(25) == 1);
+    CHECK(quota_floor{quota_keep{}}.first_wave(25) == 25);
+    CHECK(quota_floor{quota_keep{}}.first_wave(2.5) == 2);
+    CHECK(quota_floor{quota_keep{}}.first_wave(0.1) == 1);       // at least the first call
+    CHECK(quota_floor{quota_keep{}}.first_wave(0) == 1);         // no rate limit: one, as before
+    CHECK(quota_floor{quota_keep{}}.first_wave(1e6) == 1000);    // bounded however fast
+}
+
 TEST_CASE("by default a tenth of the calls left at the first answer is kept", "[net][quota]") {
     quota_floor floor{quota_keep{}};
     floor.seen(1001);

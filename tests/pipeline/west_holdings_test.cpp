@@ -1311,9 +1311,11 @@ TEST_CASE("without --keep-calls a tenth of the day's calls is kept", "[programs]
     CHECK(r.status == 3);
     auto seen = server.counters();
     CHECK(seen.get("daily_threshold") == 0);
-    long const kept = (daily - 1 + 9) / 10;  // a tenth of what the first answer said was left
-    CHECK(seen.get("daily_used") <= daily - kept);
-    CHECK(seen.get("daily_used") >= daily - kept - 8 - 1);
+    // A tenth of what the first answer said was left; up to 8 calls (--concurrency, within the
+    // first second's 1000) may have been counted before it.
+    long const kept_least = (daily - 8 + 9) / 10, kept_most = (daily + 9) / 10;
+    CHECK(seen.get("daily_used") <= daily - kept_least);
+    CHECK(seen.get("daily_used") >= daily - kept_most - 8 - 1);
     fs::remove_all(dir);
 }
 

@@ -337,11 +337,14 @@ private:
     }
 
     // The quota floor, the client's side: until the first answer says how many calls are left,
-    // one call goes at a time; once a call would go below the floor, none starts any more, the
-    // calls on their way finish (their answers are worth keeping), and the client stops.
+    // only the floor's first wave goes (quota_floor::first_wave); once a call would go below the
+    // floor, none starts any more, the calls on their way finish (their answers are worth
+    // keeping), and the client stops. The wave is counted when a call is let through, not when
+    // it leaves: calls let through may still wait for the rate limiter.
     coro::task<void> first_answer_if_floor() {
-        while (floor_.active() && !answered_ && in_flight_ > 0 && !stopped_)
+        while (floor_.active() && !answered_ && before_first_answer_ >= floor_.first_wave(options_.rate) && !stopped_)
             co_await backoff_awaiter(*this, std::chrono::milliseconds{20});
+        if (!answered_) ++before_first_answer_;
     }
     coro::task<void> stop_at_floor() {
         at_floor_ = true;
@@ -415,6 +418,7 @@ private:
     quota_floor floor_;
     std::uint64_t in_flight_ = 0;  // attempts started whose result is not in
     bool answered_ = false;
+    std::uint64_t before_first_answer_ = 0;  // calls let through before the first answer
     bool at_floor_ = false;
 };
 

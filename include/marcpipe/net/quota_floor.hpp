@@ -3,6 +3,7 @@
 // one client spends it all, every other integration stops until the day rolls over.
 //
 //   quota_floor floor{quota_keep{.calls = 500}};   // or {.share = 0.1}: a tenth of the first count seen
+//   floor.first_wave(rate)                         // calls that may go before the first answer
 //   floor.seen(remaining);                         // each answer's header value
 //   if (!floor.may_start(in_flight)) ...           // before a call leaves: stop instead
 //
@@ -47,6 +48,16 @@ public:
     long long calls_to_keep_of(long long remaining) const noexcept {
         if (keep_.calls) return *keep_.calls;
         return static_cast<long long>(std::ceil(keep_.share * static_cast<double>(std::max(remaining, 0LL))));
+    }
+
+    // How many calls may start before the first answer has said how many are left. An explicit
+    // floor (`calls`) is kept exactly: one call, then its count. A share of what is left (the
+    // default) lets the first second's calls go at `per_second`, so that a run does not lose the
+    // first answer's latency: the floor is then a share of what the first answer counts, and
+    // only a quota with fewer calls left than one second's would be spent below it.
+    std::uint64_t first_wave(double per_second) const noexcept {
+        if (!active_ || keep_.calls) return 1;
+        return static_cast<std::uint64_t>(std::clamp(std::floor(per_second), 1.0, 1000.0));
     }
 
     // Whether a call may start with `in_flight` calls already on their way.
