@@ -20,6 +20,7 @@
 #include "expected_holdings.hpp"
 #include "program.hpp"
 #include "reference_tool.hpp"
+#include "west_setting.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the other program tests.
 namespace output_safety {
@@ -39,42 +40,7 @@ constexpr char const* api_key = "l8xx-test-key-0123456789abcdef";
 std::string const west = MARCPIPE_WEST_HOLDINGS;
 std::vector<std::string> const with_key{std::string{"ALMA_API_KEY="} + api_key};
 
-// A catalogue, an emulator serving it, and its export in a fresh directory.
-struct setting {
-    setting(std::string const& name, std::size_t bibs, std::vector<std::string> more = {})
-        : cat{11, bibs},
-          server{flags(bibs, std::move(more))},
-          dir{marcpipe::testing::scratch_dir(name)} {
-        std::ofstream out{dir / "export.mrc", std::ios::binary};
-        marcpipe::emulator::write_iso2709_export(cat, out);
-    }
-    ~setting() {
-        std::error_code ec;
-        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(dir, ec);
-    }
-    static std::vector<std::string> flags(std::size_t bibs, std::vector<std::string> more) {
-        std::vector<std::string> f{"--seed",    "11",   "--bibs", std::to_string(bibs),
-                                   "--api-key", api_key};
-        f.insert(f.end(), more.begin(), more.end());
-        return f;
-    }
-    // west-holdings against this emulator, with `args` after the URL and rate.
-    std::vector<std::string> args(std::vector<std::string> more) const {
-        std::vector<std::string> a{"--base-url", server.base_url(), "--rate", "1000"};
-        a.insert(a.end(), more.begin(), more.end());
-        return a;
-    }
-    // A whole run's exit status: 1 when the catalogue has deleted bibs (reported), else 0.
-    int clean_status() const {
-        for (std::size_t b = 0; b < cat.size(); ++b)
-            if (cat.deleted(b)) return 1;
-        return 0;
-    }
-    catalogue cat;
-    emulator_process server;
-    fs::path dir;
-};
+using setting = marcpipe::testing::west_setting;
 
 // Reads what is waiting in a non-blocking FIFO into `got`.
 void drain(int fd, std::string& got) {
@@ -261,11 +227,11 @@ TEST_CASE(
     std::vector<std::string> const args =
         s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
     marcpipe::testing::child first{west, args, with_key, s.dir, "first"};
-    // One call: until an answer says how many calls are left today, a run sends one at a time.
+    // A call in flight: the first run is under way, holding its locks.
     REQUIRE(first.wait_until([&] { return s.server.counters().in_flight >= 1; }));
     // The later runs ask an Alma of their own, so any call of theirs is counted apart from the
     // first run's (whose held calls may be dropped by the low-speed limit and asked again).
-    emulator_process other{setting::flags(s.cat.size(), {})};
+    emulator_process other{marcpipe::testing::emulator_flags(s.cat.size(), {})};
     auto refused_run = [&](std::vector<std::string> const& more, std::string const& tag) {
         std::vector<std::string> a{"--base-url", other.base_url(), "--rate", "1000"};
         a.insert(a.end(), more.begin(), more.end());

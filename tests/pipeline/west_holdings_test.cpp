@@ -27,36 +27,25 @@
 #include "expected_holdings.hpp"
 #include "program.hpp"
 #include "reference_tool.hpp"
+#include "west_setting.hpp"
 
 namespace fs = std::filesystem;
 namespace marc = marcpipe::marc;
 using marcpipe::emulator::catalogue;
 using marcpipe::emulator::emulator_process;
+using marcpipe::testing::emulator_flags;
 using marcpipe::testing::expected_holdings;
 using marcpipe::testing::marc21_difference;
 using marcpipe::testing::marcxml_difference;
 using marcpipe::testing::run;
 using marcpipe::testing::slurp;
+using marcpipe::testing::write_export;
 
 namespace {
 
-constexpr char const* key = "l8xx-test-key-0123456789abcdef";
-constexpr std::uint64_t seed = 11;
+constexpr char const* key = marcpipe::testing::test_api_key;
+constexpr std::uint64_t seed = marcpipe::testing::test_seed;
 std::string const west = MARCPIPE_WEST_HOLDINGS;
-
-std::vector<std::string> emulator_flags(std::size_t bibs, std::vector<std::string> more = {}) {
-    std::vector<std::string> f{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--api-key", key};
-    f.insert(f.end(), more.begin(), more.end());
-    return f;
-}
-
-void write_export(catalogue const& cat, fs::path const& path, bool xml) {
-    std::ofstream out{path, std::ios::binary};
-    if (xml)
-        marcpipe::emulator::write_marcxml_export(cat, out);
-    else
-        marcpipe::emulator::write_iso2709_export(cat, out);
-}
 
 // The catalogue's MMS IDs as a list, one a line, in catalogue order.
 void write_id_list(catalogue const& cat, fs::path const& path) {

@@ -1,0 +1,82 @@
+// west_setting: what the program tests start from — a catalogue, the loopback emulator serving it
+// to the tests' key, and a fresh directory holding its export — all gone when the test ends.
+//
+//   west_setting s{"west-583", 200};                 // export.mrc in s.dir
+//   auto r = run(west, s.args({"-o", "out.mrc", "export.mrc"}), env, s.dir);
+#pragma once
+
+#include <bib_export.hpp>
+#include <catalogue.hpp>
+#include <launcher.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "program.hpp"
+
+namespace marcpipe::testing {
+
+inline constexpr char const* test_api_key = "l8xx-test-key-0123456789abcdef";
+inline constexpr std::uint64_t test_seed = 11;
+
+// The emulator's command line for `bibs` bibs of the tests' catalogue, and `more`.
+inline std::vector<std::string> emulator_flags(std::size_t bibs, std::vector<std::string> more = {}) {
+    std::vector<std::string> f{"--seed", std::to_string(test_seed), "--bibs", std::to_string(bibs), "--api-key",
+                               test_api_key};
+    f.insert(f.end(), more.begin(), more.end());
+    return f;
+}
+
+enum class export_as { marc21, marcxml, none };
+
+// The catalogue's export as Alma's Export Bibliographic Records would write it.
+inline void write_export(emulator::catalogue const& cat, std::filesystem::path const& path, bool xml) {
+    std::ofstream out{path, std::ios::binary};
+    if (xml)
+        emulator::write_marcxml_export(cat, out);
+    else
+        emulator::write_iso2709_export(cat, out);
+}
+
+struct west_setting {
+    // `more`: further emulator flags. The export is s.dir / "export.mrc" (or "export.xml").
+    west_setting(std::string const& name, std::size_t bibs, std::vector<std::string> more = {},
+                 export_as form = export_as::marc21)
+        : cat{test_seed, bibs}, server{emulator_flags(bibs, std::move(more))}, dir{scratch_dir(name)} {
+        if (form != export_as::none)
+            write_export(cat, dir / (form == export_as::marcxml ? "export.xml" : "export.mrc"),
+                         form == export_as::marcxml);
+    }
+    west_setting(west_setting const&) = delete;
+    west_setting& operator=(west_setting const&) = delete;
+    ~west_setting() {
+        // A test may have taken its rights away to see a write refused.
+        std::error_code ec;
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+        std::filesystem::remove_all(dir, ec);
+    }
+    // west-holdings against this emulator, with `more` after the URL and rate.
+    std::vector<std::string> args(std::vector<std::string> more) const {
+        std::vector<std::string> a{"--base-url", server.base_url(), "--rate", "1000"};
+        a.insert(a.end(), more.begin(), more.end());
+        return a;
+    }
+    // A whole run's exit status: 1 when the catalogue has deleted bibs (reported), else 0.
+    int clean_status() const {
+        for (std::size_t b = 0; b < cat.size(); ++b)
+            if (cat.deleted(b)) return 1;
+        return 0;
+    }
+
+    emulator::catalogue cat;
+    emulator::emulator_process server;
+    std::filesystem::path dir;
+};
+
+}  // namespace marcpipe::testing
