@@ -36,9 +36,9 @@ using marcpipe::testing::slurp;
 
 namespace {
 
-constexpr char const* api_key = "l8xx-test-key-0123456789abcdef";
+using marcpipe::testing::test_api_key;
 std::string const west = MARCPIPE_WEST_HOLDINGS;
-std::vector<std::string> const with_key{std::string{"ALMA_API_KEY="} + api_key};
+std::vector<std::string> const with_key{std::string{"ALMA_API_KEY="} + test_api_key};
 
 using setting = marcpipe::testing::west_setting;
 

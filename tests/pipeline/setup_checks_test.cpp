@@ -23,7 +23,6 @@ namespace pipeline = marcpipe::pipeline;
 
 namespace {
 
-
 // What setup_error says when `make` throws it; empty when it throws nothing.
 template <typename Make>
 std::string refusal(Make make) {

@@ -44,7 +44,8 @@ inline std::string today_yyyymmdd() {
     return buf;
 }
 
-inline constexpr std::string_view west_date_key = "west-date=";
+// The job line's key for that date (west_preset::job), which --resume looks for.
+inline constexpr std::string_view west_date_key = "west-date";
 
 // The dates of the unfinished WEST runs for `symbol` in `dir`: one per journal named
 // SYMBOL.alma.archived.YYYYMMDD.mrc.journal whose job line carries the same date.
@@ -61,7 +62,7 @@ inline std::vector<std::string> west_journal_dates(std::filesystem::path const& 
         if (!valid_yyyymmdd(date)) continue;
         try {
             auto state = journal::read(entry.path().string());
-            if (state && state->job.find(std::string{west_date_key} + date) != std::string::npos)
+            if (state && state->job.find(std::string{west_date_key} + "=" + date) != std::string::npos)
                 dates.push_back(date);
         } catch (journal_error const&) {
         }
@@ -87,7 +88,9 @@ struct west_preset {
     west_mode mode() const noexcept { return strict ? west_mode::strict : west_mode::report; }
     // What the journal keeps of the preset: a resumed run must be the same, and --resume finds
     // the date here (west_journal_dates).
-    job_parts job() const { return {{"west", symbol + (strict ? ",strict" : "")}, {"west-date", date}}; }
+    job_parts job() const {
+        return {{"west", symbol + (strict ? ",strict" : "")}, {std::string{west_date_key}, date}};
+    }
 };
 
 // The preset for `symbol`: the output's name, in the directory -o names (else the current one),
