@@ -13,6 +13,7 @@
 
 #include <marcpipe/alma/client.hpp>
 #include <marcpipe/alma/http_policy.hpp>
+#include <marcpipe/net/ca_bundle.hpp>
 #include <marcpipe/net/duration.hpp>
 #include <marcpipe/net/http_client.hpp>
 
@@ -54,12 +55,14 @@ struct alma_options {
             ->check(CLI::ExistingFile);
     }
 
-    // After parsing. Both throw alma::config_error.
+    // After parsing. All three throw alma::config_error, before any call.
     std::string base() const { return alma::locate(region, base_url); }
     std::string api_key() const { return alma::load_api_key(api_key_file); }
 
     net::client_options http_options(std::string const& key) const {
-        net::client_options o = alma::http_options(key);
+        if (!cacert.empty())
+            if (auto unfit = net::check_ca_bundle(cacert)) throw alma::config_error(*unfit);
+        net::client_options o = alma::http_options(key, alma::api_key_origin(api_key_file));
         o.rate = rate;
         o.loop.max_in_flight = concurrency;
         o.retry.max_attempts = max_attempts;

@@ -28,30 +28,31 @@ namespace pipeline = marcpipe::pipeline;
 
 namespace {
 
-// `holding_id<TAB>mms_id` lines as holding_refs, each line its own position.
-marcpipe::coro::generator<pipeline::holding_ref> pairs(std::istream& in, std::uint64_t& bad_lines) {
+// `holding_id<TAB>mms_id` lines as holding_refs, each line its own position. A line that is not
+// one is a problem of its position (stage `export`: the run's input), reported and counted like
+// a holding that could not be fetched.
+marcpipe::coro::generator<pipeline::holding_ref> pairs(std::istream& in, alma::problem_log& problems) {
     std::string line;
     std::uint64_t number = 0;
+    auto const bad = [&](std::string what) {
+        problems.add(number - 1, alma::problem{alma::stage::export_record, "", "", 0, "",
+                                               "line " + std::to_string(number) + ": " + std::move(what), ""});
+    };
     while (std::getline(in, line)) {
         ++number;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) continue;
         auto tab = line.find('\t');
         if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) {
-            std::cerr << "holdings-records: line " << number << ": expected holding_id<TAB>mms_id\n";
-            ++bad_lines;
+            bad("expected holding_id<TAB>mms_id");
             continue;
         }
         std::string_view const holding_id = std::string_view{line}.substr(0, tab);
         std::string_view const mms_id = std::string_view{line}.substr(tab + 1);
-        if (!marcpipe::alma::is_valid_id(holding_id) || !marcpipe::alma::is_valid_id(mms_id)) {
+        if (!alma::is_valid_id(holding_id) || !alma::is_valid_id(mms_id)) {
             // It would name another resource than a holding's in the request's path.
-            std::cerr << "holdings-records: line " << number << ": "
-                      << marcpipe::alma::invalid_id_message(
-                             marcpipe::alma::is_valid_id(holding_id) ? "MMS ID" : "holding ID",
-                             marcpipe::alma::is_valid_id(holding_id) ? mms_id : holding_id)
-                      << "\n";
-            ++bad_lines;
+            bool const holding_ok = alma::is_valid_id(holding_id);
+            bad(alma::invalid_id_message(holding_ok ? "MMS ID" : "holding ID", holding_ok ? mms_id : holding_id));
             continue;
         }
         pipeline::holding_ref ref{number - 1, std::string{mms_id}, std::string{holding_id}};
@@ -104,7 +105,6 @@ int main(int argc, char** argv) {
 
         pipeline::holdings_records_options fetch;
         fetch.window = 4 * connection.concurrency;
-        std::uint64_t bad_lines = 0;
         pipeline::run_options o;
         o.program = "holdings-records";
         o.output = output;
@@ -112,14 +112,14 @@ int main(int argc, char** argv) {
         o.report = errors;
         o.show_progress = false;
         pipeline::run run{client, o};
-        auto result = run.write(pairs(in, bad_lines) | pipeline::holdings_records(run, fetch) |
+        auto result = run.write(pairs(in, run.problems()) | pipeline::holdings_records(run, fetch) |
                                 pipeline::rewrite_001_004 | pipeline::require_fields(require));
         if (result.stopped)
             std::cerr << run.summary(result) << "\n";
         else
             std::cerr << "holdings-records: " << result.records << " records written, " << result.problems
                       << " problems, " << result.requests << " requests\n";
-        return result.stopped ? result.exit_code() : result.problems || bad_lines ? 1 : 0;
+        return result.stopped ? result.exit_code() : result.problems ? 1 : 0;
     } catch (...) {
         return pipeline::report_failure("holdings-records", key, pipeline::run_result::usage);
     }

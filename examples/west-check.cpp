@@ -11,6 +11,7 @@
 // Exit status: 0 every record passes; 1 some fail; 2 usage error, or a file cannot be read (not
 // there, not MARC, a list of MMS IDs); the other files are still checked.
 #include <marcpipe/marc/any_reader.hpp>
+#include <marcpipe/net/printable.hpp>
 #include <marcpipe/pipeline/west_checks.hpp>
 
 #include <CLI/CLI.hpp>
@@ -41,6 +42,9 @@ struct tally {
 // `file_column`.
 void check_file(std::string const& path, bool file_column, tally& t) {
     std::string const name = path == "-" ? "standard input" : path;
+    // A file name is anyone's text: shown on the terminal escaped, as the CSV cell is.
+    std::string const shown = marcpipe::net::printable(name);
+    auto const shown_what = [](std::system_error const& e) { return marcpipe::net::printable(e.what()); };
     std::string const lead = file_column ? pipeline::west_csv_file_cell(name) : "";
     std::uint64_t number = 0;  // of the record last met, good or bad
     auto row = [&](std::uint64_t n, std::string_view holding, std::string_view mms, pipeline::west_failure const& f) {
@@ -56,16 +60,16 @@ void check_file(std::string const& path, bool file_column, tally& t) {
     try {
         reader = marc::any_reader::open(path, options);
     } catch (marc::marc_error const& e) {
-        std::cerr << "west-check: " << name << ": " << e.problem().detail << '\n';
+        std::cerr << "west-check: " << shown << ": " << marcpipe::net::printable(e.problem().detail) << '\n';
         t.unreadable = true;
         return;
     } catch (std::system_error const& e) {
-        std::cerr << "west-check: " << e.what() << '\n';
+        std::cerr << "west-check: " << shown_what(e) << '\n';
         t.unreadable = true;
         return;
     }
     if (reader->format() == marc::input_format::mms_id_list) {
-        std::cerr << "west-check: " << name << " is a list of MMS IDs, not MARC records\n";
+        std::cerr << "west-check: " << shown << " is a list of MMS IDs, not MARC records\n";
         t.unreadable = true;
         return;
     }
@@ -82,7 +86,7 @@ void check_file(std::string const& path, bool file_column, tally& t) {
         // What the reader cannot get past (XML that stops parsing): the rest of the file is lost.
         row(e.problem().record_number, "", "", {"structure", e.problem().message() + "; the rest of the file is unread"});
     } catch (std::system_error const& e) {
-        std::cerr << "west-check: " << e.what() << '\n';
+        std::cerr << "west-check: " << shown_what(e) << '\n';
         t.unreadable = true;
     }
 }

@@ -91,6 +91,11 @@ struct knobs {
     std::size_t bad_holding_id_every = 0;
     std::string bad_holding_id = "..";
     std::size_t other_holding_record_every = 0;
+    // API errors (402203, 402208, ...) whose text a client must not trust: see api_error.
+    bool error_echoes_key = false;       // the key in errorCode and trackingId
+    std::size_t error_message_bytes = 0;  // errorMessage padded to this many bytes (0: as it is)
+    // The holdings records of every Nth bib carry an undeclared entity in 852 $z (0: never).
+    std::size_t undeclared_entity_every = 0;
     hostile_fields hostile;  // holdings records with random bytes in their fields
 };
 
@@ -133,6 +138,9 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
         else if (name == "bad-holding-id-every") k.bad_holding_id_every = static_cast<std::size_t>(number());
         else if (name == "bad-holding-id") k.bad_holding_id = value;
         else if (name == "other-holding-record-every") k.other_holding_record_every = static_cast<std::size_t>(number());
+        else if (name == "error-echoes-key") k.error_echoes_key = number() != 0;
+        else if (name == "error-message-bytes") k.error_message_bytes = static_cast<std::size_t>(number());
+        else if (name == "undeclared-entity-every") k.undeclared_entity_every = static_cast<std::size_t>(number());
         else if (name == "connections") {
             auto mode = parse_connection_mode(value);
             if (!mode) return false;
@@ -588,7 +596,21 @@ private:
         if (!pos || pos->bib != *bib || cat_.vanished(pos->bib, pos->holding))
             return api_error("402208", "Search failed for Holdings ID: " +
                                            std::string{holding_id});
-        return {200, other_holding_record(k, pos->bib, pos->holding, holding_record_answer(pos->bib, pos->holding))};
+        return {200, undeclared_entity(k, pos->bib,
+                                       other_holding_record(k, pos->bib, pos->holding,
+                                                            holding_record_answer(pos->bib, pos->holding)))};
+    }
+
+    // --undeclared-entity-every N: the holdings records of every Nth bib carry `&lol9;` (the
+    // last entity of a "billion laughs" document, here without its declaration) in a subfield $z
+    // of their 852. XML knows no such entity: a parser that lets it through leaves it literal.
+    static std::string undeclared_entity(knobs const& k, std::size_t bib, std::string body) {
+        if (k.undeclared_entity_every == 0 || bib % k.undeclared_entity_every != 0) return body;
+        auto const field = body.find("tag=\"852\"");
+        auto const end = body.find("</datafield>", field);
+        if (field == std::string::npos || end == std::string::npos) return body;
+        body.insert(end, "<subfield code=\"z\">&lol9;</subfield>");
+        return body;
     }
 
     // --bad-holding-id-every N: the holdings list of every Nth bib (0, N, 2N, ... that has
@@ -702,8 +724,18 @@ private:
         return {200, set_members_xml(cat_, *kind, *offset, *limit, base_url_)};
     }
 
+    // --error-echoes-key puts the key the calls must carry into errorCode and trackingId (a
+    // gateway that logs the request into its answer); --error-message-bytes pads errorMessage
+    // to that size (a server that sends a page of debug output as the message).
     std::pair<int, std::string> api_error(std::string_view code, std::string const& message) {
-        return {400, error_xml(code, message, tracking_id())};
+        knobs const k = current();
+        std::string c{code}, m = message, t = tracking_id();
+        if (k.error_echoes_key) {
+            c += " " + k.api_key;
+            t += " apikey=" + k.api_key;
+        }
+        if (m.size() < k.error_message_bytes) m.append(k.error_message_bytes - m.size(), 'x');
+        return {400, error_xml(c, m, t)};
     }
     static std::pair<int, std::string> not_found(std::string_view path) {
         return {404, "the emulator serves no resource at " + std::string{path} + "\n"};
@@ -1023,6 +1055,12 @@ int main(int argc, char** argv) {
     app.add_option("--bad-holding-id", k.bad_holding_id, "the holding ID those lists carry");
     app.add_option("--other-holding-record-every", k.other_holding_record_every,
                    "the holdings records of every Nth bib carry another holding's ID (0 = never)");
+    app.add_flag("--error-echoes-key", k.error_echoes_key,
+                 "API errors carry the API key in errorCode and trackingId");
+    app.add_option("--error-message-bytes", k.error_message_bytes,
+                   "API errors' errorMessage padded to N bytes (0 = as it is)");
+    app.add_option("--undeclared-entity-every", k.undeclared_entity_every,
+                   "the holdings records of every Nth bib carry &lol9; in 852 $z (0 = never)");
     std::string connections = "serve";
     app.add_option("--connections", connections,
                    "how API calls are met: serve; refuse (the connection is reset without an "

@@ -125,14 +125,22 @@ inline std::string read_api_key_file(std::string const& path) {
     return bytes;
 }
 
-// The API key: from the file when one is named, otherwise from ALMA_API_KEY. Surrounding
-// whitespace (the newline an editor adds) is dropped; a key with control characters inside is
-// refused, since it would corrupt the Authorization header. Messages never quote the key.
+// Where the key of load_api_key comes from, as a message names it: "the API key file PATH" or
+// the environment variable's name.
+inline std::string api_key_origin(std::optional<std::string> const& key_file, char const* env_name = "ALMA_API_KEY") {
+    return key_file ? "the API key file " + *key_file : std::string(env_name);
+}
+
+// The API key: from the file when one is named, otherwise from ALMA_API_KEY. A UTF-8 byte-order
+// mark (which Windows editors put first) and surrounding whitespace (the newline an editor adds)
+// are dropped; a key with control characters inside is refused, since it would corrupt the
+// Authorization header. Messages never quote the key.
 inline std::string load_api_key(std::optional<std::string> const& key_file,
                                 char const* env_name = "ALMA_API_KEY") {
     std::string key;
     if (key_file) {
         key = read_api_key_file(*key_file);
+        if (key.starts_with("\xEF\xBB\xBF")) key.erase(0, 3);
     } else if (char const* env = std::getenv(env_name)) {
         key = env;
     } else {
@@ -142,7 +150,7 @@ inline std::string load_api_key(std::optional<std::string> const& key_file,
     auto const not_blank = [](unsigned char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
     key.erase(key.begin(), std::find_if(key.begin(), key.end(), not_blank));
     key.erase(std::find_if(key.rbegin(), key.rend(), not_blank).base(), key.end());
-    std::string const where = key_file ? "the API key file " + *key_file : std::string(env_name);
+    std::string const where = api_key_origin(key_file, env_name);
     if (key.empty()) throw config_error(where + " holds an empty API key");
     if (std::any_of(key.begin(), key.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
         throw config_error(where + " holds more than one line or control characters; it must hold just the key");
@@ -325,7 +333,8 @@ private:
         net::verdict last;
         net::classifier judge = [&](net::result const& r) {
             answer.reset();
-            last = examine_answer(r);
+            auto const& origin = http_->options().auth.origin;
+            last = origin.empty() ? examine_answer(r) : examine_answer(r, origin);
             if (last.kind == net::outcome_class::success) {
                 answer.emplace(parse(r->body));
                 if (!*answer)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../marc/marcxml.hpp"
+#include "../marc/marcxml_check.hpp"
 #include "../marc/record.hpp"
 
 namespace marcpipe::alma {
@@ -79,9 +80,14 @@ inline std::size_t nul_reference(std::string_view body) noexcept {
     return std::string_view::npos;
 }
 
+// An undeclared entity (&lol9;) or a malformed reference, which pugixml would leave in the text
+// literally, is refused as the MARCXML reader refuses it in an export: the answer says what it
+// says, so asking again would bring the same (final).
 inline parsed<pugi::xml_document*> load(pugi::xml_document& doc, std::string_view body) {
     if (auto const at = nul_reference(body); at != std::string_view::npos)
         return tl::unexpected(parse_failure{"a character reference to U+0000, which XML cannot carry", static_cast<std::ptrdiff_t>(at)});
+    if (auto fault = marc::detail::check_references(body, true, false))
+        return tl::unexpected(parse_failure{"malformed XML: " + fault->detail, fault->offset, true});
     pugi::xml_parse_result const r =
         doc.load_buffer(body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single, pugi::encoding_utf8);
     if (!r) return tl::unexpected(parse_failure{std::string("malformed XML: ") + r.description(), r.offset});

@@ -1,11 +1,13 @@
 // How Alma is spoken to over HTTP: the key's header, the quota header, and what Alma's answers
 // mean for retrying; handed to net::http_client, which knows none of it.
 //
-//   net::verdict examine_answer(net::result const&)   plain HTTP's verdict, then Alma's codes
+//   net::verdict examine_answer(net::result const&, std::string_view key_origin)
+//                                                     plain HTTP's verdict, then Alma's codes
 //   net::verdict unreadable_answer(std::string why)
 //   net::credential api_key_header(std::string key)   Authorization: apikey KEY
 //   inline constexpr std::string_view quota_header = "X-Exl-Api-Remaining";
-//   net::client_options http_options(std::string key) all of the above, ready for an http_client
+//   net::client_options http_options(std::string key, std::string key_origin)
+//                                                     all of the above, ready for an http_client
 //
 // Alma's error codes override what the status alone would say:
 //   PER_SECOND_THRESHOLD (429)     transient and over the rate: the institution's 25 calls/s
@@ -33,7 +35,8 @@ namespace marcpipe::alma {
 
 inline constexpr std::string_view quota_header = "X-Exl-Api-Remaining";
 
-inline net::verdict examine_answer(net::result const& r) {
+// `key_origin` is where the key came from (alma::api_key_origin), for the hint a refused key gets.
+inline net::verdict examine_answer(net::result const& r, std::string_view key_origin = "ALMA_API_KEY") {
     net::verdict v = net::examine(r);
     if (!r || v.kind == net::outcome_class::success) return v;
     auto error = parse_alma_error(r->body, r->status);
@@ -44,8 +47,8 @@ inline net::verdict examine_answer(net::result const& r) {
     v.tracking_id = error->tracking_id;
     if (error->code == "UNAUTHORIZED") {
         v.kind = net::outcome_class::fatal;
-        v.reason +=
-            " -- the API key is not valid for this API; check ALMA_API_KEY and its permissions";
+        v.reason += " -- the API key is not valid for this API; check " + std::string{key_origin} +
+                    " and the key's permissions";
     } else if (error->code == "DAILY_THRESHOLD") {
         v.kind = net::outcome_class::fatal;
         v.reason += " -- the institution's daily API threshold is used up; resume tomorrow";
@@ -62,17 +65,20 @@ inline net::verdict unreadable_answer(std::string const& why) {
 }
 
 // The key travels only here, never in a URL; the http_client scrubs it from every message.
-inline net::credential api_key_header(std::string key) {
-    return net::credential("Authorization", "apikey " + key, key);
+inline net::credential api_key_header(std::string key, std::string origin = "ALMA_API_KEY") {
+    net::credential c("Authorization", "apikey " + key, key);
+    c.origin = std::move(origin);
+    return c;
 }
 
 // Options for an http_client that talks to Alma; rate, concurrency and retries keep their
 // defaults for the caller to change. An empty key sends none (a test server that asks for none).
-inline net::client_options http_options(std::string key) {
+// `key_origin` names where the key came from in the hint a refused key gets.
+inline net::client_options http_options(std::string key, std::string key_origin = "ALMA_API_KEY") {
     net::client_options options;
-    if (!key.empty()) options.auth = api_key_header(std::move(key));
+    if (!key.empty()) options.auth = api_key_header(std::move(key), key_origin);
     options.quota_header = std::string(quota_header);
-    options.classify = examine_answer;
+    options.classify = [origin = std::move(key_origin)](net::result const& r) { return examine_answer(r, origin); };
     return options;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -129,6 +130,39 @@ inline std::string describe(problem const& p) {
     if (!p.message.empty()) line += " " + net::printable(p.message);
     if (!p.tracking_id.empty()) line += " (tracking ID " + net::printable(p.tracking_id) + ")";
     return line;
+}
+
+// The most of one field's text a row or a terminal line carries. A server's message is a
+// sentence; one of megabytes (a page of debug output) copied into every row would make a report
+// of gigabytes, so it is cut here, and the cut is said.
+inline constexpr std::size_t max_shown_text = 1024;
+
+// `text` cut to max_shown_text bytes (never inside a UTF-8 sequence or a \xNN escape), with
+// " [cut: N bytes in all]" after it when it was cut.
+inline std::string cut_for_showing(std::string text) {
+    if (text.size() <= max_shown_text) return text;
+    std::size_t const whole = text.size();
+    std::size_t end = max_shown_text;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    for (std::size_t back = 1; back <= 3 && back <= end; ++back)
+        if (text[end - back] == '\\' && end - back + 1 < whole && text[end - back + 1] == 'x') {
+            end -= back;
+            break;
+        }
+    text.resize(end);
+    return text + " [cut: " + std::to_string(whole) + " bytes in all]";
+}
+
+// The problem as it may be shown anywhere (a report row, a terminal line): every text field
+// passed through `scrub` (the API key and apikey=... replaced, control characters escaped:
+// net::http_client::scrub), then cut to max_shown_text. A server can echo anything into any of
+// them, the key included, so no field is trusted to be clean. A run writes each problem only
+// through this (pipeline::run::release).
+template <typename Scrub>
+problem shown(problem p, Scrub&& scrub) {
+    for (std::string* field : {&p.mms_id, &p.holding_id, &p.alma_code, &p.message, &p.tracking_id})
+        *field = cut_for_showing(std::string{scrub(std::string_view{*field})});
+    return p;
 }
 
 // Writes a header and then rows to a stream.

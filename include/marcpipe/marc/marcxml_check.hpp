@@ -25,12 +25,25 @@ namespace marcpipe::marc::detail {
 // Returns the problem with its offset in `bytes`, if any.
 // `sections`: whether the chunk may hold comments, CDATA sections or processing instructions
 // (the batch path has made sure it holds none).
+// The references part of it (check_references) stands alone for XML a reader other than this
+// one parses: pugixml leaves an undeclared entity or a malformed reference in the text literally.
+inline std::optional<marcxml_fault> check_references(std::string_view bytes, bool sections = true,
+                                                     bool characters = true);
+
 inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes, bool sections = true) {
     if (auto bad = find_non_xml_char(bytes)) {
         bool const utf8 = bad.what == "invalid UTF-8";
         return marcxml_fault{utf8 ? error_code::invalid_utf8 : error_code::malformed_xml,
                              static_cast<std::ptrdiff_t>(bad.offset), std::move(bad.what)};
     }
+    return check_references(bytes, sections);
+}
+
+// The first reference in `bytes` that is not one of XML's five entities nor a well-formed
+// character reference. `characters`: a reference to a character XML 1.0 does not allow
+// (&#x1E;) is a fault too; without it such a reference passes, for callers that take the
+// character and replace it later (marc/replacement.hpp).
+inline std::optional<marcxml_fault> check_references(std::string_view bytes, bool sections, bool characters) {
     // Comments, CDATA sections and processing instructions hold no references; they are
     // looked for only between references, and only when there is a reference at all.
     std::size_t sections_checked = sections ? 0 : bytes.size();  // none before here
@@ -88,7 +101,7 @@ inline std::optional<marcxml_fault> check_xml_chunk(std::string_view bytes, bool
                 cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(v);
             }
             if (!ok) return bad("malformed character reference &" + std::string{ref} + ";");
-            if (!is_xml_char(cp))
+            if (characters && !is_xml_char(cp))
                 return bad("character reference &" + std::string{ref} +
                            "; names a character XML 1.0 does not allow");
             continue;

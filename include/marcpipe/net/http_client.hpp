@@ -74,6 +74,7 @@ struct credential {
     std::string name;    // of the header; empty: nothing sent (a public test server)
     std::string value;   // sent as it is
     std::string secret;  // the part never printed (the key in "apikey KEY"); empty: all of value
+    std::string origin;  // where it came from, for a hint when it is refused ("ALMA_API_KEY"); may be empty
 };
 
 struct client_options {

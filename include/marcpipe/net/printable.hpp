@@ -4,10 +4,11 @@
 //
 // An error message, an error code or a tracking ID is the server's text: printed as it came, an
 // ESC or a C1 control starts a terminal escape sequence (retitle the window, move the cursor,
-// hide the rest of the line), CR and BS overwrite what was printed before, BEL rings. Every
-// control character (C0, DEL, and C1 as UTF-8 U+0080-U+009F) is shown as \xNN instead, as are
-// bytes that are not UTF-8, so nothing the server said is lost and nothing of it acts on the
-// terminal. Plain text and well-formed UTF-8 pass unchanged. A backslash is left as it is, so
+// hide the rest of the line), CR and BS overwrite what was printed before, BEL rings; a
+// bidirectional control (U+202A-U+202E, U+2066-U+2069) makes the rest of a line read backwards.
+// Every control character (C0, DEL, C1 as UTF-8 U+0080-U+009F, and those bidirectional ones) is
+// shown as \xNN a byte instead, as are bytes that are not UTF-8, so nothing the server said is lost
+// and nothing of it acts on the terminal. Plain text and well-formed UTF-8 pass unchanged. A backslash is left as it is, so
 // the function can be applied to text twice without changing it the second time (messages pass
 // several layers); the price is that a literal "\x1B" and an ESC look alike.
 #pragma once
@@ -53,6 +54,16 @@ inline std::size_t utf8_length(std::string_view text, std::size_t i) noexcept {
     return need + 1;
 }
 
+// Whether a well-formed UTF-8 sequence is a control shown escaped: U+0080-U+009F, the C1
+// controls (CSI among them: C2 80 - C2 9F), and the bidirectional embeddings, overrides and
+// isolates U+202A-U+202E (E2 80 AA - AE) and U+2066-U+2069 (E2 81 A6 - A9).
+inline bool is_control(std::string_view seq) noexcept {
+    auto const b = [&](std::size_t k) { return static_cast<unsigned char>(seq[k]); };
+    if (seq.size() == 2) return b(0) == 0xC2 && b(1) < 0xA0;
+    if (seq.size() != 3 || b(0) != 0xE2) return false;
+    return (b(1) == 0x80 && b(2) >= 0xAA && b(2) <= 0xAE) || (b(1) == 0x81 && b(2) >= 0xA6 && b(2) <= 0xA9);
+}
+
 }  // namespace detail
 
 inline std::string printable(std::string_view text) {
@@ -76,10 +87,8 @@ inline std::string printable(std::string_view text) {
             ++i;
             continue;
         }
-        // U+0080-U+009F, the C1 controls (CSI among them), are C2 80 - C2 9F.
-        if (c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
-            detail::append_hex_escape(out, c);
-            detail::append_hex_escape(out, static_cast<unsigned char>(text[i + 1]));
+        if (detail::is_control(text.substr(i, len))) {
+            for (std::size_t k = 0; k < len; ++k) detail::append_hex_escape(out, static_cast<unsigned char>(text[i + k]));
         } else {
             out.append(text.substr(i, len));
         }

@@ -60,6 +60,7 @@
 #include "../coro/generator.hpp"
 #include "../coro/task.hpp"
 #include "../marc/output_format.hpp"
+#include "../net/printable.hpp"
 #include "background_sync.hpp"
 #include "items.hpp"
 #include "job_identity.hpp"
@@ -354,12 +355,12 @@ public:
                                        : "a " + std::string{to_string(input_format_)} + " export";
         o << p << ": " << (total_bibs_ ? *total_bibs_ : first_bib() + progress_.bibs_listed) << " bibs from " << source
           << ", " << r.records << " holdings records written to "
-          << (to_stdout() ? std::string{"standard output"} : options_.output) << " ("
+          << (to_stdout() ? std::string{"standard output"} : net::printable(options_.output)) << " ("
           << to_string(options_.format) << ")";
         if (first_bib()) o << ", resumed after bib " << first_bib();
         if (recalled_) o << " (" << recalled_ << " answers taken from the interrupted run)";
         o << "; " << r.problems << " problems";
-        if (r.problems && !options_.report.empty()) o << " (see " << options_.report << ")";
+        if (r.problems && !options_.report.empty()) o << " (see " << net::printable(options_.report) << ")";
         if (auto open = progress_.bibs_listed_after_availability)
             o << "; " << open << " bibs asked for their holdings list (availability could not vouch for them)";
         o << "; ";
@@ -542,12 +543,16 @@ private:
     void release(std::uint64_t seq, alma::problem const& p) {
         if (seq < first_bib()) return;  // found again while reading past the finished bibs
         ++problems_reported_;
+        // Every row and line passes here: each field scrubbed of the key and cut, wherever shown.
+        auto const safe = [this](alma::problem const& q) {
+            return alma::shown(q, [this](std::string_view text) { return client_->http().scrub(text); });
+        };
         if (report_) {
-            report_->write(alma::csv_row(p));
+            report_->write(alma::csv_row(safe(p)));
         } else if (shown_ < options_.problems_shown) {
             ++shown_;
             std::cerr << (progress_shown_ ? "\r\x1b[K" : "") << options_.program << ": "
-                      << client_->http().scrub(alma::describe(p)) << "\n";
+                      << alma::describe(safe(p)) << "\n";
         }
     }
 
