@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"marc21", "marcxml"}));
     // One code each time, so that `--library LAW INPUT` leaves INPUT to be the input.
     app.add_option("--library", libraries, "library code in 852 $b (repeatable)")->required()->allow_extra_args(false);
+    bool restart = false;
+    app.add_flag("--restart", restart,
+                 "discard what an earlier run that did not finish left at the output (its journal and saved answers) and "
+                 "start over; without it, a run over such a journal is refused");
     connection.add_to(app);
     try {
         app.parse(argc, argv);
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
         o.program = "custom-filter";
         o.input = input;
         o.output = output;
+        o.restart = restart;
         o.format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
         if (marcpipe::marc::binary_on_terminal(o.format, output))
             throw pipeline::setup_error("custom-filter: " + std::string{marcpipe::marc::binary_on_terminal_hint});

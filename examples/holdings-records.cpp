@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
     app.add_option("--require", require, "keep only records with this field (repeatable)")
         ->allow_extra_args(false)->check(marcpipe::examples::field_tag());
     app.add_option("--errors", errors, "write the CSV report of holdings that failed here");
+    bool restart = false;
+    app.add_flag("--restart", restart,
+                 "discard what an earlier run that did not finish left at the output (its journal and saved answers) and "
+                 "start over; without it, a run over such a journal is refused");
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
         o.output = output;
         o.format = output_format;
         o.report = errors;
+        o.restart = restart;
         o.show_progress = false;
         pipeline::run run{client, o};
         auto result = run.write(pairs(in, run.problems()) | pipeline::holdings_records(run, fetch) |

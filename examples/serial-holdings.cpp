@@ -4,6 +4,7 @@
 //
 //   ALMA_API_KEY=... serial-holdings https://api-na.hosted.exlibrisgroup.com bibs.mrc LAW law.xml
 //   ALMA_API_KEY=... serial-holdings ... --resume      (the same command, after a stop)
+//   ALMA_API_KEY=... serial-holdings ... --restart     (after a stop: discard it, start over)
 //
 // Exit status: 0 done; 1 done, with problems (on standard error); 2 usage; 3 stopped early.
 #include <marcpipe/marcpipe.hpp>
@@ -19,8 +20,9 @@ namespace pipeline = marcpipe::pipeline;
 
 int main(int argc, char** argv) {
     bool const resume = argc == 6 && std::string{argv[5]} == "--resume";
-    if (argc != 5 && !resume) {
-        std::cerr << "usage: serial-holdings BASE_URL EXPORT LIBRARY OUTPUT.xml [--resume]\n";
+    bool const restart = argc == 6 && std::string{argv[5]} == "--restart";
+    if (argc != 5 && !resume && !restart) {
+        std::cerr << "usage: serial-holdings BASE_URL EXPORT LIBRARY OUTPUT.xml [--resume | --restart]\n";
         return 2;
     }
     std::string const library = argv[3];
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
         o.format = marcpipe::marc::output_format::marcxml;
         o.job = "library=" + library;  // resuming for another library would mix two outputs
         o.resume = resume;
+        o.restart = restart;
         pipeline::run run{client, o};
 
         // Bibs carry their record: leader/07 says which are serials.

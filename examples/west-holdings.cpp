@@ -34,7 +34,7 @@ namespace pipeline = marcpipe::pipeline;
 int main(int argc, char** argv) {
     std::string input, output = "-", format, errors, source = "list", institution, set_id, west;
     std::vector<std::string> require;
-    bool resume = false, progress = false, no_progress = false, dry_run = false, west_strict = false;
+    bool resume = false, restart = false, progress = false, no_progress = false, dry_run = false, west_strict = false;
     std::optional<long long> keep_calls;
     marcpipe::examples::alma_options connection;
 
@@ -55,8 +55,12 @@ int main(int argc, char** argv) {
     app.add_option("--require", require, "keep only records with this field (repeatable)")
         ->allow_extra_args(false)->check(marcpipe::examples::field_tag());
     app.add_option("--errors", errors, "write the CSV report of bibs and holdings that failed here (not the -o file)");
-    app.add_flag("--resume", resume,
-                 "finish a run that stopped early (same command, plus --resume; same base URL and unchanged input)");
+    auto* resume_flag = app.add_flag(
+        "--resume", resume, "finish a run that stopped early (same command, plus --resume; same base URL and unchanged input)");
+    app.add_flag("--restart", restart,
+                 "discard what an earlier run that did not finish left at the output (its journal and saved answers) "
+                 "and start over; without it, a run over such a journal is refused")
+        ->excludes(resume_flag);
     app.add_option("--holdings-source", source,
                    "list: one holdings-list call per bib (every holding); bibs: 100 bibs per call, holding IDs from "
                    "availability (AVA $8), and a holdings-list call for each bib whose availability cannot vouch for "
@@ -113,11 +117,13 @@ int main(int argc, char** argv) {
         o.format = marc::output_format_for(output, format, marc::output_format::marc21);
         o.report = errors;
         o.resume = resume;
+        o.restart = restart;
         o.job = pipeline::job_line(job);
         if (progress || no_progress) o.show_progress = progress;
         if (marc::binary_on_terminal(o.format, output))
             throw pipeline::setup_error("west-holdings: " + std::string{marc::binary_on_terminal_hint});
-        pipeline::chosen_input chosen{input, set_id, "west-holdings", output};
+        // A dry run keeps nothing: a set's members go to a temporary file.
+        pipeline::chosen_input chosen{input, set_id, "west-holdings", dry_run ? "" : output};
 
         std::string const base_url = connection.base();
         key = connection.api_key();
@@ -126,18 +132,23 @@ int main(int argc, char** argv) {
         marcpipe::net::http_client http{http_options};
         alma::client client{http, base_url};
         // --west copies each bib's OCLC number: a set is saved with its bibs' records.
-        o.input = chosen.path(client, resume, std::cerr, preset.has_value());
+        auto input_path = [&] { return chosen.path(client, resume, std::cerr, preset.has_value()); };
         auto const holdings_from = source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
         if (dry_run) {
             pipeline::dry_run_options d;
             d.program = "west-holdings";
-            d.input = o.input;
+            d.input = input_path();
             d.institution = institution;
             d.source = holdings_from;
             d.keep_calls = keep_calls;
             d.bib_records = preset.has_value();
             return pipeline::dry_run(client, d);
         }
+        // A set is read once the run holds its locks and has checked every path.
+        if (chosen.from_set())
+            o.input_source = input_path;
+        else
+            o.input = input;
         pipeline::run run{client, o};
 
         // Read-ahead windows a few times the concurrency: enough to keep every slot busy while the

@@ -365,7 +365,10 @@ private:
     }
 
     void open(bool fresh) {
-        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0666);
+        // Never through a symbolic link, and a fresh log created exclusively: see open_side_file()
+        // in pipeline/posix_io.hpp, which the run's other side files use.
+        if (fresh) ::unlink(path_.c_str());
+        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_EXCL : 0), 0666);
         if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path_);
         std::error_code ec;
         bytes_ = fresh ? 0 : std::filesystem::file_size(path_, ec);

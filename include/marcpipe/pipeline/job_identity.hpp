@@ -3,6 +3,10 @@
 // A resumed run of another job would splice two different outputs together: another Alma
 // (base URL), another input or the same input changed, other options. The identity is a line of
 // `key=value` words, values escaped, so a refusal can say which part differs.
+//
+// The input is the same when its content is (its size and a hash of it), whatever name it is
+// given: ./in.mrc, an absolute path, a path from another working directory. Its name is kept
+// (made absolute) to say which input an earlier run read.
 #pragma once
 
 #include <fcntl.h>
@@ -12,16 +16,28 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../net/printable.hpp"
+
 namespace marcpipe::pipeline {
 
 // The parts of a job's identity, in order: {"base", url}, {"input", path}, ...
 using job_parts = std::vector<std::pair<std::string, std::string>>;
+
+// A file's name as a job records it: absolute, so that the same run from another working
+// directory is the same job. "-" and the empty name stay as they are.
+inline std::string absolute_name(std::string const& path) {
+    if (path.empty() || path == "-") return path;
+    std::error_code ec;
+    auto const named = std::filesystem::absolute(path, ec).lexically_normal();
+    return ec ? path : named.string();
+}
 
 // FNV-1a (64 bits) of a whole file, in hex; nothing when it cannot be read.
 inline std::optional<std::string> fnv1a64_of_file(std::string const& path) {
@@ -45,7 +61,8 @@ inline std::optional<std::string> fnv1a64_of_file(std::string const& path) {
     return std::string{hex};
 }
 
-// The input file as it is on disk: size, modification time and a hash of its content.
+// The input file as it is on disk: its name (absolute), size, modification time and a hash of
+// its content; its name alone when it is no file (standard input, none).
 // Equal size and modification time are no proof of equal content: an edit in place can keep
 // both (and `touch -r` restores the time), so the whole file is hashed. The hash is a fast one
 // rather than a cryptographic one: it guards against accidents, not an adversary, and it reads
@@ -53,7 +70,8 @@ inline std::optional<std::string> fnv1a64_of_file(std::string const& path) {
 inline job_parts input_identity(std::string const& input) {
     job_parts parts;
     struct stat st {};
-    if (input.empty() || input == "-" || ::stat(input.c_str(), &st) != 0) return parts;
+    if (input.empty() || input == "-" || ::stat(input.c_str(), &st) != 0) return {{"input", input}};
+    parts.emplace_back("input", absolute_name(input));
     parts.emplace_back("size", std::to_string(st.st_size));
     char mtime[48];  // nanoseconds zero-padded, or 1.5 s and 1.000000005 s would look alike
     std::snprintf(mtime, sizeof mtime, "%lld.%09ld", static_cast<long long>(st.st_mtim.tv_sec),
@@ -82,30 +100,71 @@ inline std::string job_line(job_parts const& parts) {
     return line;
 }
 
-// Why a journal's job line is not the job `mine`: the parts that differ, in words.
-inline std::string job_difference(job_parts const& mine, std::string const& journal_line) {
-    std::map<std::string, std::string> theirs, ours, shown;
-    for (std::size_t pos = 0; pos < journal_line.size();) {
-        std::size_t end = journal_line.find(' ', pos);
-        if (end == std::string::npos) end = journal_line.size();
-        std::string const word = journal_line.substr(pos, end - pos);
+namespace detail {
+// A job line's words, key to value, values as written (escaped).
+inline std::map<std::string, std::string> job_words(std::string const& line) {
+    std::map<std::string, std::string> words;
+    for (std::size_t pos = 0; pos < line.size();) {
+        std::size_t end = line.find(' ', pos);
+        if (end == std::string::npos) end = line.size();
+        std::string const word = line.substr(pos, end - pos);
         auto eq = word.find('=');
-        if (eq != std::string::npos) theirs[word.substr(0, eq)] = word.substr(eq + 1);
+        if (eq != std::string::npos) words[word.substr(0, eq)] = word.substr(eq + 1);
         pos = end + 1;
     }
-    for (auto const& [key, value] : mine) {
-        ours[key] = job_line({{"", value}}).substr(1);
-        shown[key] = value;
+    return words;
+}
+inline std::map<std::string, std::string> job_words(job_parts const& parts) {
+    std::map<std::string, std::string> words;
+    for (auto const& [key, value] : parts) words[key] = job_line({{"", value}}).substr(1);
+    return words;
+}
+// A value as written, shown: its escapes undone, and nothing in it that a terminal would obey.
+inline std::string shown_value(std::string const& written) {
+    std::string value;
+    for (std::size_t i = 0; i < written.size(); ++i) {
+        unsigned hex = 0;
+        if (written[i] == '%' && i + 2 < written.size() &&
+            std::sscanf(written.c_str() + i + 1, "%2x", &hex) == 1) {
+            value += static_cast<char>(hex);
+            i += 2;
+        } else {
+            value += written[i];
+        }
     }
+    return net::printable(value);
+}
+}  // namespace detail
+
+// Whether a journal's job line is the job `mine`: every part the same, except the input's name
+// when the content of the input is known to both (size and hash), which is what is compared.
+inline bool same_job(job_parts const& mine, std::string const& journal_line) {
+    auto theirs = detail::job_words(journal_line);
+    auto ours = detail::job_words(mine);
+    if (theirs.count("input-fnv1a64") && ours.count("input-fnv1a64"))
+        theirs.erase("input"), ours.erase("input");
+    return theirs == ours;
+}
+
+// Why a journal's job line is not the job `mine`: the parts that differ, in words.
+inline std::string job_difference(job_parts const& mine, std::string const& journal_line) {
+    auto theirs = detail::job_words(journal_line);
+    auto ours = detail::job_words(mine);
+    std::map<std::string, std::string> shown;
+    for (auto const& [key, value] : mine) shown[key] = net::printable(value);
     auto differs = [&](std::string const& key) { return theirs[key] != ours[key]; };
     std::vector<std::string> why;
     if (differs("base"))
         why.push_back("it asked " +
-                      (theirs["base"].empty() ? std::string{"another Alma"} : theirs["base"]) +
+                      (theirs["base"].empty() ? std::string{"another Alma"}
+                                              : detail::shown_value(theirs["base"])) +
                       ", this run asks " + shown["base"]);
-    if (differs("input"))
-        why.push_back("it read another input");
-    else if (differs("size") || differs("input-fnv1a64"))
+    bool const content = differs("size") || differs("input-fnv1a64");
+    if (differs("input") &&
+        (content || !theirs.count("input-fnv1a64") || !ours.count("input-fnv1a64")))
+        why.push_back("it read another input, " + detail::shown_value(theirs["input"]) +
+                      " (this run reads " + shown["input"] + ")");
+    else if (content)
         why.push_back("the content of " + shown["input"] + " has changed since");
     else if (differs("mtime"))
         why.push_back(shown["input"] + " was modified since");

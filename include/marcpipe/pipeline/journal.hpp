@@ -105,8 +105,7 @@ public:
 
     // Starts a new journal for `job` (fresh), or appends to the existing one (resume).
     journal(std::string path, std::string const& job, bool fresh) : path_{std::move(path)} {
-        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0666);
-        if (fd_ < 0) detail::throw_errno("cannot open the journal " + path_);
+        fd_ = detail::open_side_file(path_, O_WRONLY | O_APPEND, fresh);
         if (fresh) {
             std::string head{magic};
             head += "\njob ";

@@ -10,8 +10,13 @@
 //     directly: renaming over it would replace the device or the pipe with a plain file. Such an
 //     output keeps no state to resume from;
 //   - a directory, a block device or a socket is refused;
-//   - the input itself is refused (the run would overwrite what it is reading), and so is one
-//     file named both as output and as report (two writers would mix their bytes).
+//   - the input, the output, the report and every file kept beside the output or the report
+//     (FILE.part, .journal, .answers, .lock, .set-members) must be distinct files, compared by
+//     identity (device and inode) where they exist: a run would otherwise overwrite, cut or
+//     remove what it reads or what it has just written;
+//   - a symbolic link found at the name of a file kept beside an output is refused: the run
+//     would overwrite whatever the link points to (see open_side_file() in posix_io.hpp), and so
+//     is an output whose name leaves no room in its directory for the names beside it.
 //
 // A program that makes the output's name (a directory given for a generated file name) makes it
 // first and hands the full path to check_paths().
@@ -28,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace marcpipe::pipeline {
 
@@ -50,8 +56,13 @@ struct output_target {
 
     bool is_file() const noexcept { return what == kind::file; }
     bool is_stream() const noexcept { return what == kind::stream; }
-    // The name it is written under until the run ends.
+    // The files kept beside it (a link's target), named here once: the name it is written under
+    // until the run ends, the run's journal, its answer log, its lock, an Alma set's saved members.
     std::string side_path() const { return file + ".part"; }
+    std::string journal_path() const { return file + ".journal"; }
+    std::string answers_path() const { return file + ".answers"; }
+    std::string lock_path() const { return file + ".lock"; }
+    std::string members_path() const { return file + ".set-members"; }
 };
 
 namespace detail {
@@ -144,6 +155,63 @@ struct run_paths {
     std::optional<output_target> report;
 };
 
+namespace detail {
+// One file a run reads or writes, for the check that they are all distinct.
+struct run_file {
+    std::string path;
+    std::string role;  // "the input", "the journal of the output out.mrc", ...
+    int owner;         // 0 the input, 1 the output and its side files, 2 the report and its
+    bool side;         // kept beside the output or the report
+};
+
+// The input, the outputs, and every file kept beside an output written aside.
+inline std::vector<run_file> run_files(std::string const& input, run_paths const& r) {
+    std::vector<run_file> files;
+    if (!input.empty() && input != "-") files.push_back({input, "the input", 0, false});
+    auto add = [&](output_target const& t, std::string const& what, int owner) {
+        files.push_back({t.path, "the " + what, owner, false});
+        if (!t.is_file()) return;
+        std::string const of = " of the " + what + " " + t.path;
+        files.push_back({t.side_path(), "the file written aside" + of, owner, true});
+        files.push_back({t.lock_path(), "the lock" + of, owner, true});
+        if (owner != 1) return;
+        files.push_back({t.journal_path(), "the journal" + of, owner, true});
+        files.push_back({t.answers_path(), "the answer log" + of, owner, true});
+        files.push_back({t.answers_path() + ".old", "the older answer log" + of, owner, true});
+        files.push_back({t.members_path(), "the saved members of a set" + of, owner, true});
+        files.push_back(
+            {t.members_path() + ".part", "the saved members of a set" + of, owner, true});
+    };
+    add(r.output, "output", 1);
+    if (r.report) add(*r.report, "report", 2);
+    return files;
+}
+
+inline bool is_character_device(std::string const& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+// A side file's name must fit in its directory, and must not be a symbolic link.
+inline void check_side_file(run_file const& f) {
+    auto dir = std::filesystem::path{f.path}.parent_path();
+    if (dir.empty()) dir = ".";
+    long const max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+    auto const name = std::filesystem::path{f.path}.filename().string();
+    // A set's members are written only by a run that reads a set; chosen_input checks their name.
+    bool const members = f.role.starts_with("the saved members");
+    if (max > 0 && !members && name.size() > static_cast<std::size_t>(max))
+        throw path_refused("cannot use " + f.path + " as " + f.role + ": the name is too long (" +
+                           std::to_string(name.size()) + " bytes; the directory allows " +
+                           std::to_string(max) + "); name a shorter file");
+    struct stat st {};
+    if (::lstat(f.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        throw path_refused("cannot use " + f.path + " as " + f.role +
+                           ": it is a symbolic link, and a run never writes through a link at a "
+                           "name of its own; remove it");
+}
+}  // namespace detail
+
 // Checks a run's paths together: `input` (empty: none; "-": standard input), `output` ("-":
 // standard output) and `report` (empty: none). Throws path_refused naming the path.
 // A character device may be shared (-o /dev/null --errors /dev/null is harmless); a FIFO may
@@ -152,22 +220,22 @@ inline run_paths check_paths(std::string const& input, std::string const& output
                              std::string const& report) {
     run_paths r{resolve_output(output), std::nullopt};
     if (!report.empty()) r.report = resolve_output(report);
-    auto shareable = [](output_target const& t) {
-        struct stat st {};
-        return t.is_stream() && ::stat(t.file.c_str(), &st) == 0 && S_ISCHR(st.st_mode);
-    };
-    if (!input.empty() && input != "-" && output != "-" && !shareable(r.output) &&
-        same_file(input, output))
-        throw path_refused("cannot write the output to " + output +
-                           ": it is the input; name another file");
-    if (!r.report) return r;
-    if (!input.empty() && input != "-" && report != "-" && !shareable(*r.report) &&
-        same_file(input, report))
-        throw path_refused("cannot write the report to " + report +
-                           ": it is the input; name another file");
-    if (!shareable(r.output) && same_file(output, report))
-        throw path_refused("cannot write the report to " + report + ": it is also the output (" +
-                           output + "); name another file");
+    auto const files = detail::run_files(input, r);
+    for (auto const& f : files)
+        if (f.side) detail::check_side_file(f);
+    for (std::size_t j = 0; j < files.size(); ++j)
+        for (std::size_t i = 0; i < j; ++i) {
+            auto const& a = files[i];
+            auto const& b = files[j];
+            // Files beside one output are distinct by their names; a run reading a set reads
+            // the members it saved beside its output.
+            if (a.owner == b.owner) continue;
+            if (a.owner == 0 && b.role.starts_with("the saved members")) continue;
+            if (detail::is_character_device(a.path) || !same_file(a.path, b.path)) continue;
+            throw path_refused("cannot use " + b.path + " as " + b.role + ": it is " + a.role +
+                               (a.path == b.path ? std::string{} : " (" + a.path + ")") +
+                               "; name another file");
+        }
     return r;
 }
 

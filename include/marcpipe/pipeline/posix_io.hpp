@@ -32,6 +32,21 @@ inline void write_all(int fd, char const* data, std::size_t n, std::string const
         n -= static_cast<std::size_t>(w);
     }
 }
+// Opens a file a run keeps beside its output (FILE.part, .journal, .answers, .lock), never through
+// a symbolic link: a link planted at that name, in a directory others can write, would have the
+// run overwrite whatever it points to. `fresh`: whatever is at the name is removed first and the
+// file created exclusively, so the file written is surely this run's own.
+inline int open_side_file(std::string const& path, int flags, bool fresh) {
+    if (fresh && ::unlink(path.c_str()) != 0 && errno != ENOENT)
+        throw_errno("cannot remove " + path);
+    int const fd =
+        ::open(path.c_str(), flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_EXCL : 0), 0666);
+    if (fd >= 0) return fd;
+    if (errno == ELOOP || (fresh && errno == EEXIST))
+        throw_errno("cannot open " + path +
+                    ": a symbolic link or another file was put there; refused");
+    throw_errno("cannot open " + path);
+}
 inline void sync_directory_of(std::filesystem::path const& p) {
     auto dir = p.parent_path();
     if (dir.empty()) dir = ".";

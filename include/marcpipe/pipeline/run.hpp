@@ -85,6 +85,11 @@ struct run_options {
     std::string job;                   // whatever else decides the output ("require=583"); a resumed
                                        // run must have the same
     bool resume = false;               // carry on from the journal of an earlier run of the job
+    bool restart = false;              // discard what an earlier, unfinished run left at the output
+                                       // and start over (without it, such a run is refused)
+    // When set, gives the input once the paths are checked and the locks held, before anything
+    // of an earlier run is trusted (an Alma set's members, read then); `input` is ignored.
+    std::function<std::string()> input_source;
     bool stop_on_signals = true;       // SIGINT, SIGTERM and SIGHUP stop the run, state saved
     std::optional<bool> show_progress; // a progress line on stderr; default: when it is a terminal
     std::size_t problems_shown = 20;   // without a report, how many problems stderr shows
@@ -343,9 +348,13 @@ public:
             o << "\n" << p << ": ";
             if (to_stdout())
                 o << "the output went to standard output, so this run cannot be resumed; fix the cause and run it again";
-            else if (!resumable())
+            else if (!output_target_.is_file())
                 o << "the output went to a device or FIFO, so this run cannot be resumed; fix the cause and run it "
                      "again";
+            else if (!resumable())
+                o << "the report went to " << options_.report
+                  << ", a device or FIFO, so this run cannot be resumed (a resumable run needs its report in a "
+                     "regular file); fix the cause and run it again";
             else
                 o << "fix the cause, then rerun the same command with --resume to finish";
             return o.str();
@@ -377,8 +386,8 @@ private:
     }
     // Beside the file the output goes to (a link followed), where its lock is: one job's state
     // whichever name the output is given by.
-    std::string journal_path() const { return output_target_.file + ".journal"; }
-    std::string answers_path() const { return output_target_.file + ".answers"; }
+    std::string journal_path() const { return output_target_.journal_path(); }
+    std::string answers_path() const { return output_target_.answers_path(); }
 
     // Whether an answer goes into the answer log: one that settles its question, and not one
     // cut short by the run stopping.
@@ -390,10 +399,10 @@ private:
     // The job's identity in the journal (job_identity.hpp): where it asks (the base URL), the
     // input as it is on disk (its content hashed), and whatever else decides the output.
     job_parts job_identity_parts() const {
-        job_parts parts{{"base", client_->urls().api_root()}, {"input", options_.input}};
+        job_parts parts{{"base", client_->urls().api_root()}};
         for (auto& part : input_identity(options_.input)) parts.push_back(std::move(part));
         parts.emplace_back("format", std::string{to_string(options_.format)});
-        parts.emplace_back("errors", options_.report);
+        parts.emplace_back("errors", absolute_name(options_.report));
         if (!options_.job.empty()) parts.emplace_back("options", options_.job);
         return parts;
     }
@@ -421,6 +430,8 @@ private:
             throw setup_error(p + ": --resume needs an output file (-o PATH), not standard output");
         if (options_.resume && options_.input == "-")
             throw setup_error(p + ": --resume needs the input as a file, not standard input");
+        if (options_.resume && options_.restart)
+            throw setup_error(p + ": --resume finishes an earlier run, --restart discards it: give one of them");
         // The paths first, then the locks: a refused path must not leave a lock file behind,
         // and nothing of an earlier run (journal, side files) is read or cut before the locks
         // are held.
@@ -434,6 +445,13 @@ private:
                                       " is a device or FIFO, written directly, with nothing kept to resume");
         for (auto const* t : {&output_target_, report_target_ ? &*report_target_ : nullptr})
             if (t && t->is_file()) locks_.emplace_back(t->file, p);
+        if (output_target_.is_file() && !options_.resume) unfinished_run_met();
+
+        // An Alma set's members are read only now, with the locks held and every path checked.
+        if (options_.input_source) {
+            options_.input = options_.input_source();
+            check_paths(options_.input, options_.output, options_.report);
+        }
         std::string const job = resumable() ? job_identity() : std::string{};
 
         // Where this run starts: the last checkpoint whose bytes are all in the files written aside.
@@ -453,10 +471,16 @@ private:
             } catch (journal_error const& e) {
                 throw setup_error(p + ": " + e.what());
             }
-            if (previous && previous->job != journal::one_line(job))
+            if (previous && !same_job(job_identity_parts(), previous->job))
                 throw setup_error(p + ": " + journal_path() + " belongs to a different job: " +
                                   job_difference(job_identity_parts(), previous->job) +
-                                  "; rerun without --resume to start over");
+                                  "; rerun with --restart instead of --resume to discard it and start over");
+            // No journal, and the output there: the run that wrote it finished.
+            if (!previous && std::filesystem::exists(output_target_.file))
+                throw setup_error(p + ": --resume: " + options_.output +
+                                  " is complete (no journal at " + journal_path() +
+                                  ": the run that wrote it finished); nothing to resume. To run the job again, leave "
+                                  "out --resume");
             if (!previous) std::cerr << p << ": no journal at " << journal_path() << "; starting from the beginning\n";
         }
         bool const fresh = !(previous && previous->last);
@@ -505,6 +529,40 @@ private:
             answers_.emplace(answers_path(), !previous, start_.bibs_done);
         }
         records_.emplace(*output_, options_.format, !fresh, start_.records);
+    }
+
+    // A run that is not a resume, at an output where an earlier run left its journal: refused,
+    // since starting again would throw away what that run did (its calls included); with
+    // `restart`, what it left is discarded.
+    void unfinished_run_met() {
+        std::string const& p = options_.program;
+        if (options_.restart) {
+            std::filesystem::remove(journal_path());
+            alma::answer_log::remove_files(answers_path());
+            return;
+        }
+        std::optional<journal_state> earlier;
+        try {
+            earlier = journal::read(journal_path());
+        } catch (journal_error const& e) {
+            throw setup_error(p + ": " + e.what() + "; remove it, or rerun with --restart to start over");
+        }
+        if (!earlier) return;
+        std::string const state =
+            earlier->finished ? "finished but was stopped before renaming its files"
+                              : "did not finish (" + std::to_string(earlier->last ? earlier->last->bibs_done : 0) +
+                                    " bibs finished and saved)";
+        // Whether --resume fits can be told when the input is known (a set's is read later).
+        std::string fits = " (if it is the same job)";
+        if (!options_.input_source && resumable()) {
+            auto const mine = job_identity_parts();
+            fits = same_job(mine, earlier->job) ? " (it is the same job)"
+                                                : " (if it were the same job; it is not: " +
+                                                      job_difference(mine, earlier->job) + ")";
+        }
+        throw setup_error(p + ": " + journal_path() + " holds an earlier run of " + options_.output + " that " + state +
+                          "; rerun with --resume to finish it" + fits +
+                          ", or with --restart to discard it and start over");
     }
 
     static coro::generator<bib> nothing_left() { co_return; }

@@ -41,8 +41,8 @@ public:
     // `program` for whoever finds it taken. Throws run_lock_held, or std::system_error.
     run_lock(std::string const& file, std::string_view program) : path_{file + ".lock"} {
         for (;;) {
-            fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-            if (fd_ < 0) detail::throw_errno("cannot create the lock file " + path_);
+            // A lock left by a killed run is taken over, so the file is not created afresh.
+            fd_ = detail::open_side_file(path_, O_RDWR, false);
             if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
                 int const e = errno;
                 std::string const holder = e == EWOULDBLOCK ? read_holder() : std::string{};

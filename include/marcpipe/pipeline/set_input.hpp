@@ -8,13 +8,14 @@
 //   options.input = ids;   // and when the run has finished: std::filesystem::remove(ids)
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -28,7 +29,7 @@
 #include "../alma/ids.hpp"
 #include "../coro/sync_wait.hpp"
 #include "../marc/marcxml_writer.hpp"
-#include "journal_error.hpp"
+#include "output_path.hpp"
 #include "posix_io.hpp"
 #include "setup_error.hpp"
 
@@ -58,16 +59,25 @@ T await_set_call(alma::client& client, coro::task<alma::outcome<T>> call, std::s
     throw set_error("could not read set " + set_id + ": " + said + "; run the command again later", 3);
 }
 
-// Written aside and renamed, so a list that exists is whole.
-inline void save_id_list(std::string const& path, std::vector<std::string> const& ids) {
+// Written aside and renamed, so a file that exists is whole; the side file is created afresh,
+// never through a symbolic link (open_side_file).
+inline void save_members(std::string const& path, std::string const& text) {
     std::string const part = path + ".part";
-    {
-        std::ofstream out{part, std::ios::binary | std::ios::trunc};
-        for (auto const& id : ids) out << id << '\n';
-        out.flush();
-        if (!out) throw journal_error("cannot write the set's members to " + part);
+    int const fd = open_side_file(part, O_WRONLY, true);
+    try {
+        write_all(fd, text.data(), text.size(), part);
+    } catch (...) {
+        ::close(fd);
+        throw;
     }
+    ::close(fd);
     std::filesystem::rename(part, path);
+}
+
+inline void save_id_list(std::string const& path, std::vector<std::string> const& ids) {
+    std::string text;
+    for (auto const& id : ids) text += id + '\n';
+    save_members(path, text);
 }
 
 }  // namespace detail
@@ -109,19 +119,14 @@ inline void save_bib_records(alma::client& client, std::string const& set_id, st
         for (auto& b : await_set_call(client, client.bib_records(std::move(group)), set_id))
             found.insert_or_assign(std::move(b.mms_id), std::move(b.record));
     }
-    std::string const part = path + ".part";
-    {
-        std::ofstream out{part, std::ios::binary | std::ios::trunc};
-        marc::marcxml_writer xml{out};
-        for (auto const& id : ids) {
-            auto it = found.find(id);
-            xml.write(it != found.end() ? it->second : marc::record{"     nam a22     7i 4500", {marc::field{"001", id}}});
-        }
-        xml.finish();
-        out.flush();
-        if (!out) throw journal_error("cannot write the set's bib records to " + part);
+    std::ostringstream out;
+    marc::marcxml_writer xml{out};
+    for (auto const& id : ids) {
+        auto it = found.find(id);
+        xml.write(it != found.end() ? it->second : marc::record{"     nam a22     7i 4500", {marc::field{"001", id}}});
     }
-    std::filesystem::rename(part, path);
+    xml.finish();
+    save_members(path, std::move(out).str());
 }
 }  // namespace detail
 
@@ -168,8 +173,9 @@ inline std::string set_input(alma::client& client, std::string const& set_id, st
 
 // A program's input as the user names it: a file (an export or a list of MMS IDs) or an Alma set
 // of bibs (--set), exactly one of the two. A set's members are saved beside a resumable run's
-// output (OUTPUT.set-members), where --resume finds them; for a run that cannot be resumed, in a
-// temporary file that lives as long as this.
+// output (OUTPUT.set-members, a link's target followed), where --resume finds them; for a run
+// that cannot be resumed (standard output, a device, a FIFO) or keeps nothing (a dry run: give
+// no output), in a temporary file that lives as long as this.
 //
 //   pipeline::chosen_input in{input, set_id, "west-holdings", output};  // throws setup_error
 //   options.input = in.path(client, resume, std::cerr);
@@ -178,7 +184,8 @@ inline std::string set_input(alma::client& client, std::string const& set_id, st
 class chosen_input {
 public:
     // `resumable_output`: the output of a run that can be resumed; empty or "-" when it cannot.
-    // A set's members go beside it, so its directory must be there before anything is asked.
+    // A set's members go beside it when it is a regular file (new or existing), so its directory
+    // must be there, and the members' name fit there, before anything is asked.
     chosen_input(std::string file, std::string set_id, std::string program, std::string const& resumable_output = "")
         : file_{std::move(file)}, set_id_{std::move(set_id)}, program_{std::move(program)} {
         if (file_.empty() == set_id_.empty())
@@ -186,14 +193,24 @@ public:
         if (set_id_.empty()) return;
         if (!alma::is_valid_id(set_id_))
             throw setup_error(program_ + ": --set takes an Alma set ID (digits), not " + alma::quoted_id(set_id_));
-        if (resumable_output.empty() || resumable_output == "-") {
+        output_target beside;
+        if (!resumable_output.empty()) try {
+                beside = resolve_output(resumable_output);
+            } catch (path_refused const& e) {
+                throw setup_error(program_ + ": " + e.what());
+            }
+        if (!beside.is_file()) {
             temporary_ = std::make_unique<scoped_file>(temporary_members_path(program_));
             members_ = temporary_->path();
             return;
         }
-        if (auto dir = std::filesystem::path{resumable_output}.parent_path(); !dir.empty() && !std::filesystem::is_directory(dir))
-            throw setup_error(program_ + ": cannot write " + resumable_output + ": there is no directory " + dir.string());
-        members_ = resumable_output + ".set-members";
+        members_ = beside.members_path();
+        auto const dir = std::filesystem::path{members_}.parent_path();
+        long const max = ::pathconf(dir.empty() ? "." : dir.c_str(), _PC_NAME_MAX);
+        // Saved aside first, as MEMBERS.part.
+        if (max > 0 && std::filesystem::path{members_}.filename().string().size() + 5 > static_cast<std::size_t>(max))
+            throw setup_error(program_ + ": cannot save the set's members as " + members_ +
+                              ".part: the name is too long for its directory; name a shorter output");
     }
 
     bool from_set() const noexcept { return !set_id_.empty(); }

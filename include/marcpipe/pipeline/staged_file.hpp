@@ -49,16 +49,14 @@ public:
             return;
         }
         side_ = target.side_path();
-        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0);
-        fd_ = ::open(side_.c_str(), flags, 0666);
-        if (fd_ < 0) detail::throw_errno("cannot open " + side_);
+        fd_ = detail::open_side_file(side_, O_WRONLY, fresh);
         if (!fresh) {
             struct stat st {};
             if (::fstat(fd_, &st) != 0) detail::throw_errno("cannot stat " + side_);
             if (static_cast<std::uint64_t>(st.st_size) < keep_bytes)
                 throw journal_error(side_ + " is shorter (" + std::to_string(st.st_size) +
                                     " bytes) than the journal says (" + std::to_string(keep_bytes) +
-                                    "); start again without --resume");
+                                    "); start again with --restart");
             if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0)
                 detail::throw_errno("cannot truncate " + side_);
         }
