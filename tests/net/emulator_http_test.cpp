@@ -444,7 +444,6 @@ TEST_CASE("an Alma that goes away and comes back: calls fail as connection error
     CHECK_FALSE(http.stopped());
 }
 
-#ifdef MARCPIPE_HTTP_GET_MANY
 TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", "[net]") {
     emulator_process alma(emulator_flags({"--latency-ms", held, "--latency-jitter", "0.5"}));
     auto release = release_when_in_flight(alma, 6, "50");
@@ -484,4 +483,3 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
     std::remove(out.c_str());
     std::remove(err.c_str());
 }
-#endif
