@@ -28,7 +28,7 @@
 #include <marcpipe/marc/marcxml_writer.hpp>
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marc/source.hpp>
-#include <marcpipe/pipeline/output_path.hpp>
+#include <marcpipe/run/output_path.hpp>
 
 #include "option_checks.hpp"
 

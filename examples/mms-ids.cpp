@@ -19,7 +19,7 @@
 
 #include <marcpipe/marc/any_reader.hpp>
 #include <marcpipe/marc/source.hpp>
-#include <marcpipe/pipeline/output_path.hpp>
+#include <marcpipe/run/output_path.hpp>
 
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"

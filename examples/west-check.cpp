@@ -12,7 +12,7 @@
 // there, not MARC, a list of MMS IDs); the other files are still checked.
 #include <marcpipe/marc/any_reader.hpp>
 #include <marcpipe/net/printable.hpp>
-#include <marcpipe/pipeline/west_checks.hpp>
+#include <marcpipe/west/west_checks.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -11,7 +11,7 @@
 // that --keep-calls keeps, interrupted): rerun the same command with --resume to finish.
 // With --dry-run: 0 when the run fits in what is left of the day's calls, 3 when it does not.
 #include <marcpipe/marcpipe.hpp>
-#include <marcpipe/pipeline/west_stage.hpp>
+#include <marcpipe/west/west_stage.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -160,15 +160,17 @@ int main(int argc, char** argv) {
                                                                       : std::max<std::size_t>(4 * connection.concurrency, 16);
         pipeline::holdings_records_options records;
         records.window = std::max<std::size_t>(4 * connection.concurrency, 32);
-        // Bibs from a list of MMS IDs get their records when --west copies their OCLC numbers.
-        pipeline::bib_records_options bib_records;
-        bib_records.fetch = preset.has_value();
+        // With --west, bibs from a list of MMS IDs get their records (their OCLC numbers are
+        // copied), and every record is checked against WEST's rules.
+        bool const west_archive = preset.has_value();
+        auto const mode = west_archive ? preset->mode() : pipeline::west_mode::report;
 
-        auto result = run.write(run.bibs() | pipeline::with_bib_records(run, bib_records) |
+        auto result = run.write(run.bibs() | pipeline::when(west_archive, pipeline::with_bib_records(run)) |
                                 pipeline::holdings_ids(run, ids) | pipeline::holdings_records(run, records) |
                                 pipeline::rewrite_001_004 | pipeline::require_fields(require) |
-                                pipeline::west_archive(run, preset ? preset->mode() : pipeline::west_mode::off));
+                                pipeline::when(west_archive, pipeline::west_archive(run, mode)));
         std::cerr << run.summary(result) << "\n";
+        if (result.stopped && result.resumable) std::cerr << "west-holdings: rerun the same command with --resume to finish\n";
         chosen.finished(result.stopped);  // the set's members are kept while the run can be resumed
         return result.exit_code();
     } catch (...) {

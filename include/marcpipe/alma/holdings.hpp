@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "../marc/marcxml.hpp"
-#include "../marc/marcxml_check.hpp"
-#include "../marc/record.hpp"
+#include "marcpipe/marc/marcxml.hpp"
+#include "marcpipe/marc/detail/marcxml_check.hpp"
+#include "marcpipe/marc/record.hpp"
 
 namespace marcpipe::alma {
 

@@ -18,7 +18,7 @@
 
 #include <tl/expected.hpp>
 
-#include "../net/printable.hpp"
+#include "marcpipe/net/printable.hpp"
 
 namespace marcpipe::alma {
 
@@ -69,6 +69,18 @@ struct problem {
 // tracking ID all filled in).
 template <typename T>
 using outcome = tl::expected<T, problem>;
+
+// Whether an answer settles the question for good, so a resumed run may take it instead of
+// asking again: what Alma said (a list, a record, a 4xx with its reason, such as a deleted bib).
+// A failure that outlived its retries (the network, a 5xx, a 429, a body that could not be
+// read) is not: the interrupted run was perhaps stopped because of it, and the resumed run
+// tries again.
+template <typename T>
+bool settled(outcome<T> const& answer) noexcept {
+    if (answer) return true;
+    long const status = answer.error().http_status;
+    return status >= 400 && status < 500 && status != 408 && status != 429;
+}
 
 inline constexpr std::string_view report_header =
     "stage,mms_id,holding_id,http_status,alma_code,message,tracking_id\r\n";

@@ -64,12 +64,12 @@
 #include <utility>
 #include <vector>
 
-#include "../coro/task.hpp"
-#include "body_budget.hpp"
-#include "epoll_backend.hpp"
-#include "http.hpp"
-#include "poll_backend.hpp"
-#include "url.hpp"
+#include "marcpipe/coro/task.hpp"
+#include "marcpipe/net/body_budget.hpp"
+#include "marcpipe/net/detail/epoll_backend.hpp"
+#include "marcpipe/net/http.hpp"
+#include "marcpipe/net/detail/poll_backend.hpp"
+#include "marcpipe/net/url.hpp"
 
 namespace marcpipe::net {
 

@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "job_identity.hpp"
-#include "journal.hpp"
-#include "setup_error.hpp"
-#include "west_checks.hpp"
+#include "marcpipe/run/job_identity.hpp"
+#include "marcpipe/run/journal.hpp"
+#include "marcpipe/run/setup_error.hpp"
+#include "marcpipe/west/west_checks.hpp"
 
 namespace marcpipe::pipeline {
 
@@ -71,9 +71,9 @@ inline std::vector<std::string> west_journal_dates(std::filesystem::path const& 
     return dates;
 }
 
-// What --west asks of the run's last stage (west_stage.hpp).
+// What --west asks of the run's last stage (west_stage.hpp); without --west the composition
+// leaves that stage out.
 enum class west_mode {
-    off,     // records pass unchanged
     report,  // failures reported, records kept
     strict,  // failures reported, records left out
 };

@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "../alma/report.hpp"
-#include "../marc/record.hpp"
+#include "marcpipe/alma/report.hpp"
+#include "marcpipe/marc/record.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -19,9 +19,9 @@
 #include <string_view>
 #include <utility>
 
-#include "journal_error.hpp"
-#include "output_path.hpp"
-#include "posix_io.hpp"
+#include "marcpipe/run/journal_error.hpp"
+#include "marcpipe/run/output_path.hpp"
+#include "marcpipe/run/posix_io.hpp"
 
 namespace marcpipe::pipeline {
 

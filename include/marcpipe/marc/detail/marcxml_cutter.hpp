@@ -20,9 +20,9 @@
 #include <emmintrin.h>
 #endif
 
-#include <marcpipe/marc/marcxml_element.hpp>
-#include <marcpipe/marc/marcxml_tokenizer.hpp>
-#include <marcpipe/marc/read_buffer.hpp>
+#include <marcpipe/marc/detail/marcxml_element.hpp>
+#include <marcpipe/marc/detail/marcxml_tokenizer.hpp>
+#include <marcpipe/marc/detail/read_buffer.hpp>
 
 namespace marcpipe::marc::detail {
 

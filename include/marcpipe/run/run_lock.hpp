@@ -25,7 +25,7 @@
 #include <string_view>
 #include <utility>
 
-#include "posix_io.hpp"
+#include "marcpipe/run/posix_io.hpp"
 
 namespace marcpipe::pipeline {
 

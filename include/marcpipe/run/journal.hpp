@@ -30,11 +30,11 @@
 #include <system_error>
 #include <utility>
 
-#include "journal_error.hpp"
-#include "posix_io.hpp"
+#include "marcpipe/run/journal_error.hpp"
+#include "marcpipe/run/posix_io.hpp"
 // The journal's companions: code that included this header for them keeps compiling.
-#include "background_sync.hpp"
-#include "staged_file.hpp"
+#include "marcpipe/run/background_sync.hpp"
+#include "marcpipe/run/staged_file.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "../net/printable.hpp"
+#include "marcpipe/net/printable.hpp"
 
 namespace marcpipe::pipeline {
 

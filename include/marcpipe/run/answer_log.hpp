@@ -40,11 +40,13 @@
 #include <utility>
 #include <vector>
 
-#include "../marc/record.hpp"
-#include "holdings.hpp"
-#include "report.hpp"
+#include "marcpipe/marc/record.hpp"
+#include "marcpipe/alma/holdings.hpp"
+#include "marcpipe/alma/report.hpp"
+#include "marcpipe/pipeline/answer_memo.hpp"
 
-namespace marcpipe::alma {
+namespace marcpipe::pipeline {
+
 
 namespace answer_text {
 
@@ -117,7 +119,7 @@ private:
     bool ok_ = true;
 };
 
-inline void put_problem(std::string& line, problem const& p) {
+inline void put_problem(std::string& line, alma::problem const& p) {
     put(line, "problem");
     put(line, static_cast<std::uint64_t>(p.where));
     put(line, p.mms_id);
@@ -128,8 +130,8 @@ inline void put_problem(std::string& line, problem const& p) {
     put(line, p.tracking_id);
 }
 
-inline std::optional<problem> get_problem(reader& in) {
-    problem p;
+inline std::optional<alma::problem> get_problem(reader& in) {
+    alma::problem p;
     auto where = in.number();
     auto mms = in.text();
     auto holding = in.text();
@@ -137,14 +139,14 @@ inline std::optional<problem> get_problem(reader& in) {
     auto code = in.text();
     auto message = in.text();
     auto tracking = in.text();
-    if (!tracking || *where > static_cast<std::uint64_t>(stage::write_record)) return std::nullopt;
-    return problem{static_cast<stage>(*where), std::move(*mms), std::move(*holding), static_cast<long>(*status),
+    if (!tracking || *where > static_cast<std::uint64_t>(alma::stage::write_record)) return std::nullopt;
+    return alma::problem{static_cast<alma::stage>(*where), std::move(*mms), std::move(*holding), static_cast<long>(*status),
                    std::move(*code),           std::move(*message), std::move(*tracking)};
 }
 
 // "ok" and the value, or "problem" and the problem.
 template <typename T, typename PutValue>
-void put_outcome(std::string& line, outcome<T> const& answer, PutValue put_value) {
+void put_outcome(std::string& line, alma::outcome<T> const& answer, PutValue put_value) {
     if (answer) {
         put(line, "ok");
         put_value(*answer);
@@ -155,9 +157,9 @@ void put_outcome(std::string& line, outcome<T> const& answer, PutValue put_value
 
 // The same read back; nothing when the line does not end right after it.
 template <typename T, typename GetValue>
-std::optional<outcome<T>> get_outcome(reader& in, GetValue get_value) {
+std::optional<alma::outcome<T>> get_outcome(reader& in, GetValue get_value) {
     auto status = in.text();
-    std::optional<outcome<T>> answer;
+    std::optional<alma::outcome<T>> answer;
     if (status && *status == "ok") {
         if (auto value = get_value(in)) answer.emplace(std::move(*value));
     } else if (status && *status == "problem") {
@@ -209,19 +211,7 @@ inline std::optional<marc::record> get_record(reader& in) {
 
 }  // namespace answer_text
 
-// Whether an answer settles the question for good, so a resumed run may take it instead of
-// asking again: what Alma said (a list, a record, a 4xx with its reason, such as a deleted bib).
-// A failure that outlived its retries (the network, a 5xx, a 429, a body that could not be
-// read) is not: the interrupted run was perhaps stopped because of it, and the resumed run
-// tries again.
-template <typename T>
-bool settled(outcome<T> const& answer) noexcept {
-    if (answer) return true;
-    long const status = answer.error().http_status;
-    return status >= 400 && status < 500 && status != 408 && status != 429;
-}
-
-class answer_log {
+class answer_log final : public answer_memo {
 public:
     // The log at `path` (and its older generation at `path`.old). Fresh: whatever is there is
     // discarded. Otherwise the answers for bibs from `first_bib` on are loaded to be recalled.
@@ -242,15 +232,16 @@ public:
     ~answer_log() { close(); }
 
     // A bib's holdings list (or the problem) received by an earlier run; taken out of the log's memory.
-    std::optional<outcome<std::vector<std::string>>> recall_list(std::uint64_t bib_seq, std::string const& mms_id) {
+    std::optional<alma::outcome<std::vector<std::string>>> recall_list(std::uint64_t bib_seq, std::string const& mms_id) override {
         return take(lists_, std::make_pair(bib_seq, mms_id));
     }
-    std::optional<outcome<holding>> recall_record(std::uint64_t bib_seq, std::string const& mms_id,
-                                                  std::string const& holding_id) {
+    std::optional<alma::outcome<alma::holding>> recall_record(std::uint64_t bib_seq, std::string const& mms_id,
+                                                  std::string const& holding_id) override {
         return take(records_, std::make_tuple(bib_seq, mms_id, holding_id));
     }
 
-    void remember_list(std::uint64_t bib_seq, std::string const& mms_id, outcome<std::vector<std::string>> const& answer) {
+    void remember_list(std::uint64_t bib_seq, std::string const& mms_id,
+                       alma::outcome<std::vector<std::string>> const& answer) override {
         std::string line{"L"};
         answer_text::put(line, bib_seq);
         answer_text::put(line, mms_id);
@@ -261,12 +252,12 @@ public:
         append(bib_seq, line);
     }
     void remember_record(std::uint64_t bib_seq, std::string const& mms_id, std::string const& holding_id,
-                         outcome<holding> const& answer) {
+                         alma::outcome<alma::holding> const& answer) override {
         std::string line{"R"};
         answer_text::put(line, bib_seq);
         answer_text::put(line, mms_id);
         answer_text::put(line, holding_id);
-        answer_text::put_outcome(line, answer, [&](holding const& h) {
+        answer_text::put_outcome(line, answer, [&](alma::holding const& h) {
             answer_text::put(line, h.holding_id);
             answer_text::put_record(line, h.record);
         });
@@ -351,10 +342,10 @@ private:
             ++loaded_;
         } else if (kind == 'R') {
             auto holding_id = in.text();
-            auto answer = answer_text::get_outcome<holding>(in, [](answer_text::reader& r) {
+            auto answer = answer_text::get_outcome<alma::holding>(in, [](answer_text::reader& r) {
                 auto id = r.text();
                 auto record = answer_text::get_record(r);
-                std::optional<holding> h;
+                std::optional<alma::holding> h;
                 if (id && record) h.emplace(std::move(*id), std::move(*record));
                 return h;
             });
@@ -418,11 +409,11 @@ private:
     std::uint64_t max_seq_ = 0;
     bool older_exists_ = false;
     std::uint64_t older_max_seq_ = 0;
-    std::map<list_key, outcome<std::vector<std::string>>> lists_;
-    std::map<record_key, outcome<holding>> records_;
+    std::map<list_key, alma::outcome<std::vector<std::string>>> lists_;
+    std::map<record_key, alma::outcome<alma::holding>> records_;
     std::uint64_t loaded_ = 0;
     std::uint64_t recalled_ = 0;
     std::uint64_t written_ = 0;
 };
 
-}  // namespace marcpipe::alma
+}  // namespace marcpipe::pipeline

@@ -14,12 +14,12 @@
 #include <string>
 #include <utility>
 
-#include "../marc/error.hpp"
-#include "../marc/iso2709_writer.hpp"
-#include "../marc/marcxml_writer.hpp"
-#include "../marc/output_format.hpp"
-#include "items.hpp"
-#include "staged_file.hpp"
+#include "marcpipe/marc/error.hpp"
+#include "marcpipe/marc/iso2709_writer.hpp"
+#include "marcpipe/marc/marcxml_writer.hpp"
+#include "marcpipe/marc/output_format.hpp"
+#include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/run/staged_file.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -17,14 +17,14 @@
 #include <string>
 #include <string_view>
 
-#include "../alma/client.hpp"
-#include "../net/printable.hpp"
-#include "../net/url.hpp"
-#include "journal_error.hpp"
-#include "output_path.hpp"
-#include "run.hpp"
-#include "set_input.hpp"
-#include "setup_error.hpp"
+#include "marcpipe/alma/client.hpp"
+#include "marcpipe/net/printable.hpp"
+#include "marcpipe/net/url.hpp"
+#include "marcpipe/run/journal_error.hpp"
+#include "marcpipe/run/output_path.hpp"
+#include "marcpipe/run/run.hpp"
+#include "marcpipe/run/set_input.hpp"
+#include "marcpipe/run/setup_error.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -23,9 +23,9 @@
 #include <utility>
 #include <vector>
 
-#include "../alma/client.hpp"
-#include "../coro/task.hpp"
-#include "io_stages.hpp"
+#include "marcpipe/alma/client.hpp"
+#include "marcpipe/coro/task.hpp"
+#include "marcpipe/pipeline/io_stages.hpp"
 
 namespace marcpipe::pipeline {
 

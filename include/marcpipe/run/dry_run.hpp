@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "../alma/client.hpp"
-#include "../alma/http_policy.hpp"
-#include "../net/quota_floor.hpp"
-#include "bib_records_stage.hpp"
-#include "call_estimate.hpp"
-#include "run.hpp"
-#include "sources.hpp"
+#include "marcpipe/alma/client.hpp"
+#include "marcpipe/alma/http_policy.hpp"
+#include "marcpipe/net/quota_floor.hpp"
+#include "marcpipe/pipeline/bib_records_stage.hpp"
+#include "marcpipe/run/call_estimate.hpp"
+#include "marcpipe/run/run.hpp"
+#include "marcpipe/pipeline/sources.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <marcpipe/marc/error.hpp>
-#include <marcpipe/marc/marcxml_element.hpp>
+#include <marcpipe/marc/detail/marcxml_element.hpp>
 #include <marcpipe/marc/xml_escape.hpp>
 #include <optional>
 #include <pugixml.hpp>

@@ -25,13 +25,13 @@
 #include <utility>
 #include <vector>
 
-#include "../alma/client.hpp"
-#include "../alma/ids.hpp"
-#include "../coro/sync_wait.hpp"
-#include "../marc/marcxml_writer.hpp"
-#include "output_path.hpp"
-#include "posix_io.hpp"
-#include "setup_error.hpp"
+#include "marcpipe/alma/client.hpp"
+#include "marcpipe/alma/ids.hpp"
+#include "marcpipe/coro/sync_wait.hpp"
+#include "marcpipe/marc/marcxml_writer.hpp"
+#include "marcpipe/run/output_path.hpp"
+#include "marcpipe/run/posix_io.hpp"
+#include "marcpipe/run/setup_error.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -23,7 +23,7 @@
 #include <emmintrin.h>
 #endif
 
-#include <marcpipe/marc/read_buffer.hpp>
+#include <marcpipe/marc/detail/read_buffer.hpp>
 
 namespace marcpipe::marc::detail {
 
