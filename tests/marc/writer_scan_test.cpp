@@ -3,11 +3,10 @@
 // writer's copy that skips the replacement rule for a record with no mark. Each is checked
 // against a byte-by-byte definition written here, at every length and position around the
 // load widths.
+#include <cstddef>
 #include <marcpipe/marc/iso2709_writer.hpp>
 #include <marcpipe/marc/leader.hpp>
 #include <marcpipe/marc/replacement.hpp>
-
-#include <cstddef>
 #include <string>
 
 #include "catch.hpp"
@@ -51,19 +50,23 @@ TEST_CASE("has_mark and count_marks find 0x1D-0x1F at every position of values u
             }
         }
     }
-    std::string many = "a\x1D" "bc\x1E\x1F" "defghijklmnopqrstu\x1Dvwxyz";
+    std::string many =
+        "a\x1D"
+        "bc\x1E\x1F"
+        "defghijklmnopqrstu\x1Dvwxyz";
     CHECK(marc::detail::count_marks(many) == marks_by_hand(many));
     CHECK(marks_by_hand(many) == 4);
 }
 
 TEST_CASE("put_digits writes the last n digits, zero-padded", "[marc][writer][scan]") {
-    for (std::size_t const value : {0UL, 7UL, 42UL, 305UL, 9999UL, 10000UL, 12345UL, 99999UL,
-                                    100000UL, 123456UL}) {
+    for (std::size_t const value :
+         {0UL, 7UL, 42UL, 305UL, 9999UL, 10000UL, 12345UL, 99999UL, 100000UL, 123456UL}) {
         std::string const all = std::to_string(value);
         for (int n = 1; n <= 5; ++n) {
-            std::string expected = all.size() >= static_cast<std::size_t>(n)
-                                       ? all.substr(all.size() - static_cast<std::size_t>(n))
-                                       : std::string(static_cast<std::size_t>(n) - all.size(), '0') + all;
+            std::string expected =
+                all.size() >= static_cast<std::size_t>(n)
+                    ? all.substr(all.size() - static_cast<std::size_t>(n))
+                    : std::string(static_cast<std::size_t>(n) - all.size(), '0') + all;
             std::string got(static_cast<std::size_t>(n), '?');
             marc::detail::put_digits(got.data(), value, n);
             INFO("value " << value << ", " << n << " digits");
@@ -83,10 +86,9 @@ TEST_CASE("ISO 2709: a mark anywhere in a value of any length is replaced and co
             std::string replaced = value;
             replaced.replace(at, 1, "\xEF\xBF\xBD");
             auto make = [](std::string const& v) {
-                return marc::record{
-                    "00000nam a2200000 i 4500",
-                    {marc::field{"001", "99123"},
-                     marc::field{"245", '1', '0', {{'a', "Title"}, {'b', v}}}}};
+                return marc::record{"00000nam a2200000 i 4500",
+                                    {marc::field{"001", "99123"},
+                                     marc::field{"245", '1', '0', {{'a', "Title"}, {'b', v}}}}};
             };
             std::string with_mark, expected;
             auto const problem = marc::append_iso2709(make(value), with_mark);

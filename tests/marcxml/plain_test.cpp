@@ -165,21 +165,21 @@ TEST_CASE("a record the MARC rules reject is reported the same with or without t
           "[marcxml]") {
     // The scan never decides that a record is bad: it hands the run back, and the parser names
     // the problem at the record where it is.
-    auto const bad =
-        GENERATE(std::string{"<datafield tag=\"24\" ind1=\" \" ind2=\" \"/>"},
-                 std::string{"<datafield tag=\"001\" ind1=\" \" ind2=\" \"/>"},
-                 std::string{"<controlfield tag=\"245\">x</controlfield>"},
-                 std::string{"<datafield tag=\"245\" ind1=\"ab\" ind2=\" \"/>"},
-                 std::string{"<datafield tag=\"245\"><subfield code=\"ab\">x</subfield>"
-                             "</datafield>"},
-                 std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\">x"
-                             "</subfield></datafield>"},
-                 std::string{"<datafield tag=\"245\" ind1=\"12\" ind2=\" \"></datafield>"},
-                 std::string{"<controlfield tag=\"0011\">x</controlfield>"},
-                 std::string{"<controlfield tag=\"0\"1\">x</controlfield>"},
-                 std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\xC3\xA9\">"
-                             "x</subfield></datafield>"},
-                 std::string{"<leader>" + plain_leader + "</leader>"});
+    auto const bad = GENERATE(
+        std::string{"<datafield tag=\"24\" ind1=\" \" ind2=\" \"/>"},
+        std::string{"<datafield tag=\"001\" ind1=\" \" ind2=\" \"/>"},
+        std::string{"<controlfield tag=\"245\">x</controlfield>"},
+        std::string{"<datafield tag=\"245\" ind1=\"ab\" ind2=\" \"/>"},
+        std::string{"<datafield tag=\"245\"><subfield code=\"ab\">x</subfield>"
+                    "</datafield>"},
+        std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\">x"
+                    "</subfield></datafield>"},
+        std::string{"<datafield tag=\"245\" ind1=\"12\" ind2=\" \"></datafield>"},
+        std::string{"<controlfield tag=\"0011\">x</controlfield>"},
+        std::string{"<controlfield tag=\"0\"1\">x</controlfield>"},
+        std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\xC3\xA9\">"
+                    "x</subfield></datafield>"},
+        std::string{"<leader>" + plain_leader + "</leader>"});
     std::string records;
     for (int i = 1; i <= 5; ++i)
         records += "<record><leader>" + plain_leader + "</leader><controlfield tag=\"001\">" +
