@@ -562,14 +562,19 @@ TEST_CASE("usage and configuration errors exit 2 with a message", "[programs][we
     CHECK(no_place.err.find("--region") != std::string::npos);
     auto bad_region = run(west, {"--region", "mars", "ids.txt"}, env_with_key(), dir, "c");
     CHECK(bad_region.status == 2);
+    CHECK(bad_region.err.find("region 'mars'") != std::string::npos);
     auto plain_http = run(west, {"--base-url", "http://example.org", "ids.txt"}, env_with_key(), dir, "d");
     CHECK(plain_http.status == 2);
+    CHECK(plain_http.err.find("http://example.org") != std::string::npos);
     auto unknown = run(west, {"--frobnicate", "ids.txt"}, env_with_key(), dir, "e");
     CHECK(unknown.status == 2);
+    CHECK(unknown.err.find("--frobnicate") != std::string::npos);
     auto missing = run(west, {"--region", "na", "no-such-file.mrc"}, env_with_key(), dir, "f");
     CHECK(missing.status == 2);
+    CHECK(missing.err.find("no-such-file.mrc") != std::string::npos);
     auto resume_stdout = run(west, {"--region", "na", "--resume", "ids.txt"}, env_with_key(), dir, "g");
     CHECK(resume_stdout.status == 2);
+    CHECK(resume_stdout.err.find("--resume") != std::string::npos);
     {
         std::ofstream text{dir / "notes.txt"};
         text << "Holdings to send to WEST this year\n";
@@ -1441,18 +1446,20 @@ TEST_CASE("--west resumed on a later day finishes the file dated the day the run
 TEST_CASE("--west refuses an output file name and a symbol that cannot be one", "[programs][west][west-preset]") {
     auto dir = marcpipe::testing::scratch_dir("west-preset-usage");
     std::ofstream{dir / "ids.txt"} << "99100401214533759\n";
-    for (auto const& args : std::vector<std::vector<std::string>>{
-             {"--base-url", "http://127.0.0.1:9", "--west", "UCB", "-o", "mine.mrc", "ids.txt"},
-             {"--base-url", "http://127.0.0.1:9", "--west", "../UCB", "ids.txt"},
-             {"--base-url", "http://127.0.0.1:9", "--west", "UCB", "-o", "nodir/", "ids.txt"},
-             {"--base-url", "http://127.0.0.1:9", "--west-strict", "ids.txt"},
-             {"--base-url", "http://127.0.0.1:9", "--set", "123", "ids.txt"},
+    // Each with what its message must name: the option or the value at fault.
+    for (auto const& [args, named] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--base-url", "http://127.0.0.1:9", "--west", "UCB", "-o", "mine.mrc", "ids.txt"}, "'mine.mrc'"},
+             {{"--base-url", "http://127.0.0.1:9", "--west", "../UCB", "ids.txt"}, "'../UCB'"},
+             {{"--base-url", "http://127.0.0.1:9", "--west", "UCB", "-o", "nodir/", "ids.txt"}, "nodir/"},
+             {{"--base-url", "http://127.0.0.1:9", "--west-strict", "ids.txt"}, "--west-strict requires --west"},
+             {{"--base-url", "http://127.0.0.1:9", "--set", "123", "ids.txt"}, "--set"},
              // Nothing listens there: exit 2 shows no call was made.
-             {"--base-url", "http://127.0.0.1:9", "--set", "123", "-o", "nodir/out.mrc"},
-             {"--base-url", "http://127.0.0.1:9"}}) {
+             {{"--base-url", "http://127.0.0.1:9", "--set", "123", "-o", "nodir/out.mrc"}, "nodir/out.mrc"},
+             {{"--base-url", "http://127.0.0.1:9"}, "--set"}}) {
         auto r = run(west, args, env_with_key(), dir);
         INFO(r.err);
         CHECK(r.status == 2);
+        CHECK(r.err.find(named) != std::string::npos);
     }
     fs::remove_all(dir);
 }
