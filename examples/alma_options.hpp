@@ -32,7 +32,7 @@ struct alma_options {
     std::string region;
     std::optional<std::string> api_key_file;
     double rate = 25;                // Alma allows 25 calls a second per institution
-    std::size_t concurrency = 48;    // enough to keep 25 a second going when an answer takes 2 s
+    std::size_t concurrency = net::default_max_in_flight;  // the library's default
     int max_attempts = 10;
     std::string patience = "10m";
     std::string cacert;

@@ -8,6 +8,7 @@
 #include <marcpipe/marcpipe.hpp>
 
 #include <CLI/CLI.hpp>
+#include <range/v3/algorithm/any_of.hpp>
 #include <range/v3/view/filter.hpp>
 
 #include <algorithm>
@@ -25,11 +26,10 @@ namespace {
 // The user's own stage: a predicate on a holdings record, made pipeable by range-v3.
 auto held_by(std::vector<std::string> libraries) {
     return ranges::views::filter([libraries = std::move(libraries)](pipeline::holding_record const& h) {
-        for (auto const& f : h.record.fields())
-            if (f.tag == "852" &&
-                std::find(libraries.begin(), libraries.end(), f.subfield_value('b')) != libraries.end())
-                return true;
-        return false;
+        // Any 852 of the holding (one per location) at one of the libraries.
+        return ranges::any_of(h.record.find_all("852"), [&](marcpipe::marc::field const& f) {
+            return std::find(libraries.begin(), libraries.end(), f.subfield_value('b')) != libraries.end();
+        });
     });
 }
 

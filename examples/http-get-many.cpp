@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     CLI::App app{
         "Fetch URLs from stdin concurrently under a rate limit; print STATUS BYTES URL in input "
         "order."};
-    std::size_t concurrency = 16;
+    std::size_t concurrency = marcpipe::net::default_max_in_flight;
     double rate = 25;
     int max_attempts = 5;
     double timeout = 120;

@@ -69,8 +69,8 @@ int main(int argc, char** argv) {
     auto* on = app.add_flag("--progress", progress, "show a progress line on stderr (default: when it is a terminal)");
     app.add_flag("--no-progress", no_progress, "no progress line")->excludes(on);
     app.add_option("--institution", institution,
-                   "bulk mode: the institution code in AVA $a (01ABC_INST); other institutions' availability, "
-                   "which a Network Zone key sees, is ignored");
+                   "bulk mode: the institution code in AVA $a (01ABC_INST); only its AVA vouch for a bib's holdings "
+                   "(a Network Zone key sees every member's). Without it every bib gets a holdings-list call");
     app.add_flag("--dry-run", dry_run,
                  "ask only for availability (one call per 100 bibs), print what a full run costs in each mode "
                  "and the calls left today; exit 3 when the run does not fit above --keep-calls");
@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
     try {
         // What decides the output goes into the job: a resumed run must be the same job.
         std::optional<pipeline::west_preset> preset;
-        if (!west.empty()) {
+        // Given empty (an unset shell variable) is refused with the rest, never a plain export.
+        if (west_option->count() > 0) {
             preset = pipeline::west_output(west, west_strict, output, output_option->count() > 0, resume, "west-holdings");
             output = preset->path;
             if (std::find(require.begin(), require.end(), "583") == require.end()) require.push_back("583");

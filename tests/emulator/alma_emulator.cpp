@@ -73,6 +73,7 @@ struct knobs {
     std::size_t bibs = 1000;
     double vanished = 0;  // fraction of listed holdings whose record is gone (402208)
     double availability_gaps = catalogue::default_availability_gaps;  // see catalogue::availability
+    bool network_zone = false;  // every bib's availability shows another institution's holding
     std::string api_key;
     std::size_t per_second = 0;  // 0: no threshold
     std::size_t daily = 0;       // 0: no threshold
@@ -415,7 +416,7 @@ bool alma_path(std::string_view path) {
 class emulator {
 public:
     explicit emulator(knobs k)
-        : k_{std::move(k)}, cat_{k_.seed, k_.bibs, k_.vanished, k_.availability_gaps}, faults_{k_.fault_seed},
+        : k_{std::move(k)}, cat_{k_.seed, k_.bibs, k_.vanished, k_.availability_gaps, k_.network_zone}, faults_{k_.fault_seed},
           latency_{k_.fault_seed ^ 0x5DEECE66DULL} {}
 
     void install(httplib::Server& svr) {
@@ -1012,6 +1013,9 @@ int main(int argc, char** argv) {
                    "location (no $8), holdings without items (no AVA), another institution's AVA, a "
                    "related record's AVA")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_flag("--network-zone", k.network_zone,
+                 "answer as to a Network Zone key: every bib's availability also has an AVA with $8 "
+                 "of another member institution's holding");
     app.add_option("--api-key", k.api_key, "required API key (default: any request accepted)");
     app.add_option("--per-second", k.per_second,
                    "per-second threshold over a rolling 1 s window (0 = none)");

@@ -76,6 +76,7 @@ TEST_CASE("a numeric option that is not a finite number in its range exits 2 bef
     auto attempts = run(MARCPIPE_WEST_HOLDINGS, {"--max-attempts", "0", "--base-url", base, "ids.txt"},
                         {std::string{"ALMA_API_KEY="} + key}, dir, "m");
     CHECK(attempts.status == 2);
+    CHECK(attempts.err.find("--max-attempts") != std::string::npos);
     // The ends of the range are allowed, and shown in --help.
     auto help = run(MARCPIPE_WEST_HOLDINGS, {"--help"}, {}, dir, "h");
     CHECK(help.out.find("[0.1 - 1000]") != std::string::npos);

@@ -57,7 +57,9 @@ struct holdings_ids_options {
     holdings_source source = holdings_source::list;
     std::size_t window = 256;  // bibs read ahead (list) or bibs per window of bulk calls
     std::size_t bibs_per_call = alma::endpoints::max_bibs_per_call;
-    std::string institution;  // bulk mode: AVA $a of the wanted holdings; other institutions' are ignored
+    // Bulk mode: AVA $a of the wanted holdings; other institutions' are ignored. Empty: no AVA
+    // naming an institution vouches for a bib (alma::holdings_from_availability).
+    std::string institution;
 };
 
 struct holdings_records_options {

@@ -26,7 +26,7 @@ struct dry_run_options {
     dry_run_options() {}
     std::string program = "marcpipe";  // names it in messages
     std::string input;                 // the export or ID list
-    std::string institution;           // --institution: other institutions' AVA do not count
+    std::string institution;           // --institution: only its AVA count (none, without it)
     holdings_source source = holdings_source::list;  // the mode the run would use
     std::optional<long long> keep_calls;             // the floor; default a tenth of what is left
     bool bib_records = false;  // the run fetches the records of bibs that came without one

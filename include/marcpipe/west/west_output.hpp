@@ -19,9 +19,11 @@
 
 namespace marcpipe::pipeline {
 
-// A WEST symbol goes into a file name: letters, digits, '-' and '_' only.
+// A WEST symbol goes into a file name: letters, digits, '-' and '_' only, beginning with a letter
+// or digit (a symbol starting with '-' is an option taken for the symbol: `--west -o`).
 inline bool valid_west_symbol(std::string_view symbol) noexcept {
     if (symbol.empty() || symbol.size() > 32) return false;
+    if (symbol.front() == '-' || symbol.front() == '_') return false;
     for (char c : symbol)
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
             return false;
@@ -100,8 +102,8 @@ inline west_preset west_output(std::string const& symbol, bool strict, std::stri
                                bool resume, std::string const& program) {
     namespace fs = std::filesystem;
     if (!valid_west_symbol(symbol))
-        throw setup_error(program + ": --west takes a library's WEST symbol (letters, digits, - and _), not '" +
-                          symbol + "'");
+        throw setup_error(program + ": --west takes a library's WEST symbol (letters, digits, - and _, beginning "
+                                    "with a letter or digit), not '" + symbol + "'");
     fs::path dir;
     if (output_given) {
         if (output == "-" || !(output.ends_with('/') || fs::is_directory(output)))
