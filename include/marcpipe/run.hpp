@@ -8,7 +8,6 @@
 #include "marcpipe/run/exit_status.hpp"
 #include "marcpipe/run/job_identity.hpp"
 #include "marcpipe/run/journal.hpp"
-#include "marcpipe/run/journal_error.hpp"
 #include "marcpipe/run/output_path.hpp"
 #include "marcpipe/run/posix_io.hpp"
 #include "marcpipe/run/progress_line.hpp"

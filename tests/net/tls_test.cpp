@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <utility>
 #include <marcpipe/coro/sync_wait.hpp>
-#include <marcpipe/net/event_loop.hpp>
 #include <marcpipe/net/classify.hpp>
+#include <marcpipe/net/event_loop.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>

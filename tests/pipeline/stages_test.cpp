@@ -1,6 +1,7 @@
 // The I/O stages against the loopback emulator: every holding once, in export order, problems
 // reported, requests kept in flight, fatal stops surfacing as fatal_error.
 #include <marcpipe/pipeline.hpp>
+#include <marcpipe/run.hpp>
 
 #include <launcher.hpp>
 #include <catalogue.hpp>

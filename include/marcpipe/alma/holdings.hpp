@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "marcpipe/marc/marcxml.hpp"
 #include "marcpipe/marc/detail/marcxml_check.hpp"
+#include "marcpipe/marc/marcxml.hpp"
 #include "marcpipe/marc/record.hpp"
 
 namespace marcpipe::alma {

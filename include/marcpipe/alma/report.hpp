@@ -29,7 +29,7 @@ enum class stage {
     holding_record,   // GET /bibs/{mms_id}/holdings/{holding_id}
     write_record,     // the record could not be written (over ISO 2709's size limits)
     set_members,      // GET /conf/sets/{set_id} and its members (the input of --set)
-    west_check,       // a record WEST would not accept (pipeline/west_checks.hpp); it is kept
+    west_check,       // a record WEST would not accept (west/west_checks.hpp); it is kept
                       // unless the program leaves such records out
 };
 
@@ -169,7 +169,7 @@ inline std::string cut_for_showing(std::string text) {
 // passed through `scrub` (the API key and apikey=... replaced, control characters escaped:
 // net::http_client::scrub), then cut to max_shown_text. A server can echo anything into any of
 // them, the key included, so no field is trusted to be clean. A run writes each problem only
-// through this (pipeline::run::release).
+// through this (run::release, run/run.hpp).
 template <typename Scrub>
 problem shown(problem p, Scrub&& scrub) {
     for (std::string* field : {&p.mms_id, &p.holding_id, &p.alma_code, &p.message, &p.tracking_id})

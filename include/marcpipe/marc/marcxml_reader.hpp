@@ -53,13 +53,13 @@
 #include <filesystem>
 #include <functional>
 #include <istream>
-#include <marcpipe/marc/error.hpp>
 #include <marcpipe/marc/detail/marcxml_check.hpp>
 #include <marcpipe/marc/detail/marcxml_cutter.hpp>
 #include <marcpipe/marc/detail/marcxml_element.hpp>
 #include <marcpipe/marc/detail/marcxml_plain.hpp>
 #include <marcpipe/marc/detail/marcxml_tokenizer.hpp>
 #include <marcpipe/marc/detail/read_buffer.hpp>
+#include <marcpipe/marc/error.hpp>
 #include <marcpipe/marc/record.hpp>
 #include <marcpipe/marc/source.hpp>
 #include <marcpipe/marc/unreadable_run.hpp>

@@ -25,10 +25,10 @@
 #include "marcpipe/alma/client.hpp"
 #include "marcpipe/coro/generator.hpp"
 #include "marcpipe/coro/task.hpp"
-#include "marcpipe/pipeline/io_stages.hpp"
-#include "marcpipe/pipeline/items.hpp"
 #include "marcpipe/pipeline/context.hpp"
 #include "marcpipe/pipeline/detail/ordered_window.hpp"
+#include "marcpipe/pipeline/io_stages.hpp"
+#include "marcpipe/pipeline/items.hpp"
 #include "marcpipe/pipeline/stage.hpp"
 
 namespace marcpipe::pipeline {

@@ -8,7 +8,7 @@
 // comes in input order, at most `window` answers wait in memory, and while one stage waits for
 // its front item the loop keeps every other request of every stage moving. When both stages are
 // chained, holdings_ids also asks for each record as soon as its bib's list arrives (bounded by
-// the records window, see alma::client::prefetch_holding), so a bib whose list is being retried
+// the records window, see context::prefetch_holding), so a bib whose list is being retried
 // does not hold back the records of the bibs after it.
 //
 // Each stage tells the context the oldest bib it holds (detail/ordered_window.hpp), which is how
@@ -36,12 +36,12 @@
 
 #include "marcpipe/alma/client.hpp"
 #include "marcpipe/alma/ids.hpp"
-#include "marcpipe/pipeline/context.hpp"
-#include "marcpipe/pipeline/detail/ordered_window.hpp"
-#include "marcpipe/pipeline/stage.hpp"
 #include "marcpipe/coro/generator.hpp"
 #include "marcpipe/coro/task.hpp"
+#include "marcpipe/pipeline/context.hpp"
+#include "marcpipe/pipeline/detail/ordered_window.hpp"
 #include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/pipeline/stage.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -12,6 +12,12 @@
 // so `auto west = rewrite_001_004 | require_field("583");` is a value that can be stored and
 // piped into as often as wanted. Nothing runs until the final range is iterated.
 //
+// Why not range-v3's own closures (make_view_closure) for every stage: range-v3 takes only
+// viewable ranges, and a stage is often handed what it must own — a container piped in as a
+// temporary, or a coroutine generator that only one consumer may drive — so the stage takes its
+// upstream by value and owns it for the life of its coroutine. A step that owns nothing is
+// range-v3's own view (ranges::views::filter, transform) and composes with stages both ways.
+//
 // `when(condition, s)` is s when the condition holds and a stage that hands items on as they come
 // otherwise: a step that a program's options decide on is left out by the composition.
 //

@@ -12,7 +12,7 @@
 // holdings list, or one holdings record, or the problem Alma answered instead. The same answer
 // gives the same output, so a resumed run stays byte-identical to an uninterrupted one.
 //
-// Only answers that settle their question are kept (see settled()): a request that failed for
+// Only answers that settle their question are kept (alma::settled): a request that failed for
 // good is asked again by the resumed run.
 //
 // The log is a cache, not a record: a line that is torn or unreadable is skipped and its answer
@@ -40,9 +40,9 @@
 #include <utility>
 #include <vector>
 
-#include "marcpipe/marc/record.hpp"
 #include "marcpipe/alma/holdings.hpp"
 #include "marcpipe/alma/report.hpp"
+#include "marcpipe/marc/record.hpp"
 #include "marcpipe/pipeline/answer_memo.hpp"
 
 namespace marcpipe::pipeline {
@@ -357,7 +357,7 @@ private:
 
     void open(bool fresh) {
         // Never through a symbolic link, and a fresh log created exclusively: see open_side_file()
-        // in pipeline/posix_io.hpp, which the run's other side files use.
+        // in posix_io.hpp, which the run's other side files use.
         if (fresh) ::unlink(path_.c_str());
         fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_EXCL : 0), 0666);
         if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path_);

@@ -16,9 +16,9 @@
 #include "marcpipe/alma/http_policy.hpp"
 #include "marcpipe/net/quota_floor.hpp"
 #include "marcpipe/pipeline/bib_records_stage.hpp"
+#include "marcpipe/pipeline/sources.hpp"
 #include "marcpipe/run/call_estimate.hpp"
 #include "marcpipe/run/run.hpp"
-#include "marcpipe/pipeline/sources.hpp"
 
 namespace marcpipe::pipeline {
 

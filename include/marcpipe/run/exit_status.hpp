@@ -20,7 +20,6 @@
 #include "marcpipe/alma/client.hpp"
 #include "marcpipe/net/printable.hpp"
 #include "marcpipe/net/url.hpp"
-#include "marcpipe/run/journal_error.hpp"
 #include "marcpipe/run/output_path.hpp"
 #include "marcpipe/run/run.hpp"
 #include "marcpipe/run/set_input.hpp"

@@ -30,8 +30,8 @@
 #include <system_error>
 #include <utility>
 
-#include "marcpipe/run/journal_error.hpp"
 #include "marcpipe/run/posix_io.hpp"
+#include "marcpipe/run/setup_error.hpp"
 // The journal's companions: code that included this header for them keeps compiling.
 #include "marcpipe/run/background_sync.hpp"
 #include "marcpipe/run/staged_file.hpp"

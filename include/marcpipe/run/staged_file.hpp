@@ -19,9 +19,9 @@
 #include <string_view>
 #include <utility>
 
-#include "marcpipe/run/journal_error.hpp"
 #include "marcpipe/run/output_path.hpp"
 #include "marcpipe/run/posix_io.hpp"
+#include "marcpipe/run/setup_error.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <string>
 
-#include "marcpipe/marc/output_format.hpp"
 #include "marcpipe/marc/any_reader.hpp"
+#include "marcpipe/marc/output_format.hpp"
 #include "marcpipe/net/printable.hpp"
 #include "marcpipe/run/progress_line.hpp"
 #include "marcpipe/run/run_options.hpp"

@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "marcpipe/coro/generator.hpp"
-#include "marcpipe/pipeline/items.hpp"
 #include "marcpipe/pipeline/context.hpp"
+#include "marcpipe/pipeline/items.hpp"
 #include "marcpipe/pipeline/stage.hpp"
 #include "marcpipe/pipeline/transforms.hpp"
 #include "marcpipe/west/west_checks.hpp"

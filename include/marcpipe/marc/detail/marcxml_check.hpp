@@ -9,8 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <marcpipe/marc/error.hpp>
 #include <marcpipe/marc/detail/marcxml_element.hpp>
+#include <marcpipe/marc/error.hpp>
 #include <marcpipe/marc/xml_escape.hpp>
 #include <optional>
 #include <pugixml.hpp>
