@@ -511,6 +511,14 @@ public:
         return n;
     }
 
+    // Bibs a client in bulk mode asks for their holdings list: those availability leaves open and
+    // the deleted ones, which the bulk answer leaves out, as it may leave out a bib that has holdings.
+    std::size_t bulk_mode_lists(bool one_institution) const {
+        std::size_t n = bibs_availability_leaves_open(one_institution);
+        for (std::size_t b = 0; b < bibs_; ++b) n += deleted(b);
+        return n;
+    }
+
     // How many holding records the API can deliver: deleted bibs and vanished holdings excluded.
     std::size_t deliverable_holdings() const {
         std::size_t n = 0;

@@ -361,7 +361,7 @@ TEST_CASE("kill -9 at several points and --resume give byte-identical output", "
     // In bulk mode a resumed run starts its groups of 100 where the last one stopped, which can
     // cost one more call per resumption.
     bool const bulk = source == "bibs";
-    long const lists = bulk ? static_cast<long>((bibs + 99) / 100 + cat.bibs_availability_leaves_open(false))
+    long const lists = bulk ? static_cast<long>((bibs + 99) / 100 + cat.bulk_mode_lists(false))
                             : static_cast<long>(bibs);
     long const needed = lists + static_cast<long>(cat.deliverable_holdings());
     long const per_kill = static_cast<long>(concurrency) + (bulk ? 1 : 0);
@@ -607,7 +607,7 @@ TEST_CASE("bulk mode asks for 100 bibs a call and delivers the same holdings", "
     CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
     CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
     CHECK(server.counters().requests ==
-          static_cast<long>(3 + cat.bibs_availability_leaves_open(false) + cat.deliverable_holdings()));
+          static_cast<long>(3 + cat.bulk_mode_lists(false) + cat.deliverable_holdings()));
     fs::remove_all(dir);
 }
 
@@ -1108,13 +1108,13 @@ TEST_CASE("bulk mode on availability with gaps gives list mode's bytes with fewe
     long const holdings = static_cast<long>(cat.deliverable_holdings());
     long const groups = static_cast<long>((bibs + 99) / 100);
     CHECK(list_calls == static_cast<long>(bibs) + holdings);
-    CHECK(bulk_calls == groups + static_cast<long>(cat.bibs_availability_leaves_open(false)) + holdings);
-    CHECK(own_calls == groups + static_cast<long>(cat.bibs_availability_leaves_open(true)) + holdings);
+    CHECK(bulk_calls == groups + static_cast<long>(cat.bulk_mode_lists(false)) + holdings);
+    CHECK(own_calls == groups + static_cast<long>(cat.bulk_mode_lists(true)) + holdings);
     // Without --institution no AVA can say it is this institution's: bulk mode saves calls only with it.
     CHECK(own_calls < list_calls);
-    CHECK(bulk.err.find(std::to_string(cat.bibs_availability_leaves_open(false)) +
+    CHECK(bulk.err.find(std::to_string(cat.bulk_mode_lists(false)) +
                         " bibs asked for their holdings list") != std::string::npos);
-    CHECK(own.err.find(std::to_string(cat.bibs_availability_leaves_open(true)) +
+    CHECK(own.err.find(std::to_string(cat.bulk_mode_lists(true)) +
                        " bibs asked for their holdings list") != std::string::npos);
     CHECK(list.err.find("asked for their holdings list") == std::string::npos);
     std::printf("bulk vs list on a catalogue with gaps (%zu bibs, %ld holdings): list %ld calls, bibs %ld calls "

@@ -152,21 +152,21 @@ inline coro::task<void> ask_bulk(context& c, std::shared_ptr<bulk_slot> slot, st
                 auto found = std::find_if(answer->begin(), answer->end(),
                                           [&](alma::bib_availability const& a) { return a.mms_id == b.mms_id; });
                 if (found == answer->end()) {
-                    // Alma leaves out what it does not know: a bib deleted since the export.
-                    known[i] = tl::unexpected(alma::problem{
-                        alma::stage::holdings_list, b.mms_id, "", 200, "",
-                        "not in the answer to GET /bibs?mms_id=... (deleted, or not a valid MMS ID)", ""});
-                } else if (auto seen = alma::holdings_from_availability(*found, institution);
-                           seen.complete && std::all_of(seen.holding_ids.begin(), seen.holding_ids.end(),
-                                                        [](std::string const& id) { return alma::is_valid_id(id); })) {
-                    // An AVA whose $8 is no holding ID vouches for nothing: the list decides.
-                    known[i] = std::move(seen.holding_ids);
-                } else {
+                    // Alma leaves out a bib deleted since the export, but a bib left out may
+                    // still have holdings: only its holdings list says which (402203 if gone).
+                    need_list.push_back(i);
+                    continue;
+                }
+                auto seen = alma::holdings_from_availability(*found, institution);
+                // An AVA whose $8 is no holding ID vouches for nothing: the list decides.
+                if (!seen.complete || !std::all_of(seen.holding_ids.begin(), seen.holding_ids.end(),
+                                                   [](std::string const& id) { return alma::is_valid_id(id); })) {
                     need_list.push_back(i);  // only the holdings list knows them all
                     continue;
                 }
-                // A bulk answer settles every bib it vouches for, the missing ones included;
-                // the others are remembered with their holdings list.
+                known[i] = std::move(seen.holding_ids);
+                // A bulk answer settles every bib it vouches for; the others, missing ones
+                // included, are remembered with their holdings list.
                 if (auto* log = c.answers(); log && !c.stopped()) log->remember_list(b.seq, b.mms_id, *known[i]);
             }
             c.progress().bibs_listed_after_availability += need_list.size();

@@ -8,7 +8,8 @@
 //
 // Per bib a run makes: in list mode, one holdings-list call (a bib Alma no longer knows too: it
 // answers 402203) and one call per holding; in bulk mode, one call per 100 bibs, a holdings-list
-// call for each known bib whose availability cannot vouch for its holdings, and one call per
+// call for each bib whose availability cannot vouch for its holdings (a bib missing from the
+// availability answer too: only its list tells a deleted bib from one left out), and one call per
 // holding. For such a bib the holdings its availability names are all that is known: the count
 // is a lower bound. A run that fetches the bibs' records (--west from a list) makes one more
 // call per group of 100 bibs that holds a bib without its record. Retries are not counted: they are what the floor of --keep-calls is for.
@@ -80,7 +81,7 @@ private:
         std::uint64_t const records = b.records_call ? 1 : 0;
         if (source == holdings_source::list) return records + 1 + b.holdings;
         std::uint64_t const group = i % alma::endpoints::max_bibs_per_call == 0 ? 1 : 0;
-        return records + group + (b.known && !b.vouched ? 1 : 0) + b.holdings;
+        return records + group + (b.vouched ? 0 : 1) + b.holdings;
     }
 };
 

@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -90,19 +91,40 @@ inline std::vector<std::string> read_set_members(alma::client& client, std::stri
                             (info.content_desc.empty() ? info.content : info.content_desc + ", " + info.content) +
                             ", not bibliographic records (" + std::string{alma::bib_set_content} + ")",
                         2);
-    std::vector<std::string> ids;
-    std::uint64_t total = info.members;
-    do {
-        alma::set_page page = detail::await_set_call(client, client.set_members(set_id, ids.size()), set_id);
-        total = page.total;
-        if (page.ids.empty() && ids.size() < total)
-            throw set_error("set " + set_id + " says it has " + std::to_string(total) + " members but lists none from " +
-                                std::to_string(ids.size()) + " on; was it changed while it was read?",
-                            3);
-        ids.insert(ids.end(), std::make_move_iterator(page.ids.begin()), std::make_move_iterator(page.ids.end()));
-    } while (ids.size() < total);
-    if (ids.empty()) throw set_error("set " + set_id + " has no members", 2);
-    return ids;
+    // Pages are asked by offset: a member added or removed while the set is read shifts those
+    // after it, so a page would repeat a member or skip one, and the run would export bibs the set
+    // never held together. Every page says the set's count: a reading whose count changed, or
+    // that lists a member twice, is not trusted, and the set is read again from the start (the
+    // set as it is now). A set that keeps changing stops the command: run it again later.
+    constexpr int readings = 3;
+    std::string change;
+    for (int reading = 0; reading < readings; ++reading) {
+        std::vector<std::string> ids;
+        std::unordered_set<std::string> seen;
+        std::uint64_t total = 0;
+        change.clear();
+        do {
+            alma::set_page page = detail::await_set_call(client, client.set_members(set_id, ids.size()), set_id);
+            if (!ids.empty() && page.total != total)
+                change = "its count went from " + std::to_string(total) + " to " + std::to_string(page.total);
+            else if (page.ids.empty() && ids.size() < page.total)
+                change = "it says it has " + std::to_string(page.total) + " members but lists none from " +
+                         std::to_string(ids.size()) + " on";
+            total = page.total;
+            for (auto& id : page.ids) {
+                if (!change.empty()) break;
+                if (!seen.insert(id).second) change = "member " + id + " came twice";
+                ids.push_back(std::move(id));
+            }
+        } while (change.empty() && ids.size() < total);
+        if (change.empty()) {
+            if (ids.empty()) throw set_error("set " + set_id + " has no members", 2);
+            return ids;
+        }
+    }
+    throw set_error("set " + set_id + " changed while it was read, " + std::to_string(readings) + " times (last: " +
+                        change + "); run the command again when the set is not being edited",
+                    3);
 }
 
 namespace detail {
