@@ -1239,10 +1239,10 @@ TEST_CASE("--dry-run exits 3 and says how many bibs fit when today's calls do no
                              "bibs", "--institution", cat.availability_institution(), "--max-attempts", "1", "export.mrc"},
                       env_with_key(), dir, "enough");
     INFO(enough.out << enough.err);
-    // Bulk mode needs a call per 100 bibs, one for each bib Alma knows whose availability cannot
-    // vouch for its holdings (here: the bibs without holdings) and one per holding: more than the
-    // 294 calls left.
-    long const bulk_needed = static_cast<long>((bibs + 99) / 100 + cat.bibs_availability_leaves_open(true) +
+    // Bulk mode needs a call per 100 bibs, a holdings list for each bib whose availability cannot
+    // vouch for its holdings (here: the bibs without holdings) and for each bib the bulk answer
+    // leaves out (the deleted ones), and one per holding: more than the 294 calls left.
+    long const bulk_needed = static_cast<long>((bibs + 99) / 100 + cat.bulk_mode_lists(true) +
                                                cat.deliverable_holdings());
     CHECK(dry_run_value(enough.out, "calls a full run needs, --holdings-source bibs") == bulk_needed);
     CHECK(bulk_needed > daily - 6);

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "alma_options.hpp"
+#include "common/alma_options.hpp"
 
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> require;
     bool resume = false, restart = false, progress = false, no_progress = false, dry_run = false, west_strict = false;
     std::optional<long long> keep_calls;
-    marcpipe::examples::alma_options connection;
+    marcpipe::tools::alma_options connection;
 
     CLI::App app{"Export Alma holdings records for WEST: bib export (or MMS IDs) in, holdings records out,\n"
                  "001 = holding ID, 004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     connection.add_to(app);
     // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
     app.add_option("--require", require, "keep only records with this field (repeatable)")
-        ->allow_extra_args(false)->check(marcpipe::examples::field_tag());
+        ->allow_extra_args(false)->check(marcpipe::tools::field_tag());
     app.add_option("--errors", errors, "write the CSV report of bibs and holdings that failed here (not the -o file)");
     auto* resume_flag = app.add_flag(
         "--resume", resume, "finish a run that stopped early (same command, plus --resume; same base URL and unchanged input)");

@@ -30,7 +30,7 @@
 #include <marcpipe/marc/source.hpp>
 #include <marcpipe/run/output_path.hpp>
 
-#include "option_checks.hpp"
+#include "common/option_checks.hpp"
 
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     // One tag each time, so that `--require 245 INPUT` leaves INPUT to be the input.
     app.add_option("--require", required, "keep only records that have this field (repeatable)")
         ->allow_extra_args(false)
-        ->check(marcpipe::examples::field_tag());
+        ->check(marcpipe::tools::field_tag());
     app.add_option("--on-error", on_error, "on a bad record: skip it (report, go on) or stop")
         ->check(CLI::IsMember({"stop", "skip"}));
     app.footer(

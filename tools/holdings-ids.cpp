@@ -14,14 +14,14 @@
 #include <optional>
 #include <string>
 
-#include "alma_options.hpp"
+#include "common/alma_options.hpp"
 
 namespace alma = marcpipe::alma;
 namespace pipeline = marcpipe::pipeline;
 
 int main(int argc, char** argv) {
     std::string input, output = "-", errors, source = "list", set_id;
-    marcpipe::examples::alma_options connection;
+    marcpipe::tools::alma_options connection;
     CLI::App app{"List the holding IDs of bibs: holding_id<TAB>mms_id, one line per holding, in input order.\n"
                  "The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-ids (marcpipe) 0.1.0"});

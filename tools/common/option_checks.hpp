@@ -1,5 +1,5 @@
-// option_checks: the ranges the programs' numeric options must lie in, as CLI11 validators. The
-// example programs share it; a program copied out of the project takes this header along.
+// option_checks: the ranges the tools' numeric options must lie in, as CLI11 validators, shared
+// by the tools; the tools' own command-line code, not part of the library.
 //
 // CLI11's PositiveNumber and Range pass "nan" (every comparison with NaN is false): `--rate nan`
 // turned the rate limit off, and `--rate 1e-5` let one call start a day. A value is checked to be
@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string>
 
-namespace marcpipe::examples {
+namespace marcpipe::tools {
 
 // A finite number from `lo` to `hi` (both allowed); with `zero_too`, 0 as well (a program's
 // "0 = no limit").
@@ -46,4 +46,4 @@ inline CLI::Validator field_tag() {
                           "TAG"};
 }
 
-}  // namespace marcpipe::examples
+}  // namespace marcpipe::tools

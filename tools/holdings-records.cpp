@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "alma_options.hpp"
+#include "common/alma_options.hpp"
 
 namespace alma = marcpipe::alma;
 namespace pipeline = marcpipe::pipeline;
@@ -65,7 +65,7 @@ marcpipe::coro::generator<pipeline::holding_ref> pairs(std::istream& in, alma::p
 int main(int argc, char** argv) {
     std::string input, output = "-", errors, format;
     std::vector<std::string> require;
-    marcpipe::examples::alma_options connection;
+    marcpipe::tools::alma_options connection;
     CLI::App app{"Fetch holdings records for holding_id<TAB>mms_id lines; write them with 001 = holding ID and\n"
                  "004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-records (marcpipe) 0.1.0"});
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     connection.add_to(app);
     // One tag each time, so that `--require 583 INPUT` leaves INPUT to be the input.
     app.add_option("--require", require, "keep only records with this field (repeatable)")
-        ->allow_extra_args(false)->check(marcpipe::examples::field_tag());
+        ->allow_extra_args(false)->check(marcpipe::tools::field_tag());
     app.add_option("--errors", errors, "write the CSV report of holdings that failed here");
     bool restart = false;
     app.add_flag("--restart", restart,

@@ -1,9 +1,9 @@
-// alma_options: the options of every program that asks Alma — where Alma is, the API key, the
+// alma_options: the options of every tool that asks Alma — where Alma is, the API key, the
 // pace, how long an outage is waited out, whom TLS trusts — and the HTTP client they make. The
-// example programs share it, so that the same option means the same everywhere; a program copied
-// out of the project takes this header (and option_checks.hpp) along.
+// tools share it, so that the same option means the same in each; it is the tools' own command-line
+// code, not part of the library.
 //
-//   marcpipe::examples::alma_options alma;
+//   marcpipe::tools::alma_options alma;
 //   alma.add_to(app);
 //   ... app.parse(argc, argv) ...
 //   std::string const key = alma.api_key();                 // throws alma::config_error
@@ -25,7 +25,7 @@
 
 #include "option_checks.hpp"
 
-namespace marcpipe::examples {
+namespace marcpipe::tools {
 
 struct alma_options {
     std::string base_url;
@@ -72,4 +72,4 @@ struct alma_options {
     }
 };
 
-}  // namespace marcpipe::examples
+}  // namespace marcpipe::tools
