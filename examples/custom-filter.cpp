@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
                                 | pipeline::rewrite_001_004       //
                                 | held_by(libraries));            // <- the custom step
         std::cerr << run.summary(result) << "\n";
+        if (result.stopped && result.resumable)
+            std::cerr << "custom-filter: rerun it with --resume to finish\n";
         return result.exit_code();
     } catch (...) {
         // No key, Alma's place not set, the input unreadable, the output cannot be created: a

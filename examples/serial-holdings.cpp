@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
         auto result = run.write(run.bibs() | serials | pipeline::holdings_ids(run) | pipeline::holdings_records(run) |
                                 for_this_library);
         std::cerr << run.summary(result) << "\n";
+        if (result.stopped && result.resumable)
+            std::cerr << "serial-holdings: rerun it with --resume to finish\n";
         return result.exit_code();
     } catch (...) {
         // 2 for what the command got wrong (no key, a path refused), 3 when the output could not

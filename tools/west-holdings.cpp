@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
                                 pipeline::rewrite_001_004 | pipeline::require_fields(require) |
                                 pipeline::when(west_archive, pipeline::west_archive(run, mode)));
         std::cerr << run.summary(result) << "\n";
-        if (result.stopped && result.resumable) std::cerr << "west-holdings: rerun the same command with --resume to finish\n";
+        if (result.stopped && result.resumable)
+            std::cerr << "west-holdings: rerun the same command with --resume to finish\n";
         chosen.finished(result.stopped);  // the set's members are kept while the run can be resumed
         return result.exit_code();
     } catch (...) {

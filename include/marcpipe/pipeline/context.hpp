@@ -68,7 +68,8 @@ public:
     // so records reach the output from the first seconds and checkpoints advance steadily.
 
     // The holding IDs of the bib at `bib_seq`: from the kept answers, or from Alma.
-    coro::task<alma::outcome<std::vector<std::string>>> holdings_of(std::uint64_t bib_seq, std::string mms_id) {
+    coro::task<alma::outcome<std::vector<std::string>>> holdings_of(std::uint64_t bib_seq,
+                                                                    std::string mms_id) {
         if (answers_)
             if (auto known = answers_->recall_list(bib_seq, mms_id)) co_return std::move(*known);
         auto answer = co_await client_->holdings_list(mms_id, bib_seq);
@@ -76,9 +77,10 @@ public:
         co_return answer;
     }
 
-    // Asks for a holdings record of the bib at `bib_seq` into `pending`: from the kept answers, or Alma.
-    coro::task<void> fill(std::shared_ptr<pending_holding> pending, std::uint64_t bib_seq, std::string mms_id,
-                          std::string holding_id) {
+    // Asks for a holdings record of the bib at `bib_seq` into `pending`: from the kept answers, or
+    // Alma.
+    coro::task<void> fill(std::shared_ptr<pending_holding> pending, std::uint64_t bib_seq,
+                          std::string mms_id, std::string holding_id) {
         if (answers_)
             if (auto known = answers_->recall_record(bib_seq, mms_id, holding_id)) {
                 pending->result = std::move(*known);
@@ -86,7 +88,8 @@ public:
                 co_return;
             }
         pending->result = co_await client_->holding_record(mms_id, holding_id, bib_seq);
-        if (keeps(pending->result)) answers_->remember_record(bib_seq, mms_id, holding_id, pending->result);
+        if (keeps(pending->result))
+            answers_->remember_record(bib_seq, mms_id, holding_id, pending->result);
         pending->done = true;
     }
 
@@ -96,7 +99,8 @@ public:
     // unused. At most `limit` records are held this way.
     void enable_prefetch(std::size_t limit) noexcept { prefetch_limit_ = limit; }
     bool prefetching() const noexcept { return prefetch_limit_ > 0; }
-    void prefetch_holding(std::uint64_t bib_seq, std::string const& mms_id, std::string const& holding_id) {
+    void prefetch_holding(std::uint64_t bib_seq, std::string const& mms_id,
+                          std::string const& holding_id) {
         if (prefetched_.size() >= prefetch_limit_ || stopped()) return;
         auto key = std::make_pair(mms_id, holding_id);
         if (prefetched_.count(key)) return;
@@ -105,7 +109,8 @@ public:
         loop().spawn(fill(pending, bib_seq, mms_id, holding_id));
     }
     // The early request for this holding, if there is one; the caller takes it over.
-    std::shared_ptr<pending_holding> take_prefetched(std::string const& mms_id, std::string const& holding_id) {
+    std::shared_ptr<pending_holding> take_prefetched(std::string const& mms_id,
+                                                     std::string const& holding_id) {
         auto it = prefetched_.find(std::make_pair(mms_id, holding_id));
         if (it == prefetched_.end()) return nullptr;
         auto pending = std::move(it->second);
@@ -119,7 +124,8 @@ public:
     class mark {
     public:
         mark() = default;
-        mark(context& c, oldest_held f) : context_{&c}, it_{c.marks_.insert(c.marks_.end(), std::move(f))} {}
+        mark(context& c, oldest_held f)
+            : context_{&c}, it_{c.marks_.insert(c.marks_.end(), std::move(f))} {}
         mark(mark&& o) noexcept : context_{std::exchange(o.context_, nullptr)}, it_{o.it_} {}
         mark& operator=(mark&& o) noexcept {
             if (this != &o) {

@@ -177,7 +177,8 @@ template <pipeable_stage Stage>
 auto when(bool condition, Stage s) {
     return stage{[condition, s = std::move(s)](auto upstream) {
         using item = ranges::range_value_t<decltype(upstream)>;
-        return condition ? detail::hand_on<item>(s.apply(std::move(upstream))) : detail::hand_on<item>(std::move(upstream));
+        return condition ? detail::hand_on<item>(s.apply(std::move(upstream)))
+                         : detail::hand_on<item>(std::move(upstream));
     }};
 }
 

@@ -3,7 +3,8 @@
 // as a bad key or the daily threshold) with its state saved, and resumed later.
 //
 //   pipeline::run run{client, options};               // options.input, .output, .report, .resume
-//   auto result = run.write(run.bibs() | pipeline::holdings_ids(run) | pipeline::holdings_records(run)
+//   auto result = run.write(run.bibs() | pipeline::holdings_ids(run) |
+//   pipeline::holdings_records(run)
 //                           | pipeline::rewrite_001_004 | pipeline::require_field("583"));
 //   std::cerr << run.summary(result) << "\n";
 //   return result.exit_code();
@@ -23,10 +24,9 @@
 #include <cstdint>
 #include <iostream>
 #include <optional>
+#include <range/v3/range/access.hpp>
 #include <string>
 #include <utility>
-
-#include <range/v3/range/access.hpp>
 
 #include "marcpipe/alma/client.hpp"
 #include "marcpipe/alma/report.hpp"
@@ -49,7 +49,9 @@ public:
     // A run whose stages share `client`. With the default options it writes to standard output
     // and keeps no state on disk; name an output file to make it resumable.
     explicit run(alma::client& client, run_options options = {})
-        : context{client}, options_{std::move(options)}, files_{options_, client.urls().api_root()} {
+        : context{client},
+          options_{std::move(options)},
+          files_{options_, client.urls().api_root()} {
         bibs_done_ = first_bib();
         problems_reported_ = files_.start().problems;
         if (files_.already_finished()) return;
@@ -86,8 +88,9 @@ public:
         writes_records_ = true;
         return drive(std::forward<Range>(holdings), [this](auto const& h) {
             if (auto trouble = files_.records().write(h.bib_seq, record_of(h)))
-                problems().add(h.bib_seq, alma::problem{alma::stage::write_record, h.mms_id, h.holding_id, 0, "",
-                                                        trouble->message(), ""});
+                problems().add(h.bib_seq,
+                               alma::problem{alma::stage::write_record, h.mms_id, h.holding_id, 0,
+                                             "", trouble->message(), ""});
         });
     }
 
@@ -120,7 +123,8 @@ public:
             result.stop_reason = client().http().scrub(e.what());
         }
         stop_ticking();
-        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        result.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         auto const& stats = client().http().stats();
         result.requests = stats.requests;
         result.retries = stats.retries;
@@ -163,7 +167,8 @@ protected:
         if (n <= bibs_done_ && n != UINT64_MAX) return;
         if (!driving_) return context::bibs_finished(n);
         bibs_done_ = n;
-        problems().release_before(n, [this](std::uint64_t seq, alma::problem const& p) { release(seq, p); });
+        problems().release_before(
+            n, [this](std::uint64_t seq, alma::problem const& p) { release(seq, p); });
         if (n == UINT64_MAX) return;
         files_.bibs_finished(n, problems_reported_);
         if (on_bibs_finished) on_bibs_finished(n);
@@ -210,14 +215,15 @@ private:
         ++problems_reported_;
         // Every row and line passes here: each field scrubbed of the key and cut, wherever shown.
         auto const safe = [this](alma::problem const& q) {
-            return alma::shown(q, [this](std::string_view text) { return client().http().scrub(text); });
+            return alma::shown(
+                q, [this](std::string_view text) { return client().http().scrub(text); });
         };
         if (auto* report = files_.report()) {
             report->write(alma::csv_row(safe(p)));
         } else if (shown_ < options_.problems_shown) {
             ++shown_;
-            std::cerr << (progress_shown_ ? "\r\x1b[K" : "") << options_.program << ": " << alma::describe(safe(p))
-                      << "\n";
+            std::cerr << (progress_shown_ ? "\r\x1b[K" : "") << options_.program << ": "
+                      << alma::describe(safe(p)) << "\n";
         }
     }
 
@@ -230,16 +236,19 @@ private:
         schedule_tick();
     }
     void schedule_tick() {
-        tick_ = loop().call_at(net::event_loop::clock::now() + std::chrono::milliseconds{500}, [this] {
-            tick_.reset();
-            auto& http = client().http();
-            if (int sig = signals_ ? signals_->caught() : 0) http.stop("interrupted by signal " + std::to_string(sig));
-            if (show_progress_) {
-                std::cerr << progress_line_->line(http.stats().requests, problems().found()) << std::flush;
-                progress_shown_ = true;
-            }
-            schedule_tick();
-        });
+        tick_ =
+            loop().call_at(net::event_loop::clock::now() + std::chrono::milliseconds{500}, [this] {
+                tick_.reset();
+                auto& http = client().http();
+                if (int sig = signals_ ? signals_->caught() : 0)
+                    http.stop("interrupted by signal " + std::to_string(sig));
+                if (show_progress_) {
+                    std::cerr << progress_line_->line(http.stats().requests, problems().found())
+                              << std::flush;
+                    progress_shown_ = true;
+                }
+                schedule_tick();
+            });
     }
     void stop_ticking() {
         if (tick_) loop().cancel(*tick_);

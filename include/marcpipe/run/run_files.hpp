@@ -42,7 +42,8 @@ class run_files {
 public:
     // The files of a run of `options` against Alma at `api_root` (part of the job's identity).
     // Reads `options.input_source`, when set, once the paths are checked and the locks held.
-    run_files(run_options& options, std::string api_root) : options_{&options}, api_root_{std::move(api_root)} {
+    run_files(run_options& options, std::string api_root)
+        : options_{&options}, api_root_{std::move(api_root)} {
         before_any_call([this] { open(); });
     }
     run_files(run_files const&) = delete;
@@ -86,7 +87,8 @@ public:
     void bibs_finished(std::uint64_t n, std::uint64_t problems) {
         auto [bytes, recs] = records_->prefix_before(n);
         if (answers_) answers_->bibs_done(n);
-        if (journal_) journal_->record(checkpoint{n, bytes, report_ ? report_->bytes() : 0, recs, problems});
+        if (journal_)
+            journal_->record(checkpoint{n, bytes, report_ ? report_->bytes() : 0, recs, problems});
     }
 
     // Stopped: what is written so far is made durable, for a resume.
@@ -141,7 +143,8 @@ private:
         if (o.resume && o.input == "-")
             throw setup_error(p + ": --resume needs the input as a file, not standard input");
         if (o.resume && o.restart)
-            throw setup_error(p + ": --resume finishes an earlier run, --restart discards it: give one of them");
+            throw setup_error(
+                p + ": --resume finishes an earlier run, --restart discards it: give one of them");
         // The paths first, then the locks: a refused path must not leave a lock file behind,
         // and nothing of an earlier run (journal, side files) is read or cut before the locks
         // are held.
@@ -151,8 +154,9 @@ private:
         if (o.resume && !resumable())
             for (auto const* t : {&output_target_, report_target_ ? &*report_target_ : nullptr})
                 if (t && t->is_stream())
-                    throw setup_error(p + ": --resume needs regular files; " + t->path +
-                                      " is a device or FIFO, written directly, with nothing kept to resume");
+                    throw setup_error(
+                        p + ": --resume needs regular files; " + t->path +
+                        " is a device or FIFO, written directly, with nothing kept to resume");
         for (auto const* t : {&output_target_, report_target_ ? &*report_target_ : nullptr})
             if (t && t->is_file()) locks_.emplace_back(t->file, p);
         if (output_target_.is_file() && !o.resume) unfinished_run_met();
@@ -164,7 +168,8 @@ private:
         }
         std::string const job = resumable() ? job_identity() : std::string{};
 
-        // Where this run starts: the last checkpoint whose bytes are all in the files written aside.
+        // Where this run starts: the last checkpoint whose bytes are all in the files written
+        // aside.
         std::optional<journal_state> previous;
         if (o.resume) previous = earlier_run();
         bool const fresh = !(previous && previous->last);
@@ -173,7 +178,8 @@ private:
         if (previous && previous->finished) {
             // Finished, and stopped only before its renames.
             for (auto const* t : {&output_target_, report_target_ ? &*report_target_ : nullptr})
-                if (t && std::filesystem::exists(t->side_path())) std::filesystem::rename(t->side_path(), t->file);
+                if (t && std::filesystem::exists(t->side_path()))
+                    std::filesystem::rename(t->side_path(), t->file);
             std::filesystem::remove(journal_path());
             answer_log::remove_files(answers_path());
             already_finished_ = true;
@@ -225,7 +231,6 @@ private:
         records_.emplace(*output_, options_->format, !fresh_, start_.records);
     }
 
-
     // The journal of the run being resumed, checked to be of the same job; nothing when there
     // is none (then the whole job runs).
     std::optional<journal_state> earlier_run() const {
@@ -246,15 +251,20 @@ private:
             throw setup_error(p + ": " + e.what());
         }
         if (previous && !same_job(job_identity_parts(), previous->job))
-            throw setup_error(p + ": " + journal_path() + " belongs to a different job: " +
-                              job_difference(job_identity_parts(), previous->job) +
-                              "; rerun with --restart instead of --resume to discard it and start over");
+            throw setup_error(
+                p + ": " + journal_path() + " belongs to a different job: " +
+                job_difference(job_identity_parts(), previous->job) +
+                "; rerun with --restart instead of --resume to discard it and start over");
         // No journal, and the output there: the run that wrote it finished.
         if (!previous && std::filesystem::exists(output_target_.file))
-            throw setup_error(p + ": --resume: " + options_->output + " is complete (no journal at " + journal_path() +
-                              ": the run that wrote it finished); nothing to resume. To run the job again, leave "
-                              "out --resume");
-        if (!previous) std::cerr << p << ": no journal at " << journal_path() << "; starting from the beginning\n";
+            throw setup_error(
+                p + ": --resume: " + options_->output + " is complete (no journal at " +
+                journal_path() +
+                ": the run that wrote it finished); nothing to resume. To run the job again, leave "
+                "out --resume");
+        if (!previous)
+            std::cerr << p << ": no journal at " << journal_path()
+                      << "; starting from the beginning\n";
         return previous;
     }
 
@@ -272,12 +282,14 @@ private:
         try {
             earlier = journal::read(journal_path());
         } catch (journal_error const& e) {
-            throw setup_error(p + ": " + e.what() + "; remove it, or rerun with --restart to start over");
+            throw setup_error(p + ": " + e.what() +
+                              "; remove it, or rerun with --restart to start over");
         }
         if (!earlier) return;
         std::string const state =
             earlier->finished ? "finished but was stopped before renaming its files"
-                              : "did not finish (" + std::to_string(earlier->last ? earlier->last->bibs_done : 0) +
+                              : "did not finish (" +
+                                    std::to_string(earlier->last ? earlier->last->bibs_done : 0) +
                                     " bibs finished and saved)";
         // Whether --resume fits can be told when the input is known (a set's is read later).
         std::string fits = " (if it is the same job)";
@@ -287,8 +299,9 @@ private:
                                                 : " (if it were the same job; it is not: " +
                                                       job_difference(mine, earlier->job) + ")";
         }
-        throw setup_error(p + ": " + journal_path() + " holds an earlier run of " + options_->output + " that " +
-                          state + "; rerun with --resume to finish it" + fits +
+        throw setup_error(p + ": " + journal_path() + " holds an earlier run of " +
+                          options_->output + " that " + state +
+                          "; rerun with --resume to finish it" + fits +
                           ", or with --restart to discard it and start over");
     }
 

@@ -19,7 +19,8 @@ class signal_watch {
 public:
     signal_watch() {
         detail::caught_signal = 0;
-        for (int sig : {SIGINT, SIGTERM, SIGHUP}) previous_[sig] = std::signal(sig, detail::note_signal);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP})
+            previous_[sig] = std::signal(sig, detail::note_signal);
     }
     signal_watch(signal_watch const&) = delete;
     signal_watch& operator=(signal_watch const&) = delete;

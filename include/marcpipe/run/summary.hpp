@@ -35,34 +35,37 @@ inline std::string summary(run_result const& r, run_facts const& f) {
     std::string const& p = f.program;
     bool const to_stdout = f.output == "-";
     if (r.already_finished) {
-        o << p << ": the run had already finished: " << r.records << " records in " << net::printable(f.output)
-          << ", " << r.problems << " problems";
+        o << p << ": the run had already finished: " << r.records << " records in "
+          << net::printable(f.output) << ", " << r.problems << " problems";
         return o.str();
     }
     auto stats = [&] {
-        o << r.requests << " requests (" << r.retries << " retries) in " << format_duration(r.seconds) << ", "
-          << std::fixed << std::setprecision(1)
+        o << r.requests << " requests (" << r.retries << " retries) in "
+          << format_duration(r.seconds) << ", " << std::fixed << std::setprecision(1)
           << (r.seconds > 0 ? static_cast<double>(r.requests) / r.seconds : 0.0) << " req/s";
         if (f.quota_remaining) o << "; Alma says " << *f.quota_remaining << " calls left today";
     };
     if (r.stopped) {
         o << p << ": stopped: " << r.stop_reason << "\n"
-          << p << ": " << r.bibs_done << (f.total_bibs ? " of " + std::to_string(*f.total_bibs) : "")
+          << p << ": " << r.bibs_done
+          << (f.total_bibs ? " of " + std::to_string(*f.total_bibs) : "")
           << " bibs finished and saved; ";
         stats();
         o << "\n" << p << ": ";
         if (f.why_not_resumable.empty())
             o << "fix the cause, then resume the run to finish";
         else
-            o << net::printable(f.why_not_resumable) << ", so this run cannot be resumed; fix the cause and run it again";
+            o << net::printable(f.why_not_resumable)
+              << ", so this run cannot be resumed; fix the cause and run it again";
         return o.str();
     }
     std::string const source = f.input == marc::input_format::mms_id_list
                                    ? std::string{"a list of MMS IDs"}
                                    : "a " + std::string{to_string(f.input)} + " export";
-    o << p << ": " << (f.total_bibs ? *f.total_bibs : f.first_bib + f.bibs_seen) << " bibs from " << source << ", "
-      << r.records << " holdings records written to "
-      << (to_stdout ? std::string{"standard output"} : net::printable(f.output)) << " (" << to_string(f.format) << ")";
+    o << p << ": " << (f.total_bibs ? *f.total_bibs : f.first_bib + f.bibs_seen) << " bibs from "
+      << source << ", " << r.records << " holdings records written to "
+      << (to_stdout ? std::string{"standard output"} : net::printable(f.output)) << " ("
+      << to_string(f.format) << ")";
     if (f.first_bib) o << ", resumed after bib " << f.first_bib;
     if (f.recalled) o << " (" << f.recalled << " answers taken from the interrupted run)";
     o << "; " << r.problems << " problems";

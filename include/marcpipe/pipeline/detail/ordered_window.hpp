@@ -59,7 +59,8 @@ public:
     template <typename It, typename End, typename Make, typename More>
     std::shared_ptr<Slot> next(It& it, End const& end, Make make, More more) {
         held_.handing_on.reset();
-        while (ahead_.size() < size_ && it != end && more(ahead_.empty() ? nullptr : ahead_.front().get())) {
+        while (ahead_.size() < size_ && it != end &&
+               more(ahead_.empty() ? nullptr : ahead_.front().get())) {
             ahead_.push_back(make(it, end, held_));
             held_.filling.reset();
         }
@@ -84,7 +85,8 @@ private:
     std::deque<std::shared_ptr<Slot>> ahead_;
     held_bibs held_;
     context::mark const mark_ = context_->hold_mark([this] {
-        return held_.oldest(ahead_.empty() ? std::nullopt : std::optional{FirstBib{}(*ahead_.front())});
+        return held_.oldest(ahead_.empty() ? std::nullopt
+                                           : std::optional{FirstBib{}(*ahead_.front())});
     });
 };
 
