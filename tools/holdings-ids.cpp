@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/alma_options.hpp"
+#include "common/command_line.hpp"
 
 namespace alma = marcpipe::alma;
 namespace pipeline = marcpipe::pipeline;
@@ -35,11 +36,7 @@ int main(int argc, char** argv) {
     app.add_option("--holdings-source", source, "list (one call per bib) or bibs (100 bibs per call, AVA $8)")
         ->check(CLI::IsMember({"list", "bibs"}));
     app.add_option("--errors", errors, "write the CSV report of bibs that failed here");
-    try {
-        app.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (auto done = marcpipe::tools::parse_command_line(app, argc, argv)) return *done;
 
     std::string key;
     try {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/alma_options.hpp"
+#include "common/command_line.hpp"
 
 namespace alma = marcpipe::alma;
 namespace pipeline = marcpipe::pipeline;
@@ -83,11 +84,7 @@ int main(int argc, char** argv) {
     app.add_flag("--restart", restart,
                  "discard what an earlier run that did not finish left at the output (its journal and saved answers) and "
                  "start over; without it, a run over such a journal is refused");
-    try {
-        app.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (auto done = marcpipe::tools::parse_command_line(app, argc, argv)) return *done;
 
     std::string key;
     try {

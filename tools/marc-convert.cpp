@@ -30,6 +30,7 @@
 #include <marcpipe/marc/source.hpp>
 #include <marcpipe/run/output_path.hpp>
 
+#include "common/command_line.hpp"
 #include "common/option_checks.hpp"
 
 #ifndef MARCPIPE_VERSION
@@ -125,11 +126,7 @@ int main(int argc, char** argv) {
     app.footer(
         "Exit status: 0 all records converted; 1 some records reported on standard error; "
         "2 usage error or unreadable input.");
-    try {
-        app.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (auto done = marcpipe::tools::parse_command_line(app, argc, argv)) return *done;
 
     marc::output_format const format =
         marc::output_format_for(output_path, to, marc::output_format::marc21);

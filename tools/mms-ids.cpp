@@ -21,6 +21,8 @@
 #include <marcpipe/marc/source.hpp>
 #include <marcpipe/run/output_path.hpp>
 
+#include "common/command_line.hpp"
+
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
 #endif
@@ -39,11 +41,7 @@ int main(int argc, char** argv) {
     app.footer(
         "Exit status: 0 all records listed; 1 some records reported on standard error; "
         "2 usage error or unreadable input.");
-    try {
-        app.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (auto done = marcpipe::tools::parse_command_line(app, argc, argv)) return *done;
 
     // Written directly (no side file); the input itself or a directory is refused.
     try {

@@ -23,6 +23,8 @@
 #include <system_error>
 #include <vector>
 
+#include "common/command_line.hpp"
+
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
 #endif
@@ -105,11 +107,7 @@ int main(int argc, char** argv) {
     app.add_option("FILE", files, "MARC21 or MARCXML files (format detected); - for standard input")->required();
     app.add_flag("--no-header", no_header, "leave out the CSV header line");
     app.footer("Exit status: 0 all records pass; 1 some fail; 2 usage error or a file cannot be read.");
-    try {
-        app.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
+    if (auto done = marcpipe::tools::parse_command_line(app, argc, argv)) return *done;
 
     bool const file_column = files.size() > 1;
     if (!no_header) std::cout << (file_column ? pipeline::west_report_file_column : "") << pipeline::west_report_header;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/alma_options.hpp"
+#include "common/command_line.hpp"
 
 #ifndef MARCPIPE_VERSION
 #define MARCPIPE_VERSION "unknown"
@@ -88,11 +89,7 @@ int main(int argc, char** argv) {
         "directory -o DIR/ names, else the current one; the date the run started)")->excludes(format_option);
     app.add_flag("--west-strict", west_strict, "with --west: leave out the records that fail a check (still reported)")
         ->needs(west_option);
-    try {
-        app.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        return app.exit(e) == 0 ? pipeline::run_result::ok : pipeline::run_result::usage;
-    }
+    if (auto done = marcpipe::tools::parse_command_line(app, argc, argv)) return *done;
 
     std::string key;
     try {

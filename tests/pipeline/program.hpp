@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -59,6 +60,9 @@ public:
         }
         for (auto const& add : env)
             if (add.back() != '=') env_s.push_back(add);
+        // The user's own config file (~/.config/marcpipe/config) must not change what a test runs.
+        if (std::none_of(env.begin(), env.end(), [](auto const& e) { return e.starts_with("XDG_CONFIG_HOME="); }))
+            env_s.push_back("XDG_CONFIG_HOME=" + (dir / "no-config-home").string());
         std::vector<char*> envp;
         for (auto& e : env_s) envp.push_back(e.data());
         envp.push_back(nullptr);

@@ -179,6 +179,7 @@ TEST_CASE("a key file with a UTF-8 byte-order mark sends the key without it", "[
     auto dir = marcpipe::testing::scratch_dir("text-bom");
     write(dir / "pairs.tsv", pairs(cat));
     write(dir / "key.txt", std::string{"\xEF\xBB\xBF"} + key + "\r\n");
+    fs::permissions(dir / "key.txt", fs::perms::owner_read | fs::perms::owner_write);  // a key file is private
     auto r = run(MARCPIPE_HOLDINGS_RECORDS,
                  {"--base-url", server.base_url(), "--api-key-file", "key.txt", "-o", "out.xml", "pairs.tsv"},
                  {"ALMA_API_KEY="}, dir);
@@ -188,6 +189,7 @@ TEST_CASE("a key file with a UTF-8 byte-order mark sends the key without it", "[
 
     // A key the server refuses: the hint names the file it came from.
     write(dir / "wrong.txt", "not-the-key\n");
+    fs::permissions(dir / "wrong.txt", fs::perms::owner_read | fs::perms::owner_write);
     auto wrong = run(MARCPIPE_HOLDINGS_RECORDS,
                      {"--base-url", server.base_url(), "--api-key-file", "wrong.txt", "-o", "out2.xml", "pairs.tsv"},
                      {"ALMA_API_KEY="}, dir, "wrong");

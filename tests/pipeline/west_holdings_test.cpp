@@ -539,6 +539,7 @@ TEST_CASE("the API key never appears in any output, report or message", "[progra
         std::ofstream k{dir / "key.txt"};
         k << key << "\n";
     }
+    fs::permissions(dir / "key.txt", fs::perms::owner_read | fs::perms::owner_write);  // a key file is private
     auto r = run(west, {"--base-url", server.base_url(), "--api-key-file", "key.txt", "--rate", "1000", "--progress",
                         "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"},
                  {"ALMA_API_KEY="}, dir);

@@ -72,7 +72,8 @@ inline result run(std::string const& exe, std::vector<std::string> const& args,
         std::ofstream in{dir / "stdin", std::ios::binary};
         in << input;
     }
-    std::string cmd = quote(exe);
+    // The user's own config file (~/.config/marcpipe/config) must not change what a test runs.
+    std::string cmd = "XDG_CONFIG_HOME=" + quote((dir / "no-config-home").string()) + " " + quote(exe);
     for (auto const& a : args) cmd += " " + quote(a);
     cmd += " < " + quote((dir / "stdin").string()) + " > " + quote((dir / "stdout").string()) +
            " 2> " + quote((dir / "stderr").string());

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 
+#include "key_file.hpp"
 #include "option_checks.hpp"
 
 namespace marcpipe::tools {
@@ -57,7 +58,10 @@ struct alma_options {
 
     // After parsing. All three throw alma::config_error, before any call.
     std::string base() const { return alma::locate(region, base_url); }
-    std::string api_key() const { return alma::load_api_key(api_key_file); }
+    std::string api_key() const {
+        check_key_file_private(api_key_file);
+        return alma::load_api_key(api_key_file);
+    }
 
     net::client_options http_options(std::string const& key) const {
         if (!cacert.empty())
