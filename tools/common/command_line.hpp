@@ -34,7 +34,7 @@ namespace detail {
 // each value; absent, the default.
 using origins = std::map<CLI::Option const*, std::vector<std::string>>;
 
-inline bool is_flag(CLI::Option const* o) { return o->get_type_size_max() == 0; }
+inline bool is_flag(CLI::Option const* o) { return o->get_expected_max() == 0; }
 
 // The settings of one name go to its option; false when the command line or an option it
 // excludes there already decided.
