@@ -12,4 +12,5 @@
 #include "marcpipe/net/quota_floor.hpp"
 #include "marcpipe/net/rate_limiter.hpp"
 #include "marcpipe/net/retry.hpp"
+#include "marcpipe/net/tls_probe.hpp"
 #include "marcpipe/net/url.hpp"

@@ -237,6 +237,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Once `http` has stopped: what its stop means to a program. A client pointed wrong (http:// to a
+// port that speaks TLS) is a config_error, exit 2; any other stop a fatal_error.
+[[noreturn]] inline void throw_stop(net::http_client const& http) {
+    if (http.misconfigured()) throw config_error(http.stop_reason());
+    throw fatal_error(http.stop_reason());
+}
+
 // The Alma calls of the holdings export, over a shared HTTP client (whose loop, rate limiter
 // and retries every stage shares). What a run shares beyond the calls (problems, progress, the
 // answer log) belongs to pipeline::run. Each call takes an optional priority_key: among the

@@ -9,6 +9,7 @@
 //   http.stats()                                // requests sent, retries, per-class counts,
 //                                               // the quota header's last value
 //   http.stop(reason)                           // stop all work at once; later get()s fail fast
+//   http.misconfigured()                        // the stop says the client was pointed wrong
 //   options.keep_quota = quota_keep{...}        // never spend the last calls of the day's quota
 //                                               // (quota_floor.hpp): at the floor, the client stops
 //
@@ -23,6 +24,12 @@
 // CURLE_ABORTED_BY_CALLBACK, waiting requests wake, and stopped() / stop_reason() say why. This
 // loop is the only place that retries, so a rule about waiting (how long to go on while nothing
 // succeeds) belongs here too.
+//
+// An attempt to an http:// URL that ends in an empty reply or in HTTP/0.9 may have met a port
+// that speaks TLS, which would never answer plain HTTP: once per host:port, a TLS handshake
+// decides (tls_probe.hpp). When it completes, the client stops at once, misconfigured(), saying
+// to use https:// (a program exits 2: nothing can be asked that way); when it does not, the
+// attempt is the outage it looked like.
 //
 // An outage (the network or the server down, see classify.hpp) says nothing of the request, so
 // it does not use up the request's attempts: it is retried with the same backoff until
@@ -61,6 +68,7 @@
 #include "marcpipe/net/quota_floor.hpp"
 #include "marcpipe/net/rate_limiter.hpp"
 #include "marcpipe/net/retry.hpp"
+#include "marcpipe/net/tls_probe.hpp"
 #include "marcpipe/net/url.hpp"
 
 namespace marcpipe::net {
@@ -142,6 +150,9 @@ public:
     client_options const& options() const noexcept { return options_; }
     bool stopped() const noexcept { return stopped_; }
     std::string const& stop_reason() const noexcept { return stop_reason_; }
+    // The client stopped because it was pointed wrong (http:// to a TLS port), not for anything
+    // a later run could get past: nothing was asked.
+    bool misconfigured() const noexcept { return misconfigured_; }
 
     // Text safe to print: the secret (and any apikey=...) replaced, and control characters shown
     // as \xNN (printable.hpp), since what a server says ends up on a terminal.
@@ -232,6 +243,12 @@ public:
                 note_quota(*r);
             else
                 r.error().message = scrub(r.error().message);
+            if (!r && !stopped_ && hints_at_tls(r.error()))
+                if (auto tls = tls_instead(url)) {
+                    misconfigured_ = true;
+                    stop(*tls);
+                    co_return stopped_error();
+                }
             verdict v = judge ? judge(r) : options_.classify ? options_.classify(r) : examine(r);
             bool const outage = v.kind == outcome_class::transient && v.outage;
             auto const now = event_loop::clock::now();
@@ -283,6 +300,17 @@ public:
     }
 
 private:
+    // What to say when `url` is http:// and its host:port, not probed before, speaks TLS.
+    std::optional<std::string> tls_instead(std::string_view url) {
+        auto origin = plain_http_origin(url);
+        if (!origin || std::find(probed_.begin(), probed_.end(), *origin) != probed_.end())
+            return std::nullopt;
+        probed_.push_back(*origin);
+        if (!speaks_tls(*origin, tls_probe_timeout)) return std::nullopt;
+        return "http://" + *origin + " speaks TLS: use https://" + *origin;
+    }
+    static constexpr std::chrono::milliseconds tls_probe_timeout{3000};
+
     void note_quota(response const& r) {
         if (options_.quota_header.empty()) return;
         if (auto remaining = r.header_value(options_.quota_header)) {
@@ -409,7 +437,9 @@ private:
     std::mt19937_64 rng_;
     client_stats stats_;
     bool stopped_ = false;
+    bool misconfigured_ = false;
     std::string stop_reason_;
+    std::vector<std::string> probed_;  // host:port of http:// URLs asked whether they speak TLS
     std::list<backoff_awaiter*> sleeping_;
     std::size_t waiting_calls_ = 0;         // calls in get()
     event_loop::time_point quiet_since_{};  // the last answer, or when calls began to wait

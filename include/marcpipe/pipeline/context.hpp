@@ -52,15 +52,15 @@ public:
     answer_memo* answers() noexcept { return answers_; }
     bool stopped() const noexcept { return client_->http().stopped(); }
 
-    // Drives the loop until `ready()` holds; throws alma::fatal_error once the client has stopped
-    // (every stage waiting on the loop then unwinds). Whoever waits here was called by the
+    // Drives the loop until `ready()` holds; throws (alma::throw_stop) once the client has
+    // stopped (every stage waiting on the loop then unwinds). Whoever waits here was called by the
     // consumer asking for its next item, so this is also a moment to see which bibs are finished.
     template <typename Ready>
     void wait_until(Ready ready) {
         note_finished_bibs();
         auto& http = client_->http();
         http.loop().run_until([&] { return http.stopped() || ready(); });
-        if (http.stopped()) throw alma::fatal_error(http.stop_reason());
+        if (http.stopped()) alma::throw_stop(http);
     }
 
     // Alma's calls for a bib go in the order of the bib's position (bib_seq is their

@@ -119,7 +119,8 @@ inline coro::task<void> estimate_group_calls(alma::client& client, call_estimate
 }  // namespace detail
 
 // Asks Alma for the availability of every bib, at most `in_flight` calls at once on the
-// client's loop. A fatal answer (bad key, daily threshold) throws alma::fatal_error.
+// client's loop. A fatal answer (bad key, daily threshold) throws alma::fatal_error; http:// to
+// a TLS port, alma::config_error.
 inline call_estimate estimate_calls(alma::client& client, std::vector<std::string> const& mms_ids,
                                     std::string const& institution = {}, std::size_t in_flight = 8) {
     call_estimate e;
@@ -139,7 +140,7 @@ inline call_estimate estimate_calls(alma::client& client, std::vector<std::strin
         while (next < groups.size() && next - finished < in_flight)
             client.loop().spawn(detail::estimate_group_calls(client, e, groups[next++], institution));
         http.loop().run_until([&] { return http.stopped() || groups[finished]->done; });
-        if (http.stopped()) throw alma::fatal_error(http.stop_reason());
+        if (http.stopped()) alma::throw_stop(http);
         while (finished < next && groups[finished]->done) ++finished;
     }
     return e;

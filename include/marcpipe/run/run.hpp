@@ -121,6 +121,12 @@ public:
         } catch (alma::fatal_error const& e) {
             result.stopped = true;
             result.stop_reason = client().http().scrub(e.what());
+        } catch (alma::config_error const&) {
+            // Pointed wrong (http:// to a TLS port): nothing could be asked, so nothing is kept.
+            stop_ticking();
+            driving_ = false;
+            files_.abandon();
+            throw;
         }
         stop_ticking();
         result.seconds =

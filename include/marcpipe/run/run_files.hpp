@@ -99,6 +99,16 @@ public:
         if (journal_) journal_->sync();
     }
 
+    // The run could ask nothing (it was configured wrong): a fresh run's files go, as if it had
+    // never started; a resumed run's are saved, as a stop saves them.
+    void abandon() {
+        if (!fresh_ || earlier_answers_) return save_state();
+        for (auto* f : {&output_, &report_})
+            if (*f && !(*f)->is_direct()) std::filesystem::remove((*f)->side_path());
+        if (journal_) journal_->remove();
+        if (answers_) answers_->remove();
+    }
+
     // Finished: the files are closed and renamed into place, and the journal and answers go.
     void finish(bool writes_records, std::uint64_t problems) {
         // A MARCXML collection is opened and closed only in a run that writes records.

@@ -51,6 +51,7 @@ template <typename T>
 T await_set_call(alma::client& client, coro::task<alma::outcome<T>> call, std::string const& set_id) {
     auto answer = coro::sync_wait(std::move(call), [&] { client.loop().run_once(std::chrono::milliseconds{1000}); });
     if (answer) return std::move(*answer);
+    if (client.http().misconfigured()) alma::throw_stop(client.http());
     alma::problem const& p = answer.error();
     std::string const said = p.alma_code.empty() ? p.message : "Alma says " + p.alma_code + " " + p.message;
     // A 4xx with Alma's error, from the API rather than the gateway: the set is the problem.
