@@ -23,6 +23,7 @@
 #include "catalogue.hpp"
 #include "catch.hpp"
 #include "launcher.hpp"
+#include "support/child.hpp"
 
 using namespace marcpipe::net;
 using marcpipe::coro::task;
@@ -463,21 +464,13 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
     auto release = release_when_in_flight(alma, 6, "50");
     std::vector<std::string> urls = holdings_urls(alma, 40);
     urls.insert(urls.begin() + 5, alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings");
-    std::string dir = "http-get-many-test." + std::to_string(::getpid());
-    std::string in = dir + ".in", out = dir + ".out", err = dir + ".err";
-    {
-        std::ofstream list(in);
-        for (auto const& u : urls) list << u << '\n';
-    }
-    std::string cmd = "ALMA_API_KEY=" + key +
-                      " '" MARCPIPE_HTTP_GET_MANY "' --concurrency 6 --rate 400 < " + in + " > " +
-                      out + " 2> " + err;
-    int status = std::system(cmd.c_str());
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 1);  // one URL answered 400
-    std::ifstream lines(out);
-    std::vector<std::string> got;
-    for (std::string line; std::getline(lines, line);) got.push_back(line);
+    std::string input;
+    for (auto const& u : urls) input += u + '\n';
+    auto const r = marcpipe::testing::run("/usr/bin/env", {"ALMA_API_KEY=" + key, MARCPIPE_HTTP_GET_MANY,
+                                                            "--concurrency", "6", "--rate", "400"},
+                                          input);
+    CHECK(r.status == 1);  // one URL answered 400
+    auto const got = marcpipe::testing::lines(r.out);
     REQUIRE(got.size() == urls.size());
     for (std::size_t i = 0; i < urls.size(); ++i) {
         std::istringstream fields(got[i]);
@@ -487,13 +480,8 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
         CHECK(st == (i == 5 ? "400" : "200"));
         CHECK(std::stoul(bytes) > 0);
     }
-    std::ifstream summary_file(err);
-    std::string summary((std::istreambuf_iterator<char>(summary_file)),
-                        std::istreambuf_iterator<char>());
+    std::string const& summary = r.err;
     CHECK(summary.find("requests 41, retries 0, errors 1") != std::string::npos);
     require_no_key_in(summary);
     CHECK(alma.counters().max_in_flight == 6);
-    std::remove(in.c_str());
-    std::remove(out.c_str());
-    std::remove(err.c_str());
 }
