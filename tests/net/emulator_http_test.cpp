@@ -172,10 +172,11 @@ TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[ne
     CHECK(seen.max_per_rolling_second <= 200);
     CHECK(seen.sent_429 == 0);
     CHECK(http.stats().retries == 0);
-    // 2,000 at 200/s is ten windows: never fewer, and not needlessly many either. The bound
-    // leaves a busy machine room, but not a limiter that paces at half the rate.
+    // 2,000 at 200/s is ten windows: never fewer. Not needlessly many either, counted by the
+    // server rather than timed: a limiter that paced at half the rate would never have had more
+    // than 100 calls in a second, whatever the machine's speed.
     CHECK(f.seconds >= 9.0);
-    CHECK(f.seconds < 20.0);
+    CHECK(seen.max_per_rolling_second > 100);
     std::printf(
         "rate test: 2000 requests in %.2f s (%.1f/s), server's busiest rolling second: %ld\n",
         f.seconds, 2000 / f.seconds, seen.max_per_rolling_second);
@@ -336,9 +337,10 @@ TEST_CASE("before the first count of calls left, a share floor lets one second's
     http_client alone(exact);
     fetched g = fetch_all(alone, urls, 25);
     CHECK(count_class(g, outcome_class::success) == 25);
-    // The first call went alone; the other 24 after its answer.
+    // The first call went alone; the other 24 after its answer: two answers' latency at least,
+    // which the emulator spends asleep, so no speed of the machine makes it shorter.
     CHECK(alma.counters().max_in_flight == 24);
-    CHECK(g.seconds > f.seconds + 0.5);
+    CHECK(g.seconds >= 2 * 1.5);
 }
 
 TEST_CASE("the key travels in the Authorization header and never in a query string", "[net]") {
@@ -377,8 +379,9 @@ TEST_CASE("a stalled answer runs into the timeout and is tried past max_attempts
     CHECK(http.stats().requests > 2);
     CHECK(http.stats().outages >= 2);
     CHECK(http.stats().gave_up == 0);
-    CHECK(f.seconds >= 1.9);   // the patience, as the loop's clock counts it
-    CHECK(f.seconds < 60.0);   // far short of the stall; a busy machine only adds
+    CHECK(f.seconds >= 1.9);  // the patience, as the loop's clock counts it
+    // That it stopped for the patience and not at the stall's end (600 s) the stop reason above
+    // says; no bound on the time taken, which a busy machine only lengthens.
     require_no_key_in(http.stop_reason());
 }
 
