@@ -190,17 +190,16 @@ TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most 
     std::size_t const bibs = 150;
     std::size_t const concurrency = 8;
     catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15", "--latency-jitter", "0.5"})};
+    emulator_process server{
+        emulator_flags(bibs, {"--latency-ms", "15", "--latency-jitter", "0.5", "--stall-seconds", "600"})};
     auto dir = marcpipe::testing::scratch_dir("west-kill-20");
     write_export(cat, dir / "export.mrc", false);
     std::vector<std::string> const args{"--base-url", server.base_url(), "--rate", "300", "--concurrency",
                                         std::to_string(concurrency), "-o", "out.mrc", "--errors", "errors.csv",
                                         "export.mrc"};
-    // The uninterrupted run: its bytes, its calls and how long it takes.
+    // The uninterrupted run: its bytes and its calls.
     server.reset();
-    auto const started = std::chrono::steady_clock::now();
     auto clean = run(west, args, env_with_key(), dir, "clean");
-    double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     REQUIRE(clean.status == 1);  // the catalogue's deleted bibs
     REQUIRE(output_difference(expected_holdings{cat}, dir / "out.mrc") == "");
     std::string const clean_bytes = slurp(dir / "out.mrc");
@@ -213,26 +212,37 @@ TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most 
     std::printf("kill -9 moments drawn with seed %u (MARCPIPE_KILL_SEED)\n", rng_seed);
     INFO("kill moments drawn with seed " << rng_seed);
     std::mt19937 rng{rng_seed};
-    std::uniform_real_distribution<double> moment{0.0, seconds};
+    // A moment is a count of the calls the server has seen, not a time: the same seed kills at
+    // the same points of the run however fast the machine is. The last moment leaves a tenth of
+    // the calls to the run.
+    REQUIRE(clean_calls >= 20);
+    std::uniform_int_distribution<long> moment{1, clean_calls - clean_calls / 10};
     long largest = 0;
     int kills = 0;
     for (int k = 0; k < 20; ++k) {
         fs::remove(dir / "out.mrc");
         fs::remove(dir / "errors.csv");
         // A quarter of the kills land in the first tenth of the run, where nothing is finished yet.
-        double const at = k % 4 == 0 ? moment(rng) / 10 : moment(rng);
+        long const at = k % 4 == 0 ? 1 + moment(rng) / 10 : moment(rng);
         server.reset();
         {
             marcpipe::testing::child c{west, args, env_with_key(), dir, "kill" + std::to_string(k)};
-            std::this_thread::sleep_for(std::chrono::duration<double>{at});
+            bool const reached = c.wait_until([&] { return server.counters().requests >= at; });
+            // From here the server holds every new call, so the run cannot finish before the
+            // signal lands, however long the machine takes to deliver it.
+            server.configure({{"fault-rate-stall", "1"}});
             c.kill(SIGKILL);
-            if (c.wait().status != -SIGKILL) continue;  // finished first: nothing to resume
+            auto const killed = c.wait();
+            server.configure({{"fault-rate-stall", "0"}});
+            INFO("kill " << k << " after " << at << " calls: " << killed.err);
+            REQUIRE(reached);
+            CHECK(killed.status == -SIGKILL);
             ++kills;
         }
         auto resume_args = args;
         resume_args.push_back("--resume");
         auto resumed = run(west, resume_args, env_with_key(), dir, "resume" + std::to_string(k));
-        INFO("kill " << k << " at " << at << " s: " << resumed.err);
+        INFO("kill " << k << " after " << at << " calls: " << resumed.err);
         CHECK(resumed.status == 1);
         CHECK(slurp(dir / "out.mrc") == clean_bytes);
         CHECK(without_tracking_ids(slurp(dir / "errors.csv")) == without_tracking_ids(clean_report));
@@ -240,9 +250,9 @@ TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most 
         CHECK(repeated <= static_cast<long>(concurrency));
         largest = std::max(largest, repeated);
     }
-    CHECK(kills >= 15);  // a busy machine may let a run finish before its moment now and then
-    std::printf("kill -9 at 20 random moments of a %.2f s run (%d landed): largest number of calls asked again: %ld "
-                "(concurrency %zu)\n", seconds, kills, largest, concurrency);
+    CHECK(kills == 20);
+    std::printf("kill -9 at 20 random moments of a run of %ld calls (%d landed): largest number of calls asked "
+                "again: %ld (concurrency %zu)\n", clean_calls, kills, largest, concurrency);
 }
 
 TEST_CASE("a run that had finished but was stopped before its renames is finished by --resume without a call",
