@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "support/files.hpp"
+
 #include "catch.hpp"
 
 namespace marcpipe_test {
@@ -40,12 +42,6 @@ inline std::optional<std::filesystem::path> on_path(std::string_view program) {
         if (colon == std::string_view::npos) return std::nullopt;
         rest.remove_prefix(colon + 1);
     }
-}
-
-inline std::string shell_quoted(std::string const& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-    return q + "'";
 }
 
 }  // namespace detail
@@ -90,8 +86,8 @@ inline std::optional<std::filesystem::path> yaz_marcdump_for_comparison() {
 // to standard error and are left out. Throws when yaz-marcdump did not run to its end.
 inline std::string yaz_marcdump_output(std::filesystem::path const& yaz, std::string const& args,
                                        std::filesystem::path const& file) {
-    std::string const cmd = detail::shell_quoted(yaz.string()) + " " + args + " " +
-                            detail::shell_quoted(file.string()) + " 2>/dev/null";
+    std::string const cmd = marcpipe::testing::shell_quoted(yaz.string()) + " " + args + " " +
+                            marcpipe::testing::shell_quoted(file.string()) + " 2>/dev/null";
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) throw std::runtime_error("cannot run " + cmd);
     std::string out;

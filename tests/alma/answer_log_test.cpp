@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "catch.hpp"
-#include "test_data.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
 using marcpipe::pipeline::answer_log;
@@ -39,7 +39,7 @@ marc::record awkward_record() {
 }  // namespace
 
 TEST_CASE("answers come back from the log exactly as they were kept", "[alma][answers]") {
-    auto dir = marcpipe_test::scratch_dir("answers-roundtrip");
+    auto dir = marcpipe::testing::scratch_dir("answers-roundtrip");
     auto path = (dir / "out.mrc.answers").string();
     problem const deleted{stage::holdings_list, "991234", "", 400, "402203",
                           "Input parameters mmsId 991234 is not valid.", "E01-0101010101-ABC"};
@@ -77,11 +77,10 @@ TEST_CASE("answers come back from the log exactly as they were kept", "[alma][an
     CHECK_FALSE(again.recall_list(8, "995678"));
     CHECK_FALSE(again.recall_record(8, "995678", "222"));
     CHECK(again.recalled() == 5);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("the answer log keeps only what a resumed run still needs", "[alma][answers]") {
-    auto dir = marcpipe_test::scratch_dir("answers-first-bib");
+    auto dir = marcpipe::testing::scratch_dir("answers-first-bib");
     auto path = (dir / "out.answers").string();
     {
         answer_log log{path, true};
@@ -93,11 +92,10 @@ TEST_CASE("the answer log keeps only what a resumed run still needs", "[alma][an
     CHECK(again.recall_list(6, "996"));
     // The same MMS ID at another place in the export is another bib.
     CHECK_FALSE(again.recall_list(7, "996"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a line torn by kill -9, or garbled, is skipped and the log goes on after it", "[alma][answers]") {
-    auto dir = marcpipe_test::scratch_dir("answers-torn");
+    auto dir = marcpipe::testing::scratch_dir("answers-torn");
     auto path = (dir / "out.answers").string();
     {
         answer_log log{path, true};
@@ -120,11 +118,10 @@ TEST_CASE("a line torn by kill -9, or garbled, is skipped and the log goes on af
     CHECK(third.loaded() == 3);
     CHECK(third.recall_list(5, "995"));
     CHECK(third.recall_record(0, "990", "220"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("the answer log stays bounded: the older generation goes once its bibs are done", "[alma][answers]") {
-    auto dir = marcpipe_test::scratch_dir("answers-rotate");
+    auto dir = marcpipe::testing::scratch_dir("answers-rotate");
     auto path = (dir / "out.answers").string();
     std::uint64_t const rotate_at = 64 * 1024;
     answer_log log{path, true, 0, rotate_at};
@@ -144,7 +141,6 @@ TEST_CASE("the answer log stays bounded: the older generation goes once its bibs
     again.remove();
     CHECK_FALSE(fs::exists(path));
     CHECK_FALSE(fs::exists(path + ".old"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("only answers that settle their question are worth keeping", "[alma][answers]") {

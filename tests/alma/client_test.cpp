@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/files.hpp"
 
 namespace alma = marcpipe::alma;
 
@@ -49,18 +50,11 @@ TEST_CASE("no URL is built for an ID that is not an Alma ID, so it cannot change
     CHECK_THROWS_AS(e.bibs_availability(std::vector<std::string>{"991", "\xEF\xBB\xBF" "992"}), std::invalid_argument);
 }
 
-namespace {
-std::filesystem::path temp_file(std::string const& name, std::string const& content) {
-    auto p = std::filesystem::temp_directory_path() / ("marcpipe-test-" + name);
-    std::ofstream{p, std::ios::binary} << content;
-    return p;
-}
-}  // namespace
+using marcpipe::testing::scratch_file;
 
 TEST_CASE("the API key comes from the file when one is named, without its newline", "[alma][client]") {
-    auto p = temp_file("key", "  l8xx0123456789abcdef\n");
+    auto p = scratch_file("key", "  l8xx0123456789abcdef\n");
     CHECK(alma::load_api_key(p.string()) == "l8xx0123456789abcdef");
-    std::filesystem::remove(p);
 }
 
 TEST_CASE("the API key comes from ALMA_API_KEY otherwise", "[alma][client]") {
@@ -71,7 +65,7 @@ TEST_CASE("the API key comes from ALMA_API_KEY otherwise", "[alma][client]") {
 }
 
 TEST_CASE("a bad key file is a configuration error that does not quote the key", "[alma][client]") {
-    auto two_lines = temp_file("key2", "l8xxfirst\nl8xxsecond\n");
+    auto two_lines = scratch_file("key2", "l8xxfirst\nl8xxsecond\n");
     try {
         alma::load_api_key(two_lines.string());
         FAIL("a two-line key file was accepted");
@@ -80,10 +74,8 @@ TEST_CASE("a bad key file is a configuration error that does not quote the key",
         CHECK(what.find("l8xxfirst") == std::string::npos);
         CHECK(what.find("more than one line") != std::string::npos);
     }
-    std::filesystem::remove(two_lines);
-    auto empty = temp_file("key3", "\n");
+    auto empty = scratch_file("key3", "\n");
     CHECK_THROWS_AS(alma::load_api_key(empty.string()), alma::config_error);
-    std::filesystem::remove(empty);
     CHECK_THROWS_AS(alma::load_api_key(std::string{"/nonexistent/marcpipe/key"}), alma::config_error);
 }
 
@@ -100,10 +92,8 @@ TEST_CASE("a key file that is endless, oversized or a directory is a configurati
     refused("/dev/zero", "more than 4096 bytes");  // read to its end, it grew past 5 GB
     auto const dir = std::filesystem::temp_directory_path();
     refused(dir.string(), "is a directory");        // iostreams threw from inside the read (exit 134)
-    auto big = temp_file("key4", std::string(4097, 'k'));
+    auto big = scratch_file("key4", std::string(4097, 'k'));
     refused(big.string(), "more than 4096 bytes");
-    std::filesystem::remove(big);
-    auto most = temp_file("key5", std::string(4096, 'k'));
+    auto most = scratch_file("key5", std::string(4096, 'k'));
     CHECK(alma::load_api_key(most.string()).size() == 4096);
-    std::filesystem::remove(most);
 }

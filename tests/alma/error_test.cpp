@@ -7,13 +7,13 @@
 #include <string>
 
 #include "catch.hpp"
-#include "test_data.hpp"
+#include "support/files.hpp"
 
 using marcpipe::alma::parse_alma_error;
 
 namespace {
 std::string error_fixture(std::string const& name) {
-    return marcpipe_test::slurp(marcpipe_test::data_root() / "alma-errors" / name);
+    return marcpipe::testing::slurp(marcpipe::testing::data_root() / "alma-errors" / name);
 }
 }  // namespace
 

@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "test_data.hpp"
+#include "support/files.hpp"
 
 namespace alma = marcpipe::alma;
 
 namespace {
 std::string fixture(std::string const& name) {
-    return marcpipe_test::slurp(marcpipe_test::data_root() / "alma" / name);
+    return marcpipe::testing::slurp(marcpipe::testing::data_root() / "alma" / name);
 }
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "support/files.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace text_safety_unit_test {
@@ -25,12 +26,7 @@ namespace net = marcpipe::net;
 
 namespace {
 
-std::filesystem::path scratch_file(std::string const& name, std::string const& text) {
-    auto const path = std::filesystem::temp_directory_path() /
-                      ("marcpipe-text-" + std::to_string(::getpid()) + "-" + name);
-    std::ofstream{path, std::ios::binary} << text;
-    return path;
-}
+using marcpipe::testing::scratch_file;
 
 }  // namespace
 
@@ -80,7 +76,6 @@ TEST_CASE("an undeclared entity in a holdings record is refused, as in an export
 TEST_CASE("a key file's UTF-8 byte-order mark is not part of the key", "[alma][client][text]") {
     auto const path = scratch_file("bom-key", "\xEF\xBB\xBF" "abc-key\r\n");
     CHECK(alma::load_api_key(path.string()) == "abc-key");
-    std::filesystem::remove(path);
 }
 
 TEST_CASE("a refused key's hint names where the key came from", "[alma][text]") {
@@ -107,8 +102,6 @@ TEST_CASE("a CA bundle without a PEM certificate is unfit; one with a certificat
               " holds no PEM certificate (-----BEGIN CERTIFICATE----- ...); TLS could verify nothing with it");
     CHECK(net::check_ca_bundle(cert.string()) == std::nullopt);
     CHECK(net::check_ca_bundle("/nonexistent/ca.pem")->starts_with("cannot read the CA bundle /nonexistent/ca.pem"));
-    std::filesystem::remove(notes);
-    std::filesystem::remove(cert);
 }
 
 }  // namespace text_safety_unit_test

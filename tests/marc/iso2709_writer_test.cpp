@@ -33,7 +33,7 @@ bool is_canonical(marc::record_view const& v) {
 // Two holdings records as Alma's API gives them: blanks where leader 00-04 and 12-16 go, UTF-8
 // of two, three and four bytes, markup characters.
 std::vector<marc::record> alma_holdings() {
-    auto const xml = slurp(marcpipe_test::data_root() / "marcxml" / "marcpipe-alma-holdings.xml");
+    auto const xml = slurp(marcpipe::testing::data_root() / "marcxml" / "marcpipe-alma-holdings.xml");
     auto reader = marc::marcxml_reader::from_memory(xml);
     std::vector<marc::record> out;
     while (auto r = reader.next()) out.push_back(std::move(*r));

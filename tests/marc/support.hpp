@@ -4,7 +4,7 @@
 #include <marcpipe/marc/iso2709.hpp>
 #include <marcpipe/marc/utf8.hpp>
 
-#include "../test_data.hpp"
+#include "support/files.hpp"
 
 #include <filesystem>
 #include <string>
@@ -14,10 +14,10 @@ namespace iso2709_test {
 
 namespace marc = marcpipe::marc;
 
-using marcpipe_test::slurp;
+using marcpipe::testing::slurp;
 
 inline std::filesystem::path data_path(std::string const& name) {
-    return marcpipe_test::data_root() / "iso2709" / name;
+    return marcpipe::testing::data_path("iso2709/" + name);
 }
 
 struct read_result {

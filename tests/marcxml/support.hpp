@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../test_data.hpp"
+#include "support/files.hpp"
 
 namespace marcxml_test {
 
@@ -15,12 +15,10 @@ namespace marc = marcpipe::marc;
 
 // A file of tests/data/marcxml, or of another area when the name has a directory.
 inline std::filesystem::path data_path(std::string const& name) {
-    auto const root = marcpipe_test::data_root();
-    if (name.find('/') != std::string::npos) return root / name;
-    return root / "marcxml" / name;
+    return marcpipe::testing::data_path("marcxml", name);
 }
 
-using marcpipe_test::slurp;
+using marcpipe::testing::slurp;
 
 struct read_result {
     std::vector<marc::record> records;

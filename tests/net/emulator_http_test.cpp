@@ -23,6 +23,7 @@
 #include "catalogue.hpp"
 #include "catch.hpp"
 #include "launcher.hpp"
+#include "support/child.hpp"
 
 using namespace marcpipe::net;
 using marcpipe::coro::task;
@@ -171,10 +172,11 @@ TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[ne
     CHECK(seen.max_per_rolling_second <= 200);
     CHECK(seen.sent_429 == 0);
     CHECK(http.stats().retries == 0);
-    // 2,000 at 200/s is ten windows: never fewer, and not needlessly many either. The bound
-    // leaves a busy machine room, but not a limiter that paces at half the rate.
+    // 2,000 at 200/s is ten windows: never fewer. Not needlessly many either, counted by the
+    // server rather than timed: a limiter that paced at half the rate would never have had more
+    // than 100 calls in a second, whatever the machine's speed.
     CHECK(f.seconds >= 9.0);
-    CHECK(f.seconds < 20.0);
+    CHECK(seen.max_per_rolling_second > 100);
     std::printf(
         "rate test: 2000 requests in %.2f s (%.1f/s), server's busiest rolling second: %ld\n",
         f.seconds, 2000 / f.seconds, seen.max_per_rolling_second);
@@ -335,9 +337,10 @@ TEST_CASE("before the first count of calls left, a share floor lets one second's
     http_client alone(exact);
     fetched g = fetch_all(alone, urls, 25);
     CHECK(count_class(g, outcome_class::success) == 25);
-    // The first call went alone; the other 24 after its answer.
+    // The first call went alone; the other 24 after its answer: two answers' latency at least,
+    // which the emulator spends asleep, so no speed of the machine makes it shorter.
     CHECK(alma.counters().max_in_flight == 24);
-    CHECK(g.seconds > f.seconds + 0.5);
+    CHECK(g.seconds >= 2 * 1.5);
 }
 
 TEST_CASE("the key travels in the Authorization header and never in a query string", "[net]") {
@@ -376,8 +379,9 @@ TEST_CASE("a stalled answer runs into the timeout and is tried past max_attempts
     CHECK(http.stats().requests > 2);
     CHECK(http.stats().outages >= 2);
     CHECK(http.stats().gave_up == 0);
-    CHECK(f.seconds >= 1.9);   // the patience, as the loop's clock counts it
-    CHECK(f.seconds < 60.0);   // far short of the stall; a busy machine only adds
+    CHECK(f.seconds >= 1.9);  // the patience, as the loop's clock counts it
+    // That it stopped for the patience and not at the stall's end (600 s) the stop reason above
+    // says; no bound on the time taken, which a busy machine only lengthens.
     require_no_key_in(http.stop_reason());
 }
 
@@ -463,21 +467,13 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
     auto release = release_when_in_flight(alma, 6, "50");
     std::vector<std::string> urls = holdings_urls(alma, 40);
     urls.insert(urls.begin() + 5, alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings");
-    std::string dir = "http-get-many-test." + std::to_string(::getpid());
-    std::string in = dir + ".in", out = dir + ".out", err = dir + ".err";
-    {
-        std::ofstream list(in);
-        for (auto const& u : urls) list << u << '\n';
-    }
-    std::string cmd = "ALMA_API_KEY=" + key +
-                      " '" MARCPIPE_HTTP_GET_MANY "' --concurrency 6 --rate 400 < " + in + " > " +
-                      out + " 2> " + err;
-    int status = std::system(cmd.c_str());
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 1);  // one URL answered 400
-    std::ifstream lines(out);
-    std::vector<std::string> got;
-    for (std::string line; std::getline(lines, line);) got.push_back(line);
+    std::string input;
+    for (auto const& u : urls) input += u + '\n';
+    auto const r = marcpipe::testing::run("/usr/bin/env", {"ALMA_API_KEY=" + key, MARCPIPE_HTTP_GET_MANY,
+                                                            "--concurrency", "6", "--rate", "400"},
+                                          input);
+    CHECK(r.status == 1);  // one URL answered 400
+    auto const got = marcpipe::testing::lines(r.out);
     REQUIRE(got.size() == urls.size());
     for (std::size_t i = 0; i < urls.size(); ++i) {
         std::istringstream fields(got[i]);
@@ -487,13 +483,8 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
         CHECK(st == (i == 5 ? "400" : "200"));
         CHECK(std::stoul(bytes) > 0);
     }
-    std::ifstream summary_file(err);
-    std::string summary((std::istreambuf_iterator<char>(summary_file)),
-                        std::istreambuf_iterator<char>());
+    std::string const& summary = r.err;
     CHECK(summary.find("requests 41, retries 0, errors 1") != std::string::npos);
     require_no_key_in(summary);
     CHECK(alma.counters().max_in_flight == 6);
-    std::remove(in.c_str());
-    std::remove(out.c_str());
-    std::remove(err.c_str());
 }

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "catch.hpp"
+#include "support/child.hpp"
 
 using namespace marcpipe::net;
 using namespace std::chrono_literals;
@@ -117,7 +118,8 @@ result fetch(loop_options options, std::string const& url) {
 TEST_CASE("TLS certificates are always verified", "[net]") {
     test_certificate certificate;
     tls_server server(certificate);
-    std::string pem = "tls-test-ca." + std::to_string(::getpid()) + ".pem";
+    marcpipe::testing::scratch_dir dir{"tls-ca"};
+    std::string const pem = (dir / "ca.pem").string();
     certificate.write_pem(pem);
     std::string const url = "https://127.0.0.1:" + std::to_string(server.port()) + "/hello";
 
@@ -142,7 +144,6 @@ TEST_CASE("TLS certificates are always verified", "[net]") {
         REQUIRE_FALSE(r);
         CHECK(r.error().code == CURLE_PEER_FAILED_VERIFICATION);
     }
-    std::remove(pem.c_str());
 }
 
 TEST_CASE("a server certificate issued by a private CA (a proxy that inspects TLS) is trusted only "
@@ -150,7 +151,8 @@ TEST_CASE("a server certificate issued by a private CA (a proxy that inspects TL
     test_certificate ca(test_certificate::kind::ca);
     test_certificate issued(&ca);
     tls_server server(issued);
-    std::string pem = "tls-test-private-ca." + std::to_string(::getpid()) + ".pem";
+    marcpipe::testing::scratch_dir dir{"tls-private-ca"};
+    std::string const pem = (dir / "ca.pem").string();
     ca.write_pem(pem);
     std::string const url = "https://127.0.0.1:" + std::to_string(server.port()) + "/hello";
 
@@ -170,28 +172,19 @@ TEST_CASE("a server certificate issued by a private CA (a proxy that inspects TL
         CHECK(r->body == "<hello/>");
     }
     SECTION("the programs take it as --cacert") {
-        std::string const base = "tls-test-get." + std::to_string(::getpid());
-        std::string const in = base + ".in", out = base + ".out", err = base + ".err";
-        std::ofstream(in) << url << "\n";
-        auto get = [&](std::string const& extra) {
-            std::string cmd = "'" MARCPIPE_HTTP_GET_MANY "' " + extra + " < " + in + " > " + out +
-                              " 2> " + err;
-            int status = std::system(cmd.c_str());
-            std::ifstream lines(out);
-            std::string line;
-            std::getline(lines, line);
-            return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1, line};
+        auto get = [&](std::vector<std::string> const& extra) {
+            auto const r = marcpipe::testing::run(MARCPIPE_HTTP_GET_MANY, extra, url + "\n");
+            auto const got = marcpipe::testing::lines(r.out);
+            return std::pair{r.status, got.empty() ? std::string{} : got.front()};
         };
         INFO("http-get-many: " MARCPIPE_HTTP_GET_MANY " (built with the test by `meson test`)");
         REQUIRE(::access(MARCPIPE_HTTP_GET_MANY, X_OK) == 0);
-        auto [without, without_line] = get("");
+        auto [without, without_line] = get({});
         CHECK(without == 3);  // fatal: stopped, nothing fetched
-        auto [with, with_line] = get("--cacert " + pem);
+        auto [with, with_line] = get({"--cacert", pem});
         CHECK(with == 0);
         CHECK(with_line == "200 8 " + url);
-        auto [missing, missing_line] = get("--cacert " + pem + ".missing");
+        auto [missing, missing_line] = get({"--cacert", pem + ".missing"});
         CHECK(missing == 2);
-        for (auto const& f : {in, out, err}) std::remove(f.c_str());
     }
-    std::remove(pem.c_str());
 }

@@ -14,34 +14,21 @@
 
 #include "catch.hpp"
 #include "expected_holdings.hpp"
-#include "program.hpp"
-#include "west_setting.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace alma_modes_test {
 
-namespace fs = std::filesystem;
-using marcpipe::testing::expected_holdings;
-using marcpipe::testing::marc21_difference;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
-using marcpipe::testing::west_setting;
+using namespace west_test;
 
 namespace {
-
-std::string const west = MARCPIPE_WEST_HOLDINGS;
-std::vector<std::string> with_key(std::string const& key = marcpipe::testing::test_api_key) {
-    return {"ALMA_API_KEY=" + key};
-}
 
 // The MMS IDs the report names (its second column), one a line, the header left out.
 std::string reported_bibs(std::string const& csv) {
     std::string out;
-    for (std::size_t at = csv.find('\n'); at != std::string::npos && at + 1 < csv.size();) {
-        auto const from = csv.find(',', at) + 1;
-        out += csv.substr(from, csv.find(',', from) - from) + "\n";
-        at = csv.find('\n', at + 1);
-    }
+    for (auto const& id : report_mms_ids(csv)) out += id + "\n";
     return out;
 }
 
@@ -60,7 +47,7 @@ TEST_CASE("the gateway's errors in JSON are read like its XML ones: key, per-sec
     west_setting s{"west-json-errors", 120, {"--json-gateway-errors", "--per-second", "25"}};
     // A refused key: UNAUTHORIZED read from the JSON body, a stop to resume, not a problem per bib.
     auto refused = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}),
-                       with_key("l8xx-wrong-key-fedcba9876543210"), s.dir, "refused");
+                       env_with_key("l8xx-wrong-key-fedcba9876543210"), s.dir, "refused");
     INFO(refused.err);
     CHECK(refused.status == 3);
     CHECK(refused.err.find("UNAUTHORIZED") != std::string::npos);
@@ -71,7 +58,7 @@ TEST_CASE("the gateway's errors in JSON are read like its XML ones: key, per-sec
     auto fast = run(west,
                     {"--base-url", s.server.base_url(), "--rate", "60", "-o", "fast.mrc", "--errors", "fast.csv",
                      "export.mrc"},
-                    with_key(), s.dir, "fast");
+                    env_with_key(), s.dir, "fast");
     INFO(fast.err);
     CHECK(fast.status == s.clean_status());
     CHECK(s.server.counters().sent_429 > 0);
@@ -84,7 +71,7 @@ TEST_CASE("the gateway's errors in JSON are read like its XML ones: key, per-sec
     marcpipe::testing::child c{west,
                                {"--base-url", s.server.base_url(), "--rate", "20", "-o", "daily.mrc", "--errors",
                                 "daily.csv", "export.mrc"},
-                               with_key(), s.dir, "daily"};
+                               env_with_key(), s.dir, "daily"};
     bool const started = c.wait_until([&] { return s.server.counters().requests >= 10; });
     s.server.configure({{"daily", "1"}});
     auto daily = c.wait();
@@ -98,7 +85,7 @@ TEST_CASE("the gateway's errors in JSON are read like its XML ones: key, per-sec
 TEST_CASE("502 and 504 from the load balancer are retried: nothing lost, nothing reported",
           "[programs][west][alma-modes]") {
     west_setting s{"west-502-504", 150, {"--fault-rate-502", "0.1", "--fault-rate-504", "0.1"}};
-    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}), with_key(), s.dir);
+    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == s.clean_status());
     CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
@@ -114,7 +101,7 @@ TEST_CASE("bulk calls slower than single calls (--latency-bulk-ms): bulk mode gi
     west_setting s{"west-slow-bulk", 250, {"--latency-ms", "5", "--latency-bulk-ms", "600"}};
     auto bulk = run(west,
                     s.args({"--holdings-source", "bibs", "-o", "bulk.mrc", "--errors", "bulk.csv", "export.mrc"}),
-                    with_key(), s.dir, "bulk");
+                    env_with_key(), s.dir, "bulk");
     INFO(bulk.err);
     CHECK(bulk.status == s.clean_status());
     CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "bulk.mrc") == "");
@@ -129,14 +116,14 @@ TEST_CASE("bulk calls slower than single calls (--latency-bulk-ms): bulk mode gi
 TEST_CASE("a bib left out of the bulk answer while it has holdings keeps them: bulk mode gives list mode's bytes",
           "[programs][west][alma-modes][bulk]") {
     west_setting s{"west-bulk-omits", 250, {"--bulk-omits-every", "7"}};
-    auto list = run(west, s.args({"-o", "list.mrc", "--errors", "list.csv", "export.mrc"}), with_key(), s.dir, "list");
+    auto list = run(west, s.args({"-o", "list.mrc", "--errors", "list.csv", "export.mrc"}), env_with_key(), s.dir, "list");
     INFO(list.err);
     CHECK(list.status == s.clean_status());
     CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "list.mrc") == "");
     s.server.reset();
     auto bulk = run(west,
                     s.args({"--holdings-source", "bibs", "-o", "bulk.mrc", "--errors", "bulk.csv", "export.mrc"}),
-                    with_key(), s.dir, "bulk");
+                    env_with_key(), s.dir, "bulk");
     INFO(bulk.err);
     CHECK(bulk.status == list.status);
     bool const same_bytes = slurp(s.dir / "bulk.mrc") == slurp(s.dir / "list.mrc");
@@ -161,7 +148,7 @@ TEST_CASE("a set edited while it is paged is read again: the output is the set a
     auto r = run(west,
                  s.args({"-o", "set.mrc", "--errors", "set.csv", "--set",
                          marcpipe::emulator::set_id(s.cat, set_kind::all_bibs)}),
-                 with_key(), s.dir);
+                 env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 0);  // the set holds no deleted bib
     std::size_t first_member = 0;
@@ -180,7 +167,7 @@ TEST_CASE("a set that keeps changing while it is paged stops the run with exit 3
     west_setting s{"west-set-churn", 250, {"--set-change-after-pages", "1", "--set-churn"},
                    marcpipe::testing::export_as::none};
     auto r = run(west, s.args({"-o", "set.mrc", "--set", marcpipe::emulator::set_id(s.cat, set_kind::all_bibs)}),
-                 with_key(), s.dir);
+                 env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 3);
     CHECK(r.err.find("changed while it was read, 3 times") != std::string::npos);

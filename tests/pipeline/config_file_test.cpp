@@ -11,8 +11,9 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "program.hpp"
-#include "west_setting.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace config_file_test {
@@ -81,7 +82,7 @@ TEST_CASE("a run configured by the config file and the key file writes what the 
 
 TEST_CASE("the command line wins over the config file; a profile's settings add to and override the common ones",
           "[programs][config]") {
-    auto dir = marcpipe::testing::scratch_dir("config-precedence");
+    marcpipe::testing::scratch_dir dir{"config-precedence"};
     write(config_in(dir), "rate = 5          # every profile\n"
                           "cacert = ~/ca.pem\n"
                           "  # a comment line, indented\n"
@@ -126,11 +127,10 @@ TEST_CASE("the command line wins over the config file; a profile's settings add 
     auto const missing = run(MARCPIPE_WEST_HOLDINGS, {"--show-config", "--profile", "nyu"}, home(dir), dir, "nyu");
     CHECK(missing.status == 2);
     CHECK_THAT(missing.err, Catch::Contains(file + ": no section [nyu]"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("--show-config never prints the key", "[programs][config]") {
-    auto dir = marcpipe::testing::scratch_dir("config-show");
+    marcpipe::testing::scratch_dir dir{"config-show"};
     write(config_in(dir), "region = na\n");
     auto env = home(dir);
     env.push_back(std::string{"ALMA_API_KEY="} + test_api_key);
@@ -140,7 +140,6 @@ TEST_CASE("--show-config never prints the key", "[programs][config]") {
     CHECK_THAT(r.out, Catch::Contains("region = na  # " + config_in(dir).string() + ":1\n") &&
                           Catch::Contains("# the API key: from ALMA_API_KEY (set)"));
     CHECK(r.out.find(test_api_key) == std::string::npos);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a fault in the config file is exit 2 naming the file and line, before any call", "[programs][config]") {

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "program.hpp"
+#include "support/child.hpp"
 #include "reference_tool.hpp"
 
 namespace marcpipe::testing {

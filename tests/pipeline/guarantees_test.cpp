@@ -18,22 +18,17 @@
 
 #include "catch.hpp"
 #include "expected_holdings.hpp"
-#include "program.hpp"
-#include "west_setting.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace guarantees_test {
 
-namespace fs = std::filesystem;
-using marcpipe::testing::expected_holdings;
-using marcpipe::testing::marc21_difference;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
-using marcpipe::testing::west_setting;
+using namespace west_test;
 
 namespace {
 
-std::string const west = MARCPIPE_WEST_HOLDINGS;
 std::vector<std::string> const env{std::string{"ALMA_API_KEY="} + marcpipe::testing::test_api_key};
 
 // How many of the calls in `second` had been asked for in `first` too (counted as often as the
@@ -162,18 +157,7 @@ TEST_CASE("each kind of stop, resumed: at most the calls in flight asked again, 
     INFO(second.err);
     CHECK(second.status == s.clean_status());
     CHECK(slurp(s.dir / "out.mrc") == clean_bytes);
-    // The report's rows but their tracking IDs, which Alma draws afresh for every answer.
-    auto rows_without_tracking = [](std::string text) {
-        std::string out;
-        for (std::size_t at = 0; at < text.size();) {
-            auto eol = text.find('\n', at);
-            auto row = text.substr(at, eol - at);
-            out += row.substr(0, row.rfind(',')) + "\n";
-            at = eol == std::string::npos ? text.size() : eol + 1;
-        }
-        return out;
-    };
-    CHECK(rows_without_tracking(slurp(s.dir / "errors.csv")) == rows_without_tracking(clean_report));
+    CHECK(without_tracking_ids(slurp(s.dir / "errors.csv")) == without_tracking_ids(clean_report));
     auto const second_asked = s.server.requests();
     long const again = asked_again(first_asked, second_asked);
     CHECK(again <= concurrency);

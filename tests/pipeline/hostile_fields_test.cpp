@@ -18,59 +18,20 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "program.hpp"
+#include "support/child.hpp"
+#include "support/csv.hpp"
+#include "west_program.hpp"
 #include "reference_tool.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace hostile_fields_test {
 
-namespace fs = std::filesystem;
-namespace marc = marcpipe::marc;
-using marcpipe::emulator::catalogue;
-using marcpipe::emulator::emulator_process;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
+using namespace west_test;
 
 namespace {
 
 constexpr char const* key = "l8xx-hostile-test-key-0123456789ab";
 constexpr std::uint64_t catalogue_seed = 23;
-
-// The cells of each row of an RFC 4180 report after its header (rows are one line each).
-std::vector<std::vector<std::string>> csv_rows(std::string const& text) {
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> row;
-    std::string cell;
-    bool quoted = false, header = true;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char const c = text[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-                cell += '"';
-                ++i;
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                cell += c;
-            }
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            row.push_back(std::move(cell));
-            cell.clear();
-        } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-            row.push_back(std::move(cell));
-            cell.clear();
-            if (!header) rows.push_back(std::move(row));
-            header = false;
-            row.clear();
-            ++i;
-        } else {
-            cell += c;
-        }
-    }
-    return rows;
-}
 
 }  // namespace
 
@@ -138,7 +99,7 @@ TEST_CASE("random bytes in a server's holdings records never corrupt the output 
 
     // Each holding is written at most once, and one that is not written is in the report.
     std::set<std::string> reported;
-    for (auto const& row : csv_rows(slurp(dir / "errors.csv"))) {
+    for (auto const& row : marcpipe::testing::csv_records(slurp(dir / "errors.csv"))) {
         REQUIRE(row.size() == 7);
         if (!row[2].empty()) reported.insert(row[2]);
         // A record written with replacements says what was replaced.
@@ -157,7 +118,6 @@ TEST_CASE("random bytes in a server's holdings records never corrupt the output 
         CHECK(written.count(holding_id) <= 1);
         CHECK((written.count(holding_id) == 1 || reported.count(holding_id) == 1));
     }
-    fs::remove_all(dir);
 }
 
 }  // namespace hostile_fields_test

@@ -10,22 +10,17 @@
 #include <unistd.h>
 
 #include "catch.hpp"
-#include "test_data.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
 using marcpipe::pipeline::checkpoint;
 using marcpipe::pipeline::journal;
 using marcpipe::pipeline::staged_file;
 
-namespace {
-std::string slurp(fs::path const& p) {
-    std::ifstream in{p, std::ios::binary};
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-}  // namespace
+using marcpipe::testing::slurp;
 
 TEST_CASE("a journal gives back its job and its last complete checkpoint", "[pipeline][journal]") {
-    auto dir = marcpipe_test::scratch_dir("journal-read");
+    auto dir = marcpipe::testing::scratch_dir("journal-read");
     auto path = (dir / "out.journal").string();
     {
         journal j{path, "input=a.mrc\nformat=marc21", true};
@@ -55,11 +50,10 @@ TEST_CASE("a journal gives back its job and its last complete checkpoint", "[pip
         other << "something else\n";
     }
     CHECK_THROWS_AS(journal::read((dir / "other.journal").string()), marcpipe::pipeline::journal_error);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a journal killed before its header was written means no progress yet", "[pipeline][journal]") {
-    auto dir = marcpipe_test::scratch_dir("journal-torn-head");
+    auto dir = marcpipe::testing::scratch_dir("journal-torn-head");
     auto path = (dir / "out.journal").string();
     for (std::string head : {"", "marcpipe-jour", "marcpipe-journal 1\n", "marcpipe-journal 1\njob inp"}) {
         {
@@ -69,11 +63,10 @@ TEST_CASE("a journal killed before its header was written means no progress yet"
         INFO("journal holds \"" << head << "\"");
         CHECK_FALSE(journal::read(path));
     }
-    fs::remove_all(dir);
 }
 
 TEST_CASE("appending to a journal keeps what was there; a finished run says so", "[pipeline][journal]") {
-    auto dir = marcpipe_test::scratch_dir("journal-append");
+    auto dir = marcpipe::testing::scratch_dir("journal-append");
     auto path = (dir / "out.journal").string();
     { journal{path, "job", true}.record(checkpoint{5, 50, 0, 5, 0}); }
     {
@@ -84,11 +77,10 @@ TEST_CASE("appending to a journal keeps what was there; a finished run says so",
     REQUIRE(state);
     CHECK(state->finished);
     CHECK(state->last->records == 9);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a staged file appears under its name only when committed; resuming cuts it back", "[pipeline][journal]") {
-    auto dir = marcpipe_test::scratch_dir("journal-staged");
+    auto dir = marcpipe::testing::scratch_dir("journal-staged");
     auto path = (dir / "out.mrc").string();
     {
         staged_file f{path, true};
@@ -111,5 +103,4 @@ TEST_CASE("a staged file appears under its name only when committed; resuming cu
         f.write("abc");
     }
     CHECK_THROWS_AS(staged_file((dir / "short.mrc").string(), false, 10), marcpipe::pipeline::journal_error);
-    fs::remove_all(dir);
 }

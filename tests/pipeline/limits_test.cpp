@@ -13,27 +13,17 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "program.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace limits_test {
 
-namespace fs = std::filesystem;
-using marcpipe::emulator::catalogue;
-using marcpipe::emulator::emulator_process;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
+using namespace west_test;
 
 namespace {
 
 constexpr char const* key = "l8xx-limits-test-key-0123456789";
-
-std::vector<std::string> row_lines(std::string const& csv) {
-    std::vector<std::string> rows;
-    std::istringstream in{csv};
-    for (std::string line; std::getline(in, line);) rows.push_back(line);
-    return rows;
-}
 
 }  // namespace
 
@@ -85,7 +75,6 @@ TEST_CASE("a numeric option that is not a finite number in its range exits 2 bef
     CHECK(slowest.status == 0);
     CHECK(server.counters().requests >= 1);  // the one good run, and nothing before it
     CHECK(server.counters().requests <= 20);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a key file that is a directory or endless exits 2 at once, with nothing asked", "[programs][limits]") {
@@ -107,7 +96,6 @@ TEST_CASE("a key file that is a directory or endless exits 2 at once, with nothi
         CHECK(r.max_rss_kb < 1024 * 1024);
     }
     CHECK(server.counters().requests == 0);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("junk after the good records of an export is one row of the report", "[programs][limits]") {
@@ -135,14 +123,13 @@ TEST_CASE("junk after the good records of an export is one row of the report", "
                  {std::string{"ALMA_API_KEY="} + key}, dir);
     INFO(r.err);
     CHECK(r.status == 1);
-    auto const rows = row_lines(slurp(dir / "errors.csv"));
+    auto const rows = lines(slurp(dir / "errors.csv"));
     REQUIRE(rows.size() == 2);  // the header and the junk
     CHECK(rows[1].find("record 5 at byte " + std::to_string(good.size())) != std::string::npos);
     CHECK(rows[1].find("no record from byte " + std::to_string(good.size()) + " to byte " +
                        std::to_string(good.size() + junk.size())) != std::string::npos);
     // The four bibs' holdings are all there.
     CHECK(r.err.find(std::to_string(cat.deliverable_holdings()) + " holdings records written") != std::string::npos);
-    fs::remove_all(dir);
 }
 
 }  // namespace limits_test

@@ -12,37 +12,25 @@
 
 #include "catch.hpp"
 #include "dry_run_output.hpp"
-#include "program.hpp"
-#include "west_setting.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace network_zone_test {
 
-using marcpipe::emulator::catalogue;
+using namespace west_test;
+
 using marcpipe::testing::dry_run_value;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
-using marcpipe::testing::west_setting;
 
 namespace {
-
-std::string const west = MARCPIPE_WEST_HOLDINGS;
-
-std::vector<std::string> env() { return {std::string{"ALMA_API_KEY="} + marcpipe::testing::test_api_key}; }
 
 // The MMS ID and holding ID of each row of the report (its second and third columns, which
 // hold digits only). The other columns name the call that found the problem, which differs
 // between the modes for a deleted bib.
 std::vector<std::string> report_rows(std::string const& csv) {
     std::vector<std::string> rows;
-    std::istringstream in{csv};
-    std::string line;
-    std::getline(in, line);  // the header
-    while (std::getline(in, line)) {
-        auto const mms = line.find(',') + 1;
-        auto const holding = line.find(',', mms) + 1;
-        rows.push_back(line.substr(mms, line.find(',', holding) - mms));
-    }
+    for (auto const& row : marcpipe::testing::csv_records(csv)) rows.push_back(row.at(1) + "," + row.at(2));
     return rows;
 }
 
@@ -68,7 +56,7 @@ TEST_CASE("bulk mode with a Network Zone key writes list mode's holdings, with o
     auto west_run = [&](std::string const& name, std::vector<std::string> more) {
         more.insert(more.end(), {"-o", name + ".mrc", "--errors", name + ".csv", "export.mrc"});
         s.server.reset();
-        auto r = run(west, s.args(more), env(), s.dir, name);
+        auto r = run(west, s.args(more), env_with_key(), s.dir, name);
         INFO(name << ": " << r.err);
         CHECK(r.status == s.clean_status());
         return s.server.counters().requests;
@@ -99,7 +87,7 @@ TEST_CASE("bulk mode with a Network Zone key writes list mode's holdings, with o
     // --dry-run: the bibs left open, and lower bounds that hold.
     auto dry = [&](std::string const& name, std::vector<std::string> more) {
         more.insert(more.end(), {"--dry-run", "export.mrc"});
-        auto r = run(west, s.args(more), env(), s.dir, name);
+        auto r = run(west, s.args(more), env_with_key(), s.dir, name);
         INFO(name << ": " << r.out << r.err);
         CHECK(r.status == 0);
         return r.out;

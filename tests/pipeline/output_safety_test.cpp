@@ -18,28 +18,21 @@
 
 #include "catch.hpp"
 #include "expected_holdings.hpp"
-#include "program.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
 #include "reference_tool.hpp"
-#include "west_setting.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the other program tests.
 namespace output_safety {
 
-namespace fs = std::filesystem;
-using marcpipe::emulator::catalogue;
-using marcpipe::emulator::emulator_process;
-using marcpipe::testing::expected_holdings;
+using namespace west_test;
+
 using marcpipe::testing::iso2709_records;
-using marcpipe::testing::marc21_difference;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
 
 namespace {
 
 using marcpipe::testing::test_api_key;
-std::string const west = MARCPIPE_WEST_HOLDINGS;
-std::vector<std::string> const with_key{std::string{"ALMA_API_KEY="} + test_api_key};
-
 using setting = marcpipe::testing::west_setting;
 
 // Reads what is waiting in a non-blocking FIFO into `got`.
@@ -67,7 +60,7 @@ TEST_CASE("a FIFO and /dev/null named as output are written directly and stay wh
     REQUIRE(fd >= 0);
     std::string got;
     marcpipe::testing::child c{
-        west, s.args({"-o", "out.fifo", "--errors", "errors.csv", "export.mrc"}), with_key, s.dir};
+        west, s.args({"-o", "out.fifo", "--errors", "errors.csv", "export.mrc"}), env_with_key(), s.dir};
     c.wait_until([&] {
         drain(fd, got);
         return false;
@@ -92,7 +85,7 @@ TEST_CASE("a FIFO and /dev/null named as output are written directly and stay wh
     struct stat before {};
     REQUIRE(::stat("/dev/null", &before) == 0);
     auto null = run(west, s.args({"-o", "/dev/null", "--errors", "/dev/null", "export.mrc"}),
-                    with_key, s.dir, "null");
+                    env_with_key(), s.dir, "null");
     INFO(null.err);
     CHECK(null.status == s.clean_status());
     struct stat after {};
@@ -104,7 +97,7 @@ TEST_CASE("a FIFO and /dev/null named as output are written directly and stay wh
     // Nothing is kept to resume from, so --resume with a device is refused before any call.
     s.server.reset();
     auto resume =
-        run(west, s.args({"-o", "/dev/null", "--resume", "export.mrc"}), with_key, s.dir, "resume");
+        run(west, s.args({"-o", "/dev/null", "--resume", "export.mrc"}), env_with_key(), s.dir, "resume");
     CHECK(resume.status == 2);
     CHECK(resume.err.find("/dev/null") != std::string::npos);
     CHECK(s.server.counters().requests == 0);
@@ -115,7 +108,7 @@ TEST_CASE("a symbolic link named as output stays a link; the file it points to g
     setting s{"safety-link", 40};
     fs::create_directory(s.dir / "target");
     fs::create_symlink("target/real.mrc", s.dir / "link.mrc");  // dangling until the run ends
-    auto r = run(west, s.args({"-o", "link.mrc", "export.mrc"}), with_key, s.dir);
+    auto r = run(west, s.args({"-o", "link.mrc", "export.mrc"}), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == s.clean_status());
     REQUIRE(fs::is_symlink(s.dir / "link.mrc"));
@@ -155,7 +148,7 @@ TEST_CASE(
     }));
     INFO(what);
     s.server.reset();
-    auto r = run(west, s.args(c.args), with_key, s.dir);
+    auto r = run(west, s.args(c.args), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK(r.err.find(c.named) != std::string::npos);
@@ -198,7 +191,7 @@ TEST_CASE(
     fs::permissions(s.dir / "ro", fs::perms::owner_read | fs::perms::owner_exec |
                                       fs::perms::group_read | fs::perms::group_exec |
                                       fs::perms::others_read | fs::perms::others_exec);
-    auto r = run(program, args({"-o", "ro/out.mrc", "export.mrc"}), with_key, s.dir);
+    auto r = run(program, args({"-o", "ro/out.mrc", "export.mrc"}), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK(r.err.find("ro/out.mrc") != std::string::npos);
@@ -206,7 +199,7 @@ TEST_CASE(
     CHECK(fs::is_empty(s.dir / "ro"));
     // The report's directory likewise, with the output's own directory writable.
     auto report = run(program, args({"-o", "out.mrc", "--errors", "ro/errors.csv", "export.mrc"}),
-                      with_key, s.dir, "report");
+                      env_with_key(), s.dir, "report");
     INFO(report.err);
     CHECK(report.status == 2);
     CHECK(s.server.counters().requests == 0);
@@ -223,7 +216,7 @@ TEST_CASE(
     setting s{"safety-lock", 40, {"--latency-ms", "600000"}};
     std::vector<std::string> const args =
         s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
-    marcpipe::testing::child first{west, args, with_key, s.dir, "first"};
+    marcpipe::testing::child first{west, args, env_with_key(), s.dir, "first"};
     // A call in flight: the first run is under way, holding its locks.
     REQUIRE(first.wait_until([&] { return s.server.counters().in_flight >= 1; }));
     // The later runs ask an Alma of their own, so any call of theirs is counted apart from the
@@ -232,7 +225,7 @@ TEST_CASE(
     auto refused_run = [&](std::vector<std::string> const& more, std::string const& tag) {
         std::vector<std::string> a{"--base-url", other.base_url(), "--rate", "1000"};
         a.insert(a.end(), more.begin(), more.end());
-        marcpipe::testing::child c{west, a, with_key, s.dir, tag};
+        marcpipe::testing::child c{west, a, env_with_key(), s.dir, tag};
         auto r = c.wait();
         CHECK(other.counters().requests == 0);
         return r;
@@ -263,7 +256,7 @@ TEST_CASE("a lock left by a killed run does not block --resume",
     std::vector<std::string> const args =
         s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
     {
-        marcpipe::testing::child c{west, args, with_key, s.dir, "killed"};
+        marcpipe::testing::child c{west, args, env_with_key(), s.dir, "killed"};
         REQUIRE(c.wait_until([&] { return s.server.counters().in_flight > 0; }));
         c.kill(SIGKILL);
         c.wait();
@@ -273,7 +266,7 @@ TEST_CASE("a lock left by a killed run does not block --resume",
           std::string::npos);  // left behind
     auto resume_args = args;
     resume_args.push_back("--resume");
-    auto r = run(west, resume_args, with_key, s.dir, "resumed");
+    auto r = run(west, resume_args, env_with_key(), s.dir, "resumed");
     INFO(r.err);
     CHECK(r.status == s.clean_status());
     CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
@@ -286,7 +279,7 @@ TEST_CASE(
     // The daily threshold stops the first run part way, its state saved.
     setting s{"safety-job", 60, {"--daily", "40"}};
     std::vector<std::string> const tail{"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
-    auto first = run(west, s.args(tail), with_key, s.dir, "first");
+    auto first = run(west, s.args(tail), env_with_key(), s.dir, "first");
     INFO(first.err);
     REQUIRE(first.status == 3);
     REQUIRE(fs::exists(s.dir / "out.mrc.journal"));
@@ -298,7 +291,7 @@ TEST_CASE(
                                    "http://localhost:" + std::to_string(s.server.port()), "--rate",
                                    "1000", "--resume"};
         a.insert(a.end(), tail.begin(), tail.end());
-        auto r = run(west, a, with_key, s.dir, "other-url");
+        auto r = run(west, a, env_with_key(), s.dir, "other-url");
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(r.err.find("http://localhost:" + std::to_string(s.server.port())) !=
@@ -331,7 +324,7 @@ TEST_CASE(
 
         auto a = s.args(tail);
         a.push_back("--resume");
-        auto r = run(west, a, with_key, s.dir, "changed");
+        auto r = run(west, a, env_with_key(), s.dir, "changed");
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(r.err.find("export.mrc has changed") != std::string::npos);
@@ -341,7 +334,7 @@ TEST_CASE(
         s.server.configure({{"daily", "0"}});
         auto a = s.args(tail);
         a.push_back("--resume");
-        auto r = run(west, a, with_key, s.dir, "same");
+        auto r = run(west, a, env_with_key(), s.dir, "same");
         INFO(r.err);
         CHECK(r.status == s.clean_status());
         CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
@@ -379,7 +372,7 @@ TEST_CASE(
     std::string const before = slurp(s.dir / c.input);
     s.server.reset();
     // custom-filter takes Alma's place from the environment; the others ignore it there.
-    auto env = with_key;
+    auto env = env_with_key();
     env.push_back("ALMA_BASE_URL=" + url);
     auto r = run(c.program, c.args, env, s.dir);
     INFO(r.err);

@@ -16,25 +16,19 @@
 
 #include "catch.hpp"
 #include "expected_holdings.hpp"
-#include "program.hpp"
-#include "west_setting.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the other program tests.
 namespace run_files {
 
-namespace fs = std::filesystem;
-using marcpipe::emulator::emulator_process;
+using namespace west_test;
+
 using marcpipe::emulator::set_kind;
-using marcpipe::testing::expected_holdings;
-using marcpipe::testing::marc21_difference;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
 
 namespace {
 
-std::string const west = MARCPIPE_WEST_HOLDINGS;
-std::vector<std::string> const with_key{std::string{"ALMA_API_KEY="} +
-                                        marcpipe::testing::test_api_key};
 using setting = marcpipe::testing::west_setting;
 
 void write_file(fs::path const& p, std::string const& text) {
@@ -49,7 +43,7 @@ bool has(std::string const& text, std::string const& part) {
 // The first run of `tail` in `s`, stopped part way by the daily threshold, its state saved.
 void stop_part_way(setting& s, std::vector<std::string> const& tail) {
     s.server.configure({{"daily", "30"}});
-    auto first = run(west, s.args(tail), with_key, s.dir, "first");
+    auto first = run(west, s.args(tail), env_with_key(), s.dir, "first");
     INFO(first.err);
     REQUIRE(first.status == 3);
     REQUIRE(fs::exists(s.dir / "out.mrc.journal"));
@@ -78,7 +72,7 @@ TEST_CASE("an input named like a side file of the output or the report is refuse
     write_file(s.dir / c.input, bytes);
     auto args = c.args;
     args.push_back(c.input);
-    auto r = run(west, s.args(args), with_key, s.dir);
+    auto r = run(west, s.args(args), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK(has(r.err, c.input));
@@ -92,7 +86,7 @@ TEST_CASE(
     setting s{"files-input-hardlink", 30};
     std::string const bytes = slurp(s.dir / "export.mrc");
     fs::create_hard_link(s.dir / "export.mrc", s.dir / "out.mrc.answers");
-    auto r = run(west, s.args({"-o", "out.mrc", "export.mrc"}), with_key, s.dir);
+    auto r = run(west, s.args({"-o", "out.mrc", "export.mrc"}), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK(has(r.err, "out.mrc.answers"));
@@ -107,7 +101,7 @@ TEST_CASE("a report named like a side file of the output is refused before any c
     auto const name = GENERATE(as<std::string>{}, "out.mrc.journal", "out.mrc.answers",
                                "out.mrc.lock", "out.mrc.part", "out.mrc.set-members");
     INFO(name);
-    auto r = run(west, s.args({"-o", "out.mrc", "--errors", name, "export.mrc"}), with_key, s.dir);
+    auto r = run(west, s.args({"-o", "out.mrc", "--errors", name, "export.mrc"}), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK(has(r.err, name));
@@ -127,7 +121,7 @@ TEST_CASE(
     std::string const precious = "precious bytes\n";
     write_file(s.dir / "victim.txt", precious);
     fs::create_symlink("victim.txt", s.dir / side);
-    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}), with_key,
+    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}), env_with_key(),
                  s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
@@ -146,7 +140,7 @@ TEST_CASE(
     marcpipe::testing::child first{west,
                                    {"--base-url", s.server.base_url(), "--rate", "2",
                                     "--concurrency", "1", "-o", "out.mrc", "--set", set},
-                                   with_key,
+                                   env_with_key(),
                                    s.dir,
                                    "first"};
     REQUIRE(first.wait_until([&] { return fs::exists(s.dir / "out.mrc.journal"); }));
@@ -155,7 +149,7 @@ TEST_CASE(
     emulator_process other{marcpipe::testing::emulator_flags(s.cat.size(), {})};
     auto second =
         run(west, {"--base-url", other.base_url(), "--rate", "1000", "-o", "out.mrc", "--set", set},
-            with_key, s.dir, "second");
+            env_with_key(), s.dir, "second");
     INFO(second.err);
     CHECK(second.status == 2);
     CHECK(has(second.err, "process " + std::to_string(first.pid())));
@@ -165,7 +159,7 @@ TEST_CASE(
     first.wait();
     s.server.reset();
     auto r =
-        run(west, s.args({"--resume", "-o", "out.mrc", "--set", set}), with_key, s.dir, "resumed");
+        run(west, s.args({"--resume", "-o", "out.mrc", "--set", set}), env_with_key(), s.dir, "resumed");
     INFO(r.err);
     CHECK(r.status == 0);
     CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
@@ -180,7 +174,7 @@ TEST_CASE(
     SECTION("-o /dev/null: the members go to a temporary file, never beside the device") {
         // Looked for while the run goes on: a run that wrote them there removes them at its end.
         bool beside = false;
-        marcpipe::testing::child c{west, s.args({"-o", "/dev/null", "--set", set}), with_key, s.dir};
+        marcpipe::testing::child c{west, s.args({"-o", "/dev/null", "--set", set}), env_with_key(), s.dir};
         c.wait_until([&] {
             beside = beside || fs::exists(fs::symlink_status("/dev/null.set-members"));
             return false;
@@ -194,14 +188,14 @@ TEST_CASE(
     }
     SECTION("a name too long for the side files: refused before any call") {
         std::string const name(250, 'x');
-        auto r = run(west, s.args({"-o", name, "--set", set}), with_key, s.dir);
+        auto r = run(west, s.args({"-o", name, "--set", set}), env_with_key(), s.dir);
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(has(r.err, name));
         CHECK(s.server.counters().requests == 0);
     }
     SECTION("--dry-run: no members left for a later --resume to trust") {
-        auto r = run(west, s.args({"--dry-run", "-o", "out.mrc", "--set", set}), with_key, s.dir);
+        auto r = run(west, s.args({"--dry-run", "-o", "out.mrc", "--set", set}), env_with_key(), s.dir);
         INFO(r.err);
         CHECK(r.status == 0);
         CHECK_FALSE(fs::exists(s.dir / "out.mrc.set-members"));
@@ -212,7 +206,7 @@ TEST_CASE(
 TEST_CASE("a run stopped with its report on a device says that the report makes it not resumable",
           "[programs][west][run-files]") {
     setting s{"files-report-device", 40, {"--daily", "30"}};
-    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "/dev/null", "export.mrc"}), with_key,
+    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "/dev/null", "export.mrc"}), env_with_key(),
                  s.dir);
     INFO(r.err);
     REQUIRE(r.status == 3);
@@ -229,7 +223,7 @@ TEST_CASE("--resume accepts the same input named another way, and names the inpu
     SECTION("./export.mrc") {
         auto r = run(
             west, s.args({"--resume", "-o", "out.mrc", "--errors", "errors.csv", "./export.mrc"}),
-            with_key, s.dir);
+            env_with_key(), s.dir);
         INFO(r.err);
         CHECK(r.status == s.clean_status());
         CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
@@ -238,7 +232,7 @@ TEST_CASE("--resume accepts the same input named another way, and names the inpu
         auto r = run(west,
                      s.args({"--resume", "-o", "../out.mrc", "--errors", "../errors.csv",
                              (s.dir / "export.mrc").string()}),
-                     with_key, s.dir / "elsewhere");
+                     env_with_key(), s.dir / "elsewhere");
         INFO(r.err);
         CHECK(r.status == s.clean_status());
         CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
@@ -249,7 +243,7 @@ TEST_CASE("--resume accepts the same input named another way, and names the inpu
         write_file(s.dir / "other.mrc", bytes);
         auto r =
             run(west, s.args({"--resume", "-o", "out.mrc", "--errors", "errors.csv", "other.mrc"}),
-                with_key, s.dir);
+                env_with_key(), s.dir);
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(has(r.err, "/export.mrc (this run reads "));
@@ -260,12 +254,12 @@ TEST_CASE("--resume accepts the same input named another way, and names the inpu
 TEST_CASE("--resume after a run that finished is refused: the output is complete",
           "[programs][west][run-files][resume]") {
     setting s{"files-resume-finished", 30};
-    auto done = run(west, s.args({"-o", "out.mrc", "export.mrc"}), with_key, s.dir, "done");
+    auto done = run(west, s.args({"-o", "out.mrc", "export.mrc"}), env_with_key(), s.dir, "done");
     INFO(done.err);
     REQUIRE(done.status == s.clean_status());
     std::string const output = slurp(s.dir / "out.mrc");
     s.server.reset();
-    auto r = run(west, s.args({"--resume", "-o", "out.mrc", "export.mrc"}), with_key, s.dir);
+    auto r = run(west, s.args({"--resume", "-o", "out.mrc", "export.mrc"}), env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK(has(r.err, "out.mrc is complete"));
@@ -279,7 +273,7 @@ TEST_CASE("a fresh run over an unfinished run's journal is refused; --restart st
     std::vector<std::string> const tail{"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
     stop_part_way(s, tail);
     std::string const journal = slurp(s.dir / "out.mrc.journal");
-    auto refused = run(west, s.args(tail), with_key, s.dir, "again");
+    auto refused = run(west, s.args(tail), env_with_key(), s.dir, "again");
     INFO(refused.err);
     CHECK(refused.status == 2);
     CHECK(has(refused.err, "out.mrc.journal"));
@@ -290,13 +284,13 @@ TEST_CASE("a fresh run over an unfinished run's journal is refused; --restart st
     CHECK(slurp(s.dir / "out.mrc.journal") == journal);
 
     auto both = run(west, s.args({"--resume", "--restart", "-o", "out.mrc", "export.mrc"}),
-                    with_key, s.dir, "both");
+                    env_with_key(), s.dir, "both");
     CHECK(both.status == 2);
     CHECK(s.server.counters().requests == 0);
 
     auto a = s.args(tail);
     a.push_back("--restart");
-    auto restarted = run(west, a, with_key, s.dir, "restarted");
+    auto restarted = run(west, a, env_with_key(), s.dir, "restarted");
     INFO(restarted.err);
     CHECK(restarted.status == s.clean_status());
     CHECK_FALSE(has(restarted.err, "resumed after bib"));
@@ -309,19 +303,19 @@ TEST_CASE("serial-holdings refuses a fresh run over its unfinished run, and take
           "[programs][run-files][resume]") {
     setting s{"files-serial-restart", 60, {"--daily", "5"}};
     std::vector<std::string> const args{s.server.base_url(), "export.mrc", "MAIN", "out.mrc"};
-    auto first = run(MARCPIPE_SERIAL_HOLDINGS, args, with_key, s.dir, "first");
+    auto first = run(MARCPIPE_SERIAL_HOLDINGS, args, env_with_key(), s.dir, "first");
     INFO(first.err);
     REQUIRE(first.status == 3);
     s.server.reset();
     s.server.configure({{"daily", "0"}});
-    auto again = run(MARCPIPE_SERIAL_HOLDINGS, args, with_key, s.dir, "again");
+    auto again = run(MARCPIPE_SERIAL_HOLDINGS, args, env_with_key(), s.dir, "again");
     INFO(again.err);
     CHECK(again.status == 2);
     CHECK(has(again.err, "--restart"));
     CHECK(s.server.counters().requests == 0);
     auto a = args;
     a.push_back("--restart");
-    auto restarted = run(MARCPIPE_SERIAL_HOLDINGS, a, with_key, s.dir, "restarted");
+    auto restarted = run(MARCPIPE_SERIAL_HOLDINGS, a, env_with_key(), s.dir, "restarted");
     INFO(restarted.err);
     CHECK((restarted.status == 0 || restarted.status == 1));
     CHECK_FALSE(fs::exists(s.dir / "out.mrc.journal"));

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "catch.hpp"
-#include "test_data.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
 namespace pipeline = marcpipe::pipeline;
@@ -72,7 +72,7 @@ TEST_CASE("a run's input is a file or a set, never both or neither", "[pipeline]
 }
 
 TEST_CASE("a set's saved members stay while the run can be resumed, and go when it has finished", "[pipeline][setup]") {
-    auto dir = marcpipe_test::scratch_dir("setup-members");
+    auto dir = marcpipe::testing::scratch_dir("setup-members");
     auto const output = (dir / "out.mrc").string();
     auto const saved = dir / "out.mrc.set-members";
     pipeline::chosen_input set{"", "1234567890000541", "prog", output};
@@ -89,12 +89,11 @@ TEST_CASE("a set's saved members stay while the run can be resumed, and go when 
     pipeline::chosen_input file{(dir / "ids.txt").string(), "", "prog", output};
     file.finished(false);
     CHECK(fs::exists(dir / "ids.txt"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("--west names the archive SYMBOL.alma.archived.DATE.mrc in the directory -o names", "[pipeline][setup][west-preset]") {
     today_is const day{"20260315"};
-    auto dir = marcpipe_test::scratch_dir("setup-west");
+    auto dir = marcpipe::testing::scratch_dir("setup-west");
     auto const here = pipeline::west_output("UCB", false, "-", false, false, "prog");
     CHECK(here.path == "UCB.alma.archived.20260315.mrc");
     CHECK(here.date == "20260315");
@@ -114,13 +113,12 @@ TEST_CASE("--west names the archive SYMBOL.alma.archived.DATE.mrc in the directo
                Catch::Contains("-o names only its directory"));
     CHECK_THAT(refusal([] { pipeline::west_output("UCB", false, "nodir/", true, false, "prog"); }),
                Catch::Contains("there is no such directory"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("--west --resume finishes the file of the day the run started, and refuses to guess between two",
           "[pipeline][setup][west-preset]") {
     today_is const day{"20260315"};
-    auto dir = marcpipe_test::scratch_dir("setup-west-resume");
+    auto dir = marcpipe::testing::scratch_dir("setup-west-resume");
     auto const out = dir.string() + "/";
     {
         pipeline::journal started{(dir / "UCB.alma.archived.20260301.mrc.journal").string(),
@@ -142,7 +140,6 @@ TEST_CASE("--west --resume finishes the file of the day the run started, and ref
     CHECK_THAT(refusal([&] { pipeline::west_output("UCB", false, out, true, true, "prog"); }),
                Catch::Contains("more than one unfinished run for UCB") &&
                    Catch::Contains("UCB.alma.archived.20260301.mrc, UCB.alma.archived.20260310.mrc"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("each kind of failure exits with its own status, its message free of the key", "[pipeline][setup]") {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "test_data.hpp"
+#include "support/files.hpp"
 
 namespace alma = marcpipe::alma;
 namespace marc = marcpipe::marc;
@@ -28,7 +28,7 @@ pipeline::opened_input in_memory(std::string const& bytes) {
 // Two Alma holdings records as yaz-marcdump wrote them: `yaz-marcdump -p` puts record 1 at offset
 // 0 and record 2 at offset 397, 742 bytes in all.
 std::string two_records() {
-    return marcpipe_test::slurp(marcpipe_test::data_root() / "iso2709" / "yaz-marcdump_alma-holdings.mrc");
+    return marcpipe::testing::slurp(marcpipe::testing::data_root() / "iso2709" / "yaz-marcdump_alma-holdings.mrc");
 }
 
 // A record whose leader length is not a number: 24 bytes of leader, a field terminator and a

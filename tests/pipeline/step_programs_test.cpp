@@ -13,18 +13,14 @@
 
 #include "catch.hpp"
 #include "expected_holdings.hpp"
-#include "program.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
 
-namespace fs = std::filesystem;
-using marcpipe::emulator::catalogue;
-using marcpipe::emulator::emulator_process;
-using marcpipe::testing::expected_holdings;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
+using namespace west_test;
 
 namespace {
 
-// Its own catalogue, apart from west_holdings_test.cpp's (both build into one program).
+// Its own catalogue, apart from the west_*_test.cpp files' (all build into one program).
 constexpr std::uint64_t steps_seed = 23;
 std::vector<std::string> const with_key{"ALMA_API_KEY=step-key"};
 
@@ -77,7 +73,6 @@ TEST_CASE("holdings-ids then holdings-records give the rewritten records of ever
                      with_key, dir, "whole");
     CHECK(whole.status == 1);
     CHECK(slurp(dir / "whole.xml") == slurp(dir / "holdings.xml"));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("holdings-records reports an unknown holding and a malformed line, and goes on", "[programs][steps]") {
@@ -114,7 +109,6 @@ TEST_CASE("holdings-records reports an unknown holding and a malformed line, and
                                 }};
     REQUIRE(one.size() == 1);
     if (auto want = one.marc21(dir)) CHECK(slurp(dir / "out.mrc") == *want + *want);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a custom filter composed into the pipeline keeps exactly what it selects", "[programs][custom]") {
@@ -142,5 +136,4 @@ TEST_CASE("a custom filter composed into the pipeline keeps exactly what it sele
     REQUIRE(law_and_music.size() > 0);
     REQUIRE(law_and_music.size() < expected_holdings{cat}.size());
     CHECK(marcpipe::testing::marcxml_difference(law_and_music, dir / "out.xml") == "");
-    fs::remove_all(dir);
 }

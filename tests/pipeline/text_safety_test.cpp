@@ -13,16 +13,13 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "program.hpp"
+#include "support/child.hpp"
+#include "west_program.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace text_safety_test {
 
-namespace fs = std::filesystem;
-using marcpipe::emulator::catalogue;
-using marcpipe::emulator::emulator_process;
-using marcpipe::testing::run;
-using marcpipe::testing::slurp;
+using namespace west_test;
 
 namespace {
 
@@ -93,7 +90,6 @@ TEST_CASE("a key the server echoes in errorCode and trackingId never reaches the
         CHECK(row.ends_with(" apikey=REDACTED"));
     }
     CHECK(r.err.find(key) == std::string::npos);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a server message of 5 MiB is cut at 1 KiB in every report row, and the cut is said", "[programs][text]") {
@@ -121,7 +117,6 @@ TEST_CASE("a server message of 5 MiB is cut at 1 KiB in every report row, and th
         CHECK(end - start - 1 == 1024);
         CHECK(row.size() < 1200);
     }
-    fs::remove_all(dir);
 }
 
 TEST_CASE("holdings-records reports malformed input lines as problems, in the report and the count", "[programs][text]") {
@@ -143,7 +138,6 @@ TEST_CASE("holdings-records reports malformed input lines as problems, in the re
     REQUIRE(lines.size() == 2);
     CHECK(lines[0] == "export,,,,,line 2: expected holding_id<TAB>mms_id,");
     CHECK(lines[1] == "export,,,,,\"line 3: holding ID \"\"..\"\" is not an Alma ID (1 to 19 digits)\",");
-    fs::remove_all(dir);
 }
 
 TEST_CASE("an undeclared entity in a holdings record is a problem of that holding, not its 852 $z", "[programs][text]") {
@@ -169,7 +163,6 @@ TEST_CASE("an undeclared entity in a holdings record is a problem of that holdin
         CHECK(row.starts_with("holding-record,"));
         CHECK(row.find("undeclared entity &lol9;") != std::string::npos);
     }
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a key file with a UTF-8 byte-order mark sends the key without it", "[programs][text]") {
@@ -196,7 +189,6 @@ TEST_CASE("a key file with a UTF-8 byte-order mark sends the key without it", "[
     CHECK(wrong.status == 3);
     CHECK(wrong.err.find("check the API key file wrong.txt") != std::string::npos);
     CHECK(wrong.err.find("ALMA_API_KEY") == std::string::npos);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("a CA bundle that holds no certificate is refused before any call, naming it", "[programs][text]") {
@@ -215,7 +207,6 @@ TEST_CASE("a CA bundle that holds no certificate is refused before any call, nam
         CHECK(!fs::exists(dir / "out.mrc.part"));
     }
     CHECK(server.counters().requests == 0);
-    fs::remove_all(dir);
 }
 
 }  // namespace text_safety_test

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "program.hpp"
-#include "west_setting.hpp"
+#include "support/child.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace west_symbol_test {

@@ -12,7 +12,7 @@
 
 #include "catch.hpp"
 #include "reference_tool.hpp"
-#include "test_data.hpp"
+#include "support/files.hpp"
 
 namespace alma = marcpipe::alma;
 namespace marc = marcpipe::marc;
@@ -23,17 +23,17 @@ namespace {
 // Two Alma holdings records (hand-written MARCXML) and what yaz-marcdump made of them: ISO 2709,
 // record 2 at offset 397 (`yaz-marcdump -p`), and MARCXML of that (tests/data/SOURCES.txt).
 std::vector<marc::record> alma_holdings() {
-    auto const xml = marcpipe_test::slurp(marcpipe_test::data_root() / "marcxml" / "marcpipe-alma-holdings.xml");
+    auto const xml = marcpipe::testing::slurp(marcpipe::testing::data_root() / "marcxml" / "marcpipe-alma-holdings.xml");
     auto reader = marc::marcxml_reader::from_memory(xml);
     std::vector<marc::record> out;
     while (auto r = reader.next()) out.push_back(std::move(*r));
     return out;
 }
 std::string yaz_iso2709() {
-    return marcpipe_test::slurp(marcpipe_test::data_root() / "iso2709" / "yaz-marcdump_alma-holdings.mrc");
+    return marcpipe::testing::slurp(marcpipe::testing::data_root() / "iso2709" / "yaz-marcdump_alma-holdings.mrc");
 }
 std::string yaz_marcxml() {
-    return marcpipe_test::slurp(marcpipe_test::data_root() / "marcxml" / "yaz-marcdump-alma-holdings.xml");
+    return marcpipe::testing::slurp(marcpipe::testing::data_root() / "marcxml" / "yaz-marcdump-alma-holdings.xml");
 }
 
 // 2,000 fields of 60 bytes: some 146,000 bytes as ISO 2709, over its 99,999.

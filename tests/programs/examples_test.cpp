@@ -6,16 +6,17 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "run.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
 
-using namespace program_test;
+using namespace marcpipe::testing;
 
 namespace {
 
 // custom-filter run with exactly the environment given of the variables it reads: nothing of
 // the test runner's own ALMA_* reaches it. Nothing listens at the base URL the tests give, so a
 // run that got as far as a call would not end before the test's timeout.
-result custom_filter(std::vector<std::string> const& settings, std::vector<std::string> const& args) {
+marcpipe::testing::finished custom_filter(std::vector<std::string> const& settings, std::vector<std::string> const& args) {
     std::vector<std::string> command{"-u", "ALMA_API_KEY", "-u", "ALMA_REGION", "-u", "ALMA_BASE_URL"};
     command.insert(command.end(), settings.begin(), settings.end());
     command.push_back(program("custom-filter"));

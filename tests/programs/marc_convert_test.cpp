@@ -6,9 +6,10 @@
 
 #include "../reference_tool.hpp"
 #include "catch.hpp"
-#include "run.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
 
-using namespace program_test;
+using namespace marcpipe::testing;
 namespace marc = marcpipe::marc;
 
 namespace {

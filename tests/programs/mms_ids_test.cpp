@@ -2,9 +2,10 @@
 #include <marcpipe/marc/iso2709.hpp>
 
 #include "catch.hpp"
-#include "run.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
 
-using namespace program_test;
+using namespace marcpipe::testing;
 
 namespace {
 

@@ -14,9 +14,10 @@
 
 #include "../reference_tool.hpp"
 #include "catch.hpp"
-#include "run.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
 
-using namespace program_test;
+using namespace marcpipe::testing;
 namespace marc = marcpipe::marc;
 
 namespace {
@@ -54,18 +55,18 @@ std::string first_xml_leader(std::string const& xml) {
 // Runs `exe args...` with its standard output and error on a terminal (a pty made by
 // script(1), of bsdutils, which scripts/install-deps installs); what it printed is in `out`.
 // A missing script(1) fails the test.
-result run_on_terminal(std::string const& exe, std::vector<std::string> const& args) {
+marcpipe::testing::finished run_on_terminal(std::string const& exe, std::vector<std::string> const& args) {
     auto const script = marcpipe_test::detail::on_path("script");
     if (!script) FAIL("script(1) (bsdutils) is not on PATH: the programs cannot be run on a terminal");
-    std::string cmd = quote(exe);
-    for (auto const& a : args) cmd += " " + quote(a);
+    std::string cmd = shell_quoted(exe);
+    for (auto const& a : args) cmd += " " + shell_quoted(a);
     // -e: script's status is the program's.
     return run(script->string(), {"-qec", cmd, "/dev/null"});
 }
 
 // The same run with ALMA_API_KEY unset, so a program that got past its options stops at the key
 // before any call.
-result run_without_key(std::string const& exe, std::vector<std::string> args) {
+marcpipe::testing::finished run_without_key(std::string const& exe, std::vector<std::string> args) {
     args.insert(args.begin(), {"-u", "ALMA_API_KEY", exe});
     return run("/usr/bin/env", args);
 }

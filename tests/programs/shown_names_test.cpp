@@ -5,12 +5,13 @@
 #include <string>
 
 #include "catch.hpp"
-#include "run.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace shown_names_test {
 
-using namespace program_test;
+using namespace marcpipe::testing;
 
 TEST_CASE("west-check shows a file name with ESC and a bidi override escaped on standard error",
           "[programs][west-check][text]") {

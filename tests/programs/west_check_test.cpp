@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "run.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace west_check_test {
 
-using namespace program_test;
+using namespace marcpipe::testing;
 
 namespace {
 

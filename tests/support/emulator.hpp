@@ -1,5 +1,7 @@
-// west_setting: what the program tests start from — a catalogue, the loopback emulator serving it
-// to the tests' key, and a fresh directory holding its export — all gone when the test ends.
+// emulator: the one way a test starts the loopback emulator — the tests' catalogue, seed and key
+// (emulator_flags) — and west_setting, what the program tests start from: a catalogue, the
+// emulator serving it to the tests' key, and a fresh directory holding its export, all gone when
+// the test ends, passed or failed.
 //
 //   west_setting s{"west-583", 200};                 // export.mrc in s.dir
 //   auto r = run(west, s.args({"-o", "out.mrc", "export.mrc"}), env, s.dir);
@@ -14,11 +16,11 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
-#include "program.hpp"
+#include "child.hpp"
+#include "files.hpp"
 
 namespace marcpipe::testing {
 
@@ -55,12 +57,6 @@ struct west_setting {
     }
     west_setting(west_setting const&) = delete;
     west_setting& operator=(west_setting const&) = delete;
-    ~west_setting() {
-        // A test may have taken its rights away to see a write refused.
-        std::error_code ec;
-        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
-        std::filesystem::remove_all(dir, ec);
-    }
     // west-holdings against this emulator, with `more` after the URL and rate.
     std::vector<std::string> args(std::vector<std::string> more) const {
         std::vector<std::string> a{"--base-url", server.base_url(), "--rate", "1000"};
@@ -76,7 +72,7 @@ struct west_setting {
 
     emulator::catalogue cat;
     emulator::emulator_process server;
-    std::filesystem::path dir;
+    scratch_dir dir;
 };
 
 }  // namespace marcpipe::testing

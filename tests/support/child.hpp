@@ -1,5 +1,9 @@
-// program: runs one of the example programs as a child process for end-to-end tests — with
-// arguments and extra environment, stdout and stderr captured — and can kill it mid-run.
+// child: the one way the tests run a program — with arguments, extra environment and given
+// standard input, standard output and error captured to files — and stop it mid-run.
+//
+//   auto r = run(west, {"-o", "out.mrc", "export.mrc"}, {"ALMA_API_KEY=k"}, dir);  // in dir
+//   auto r = run(program("mms-ids"), {"-"}, "991234\n");                          // stdin given
+//   child c{west, args, env, dir};  c.wait_until([&] { ... });  c.kill(SIGKILL);  c.wait();
 #pragma once
 
 #include <fcntl.h>
@@ -10,24 +14,25 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "test_data.hpp"
+#include "files.hpp"
 
 extern char** environ;
 
 namespace marcpipe::testing {
-
-using marcpipe_test::scratch_dir;
-using marcpipe_test::slurp;
 
 struct finished {
     int status = -1;        // exit status, or -signal
@@ -39,8 +44,10 @@ struct finished {
 class child {
 public:
     // Starts `program args...` in `dir` with `env` added (NAME=VALUE); NAME= alone removes NAME.
+    // Standard input is the file `input` (none: /dev/null); standard output and error go to
+    // dir/TAG.stdout and dir/TAG.stderr.
     child(std::string const& program, std::vector<std::string> const& args, std::vector<std::string> const& env,
-          std::filesystem::path const& dir, std::string const& tag = "run")
+          std::filesystem::path const& dir, std::string const& tag = "run", std::filesystem::path const& input = {})
         : out_{dir / (tag + ".stdout")}, err_{dir / (tag + ".stderr")} {
         std::vector<std::string> argv_s{program};
         argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -67,9 +74,10 @@ public:
         for (auto& e : env_s) envp.push_back(e.data());
         envp.push_back(nullptr);
 
+        std::string const in = input.empty() ? std::string{"/dev/null"} : input.string();
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         std::string cwd = std::filesystem::current_path();
@@ -142,11 +150,29 @@ private:
     std::filesystem::path err_;
 };
 
+// Runs `program args...` in `dir` to its end.
 inline finished run(std::string const& program, std::vector<std::string> const& args,
                     std::vector<std::string> const& env, std::filesystem::path const& dir,
                     std::string const& tag = "run") {
     child c{program, args, env, dir, tag};
     return c.wait();
+}
+
+// Runs `program args...` to its end with `input` on standard input, in a directory of its own
+// (a relative path in `args` names nothing the test made).
+inline finished run(std::string const& program, std::vector<std::string> const& args, std::string const& input = "") {
+    scratch_dir dir{"run"};
+    std::ofstream{dir / "stdin", std::ios::binary} << input;
+    child c{program, args, {}, dir, "run", dir / "stdin"};
+    return c.wait();
+}
+
+// The path of a tool or example program, e.g. "mms-ids" from MARCPIPE_PROGRAM_MMS_IDS.
+inline std::string program(std::string name) {
+    for (auto& c : name) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    char const* p = std::getenv(("MARCPIPE_PROGRAM_" + name).c_str());
+    if (!p) throw std::runtime_error("MARCPIPE_PROGRAM_" + name + " is not set");
+    return p;
 }
 
 }  // namespace marcpipe::testing

@@ -1,0 +1,109 @@
+// west-holdings while Alma is away: for less than --patience nothing is lost or reported; for
+// longer the run stops naming what failed, and --resume finishes it.
+#include <marcpipe/marc/iso2709_writer.hpp>
+#include <marcpipe/net/event_loop.hpp>
+
+#include <alma_sets.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "catch.hpp"
+#include "dry_run_output.hpp"
+#include "reference_tool.hpp"
+#include "west_program.hpp"
+
+using marcpipe::testing::dry_run_value;
+using namespace west_test;
+
+// The switch that takes the server away, the counter of the calls it met, and the switch back.
+struct disturbance {
+    char const* name;
+    std::map<std::string, std::string> away;
+    char const* counter;
+    std::map<std::string, std::string> back;
+};
+
+TEST_CASE("Alma unreachable or failing for some seconds mid-run: nothing lost, nothing reported, output identical",
+          "[programs][west][outage]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    auto d = GENERATE(disturbance{"refused", {{"connections", "refuse"}}, "calls_refused", {{"connections", "serve"}}},
+                      disturbance{"dropped", {{"connections", "drop"}}, "calls_dropped", {{"connections", "serve"}}},
+                      disturbance{"503 storm", {{"fault-rate-503", "1"}}, "fault_503", {{"fault-rate-503", "0"}}});
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15"})};
+    auto dir = marcpipe::testing::scratch_dir("west-outage");
+    write_export(cat, dir / "export.mrc", false);
+    // Max attempts 2: were a failure of the network counted against a bib, the bib would be lost.
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "300", "--concurrency", "8",
+                                  "--max-attempts", "2", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
+    marcpipe::testing::child c{west, args, env_with_key(), dir, "run"};
+    bool const started = c.wait_until([&] { return journal_bibs_done(dir / "out.mrc.journal") >= 50; });
+    server.configure(d.away);
+    // Away until every call in flight met it, and then some seconds more.
+    bool const met = c.wait_until([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+        return server.counters().get(d.counter) >= 8;
+    });
+    std::this_thread::sleep_for(std::chrono::seconds{3});
+    server.configure(d.back);
+    auto r = c.wait();
+    INFO(d.name << ": " << r.err);
+    REQUIRE(started);
+    CHECK(met);
+    CHECK(r.status == 1);
+    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
+    // Only the catalogue's deleted bibs: no row for a refused, dropped or failed call.
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+}
+
+TEST_CASE("Alma away for longer than --patience: exit 3 naming what failed; --resume finishes identically",
+          "[programs][west][outage][resume]") {
+    std::size_t const bibs = 200;
+    catalogue cat{seed, bibs};
+    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15"})};
+    auto dir = marcpipe::testing::scratch_dir("west-patience");
+    write_export(cat, dir / "export.mrc", false);
+    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "300", "--concurrency", "8",
+                                  "--patience", "3s", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
+    marcpipe::testing::child c{west, args, env_with_key(), dir, "first"};
+    bool const started = c.wait_until([&] { return journal_bibs_done(dir / "out.mrc.journal") >= 50; });
+    server.configure({{"connections", "refuse"}});
+    auto first = c.wait();
+    INFO(first.err);
+    REQUIRE(started);
+    CHECK(first.status == 3);
+    CHECK(first.err.find("no call has succeeded for 3s") != std::string::npos);
+    CHECK(first.err.find("onnect") != std::string::npos);  // curl's "Couldn't connect" or a reset
+    CHECK(first.err.find("--resume") != std::string::npos);
+    CHECK(fs::exists(dir / "out.mrc.journal"));
+    CHECK_FALSE(fs::exists(dir / "out.mrc"));
+    CHECK(server.counters().get("calls_refused") > 0);
+
+    server.configure({{"connections", "serve"}});
+    args.push_back("--resume");
+    auto second = run(west, args, env_with_key(), dir, "second");
+    INFO(second.err);
+    CHECK(second.status == 1);
+    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
+    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+}
+
+TEST_CASE("--patience takes 90s, 10m, 1h or seconds within 1s..24h; anything else is a usage error",
+          "[programs][west]") {
+    auto dir = marcpipe::testing::scratch_dir("west-patience-usage");
+    for (char const* bad : {"0", "25h", "1.5m", "-3s", "ten", "inf"}) {
+        auto r = run(west, {"--base-url", "http://127.0.0.1:9", "--patience", bad, "-o", "out.mrc", "ids.txt"},
+                     env_with_key(), dir);
+        INFO(bad << ": " << r.err);
+        CHECK(r.status == 2);
+        CHECK(r.err.find("--patience") != std::string::npos);
+    }
+}
