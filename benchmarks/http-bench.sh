@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the HTTP engine against curl on one loopback Alma emulator and prints the table for
-# the README.
+# benchmarks/README.md.
 #
 #   benchmarks/http-bench.sh [http-bench options]     e.g. --requests 20000 --concurrency 128
 #

@@ -1,4 +1,4 @@
-// serial-holdings: a tool of one's own, built from the library's parts (the README shows it
+// serial-holdings: a tool of one's own, built from the library's parts (docs/library.md shows it
 // whole) — the holdings records of the serials in a bib export that one library holds, each
 // with its bib's OCLC number, as MARCXML; resumable after any interruption.
 //

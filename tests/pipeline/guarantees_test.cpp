@@ -1,4 +1,4 @@
-// The README's headline guarantees, checked where users meet them, through west-holdings: at its
+// The headline guarantees of docs/guide.md, checked where users meet them, through west-holdings: at its
 // default rate it keeps under Alma's 25 calls a second; and however a run is stopped (the daily
 // threshold, a refused key, --patience, SIGTERM, SIGINT, SIGHUP) the resumed run asks again at
 // most the calls that were in flight and writes the bytes an uninterrupted run writes. What the

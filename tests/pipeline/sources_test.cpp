@@ -136,7 +136,7 @@ TEST_CASE("a record without 001 is a problem of its position", "[pipeline][sourc
     CHECK(found[0] == std::pair<std::uint64_t, std::string>{0, "record 1 at byte 0: no 001: no MMS ID"});
 }
 
-TEST_CASE("MARCXML bibs carry their records; the filter for serials from the README works", "[pipeline][sources]") {
+TEST_CASE("MARCXML bibs carry their records; the filter for serials from the library guide works", "[pipeline][sources]") {
     std::string const input = marcxml({xml_record("00000nam a2200000 a 4500", "991"),
                                        xml_record("00000nas a2200000 a 4500", "992"),
                                        xml_record("00000nas a2200000 a 4500", ""),

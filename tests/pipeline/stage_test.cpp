@@ -120,7 +120,7 @@ TEST_CASE("modify edits each item as it passes", "[pipeline][stage][modify]") {
 }
 
 namespace {
-// The README's own stage, as written there.
+// The library guide's own stage (docs/library.md), as written there.
 template <typename Range>
 marcpipe::coro::generator<pipeline::holding_record> every_other(Range upstream) {
     bool keep = true;
@@ -131,7 +131,7 @@ marcpipe::coro::generator<pipeline::holding_record> every_other(Range upstream) 
 }
 }  // namespace
 
-TEST_CASE("the README's stages: a filter, a segment, modify, and a generator of one's own", "[pipeline][stage]") {
+TEST_CASE("the library guide's stages: a filter, a segment, modify, and a generator of one's own", "[pipeline][stage]") {
     namespace marc = marcpipe::marc;
     auto const west = pipeline::rewrite_001_004 | pipeline::copy_oclc_number("014") | pipeline::require_field("583");
     auto const law_only = ranges::views::filter([](pipeline::holding_record const& h) {

@@ -299,7 +299,7 @@ void add_oclc_035(pugi::xml_node record, std::string const& number) {
 
 }  // namespace
 
-TEST_CASE("the README's own tool: serials held by one library, with their bib's OCLC number; kill -9 and --resume",
+TEST_CASE("the library guide's own tool: serials held by one library, with their bib's OCLC number; kill -9 and --resume",
           "[programs][readme][resume]") {
     std::size_t const bibs = 200;
     catalogue cat{seed, bibs};
@@ -358,9 +358,9 @@ TEST_CASE("the README's own tool: serials held by one library, with their bib's 
     CHECK_FALSE(fs::exists(dir / "out.xml.journal"));
 }
 
-TEST_CASE("the README shows serial-holdings.cpp as it is built", "[readme]") {
+TEST_CASE("the library guide (docs/library.md) shows serial-holdings.cpp as it is built", "[readme]") {
     fs::path const root = fs::path{MARCPIPE_SOURCE_ROOT};
-    std::string const readme = slurp(root / "README.md");
+    std::string const readme = slurp(root / "docs" / "library.md");
     std::string const source = slurp(root / "examples" / "serial-holdings.cpp");
     // From the first #include to the end: the part a reader copies.
     std::string const code = source.substr(source.find("#include"));
