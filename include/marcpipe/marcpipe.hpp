@@ -2,6 +2,7 @@
 // Alma client and the pipeline stages.
 #pragma once
 
+#include "alma/analytics.hpp"
 #include "alma/answer_log.hpp"
 #include "alma/client.hpp"
 #include "alma/error.hpp"
@@ -27,6 +28,8 @@
 #include "pipeline/exit_status.hpp"
 #include "pipeline/journal.hpp"
 #include "pipeline/output_path.hpp"
+#include "pipeline/pairs.hpp"
+#include "pipeline/pairs_source.hpp"
 #include "pipeline/run.hpp"
 #include "pipeline/run_lock.hpp"
 #include "pipeline/set_input.hpp"

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "../alma/analytics.hpp"
 #include "../alma/client.hpp"
 #include "../net/printable.hpp"
 #include "../net/url.hpp"
@@ -41,6 +42,9 @@ inline int report_failure(std::string const& program, std::string_view api_key =
         err << net::printable(net::scrub(e.what(), api_key)) << "\n";  // names the program itself
         return run_result::usage;
     } catch (set_error const& e) {
+        say(e.what());
+        return e.exit_code;
+    } catch (alma::analytics_error const& e) {
         say(e.what());
         return e.exit_code;
     } catch (alma::config_error const& e) {

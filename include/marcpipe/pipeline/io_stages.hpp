@@ -42,6 +42,7 @@
 #include "../coro/generator.hpp"
 #include "../coro/task.hpp"
 #include "items.hpp"
+#include "pairs.hpp"
 
 namespace marcpipe::pipeline {
 
@@ -58,6 +59,9 @@ struct holdings_ids_options {
     std::size_t window = 256;  // bibs read ahead (list) or bibs per window of bulk calls
     std::size_t bibs_per_call = alma::endpoints::max_bibs_per_call;
     std::string institution;  // bulk mode: AVA $a of the wanted holdings; other institutions' are ignored
+    // List mode: a bib these (MMS ID, holding ID) pairs name gets its holdings from them, with no
+    // call; a bib they do not name, from its holdings list (pairs.hpp).
+    std::shared_ptr<report_pairs const> pairs;
 };
 
 struct holdings_records_options {
@@ -246,7 +250,13 @@ coro::generator<holding_ref> list_holdings(Range upstream, run& c, holdings_ids_
             held.last_pulled = b.seq;
             auto slot = std::make_shared<list_slot>(b);
             ++it;
-            c.loop().spawn(ask_list(c, slot));
+            if (auto const* known = opt.pairs ? opt.pairs->holdings_of(slot->b.mms_id) : nullptr) {
+                slot->result = *known;
+                slot->done = true;
+                prefetch_holdings(c, slot->b, slot->result);
+            } else {
+                c.loop().spawn(ask_list(c, slot));
+            }
             ahead.push_back(std::move(slot));
         }
         held.exhausted = it == end;
