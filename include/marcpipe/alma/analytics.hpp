@@ -16,7 +16,7 @@
 //     schema's headings, never by position;
 //   - a report still being computed answers IsFinished false and no rows: asked again with the
 //     token after a pause, for as long as the client's patience;
-//   - a first answer that is finished with no rows is asked for once more after a pause (Alma
+//   - a reading that finishes with no rows at all is made once more after a pause (Alma
 //     answers so spuriously) before it is believed;
 //   - a token page lost in transit (cut off, garbled, a reset, a 5xx) cannot be asked for again:
 //     the token has moved on. Nor can a token Alma no longer takes be continued. Both end the
@@ -307,6 +307,7 @@ inline coro::generator<analytics_row> analytics_rows(client& c, std::string path
     auto const patience = c.http().options().retry.patience;
     auto const started = std::chrono::steady_clock::now();
     bool first = true, retried_empty = false;
+    std::uint64_t rows_read = 0;
     for (;;) {
         bool const token_call = token.has_value();
         std::string url = token_call ? analytics_token_url(c.urls(), *token, limit)
@@ -336,13 +337,14 @@ inline coro::generator<analytics_row> analytics_rows(client& c, std::string path
             std::sort(ordered.begin(), ordered.end());
             for (auto& o : ordered) seen.headings.push_back(o.second);
         }
-        bool const empty_first = first && page.finished && page.rows.empty();
-        if (empty_first && !retried_empty) {
-            // Alma is known to answer a first call so; asked once more before it is believed.
+        if (page.finished && page.rows.empty() && rows_read == 0 && !retried_empty) {
+            // Finished with no rows at all: Alma is known to answer so spuriously, so the report
+            // is read once more, from the start, before it is believed.
             retried_empty = true;
             ++seen.empty_retries;
             analytics_detail::pause(c, opt.first_pause);
             token.reset();
+            first = true;
             continue;
         }
         if (!page.finished && page.rows.empty()) {
@@ -367,6 +369,7 @@ inline coro::generator<analytics_row> analytics_rows(client& c, std::string path
             for (auto& [col, v] : cells)
                 if (auto h = headings.find(col); h != headings.end() && col != "Column0") by_heading[h->second] = std::move(v);
             ++seen.rows;
+            ++rows_read;
             analytics_row row{std::move(by_heading)};
             co_yield row;
         }
