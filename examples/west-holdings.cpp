@@ -205,7 +205,9 @@ int main(int argc, char** argv) {
             std::string const from = !pairs_file.empty() ? "pairs file " + pairs_file
                                      : pairs_recalled    ? "report " + analytics + " (saved pairs)"
                                                          : "report " + analytics + " (" + std::to_string(reading.calls) +
-                                                               " calls, " + std::to_string(reading.polls) + " while it was computed)";
+                                                               " calls, " + std::to_string(reading.polls) + " while it was computed, " +
+                                                               std::to_string(static_cast<long>(reading.pending_seconds * 1000)) +
+                                                               " ms waiting for it)";
             std::optional<pipeline::pair_coverage> c;
             if (!path.empty()) c = pipeline::cover(*pairs, input_bibs(path));
             return "west-holdings: " + pipeline::describe_pairs(*pairs, from, c);

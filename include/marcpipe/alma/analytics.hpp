@@ -184,7 +184,8 @@ struct analytics_reading {
     std::uint64_t calls = 0;            // answers received (pages and polls)
     std::uint64_t polls = 0;            // answers that said: still being computed
     std::uint64_t rows = 0;
-    std::uint64_t empty_retries = 0;    // finished-and-empty first answers asked for again
+    std::uint64_t empty_retries = 0;    // readings that finished with no rows, made again
+    double pending_seconds = 0;         // spent waiting while the report was being computed
 };
 
 struct analytics_options {
@@ -356,7 +357,9 @@ inline coro::generator<analytics_row> analytics_rows(client& c, std::string path
                                           net::describe_duration(patience) +
                                           " (--patience); run the command again later",
                                       3);
+            auto const paused = std::chrono::steady_clock::now();
             analytics_detail::pause(c, wait);
+            seen.pending_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - paused).count();
             wait = std::min(wait * 2, opt.max_pause);
             first = false;
             continue;

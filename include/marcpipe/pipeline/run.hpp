@@ -359,7 +359,9 @@ public:
                 o << "fix the cause, then rerun the same command with --resume to finish";
             return o.str();
         }
-        std::string const source = input_format_ == marc::input_format::mms_id_list
+        // A run given no input took its bibs from its source stage (the pairs of a report, say).
+        std::string const source = options_.input.empty() ? std::string{"the pipeline's source"}
+                                   : input_format_ == marc::input_format::mms_id_list
                                        ? std::string{"a list of MMS IDs"}
                                        : "a " + std::string{to_string(input_format_)} + " export";
         o << p << ": " << (total_bibs_ ? *total_bibs_ : first_bib() + progress_.bibs_listed) << " bibs from " << source
