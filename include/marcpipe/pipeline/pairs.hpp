@@ -300,7 +300,6 @@ inline report_pairs read_report_pairs(alma::client& client, std::string const& p
     constexpr int readings = 4;  // the first and three more
     for (int attempt = 1;; ++attempt) {
         report_pairs out;
-        std::optional<std::pair<std::size_t, std::size_t>> columns;
         seen.headings.clear();
         try {
             for (alma::analytics_row const& row : alma::analytics_rows(client, path, opt, seen)) {
