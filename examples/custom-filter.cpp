@@ -1,21 +1,26 @@
 // custom-filter: how to put your own step into the pipeline. This one keeps the holdings of some
 // libraries only (852 $b), between the 001/004 rewrite and the writer; any range-v3 view or
-// function of a holding_record fits the same place. The output is MARCXML on standard output or
-// for a name ending in .xml, MARC21 for any other name, or what --format says.
+// function of a holding_record fits the same place. The output is MARCXML on standard output
+// ("-") or for a name ending in .xml, MARC21 for any other name.
 //
-//   ALMA_API_KEY=... custom-filter --region na --library LAW --library MUSIC ids.txt -o law-music.xml
+//   export ALMA_API_KEY=... ALMA_REGION=na        (or ALMA_BASE_URL=https://...)
+//   custom-filter ids.txt law-music.xml LAW MUSIC
+//   custom-filter ids.txt law-music.xml LAW MUSIC --resume    (the same command, after a stop)
+//   custom-filter ids.txt law-music.xml LAW MUSIC --restart   (after a stop: discard it, start over)
+//
+// Exit status: 0 done; 1 done, with problems (on standard error); 2 usage; 3 stopped early.
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/marcpipe.hpp>
 
-#include <CLI/CLI.hpp>
+#include <range/v3/algorithm/any_of.hpp>
 #include <range/v3/view/filter.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include "alma_options.hpp"
 
 namespace alma = marcpipe::alma;
 namespace pipeline = marcpipe::pipeline;
@@ -25,65 +30,67 @@ namespace {
 // The user's own stage: a predicate on a holdings record, made pipeable by range-v3.
 auto held_by(std::vector<std::string> libraries) {
     return ranges::views::filter([libraries = std::move(libraries)](pipeline::holding_record const& h) {
-        for (auto const& f : h.record.fields())
-            if (f.tag == "852" &&
-                std::find(libraries.begin(), libraries.end(), f.subfield_value('b')) != libraries.end())
-                return true;
-        return false;
+        // Any 852 of the holding (one per location) at one of the libraries.
+        return ranges::any_of(h.record.find_all("852"), [&](marcpipe::marc::field const& f) {
+            return std::find(libraries.begin(), libraries.end(), f.subfield_value('b')) != libraries.end();
+        });
     });
+}
+
+std::string environment(char const* name) {
+    char const* value = std::getenv(name);
+    return value ? value : "";
+}
+
+// Where Alma is: ALMA_REGION (na, eu, ...) or ALMA_BASE_URL, one of them.
+std::string alma_base_url() {
+    std::string const region = environment("ALMA_REGION"), base_url = environment("ALMA_BASE_URL");
+    if (region.empty() == base_url.empty())
+        throw alma::config_error("set one of ALMA_REGION (" + alma::region_names() + ") and ALMA_BASE_URL");
+    return alma::locate(region, base_url);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string input, output = "-", format;
-    std::vector<std::string> libraries;
-    marcpipe::examples::alma_options connection;  // --region or --base-url, --rate, ...
-    CLI::App app{"Holdings records of some libraries only (852 $b). Key from ALMA_API_KEY or --api-key-file."};
-    app.option_defaults()->always_capture_default();  // every default shows in --help
-    app.add_option("INPUT", input, "bib export or list of MMS IDs")->required();
-    app.add_option("-o,--output", output, "where the records go; - for standard output");
-    app.add_option("--format", format,
-                   "marc21 or marcxml (default: marcxml for a .xml output or standard output, else marc21)")
-        ->check(CLI::IsMember({"marc21", "marcxml"}));
-    // One code each time, so that `--library LAW INPUT` leaves INPUT to be the input.
-    app.add_option("--library", libraries, "library code in 852 $b (repeatable)")->required()->allow_extra_args(false);
-    bool restart = false;
-    app.add_flag("--restart", restart,
-                 "discard what an earlier run that did not finish left at the output (its journal and saved answers) and "
-                 "start over; without it, a run over such a journal is refused");
-    connection.add_to(app);
-    try {
-        app.parse(argc, argv);
-    } catch (CLI::ParseError const& e) {
-        return app.exit(e) == 0 ? 0 : 2;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    bool const resume = std::erase(args, "--resume") > 0;
+    bool const restart = std::erase(args, "--restart") > 0;
+    if (args.size() < 3) {
+        std::cerr << "usage: custom-filter INPUT OUTPUT LIBRARY... [--resume | --restart]\n"
+                     "  with ALMA_API_KEY, and ALMA_REGION or ALMA_BASE_URL, in the environment\n";
+        return 2;
     }
-
+    std::vector<std::string> const libraries(args.begin() + 2, args.end());
     std::string key;
     try {
+        key = alma::load_api_key(std::nullopt);  // from ALMA_API_KEY
+        marcpipe::net::http_client http{alma::http_options(key)};
+        alma::client client{http, alma_base_url()};
+
         pipeline::run_options o;
         o.program = "custom-filter";
-        o.input = input;
-        o.output = output;
+        o.input = args[0];
+        o.output = args[1];
+        o.format = marcpipe::marc::output_format_for(o.output, "", marcpipe::marc::output_format::marcxml);
+        o.job = "libraries=";  // resuming for other libraries would mix two outputs
+        for (auto const& library : libraries) o.job += library + " ";
+        o.resume = resume;
         o.restart = restart;
-        o.format = marcpipe::marc::output_format_for(output, format, marcpipe::marc::output_format::marcxml);
-        if (marcpipe::marc::binary_on_terminal(o.format, output))
-            throw pipeline::setup_error("custom-filter: " + std::string{marcpipe::marc::binary_on_terminal_hint});
-        std::string const base_url = connection.base();
-        key = connection.api_key();
-        marcpipe::net::http_client http{connection.http_options(key)};
-        alma::client client{http, base_url};
-
         pipeline::run run{client, o};
+
         auto result = run.write(run.bibs()                       //
                                 | pipeline::holdings_ids(run)     //
                                 | pipeline::holdings_records(run) //
                                 | pipeline::rewrite_001_004       //
                                 | held_by(libraries));            // <- the custom step
         std::cerr << run.summary(result) << "\n";
+        if (result.stopped && result.resumable)
+            std::cerr << "custom-filter: rerun it with --resume to finish\n";
         return result.exit_code();
     } catch (...) {
-        // No key, the input unreadable, the output cannot be created: a usage error.
+        // No key, Alma's place not set, the input unreadable, the output cannot be created: a
+        // usage error; the message without the key.
         return pipeline::report_failure("custom-filter", key, pipeline::run_result::usage);
     }
 }

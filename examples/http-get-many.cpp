@@ -22,15 +22,30 @@
 #include <marcpipe/marc/output_format.hpp>
 #include <marcpipe/net/http_client.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
-
-#include "option_checks.hpp"
 
 namespace net = marcpipe::net;
 using marcpipe::coro::task;
 
 namespace {
+
+// A number from `lo` to `hi`, or 0 where `zero` says 0 means "no limit". CLI11's Range lets
+// "nan" through (it asks `v < lo || v > hi`, and every comparison with NaN is false), and
+// `--rate nan` would turn pacing off; `v >= lo && v <= hi` is false for NaN.
+CLI::Validator between(double lo, double hi, bool zero = false) {
+    std::ostringstream shown;
+    shown << "[" << lo << " - " << hi << "]" << (zero ? " or 0" : "");
+    std::string const range = shown.str();
+    return {[=](std::string& text) {
+                double v = 0;
+                bool const fits =
+                    CLI::detail::lexical_cast(text, v) && ((zero && v == 0) || (v >= lo && v <= hi));
+                return fits ? std::string{} : text + " is not a number in " + range;
+            },
+            "NUMBER in " + range};
+}
 
 struct outcome {
     long status = 0;  // 0: no HTTP response
@@ -68,7 +83,7 @@ int main(int argc, char** argv) {
     CLI::App app{
         "Fetch URLs from stdin concurrently under a rate limit; print STATUS BYTES URL in input "
         "order."};
-    std::size_t concurrency = 16;
+    std::size_t concurrency = marcpipe::net::default_max_in_flight;
     double rate = 25;
     int max_attempts = 5;
     double timeout = 120;
@@ -83,13 +98,13 @@ int main(int argc, char** argv) {
     app.add_option("-c,--concurrency", concurrency, "requests in flight at once")
         ->check(CLI::Range(1, 4096));
     app.add_option("-r,--rate", rate, "most request starts in any rolling second (0 = no limit)")
-        ->check(marcpipe::examples::finite_range(0.1, 1000, true));
+        ->check(between(0.1, 1000, true));
     app.add_option("--max-attempts", max_attempts, "tries per URL, the first included")
         ->check(CLI::Range(1, 100));
     app.add_option("--timeout", timeout, "seconds one attempt may take in all")
-        ->check(marcpipe::examples::finite_range(1, 3600));
+        ->check(between(1, 3600));
     app.add_option("--connect-timeout", connect_timeout, "seconds to connect")
-        ->check(marcpipe::examples::finite_range(0.1, 600));
+        ->check(between(0.1, 600));
     app.add_option("--backend", backend,
                    "how the loop waits: poll (curl_multi_poll) or epoll (socket-action)")
         ->check(CLI::IsMember({"poll", "epoll"}));

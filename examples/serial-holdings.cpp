@@ -9,6 +9,7 @@
 // Exit status: 0 done; 1 done, with problems (on standard error); 2 usage; 3 stopped early.
 #include <marcpipe/marcpipe.hpp>
 
+#include <range/v3/algorithm/any_of.hpp>
 #include <range/v3/view/filter.hpp>
 
 #include <iostream>
@@ -44,9 +45,10 @@ int main(int argc, char** argv) {
 
         // Bibs carry their record: leader/07 says which are serials.
         auto serials = ranges::views::filter([](pipeline::bib const& b) { return b.record && b.record->leader()[7] == 's'; });
+        // A holding may have an 852 for each location: any of them at this library will do.
         auto held_here = ranges::views::filter([library](pipeline::holding_record const& h) {
-            auto const* f852 = h.record.find("852");
-            return f852 && f852->subfield_value('b') == library;
+            return ranges::any_of(h.record.find_all("852"),
+                                  [&](marcpipe::marc::field const& f) { return f.subfield_value('b') == library; });
         });
         // A segment of stages is a stage: stored, reused, piped like any other.
         auto for_this_library = pipeline::rewrite_001_004 | held_here | pipeline::copy_oclc_number("035");
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
         auto result = run.write(run.bibs() | serials | pipeline::holdings_ids(run) | pipeline::holdings_records(run) |
                                 for_this_library);
         std::cerr << run.summary(result) << "\n";
+        if (result.stopped && result.resumable)
+            std::cerr << "serial-holdings: rerun it with --resume to finish\n";
         return result.exit_code();
     } catch (...) {
         // 2 for what the command got wrong (no key, a path refused), 3 when the output could not

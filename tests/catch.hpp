@@ -1,7 +1,3 @@
-// Catch2 include shim: the tests build against Catch2 v2 (Debian 12) and v3 alike.
+// Catch2 include for the tests: Catch2 v2 (2.13, Debian 12's catch2 package; see tests/meson.build).
 #pragma once
-#if __has_include(<catch2/catch_all.hpp>)
-#include <catch2/catch_all.hpp>
-#else
 #include <catch2/catch.hpp>
-#endif

@@ -1,6 +1,6 @@
 // The answer log: what a resumed run takes instead of asking Alma again. Its answers must come
 // back exactly as they went in, or the resumed output would differ from an uninterrupted run's.
-#include <marcpipe/alma/answer_log.hpp>
+#include <marcpipe/run/answer_log.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -13,7 +13,7 @@
 #include "test_data.hpp"
 
 namespace fs = std::filesystem;
-using marcpipe::alma::answer_log;
+using marcpipe::pipeline::answer_log;
 using marcpipe::alma::holding;
 using marcpipe::alma::outcome;
 using marcpipe::alma::problem;

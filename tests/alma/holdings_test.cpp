@@ -173,7 +173,7 @@ TEST_CASE("bulk bibs give each bib's AVA fields: $8, $a and $0", "[alma][holding
     CHECK((*bibs)[0].fields[0].bib_id == "991");
     CHECK((*bibs)[0].fields[1].holding_id == "221");
     CHECK((*bibs)[0].fields[1].bib_id.empty());
-    auto seen = alma::holdings_from_availability((*bibs)[0]);
+    auto seen = alma::holdings_from_availability((*bibs)[0], "01INST");
     CHECK(seen.complete);
     CHECK(seen.holding_ids == std::vector<std::string>{"221", "222"});
     CHECK((*bibs)[1].mms_id == "992");
@@ -190,16 +190,16 @@ alma::bib_availability availability(std::vector<alma::availability_field> fields
 
 TEST_CASE("availability vouches for a bib's holdings only when every AVA of it has $8", "[alma][holdings]") {
     SECTION("an AVA without $8 (items in a temporary location) leaves the bib to the holdings list") {
-        auto seen = alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"", "01A", "9911"}}));
+        auto seen = alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"", "01A", "9911"}}), "01A");
         CHECK_FALSE(seen.complete);
         CHECK(seen.holding_ids == std::vector<std::string>{"2201"});  // a lower bound
     }
     SECTION("a related record's AVA ($0 names another bib) is not this bib's holding") {
-        auto seen = alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"2299", "01A", "9922"}}));
+        auto seen = alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"2299", "01A", "9922"}}), "01A");
         CHECK(seen.complete);
         CHECK(seen.holding_ids == std::vector<std::string>{"2201"});
-        CHECK_FALSE(alma::holdings_from_availability(availability({{"2299", "01A", "9922"}})).complete);
-        CHECK(alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"", "01A", "9922"}})).complete);
+        CHECK_FALSE(alma::holdings_from_availability(availability({{"2299", "01A", "9922"}}), "01A").complete);
+        CHECK(alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"", "01A", "9922"}}), "01A").complete);
     }
     SECTION("other institutions' AVA") {
         alma::bib_availability const nz = availability({{"2201", "01A", "9911"}, {"2288", "01B", "9911"}, {"", "01B", ""}});
@@ -211,6 +211,21 @@ TEST_CASE("availability vouches for a bib's holdings only when every AVA of it h
         auto other = alma::holdings_from_availability(nz, "01B");
         CHECK_FALSE(other.complete);
         CHECK_FALSE(alma::holdings_from_availability(nz, "01C").complete);  // none of ours
+    }
+    SECTION("an AVA of another institution never vouches, even when it is all the bib has") {
+        // A Network Zone key: this institution's holdings have no items, another's have.
+        alma::bib_availability const only_other = availability({{"2288", "01B", "9911"}});
+        auto unknown = alma::holdings_from_availability(only_other);
+        CHECK_FALSE(unknown.complete);
+        CHECK(unknown.holding_ids.empty());  // not even as a lower bound
+        CHECK_FALSE(alma::holdings_from_availability(only_other, "01A").complete);
+        // Without an institution no AVA naming one can be told from this run's own.
+        CHECK_FALSE(alma::holdings_from_availability(availability({{"2201", "01A", "9911"}})).complete);
+        CHECK(alma::holdings_from_availability(availability({{"2201", "01A", "9911"}}), "01A").complete);
+        // An AVA naming no institution, beside this institution's, might be one of its holdings.
+        CHECK_FALSE(
+            alma::holdings_from_availability(availability({{"2201", "01A", "9911"}, {"2202", "", "9911"}}), "01A")
+                .complete);
     }
     SECTION("holding IDs come in ascending numeric order, each once") {
         auto seen = alma::holdings_from_availability(

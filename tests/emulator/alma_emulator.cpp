@@ -74,14 +74,23 @@ struct knobs {
     std::size_t bibs = 1000;
     double vanished = 0;  // fraction of listed holdings whose record is gone (402208)
     double availability_gaps = catalogue::default_availability_gaps;  // see catalogue::availability
+    bool network_zone = false;  // every bib's availability shows another institution's holding
     std::string api_key;
     std::size_t per_second = 0;  // 0: no threshold
     std::size_t daily = 0;       // 0: no threshold
     double latency_ms = 0;
     double latency_jitter = 0;
     std::uint64_t fault_seed = 1;
-    double rate_500 = 0, rate_503 = 0, rate_reset = 0, rate_truncated = 0, rate_stall = 0,
-           rate_malformed = 0, rate_endless = 0, rate_trickle = 0;
+    double rate_500 = 0, rate_502 = 0, rate_503 = 0, rate_504 = 0, rate_reset = 0, rate_truncated = 0,
+           rate_stall = 0, rate_malformed = 0, rate_endless = 0, rate_trickle = 0;
+    double latency_bulk_ms = -1;  // latency of a bulk call (GET /bibs?mms_id=...); -1: latency_ms
+    bool json_gateway_errors = false;  // the gateway's own errors in JSON, whatever was asked for
+    // Bulk answers leave out every Nth bib with holdings, which the holdings list still serves (0: never).
+    std::size_t bulk_omits_every = 0;
+    // After this many pages of set members served, each set loses its first member (0: never);
+    // with set_churn, another one after every page from then on.
+    std::size_t set_change_after_pages = 0;
+    bool set_churn = false;
     double stall_seconds = 30;
     int retry_after = -1;  // seconds; -1: no Retry-After header (Alma sends none)
     double close_rate = 0;  // fraction of answers sent with Connection: close
@@ -102,7 +111,7 @@ struct knobs {
 };
 
 double fault_rates(knobs const& k) {
-    return k.rate_500 + k.rate_503 + k.rate_reset + k.rate_truncated + k.rate_stall +
+    return k.rate_500 + k.rate_502 + k.rate_503 + k.rate_504 + k.rate_reset + k.rate_truncated + k.rate_stall +
            k.rate_malformed + k.rate_endless + k.rate_trickle;
 }
 
@@ -126,7 +135,14 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
         else if (name == "latency-ms") k.latency_ms = number();
         else if (name == "latency-jitter") k.latency_jitter = fraction();
         else if (name == "fault-rate-500") k.rate_500 = fraction();
+        else if (name == "fault-rate-502") k.rate_502 = fraction();
         else if (name == "fault-rate-503") k.rate_503 = fraction();
+        else if (name == "fault-rate-504") k.rate_504 = fraction();
+        else if (name == "latency-bulk-ms") k.latency_bulk_ms = value == "none" ? -1 : number();
+        else if (name == "json-gateway-errors") k.json_gateway_errors = number() != 0;
+        else if (name == "bulk-omits-every") k.bulk_omits_every = static_cast<std::size_t>(number());
+        else if (name == "set-change-after-pages") k.set_change_after_pages = static_cast<std::size_t>(number());
+        else if (name == "set-churn") k.set_churn = number() != 0;
         else if (name == "fault-rate-reset") k.rate_reset = fraction();
         else if (name == "fault-rate-truncated") k.rate_truncated = fraction();
         else if (name == "fault-rate-stall") k.rate_stall = fraction();
@@ -157,12 +173,14 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
     }
 }
 
-enum class fault { none, http_500, http_503, reset, truncated, stall, malformed, endless, trickle };
+enum class fault { none, http_500, http_502, http_503, http_504, reset, truncated, stall, malformed, endless, trickle };
 
 constexpr std::string_view fault_name(fault f) {
     switch (f) {
         case fault::http_500: return "500";
+        case fault::http_502: return "502";
         case fault::http_503: return "503";
+        case fault::http_504: return "504";
         case fault::reset: return "reset";
         case fault::truncated: return "truncated";
         case fault::stall: return "stall";
@@ -280,7 +298,7 @@ public:
                 << '\n';
         }
         std::size_t faults = 0;
-        for (auto f : {fault::http_500, fault::http_503, fault::reset, fault::truncated,
+        for (auto f : {fault::http_500, fault::http_502, fault::http_503, fault::http_504, fault::reset, fault::truncated,
                        fault::stall, fault::malformed, fault::endless, fault::trickle}) {
             auto it = faults_.find(std::string{fault_name(f)});
             auto n = it == faults_.end() ? 0 : it->second;
@@ -421,7 +439,7 @@ bool alma_path(std::string_view path) {
 class emulator {
 public:
     explicit emulator(knobs k)
-        : k_{std::move(k)}, cat_{k_.seed, k_.bibs, k_.vanished, k_.availability_gaps}, faults_{k_.fault_seed},
+        : k_{std::move(k)}, cat_{k_.seed, k_.bibs, k_.vanished, k_.availability_gaps, k_.network_zone}, faults_{k_.fault_seed},
           latency_{k_.fault_seed ^ 0x5DEECE66DULL} {}
 
     void install(httplib::Server& svr) {
@@ -501,29 +519,26 @@ private:
         }
         if (!k.api_key.empty() && key != k.api_key) {
             counters_.count(event::unauthorized);
-            return reply(res, 400, error_xml("UNAUTHORIZED",
-                                             "API-key not defined or not configured to allow "
-                                             "this API."));
+            return gateway_error(res, k, 400, "UNAUTHORIZED",
+                                 "API-key not defined or not configured to allow this API.");
         }
         if (k.per_second != 0 && in_window > k.per_second) {
             if (k.retry_after >= 0) res.set_header("Retry-After", std::to_string(k.retry_after));
-            return reply(res, 429, error_xml("PER_SECOND_THRESHOLD",
-                                             "HTTP requests are more than allowed per second"));
+            return gateway_error(res, k, 429, "PER_SECOND_THRESHOLD",
+                                 "HTTP requests are more than allowed per second");
         }
         auto used = counters_.use_daily(k.daily);
         if (!used) {
             counters_.count(event::daily_threshold);
-            return reply(res, 429, error_xml("DAILY_THRESHOLD",
-                                             "Daily API Request Threshold has been reached."));
+            return gateway_error(res, k, 429, "DAILY_THRESHOLD", "Daily API Request Threshold has been reached.");
         }
         set_remaining(res, *used, k);
-        note_resource(req);
         if (k.close_rate > 0 && faults_.uniform() < k.close_rate)
             res.set_header("Connection", "close");
 
         auto f = draw_fault(k);
         if (f != fault::none) counters_.faulted(f);
-        wait_latency(k);
+        wait_latency(k, note_resource(req) == "bibs");
         if (f == fault::reset) {
             drop_connection(connection_socket(req.local_port, req.remote_port));
             return;
@@ -540,6 +555,11 @@ private:
         if (f == fault::http_503)
             return reply(res, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>",
                          "text/html");
+        // What a load balancer in front of Alma says when the server behind it failed or was slow.
+        if (f == fault::http_502)
+            return reply(res, 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
+        if (f == fault::http_504)
+            return reply(res, 504, "<html><body><h1>504 Gateway Time-out</h1></body></html>", "text/html");
         if (f == fault::stall && !stall(req)) return;
         if (f == fault::endless) return endless(res);
 
@@ -555,7 +575,8 @@ private:
         reply(res, status, std::move(body));
     }
 
-    void note_resource(httplib::Request const& req) {
+    // Records the resource asked for and returns its endpoint's name.
+    std::string_view note_resource(httplib::Request const& req) {
         constexpr std::string_view prefix = "/almaws/v1/bibs";
         std::string_view path = req.path;
         std::string_view endpoint = "other";
@@ -577,6 +598,18 @@ private:
         if (endpoint == "analytics")
             resource += req.has_param("token") ? "?token" : "?path=" + req.get_param_value("path");
         counters_.asked(endpoint, std::move(resource));
+        return endpoint;
+    }
+
+    // The gateway's own refusals. Alma's gateway answers them in JSON whatever format was asked
+    // for (--json-gateway-errors); the API's errors stay XML.
+    void gateway_error(httplib::Response& res, knobs const& k, int status, std::string_view code,
+                       std::string_view message) {
+        if (!k.json_gateway_errors) return reply(res, status, error_xml(code, message));
+        reply(res, status,
+              R"({"errorsExist":true,"errorList":{"error":[{"errorCode":")" + std::string{code} +
+                  R"(","errorMessage":")" + std::string{message} + R"(","trackingId":"unknown"}]},"result":null})",
+              "application/json;charset=UTF-8");
     }
 
     std::pair<int, std::string> route(httplib::Request const& req, knobs const& k) {
@@ -590,7 +623,7 @@ private:
         if (path.rfind(prefix, 0) != 0) return not_found(path);
         path.remove_prefix(prefix.size());
         if (path.empty() || path == "/") {
-            auto [status, body] = bibs(req);
+            auto [status, body] = bibs(req, k);
             return {status, bad_holding_in_availability(k, std::move(body))};
         }
         auto parts = split(path.substr(1), '/');
@@ -685,7 +718,7 @@ private:
         return holding_record_xml(cat_, bib, holding, record);
     }
 
-    std::pair<int, std::string> bibs(httplib::Request const& req) {
+    std::pair<int, std::string> bibs(httplib::Request const& req, knobs const& k) {
         auto list = req.get_param_value("mms_id");
         auto ids = split(list, ',');
         if (!req.has_param("mms_id") || ids.size() > 100)
@@ -700,6 +733,14 @@ private:
         auto view = req.has_param("view") ? req.get_param_value("view") : "full";
         auto expand = req.get_param_value("expand");
         bool availability = expand.find("p_avail") != std::string::npos;
+        // --bulk-omits-every N: every Nth bib (0, N, 2N, ...) that has holdings is left out of a
+        // bulk answer, although Alma has it and its holdings list and records are served.
+        if (availability && k.bulk_omits_every != 0)
+            found.erase(std::remove_if(found.begin(), found.end(),
+                                       [&](std::size_t b) {
+                                           return b % k.bulk_omits_every == 0 && cat_.holdings_count(b) > 0;
+                                       }),
+                        found.end());
         return {200, bibs_xml(cat_, found, base_url_, view == "full", availability)};
     }
 
@@ -724,7 +765,8 @@ private:
         auto kind = find_set(cat_, parts[0]);
         if (!kind)
             return api_error("402459", "No set found with ID " + std::string{parts[0]} + ".");
-        if (parts.size() == 1) return {200, set_xml(cat_, *kind, base_url_)};
+        std::size_t const left_out = left_out_;
+        if (parts.size() == 1) return {200, set_xml(cat_, *kind, base_url_, left_out)};
         auto number = [&](char const* name, std::size_t fallback) -> std::optional<std::size_t> {
             if (!req.has_param(name)) return fallback;
             auto v = req.get_param_value(name);
@@ -735,7 +777,15 @@ private:
         auto offset = number("offset", 0);
         if (!limit || *limit > 100 || !offset)
             return api_error("402231", "Parameter limit (0 to 100) or offset is not valid.");
-        return {200, set_members_xml(cat_, *kind, *offset, *limit, base_url_)};
+        auto answer = set_members_xml(cat_, *kind, *offset, *limit, base_url_, left_out);
+        // --set-change-after-pages N: someone edits the sets while a client pages through them
+        // (--set-churn: and goes on editing them).
+        auto const k = current();
+        if (k.set_change_after_pages != 0) {
+            auto const served = ++member_pages_;
+            if (served == k.set_change_after_pages || (served > k.set_change_after_pages && k.set_churn)) ++left_out_;
+        }
+        return {200, std::move(answer)};
     }
 
     // --error-echoes-key puts the key the calls must carry into errorCode and trackingId (a
@@ -769,7 +819,9 @@ private:
     fault draw_fault(knobs const& k) {
         double u = faults_.uniform();
         for (auto [rate, f] : {std::pair{k.rate_500, fault::http_500},
+                               std::pair{k.rate_502, fault::http_502},
                                std::pair{k.rate_503, fault::http_503},
+                               std::pair{k.rate_504, fault::http_504},
                                std::pair{k.rate_reset, fault::reset},
                                std::pair{k.rate_truncated, fault::truncated},
                                std::pair{k.rate_stall, fault::stall},
@@ -782,13 +834,15 @@ private:
         return fault::none;
     }
 
-    void wait_latency(knobs const& k) {
-        if (k.latency_ms <= 0) return;
+    // A bulk call (`bulk`) takes --latency-bulk-ms when it is set: Alma builds a hundred bibs'
+    // records with their availability for it, which takes longer than one holdings list.
+    void wait_latency(knobs const& k, bool bulk) {
+        auto mean = [bulk](knobs const& now) { return bulk && now.latency_bulk_ms >= 0 ? now.latency_bulk_ms : now.latency_ms; };
+        if (mean(k) <= 0) return;
         double factor = 1.0 + k.latency_jitter * (2.0 * latency_.uniform() - 1.0);
-        counters_.waited(std::chrono::milliseconds{
-            std::lround(std::max(0.0, k.latency_ms * factor))});
+        counters_.waited(std::chrono::milliseconds{std::lround(std::max(0.0, mean(k) * factor))});
         auto start = clock_type::now();
-        hold([&] { return start + milliseconds(std::max(0.0, current().latency_ms * factor)); },
+        hold([&] { return start + milliseconds(std::max(0.0, mean(current()) * factor)); },
              [] { return false; }, std::chrono::milliseconds{50});
     }
 
@@ -964,6 +1018,8 @@ private:
     dice latency_;
     std::string base_url_;
     analytics_service analytics_;
+    std::atomic<std::size_t> member_pages_{0};  // pages of set members served
+    std::atomic<std::size_t> left_out_{0};      // how many of their first members the sets have lost
 };
 
 int write_export(knobs const& k, std::string const& path) {
@@ -1027,18 +1083,36 @@ int main(int argc, char** argv) {
                    "location (no $8), holdings without items (no AVA), another institution's AVA, a "
                    "related record's AVA")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_flag("--network-zone", k.network_zone,
+                 "answer as to a Network Zone key: every bib's availability also has an AVA with $8 "
+                 "of another member institution's holding");
     app.add_option("--api-key", k.api_key, "required API key (default: any request accepted)");
     app.add_option("--per-second", k.per_second,
                    "per-second threshold over a rolling 1 s window (0 = none)");
     app.add_option("--daily", k.daily, "daily threshold (0 = none)");
     app.add_option("--latency-ms", k.latency_ms, "mean latency of an API answer in ms");
+    app.add_option("--latency-bulk-ms", k.latency_bulk_ms,
+                   "mean latency of a bulk call (GET /bibs?mms_id=...) in ms (default: --latency-ms)");
+    app.add_flag("--json-gateway-errors", k.json_gateway_errors,
+                 "the gateway's errors (UNAUTHORIZED, PER_SECOND_THRESHOLD, DAILY_THRESHOLD) in JSON, as Alma's");
+    app.add_option("--bulk-omits-every", k.bulk_omits_every,
+                   "bulk answers leave out every Nth bib with holdings, which the holdings list still serves "
+                   "(0 = never)");
+    app.add_option("--set-change-after-pages", k.set_change_after_pages,
+                   "after N pages of set members served, each set loses its first member (0 = never)");
+    app.add_flag("--set-churn", k.set_churn,
+                 "with --set-change-after-pages: the sets lose one more member after every later page");
     app.add_option("--latency-jitter", k.latency_jitter,
                    "latency spread as a fraction of the mean (0.5 = ±50%)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--fault-seed", k.fault_seed, "seed for fault and latency draws");
     app.add_option("--fault-rate-500", k.rate_500, "fraction of calls answered 500")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-502", k.rate_502, "fraction of calls answered 502 (a load balancer's Bad Gateway)")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--fault-rate-503", k.rate_503, "fraction of calls answered 503")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--fault-rate-504", k.rate_504, "fraction of calls answered 504 (a load balancer's Gateway Time-out)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--fault-rate-reset", k.rate_reset,
                    "fraction of calls whose connection is closed without an answer")

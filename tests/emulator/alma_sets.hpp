@@ -11,6 +11,7 @@
 // count in total_record_count, as Alma pages them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -42,7 +43,8 @@ struct set_member {
     std::string path;
 };
 
-inline std::vector<set_member> set_members(catalogue const& cat, set_kind k) {
+// `left_out`: how many of its first members the set has lost since it was made.
+inline std::vector<set_member> set_members(catalogue const& cat, set_kind k, std::size_t left_out = 0) {
     std::vector<set_member> out;
     auto bib_member = [&](std::size_t b) {
         auto s = cat.bib(b);
@@ -66,18 +68,19 @@ inline std::vector<set_member> set_members(catalogue const& cat, set_kind k) {
                 }
             break;
     }
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(std::min(left_out, out.size())));
     return out;
 }
 
 // The MMS IDs of a set of bibs, in the set's order: what --set must read.
-inline std::vector<std::string> set_mms_ids(catalogue const& cat, set_kind k) {
+inline std::vector<std::string> set_mms_ids(catalogue const& cat, set_kind k, std::size_t left_out = 0) {
     std::vector<std::string> ids;
-    for (auto const& m : set_members(cat, k)) ids.push_back(m.id);
+    for (auto const& m : set_members(cat, k, left_out)) ids.push_back(m.id);
     return ids;
 }
 
 // GET /almaws/v1/conf/sets/{set_id}
-inline std::string set_xml(catalogue const& cat, set_kind k, std::string_view base_url) {
+inline std::string set_xml(catalogue const& cat, set_kind k, std::string_view base_url, std::size_t left_out = 0) {
     std::string const id = set_id(cat, k);
     std::string const link = std::string{base_url} + "/almaws/v1/conf/sets/" + id;
     bool const bibs = k != set_kind::items;
@@ -91,15 +94,15 @@ inline std::string set_xml(catalogue const& cat, set_kind k, std::string_view ba
     x.text("private", "false", attr("desc", "No"));
     x.text("status", "ACTIVE", attr("desc", "Active"));
     x.text("origin", "UI", attr("desc", "Institution only"));
-    x.text("number_of_members", std::to_string(set_members(cat, k).size()), attr("link", link + "/members"));
+    x.text("number_of_members", std::to_string(set_members(cat, k, left_out).size()), attr("link", link + "/members"));
     x.close("set");
     return x.take();
 }
 
 // GET /almaws/v1/conf/sets/{set_id}/members?limit=L&offset=O
 inline std::string set_members_xml(catalogue const& cat, set_kind k, std::size_t offset, std::size_t limit,
-                                   std::string_view base_url) {
-    auto const all = set_members(cat, k);
+                                   std::string_view base_url, std::size_t left_out = 0) {
+    auto const all = set_members(cat, k, left_out);
     xml_out x{false};
     auto const count = attr("total_record_count", std::to_string(all.size()));
     if (offset >= all.size() || limit == 0) {

@@ -116,12 +116,15 @@ public:
     // their record is fetched, which Alma answers with 402208. 0 unless a test asks for it.
     // availability_gaps: the share of bibs whose availability (AVA) has each of the gaps Alma's
     // documentation names (see "availability" below); 0 gives every holding an AVA with $8.
+    // network_zone: answers as to a Network Zone key, whose availability shows another member
+    // institution's holding (an AVA with $8) on every bib Alma knows.
     static constexpr double default_availability_gaps = 0.1;
     catalogue(std::uint64_t seed, std::size_t bibs, double vanished = 0,
-              double availability_gaps = default_availability_gaps)
+              double availability_gaps = default_availability_gaps, bool network_zone = false)
         : seed_{seed}, bibs_{bibs},
           vanished_per_million_{static_cast<std::uint64_t>(vanished * 1'000'000)},
           gaps_per_million_{static_cast<std::uint64_t>(availability_gaps * 1'000'000)},
+          network_zone_{network_zone},
           institution_{"3" + detail::zero_pad(detail::hash(seed, detail::p_id, 1) % 1000, 3)},
           bib_stride_{1009 + detail::hash(seed, detail::p_id, 2) % 500},
           bib_offset_{detail::hash(seed, detail::p_id, 3) % bib_stride_},
@@ -130,6 +133,7 @@ public:
 
     std::uint64_t seed() const noexcept { return seed_; }
     std::size_t size() const noexcept { return bibs_; }
+    bool network_zone() const noexcept { return network_zone_; }
     // Alma IDs end in the institution's four-digit code.
     std::string const& institution_code() const noexcept { return institution_; }
 
@@ -477,10 +481,10 @@ public:
             fields.emplace_back(mms_id(bib), temporary ? std::string{} : holding_id(bib, h),
                                 availability_institution(), h);
         }
-        if (other_institution_availability(bib)) {
+        bool const other = other_institution_availability(bib);
+        if (other || network_zone_)
             fields.emplace_back(mms_id(bib), other_institution_holding_id(bib), other_institution(), 0);
-            fields.emplace_back(mms_id(bib), std::string{}, other_institution(), 0);
-        }
+        if (other) fields.emplace_back(mms_id(bib), std::string{}, other_institution(), 0);
         if (auto with_id = related_record_availability(bib)) {
             std::size_t const next = (bib + 1) % bibs_;
             fields.emplace_back(mms_id(next), *with_id ? holding_id(next, 0) : std::string{},
@@ -490,11 +494,13 @@ public:
     }
 
     // Whether a bib's availability names each of its holdings with $8 and nothing that could be
-    // mistaken for one: what a client may trust without asking for the holdings list. With
-    // `one_institution`, the other institution's AVA is known not to be ours.
+    // mistaken for one: what a client may trust without asking for the holdings list. Only a
+    // client that knows its institution (`one_institution`: the code in AVA $a) can tell its
+    // holdings from another institution's; every AVA here names an institution, so for any
+    // other client availability vouches for nothing.
     bool availability_vouches(std::size_t bib, bool one_institution) const {
         if (holdings_count(bib) == 0 || gap(bib) != availability_gap::none) return false;
-        return one_institution || !other_institution_availability(bib);
+        return one_institution;
     }
 
     // Bibs a client in bulk mode must ask for their holdings list: live bibs whose availability
@@ -502,6 +508,14 @@ public:
     std::size_t bibs_availability_leaves_open(bool one_institution) const {
         std::size_t n = 0;
         for (std::size_t b = 0; b < bibs_; ++b) n += !deleted(b) && !availability_vouches(b, one_institution);
+        return n;
+    }
+
+    // Bibs a client in bulk mode asks for their holdings list: those availability leaves open and
+    // the deleted ones, which the bulk answer leaves out, as it may leave out a bib that has holdings.
+    std::size_t bulk_mode_lists(bool one_institution) const {
+        std::size_t n = bibs_availability_leaves_open(one_institution);
+        for (std::size_t b = 0; b < bibs_; ++b) n += deleted(b);
         return n;
     }
 
@@ -551,6 +565,7 @@ private:
     std::size_t bibs_;
     std::uint64_t vanished_per_million_;
     std::uint64_t gaps_per_million_;
+    bool network_zone_ = false;
     std::string institution_;
     std::uint64_t bib_stride_;
     std::uint64_t bib_offset_;

@@ -2,7 +2,7 @@
 // records or reported problems, never a crash, a leak or a hang; and every record read must
 // come back unchanged through the writer.
 //
-//   CXX=clang++ meson setup build-fuzz -Dfuzzing=true -Dtests=false -Dexamples=false
+//   CXX=clang++ meson setup build-fuzz -Dfuzzing=true -Dtests=false -Dexamples=false -Dtools=false
 //   ninja -C build-fuzz tests/fuzz/fuzz_marcxml
 //   build-fuzz/tests/fuzz/fuzz_marcxml -dict=tests/fuzz/marcxml.dict CORPUS tests/data/marcxml
 #include <algorithm>

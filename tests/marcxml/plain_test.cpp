@@ -109,6 +109,27 @@ TEST_CASE("every variation of markup the plain scan accepts reads as the tree re
             "</subfield></datafield><datafield tag=\"501\" ind1=\"\" ind2=\"\"></datafield>"},
         std::string{"<controlfield tag=\"001\"></controlfield><controlfield tag=\"005\"> x "
                     "</controlfield>"},
+        // next to the spellings the scan matches whole (` tag="245" ind1="1" ind2="0">`,
+        // ` tag="001">`, ` code="a">`), one per variant so that nothing else in the run sends
+        // it to the parser: a space before '>', single quotes, another order, two spaces, a
+        // tab, values that are '>' or a quote of the other kind, an empty indicator
+        std::string{"<controlfield tag=\"001\" >1</controlfield>"},
+        std::string{"<datafield tag=\"245\" ind1=\"1\" ind2=\"0\" ><subfield code=\"a\">x"
+                    "</subfield></datafield>"},
+        std::string{"<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\" >x"
+                    "</subfield></datafield>"},
+        std::string{"<controlfield tag='001'>1</controlfield>"},
+        std::string{"<datafield tag=\"245\" ind1='1' ind2=\"0\"><subfield code='a'>x</subfield>"
+                    "</datafield>"},
+        std::string{"<datafield tag=\"245\" ind2=\"0\" ind1=\"1\"><subfield code=\">\">x</subfield>"
+                    "<subfield code=\"'\">y</subfield></datafield>"},
+        std::string{"<controlfield  tag=\"001\">1</controlfield>"},
+        std::string{"<datafield tag=\"245\"  ind1=\"1\" ind2=\"0\"><subfield\tcode=\"a\">x"
+                    "</subfield></datafield>"},
+        std::string{"<datafield tag=\"245\" ind1=\">\" ind2=\"'\"><subfield code=\"a\">x</subfield>"
+                    "</datafield>"},
+        std::string{"<datafield tag=\"246\" ind1=\"\" ind2=\"0\"><subfield code=\"a\">x</subfield>"
+                    "</datafield>"},
         // a datafield with no subfield, and a leader after the fields
         std::string{"<datafield tag=\"900\" ind1=\"a\" ind2=\"b\">\n</datafield>"},
         // what the scan hands back to the parser: empty elements, unknown elements and
@@ -144,14 +165,21 @@ TEST_CASE("a record the MARC rules reject is reported the same with or without t
           "[marcxml]") {
     // The scan never decides that a record is bad: it hands the run back, and the parser names
     // the problem at the record where it is.
-    auto const bad =
-        GENERATE(std::string{"<datafield tag=\"24\" ind1=\" \" ind2=\" \"/>"},
-                 std::string{"<datafield tag=\"001\" ind1=\" \" ind2=\" \"/>"},
-                 std::string{"<controlfield tag=\"245\">x</controlfield>"},
-                 std::string{"<datafield tag=\"245\" ind1=\"ab\" ind2=\" \"/>"},
-                 std::string{"<datafield tag=\"245\"><subfield code=\"ab\">x</subfield>"
-                             "</datafield>"},
-                 std::string{"<leader>" + plain_leader + "</leader>"});
+    auto const bad = GENERATE(
+        std::string{"<datafield tag=\"24\" ind1=\" \" ind2=\" \"/>"},
+        std::string{"<datafield tag=\"001\" ind1=\" \" ind2=\" \"/>"},
+        std::string{"<controlfield tag=\"245\">x</controlfield>"},
+        std::string{"<datafield tag=\"245\" ind1=\"ab\" ind2=\" \"/>"},
+        std::string{"<datafield tag=\"245\"><subfield code=\"ab\">x</subfield>"
+                    "</datafield>"},
+        std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\">x"
+                    "</subfield></datafield>"},
+        std::string{"<datafield tag=\"245\" ind1=\"12\" ind2=\" \"></datafield>"},
+        std::string{"<controlfield tag=\"0011\">x</controlfield>"},
+        std::string{"<controlfield tag=\"0\"1\">x</controlfield>"},
+        std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\xC3\xA9\">"
+                    "x</subfield></datafield>"},
+        std::string{"<leader>" + plain_leader + "</leader>"});
     std::string records;
     for (int i = 1; i <= 5; ++i)
         records += "<record><leader>" + plain_leader + "</leader><controlfield tag=\"001\">" +

@@ -1,6 +1,6 @@
 // The journal and the files written aside: what a resumed run relies on.
-#include <marcpipe/pipeline/journal.hpp>
-#include <marcpipe/pipeline/staged_file.hpp>
+#include <marcpipe/run/journal.hpp>
+#include <marcpipe/run/staged_file.hpp>
 
 #include <filesystem>
 #include <fstream>

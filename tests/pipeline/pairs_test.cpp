@@ -4,7 +4,8 @@
 #include <marcpipe/alma/analytics.hpp>
 #include <marcpipe/pipeline/pairs.hpp>
 #include <marcpipe/pipeline/pairs_source.hpp>
-#include <marcpipe/pipeline/stages.hpp>
+#include <marcpipe/pipeline.hpp>
+#include <marcpipe/run/run.hpp>
 
 #include <alma_analytics.hpp>
 #include <catalogue.hpp>
@@ -27,7 +28,7 @@ namespace emu = marcpipe::emulator;
 std::string refusal(std::string const& text) {
     try {
         pipeline::read_pairs_text(text, "f.csv", {}, "p");
-    } catch (pipeline::setup_error const& e) {
+    } catch (pipeline::pairs_error const& e) {
         return e.what();
     }
     return "";

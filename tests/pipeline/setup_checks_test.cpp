@@ -1,10 +1,10 @@
 // What a program checks before a run opens, and how it ends when a run cannot start or go on:
 // the choice of input (a file or a set), the --west preset's file name and date, and the exit
 // status each kind of failure gets.
-#include <marcpipe/pipeline/exit_status.hpp>
-#include <marcpipe/pipeline/journal.hpp>
-#include <marcpipe/pipeline/set_input.hpp>
-#include <marcpipe/pipeline/west_output.hpp>
+#include <marcpipe/run/exit_status.hpp>
+#include <marcpipe/run/journal.hpp>
+#include <marcpipe/run/set_input.hpp>
+#include <marcpipe/west/west_output.hpp>
 
 #include <cstdlib>
 #include <filesystem>

@@ -3,6 +3,7 @@
 #include <marcpipe/pipeline/stage.hpp>
 #include <marcpipe/pipeline/transforms.hpp>
 
+#include <range/v3/algorithm/any_of.hpp>
 #include <range/v3/range/conversion.hpp>
 #include <range/v3/view/filter.hpp>
 #include <range/v3/view/take.hpp>
@@ -134,7 +135,8 @@ TEST_CASE("the README's stages: a filter, a segment, modify, and a generator of 
     namespace marc = marcpipe::marc;
     auto const west = pipeline::rewrite_001_004 | pipeline::copy_oclc_number("014") | pipeline::require_field("583");
     auto const law_only = ranges::views::filter([](pipeline::holding_record const& h) {
-        return h.record.find("852") && h.record.find("852")->subfield_value('b') == "LAW";
+        return ranges::any_of(h.record.find_all("852"),   // every 852: one per location
+                              [](marc::field const& f) { return f.subfield_value('b') == "LAW"; });
     });
     auto const add_program = pipeline::modify([](pipeline::holding_record& h) {
         h.record.fields().push_back(marc::field{"583", '1', ' ', {marc::subfield{'f', "WEST"}}});
@@ -144,6 +146,8 @@ TEST_CASE("the README's stages: a filter, a segment, modify, and a generator of 
     std::vector<pipeline::holding_record> holdings;
     for (std::uint64_t n = 0; n < 6; ++n) {
         auto h = holding(n, n != 4);
+        // Holding 1 is at two locations, MAIN first: its second 852 makes it LAW's too.
+        if (n == 1) h.record.fields().push_back(field{"852", ' ', ' ', {subfield{'b', "MAIN"}}});
         h.record.fields().push_back(field{"852", ' ', ' ', {subfield{'b', n == 5 ? "MAIN" : "LAW"}}});
         holdings.push_back(std::move(h));
     }

@@ -1,6 +1,7 @@
 // The I/O stages against the loopback emulator: every holding once, in export order, problems
 // reported, requests kept in flight, fatal stops surfacing as fatal_error.
-#include <marcpipe/pipeline/stages.hpp>
+#include <marcpipe/pipeline.hpp>
+#include <marcpipe/run.hpp>
 
 #include <launcher.hpp>
 #include <catalogue.hpp>
@@ -95,7 +96,7 @@ TEST_CASE("every deliverable holding comes once, in export order, with 001/004 r
     auto seen = server.counters();
     CHECK(seen.key_in_query == 0);
     if (source == pipeline::holdings_source::bibs)
-        CHECK(seen.requests == static_cast<long>((bibs + 99) / 100 + cat.bibs_availability_leaves_open(false) +
+        CHECK(seen.requests == static_cast<long>((bibs + 99) / 100 + cat.bulk_mode_lists(false) +
                                                  expected_ids(cat).size()));
     else
         CHECK(seen.requests == static_cast<long>(bibs + expected_ids(cat).size()));

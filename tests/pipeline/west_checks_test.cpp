@@ -1,6 +1,6 @@
 // WEST's rules on single records (pipeline/west_checks.hpp), and what a report row shows of a
 // value found. Expected values are written out by hand.
-#include <marcpipe/pipeline/west_checks.hpp>
+#include <marcpipe/west/west_checks.hpp>
 
 #include <string>
 #include <vector>

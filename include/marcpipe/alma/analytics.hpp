@@ -41,13 +41,13 @@
 #include <utility>
 #include <vector>
 
-#include "../coro/generator.hpp"
-#include "../coro/sync_wait.hpp"
-#include "../coro/task.hpp"
-#include "client.hpp"
-#include "error.hpp"
-#include "holdings.hpp"
-#include "http_policy.hpp"
+#include "marcpipe/alma/client.hpp"
+#include "marcpipe/alma/error.hpp"
+#include "marcpipe/alma/holdings.hpp"
+#include "marcpipe/alma/http_policy.hpp"
+#include "marcpipe/coro/generator.hpp"
+#include "marcpipe/coro/sync_wait.hpp"
+#include "marcpipe/coro/task.hpp"
 
 namespace marcpipe::alma {
 

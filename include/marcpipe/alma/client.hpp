@@ -29,14 +29,14 @@
 
 #include <tl/expected.hpp>
 
-#include "../coro/task.hpp"
-#include "../net/http_client.hpp"
-#include "error.hpp"
-#include "holdings.hpp"
-#include "http_policy.hpp"
-#include "ids.hpp"
-#include "report.hpp"
-#include "sets.hpp"
+#include "marcpipe/alma/error.hpp"
+#include "marcpipe/alma/holdings.hpp"
+#include "marcpipe/alma/http_policy.hpp"
+#include "marcpipe/alma/ids.hpp"
+#include "marcpipe/alma/report.hpp"
+#include "marcpipe/alma/sets.hpp"
+#include "marcpipe/coro/task.hpp"
+#include "marcpipe/net/http_client.hpp"
 
 namespace marcpipe::alma {
 

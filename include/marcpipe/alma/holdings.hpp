@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "../marc/marcxml.hpp"
-#include "../marc/marcxml_check.hpp"
-#include "../marc/record.hpp"
+#include "marcpipe/marc/detail/marcxml_check.hpp"
+#include "marcpipe/marc/marcxml.hpp"
+#include "marcpipe/marc/record.hpp"
 
 namespace marcpipe::alma {
 
@@ -260,22 +260,24 @@ struct availability_holdings {
     bool complete = false;
 };
 
-// `institution`: the code in AVA $a of the institution whose holdings are wanted; the AVA of
-// other institutions (a Network Zone key sees every member's) are not this run's holdings.
-// Without it, availability that names more than one institution vouches for nothing.
+// `institution`: the code in AVA $a of the institution whose holdings are wanted. Only an AVA
+// naming it is this run's holding: a Network Zone key sees every member's AVA, and another
+// institution's must never vouch for this one's holdings. An AVA whose owner cannot be told (it
+// names an institution and the run knows none, or the run knows one and it names none) might be
+// a holding of this run's that availability does not fully show, so its bib is left to the list.
+// Without `institution`, then, availability that names any institution vouches for nothing.
 inline availability_holdings holdings_from_availability(bib_availability const& bib,
                                                         std::string_view institution = {}) {
     availability_holdings seen;
     std::size_t own = 0, without_id = 0;
-    std::string_view first_institution;
-    bool several_institutions = false;
+    bool owner_unknown = false;
     for (auto const& ava : bib.fields) {
         if (!ava.bib_id.empty() && ava.bib_id != bib.mms_id) continue;  // a related record's holding
-        if (!institution.empty() && ava.institution != institution) continue;
-        if (own++ == 0)
-            first_institution = ava.institution;
-        else if (ava.institution != first_institution)
-            several_institutions = true;
+        if (ava.institution != institution) {
+            owner_unknown = owner_unknown || institution.empty() || ava.institution.empty();
+            continue;
+        }
+        ++own;
         if (ava.holding_id.empty()) {
             ++without_id;
             continue;
@@ -285,7 +287,7 @@ inline availability_holdings holdings_from_availability(bib_availability const& 
     sort_holding_ids(seen.holding_ids);
     // One AVA per holding; a repeated $8 would otherwise fetch a holding twice.
     seen.holding_ids.erase(std::unique(seen.holding_ids.begin(), seen.holding_ids.end()), seen.holding_ids.end());
-    seen.complete = own > 0 && without_id == 0 && !several_institutions;
+    seen.complete = own > 0 && without_id == 0 && !owner_unknown;
     return seen;
 }
 

@@ -27,9 +27,9 @@
 #include <string_view>
 #include <utility>
 
-#include "../net/classify.hpp"
-#include "../net/http_client.hpp"
-#include "error.hpp"
+#include "marcpipe/alma/error.hpp"
+#include "marcpipe/net/classify.hpp"
+#include "marcpipe/net/http_client.hpp"
 
 namespace marcpipe::alma {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "../marc/record_view.hpp"
+#include "marcpipe/marc/record_view.hpp"
 
 namespace marcpipe::alma {
 

@@ -18,7 +18,7 @@
 
 #include <tl/expected.hpp>
 
-#include "../net/printable.hpp"
+#include "marcpipe/net/printable.hpp"
 
 namespace marcpipe::alma {
 
@@ -29,7 +29,7 @@ enum class stage {
     holding_record,   // GET /bibs/{mms_id}/holdings/{holding_id}
     write_record,     // the record could not be written (over ISO 2709's size limits)
     set_members,      // GET /conf/sets/{set_id} and its members (the input of --set)
-    west_check,       // a record WEST would not accept (pipeline/west_checks.hpp); it is kept
+    west_check,       // a record WEST would not accept (west/west_checks.hpp); it is kept
                       // unless the program leaves such records out
 };
 
@@ -69,6 +69,18 @@ struct problem {
 // tracking ID all filled in).
 template <typename T>
 using outcome = tl::expected<T, problem>;
+
+// Whether an answer settles the question for good, so a resumed run may take it instead of
+// asking again: what Alma said (a list, a record, a 4xx with its reason, such as a deleted bib).
+// A failure that outlived its retries (the network, a 5xx, a 429, a body that could not be
+// read) is not: the interrupted run was perhaps stopped because of it, and the resumed run
+// tries again.
+template <typename T>
+bool settled(outcome<T> const& answer) noexcept {
+    if (answer) return true;
+    long const status = answer.error().http_status;
+    return status >= 400 && status < 500 && status != 408 && status != 429;
+}
 
 inline constexpr std::string_view report_header =
     "stage,mms_id,holding_id,http_status,alma_code,message,tracking_id\r\n";
@@ -157,7 +169,7 @@ inline std::string cut_for_showing(std::string text) {
 // passed through `scrub` (the API key and apikey=... replaced, control characters escaped:
 // net::http_client::scrub), then cut to max_shown_text. A server can echo anything into any of
 // them, the key included, so no field is trusted to be clean. A run writes each problem only
-// through this (pipeline::run::release).
+// through this (run::release, run/run.hpp).
 template <typename Scrub>
 problem shown(problem p, Scrub&& scrub) {
     for (std::string* field : {&p.mms_id, &p.holding_id, &p.alma_code, &p.message, &p.tracking_id})

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "holdings.hpp"
+#include "marcpipe/alma/holdings.hpp"
 
 namespace marcpipe::alma {
 

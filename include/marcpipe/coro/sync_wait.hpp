@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "task.hpp"
+#include "marcpipe/coro/task.hpp"
 
 namespace marcpipe::coro {
 

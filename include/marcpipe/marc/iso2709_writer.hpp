@@ -80,7 +80,8 @@ inline std::size_t writable_leader(std::string_view given, char* out, bool keep_
 
 
 // Writes fields (any range whose elements give tag, data length and a way to copy the data)
-// after checking the limits. Shared by records and record_views.
+// after checking the limits. Shared by records and record_views. `copy` returns the end of what
+// it wrote, which is the field's length: working that out again would go over the data twice.
 // Returns the problem to report when bytes had to be replaced (see the top of this file).
 template <class Fields, class Length, class Copy>
 std::optional<read_problem> append_fields(std::string_view leader, Fields const& fields,
@@ -121,13 +122,13 @@ std::optional<read_problem> append_fields(std::string_view leader, Fields const&
     char* data = p + base;
     std::size_t start = 0;
     for (auto const& f : fields) {
-        std::size_t const len = length_of(f) + 1;
+        char* const end = copy(f, data + start);
+        *end = field_terminator;
+        std::size_t const len = static_cast<std::size_t>(end - (data + start)) + 1;
         std::memcpy(dir, std::string_view{f.tag()}.data(), 3);
         put_digits(dir + 3, len, 4);
         put_digits(dir + 7, start, 5);
         dir += directory_entry_length;
-        copy(f, data + start);
-        data[start + len - 1] = field_terminator;
         start += len;
     }
     *dir = field_terminator;
@@ -168,25 +169,31 @@ inline std::optional<read_problem> append_iso2709(record const& r, std::string& 
     std::string_view const data_replacement = marc8 ? "|" : replacement_character_utf8;
     std::string_view const replacement_name = marc8 ? "'|'" : "U+FFFD";
     std::size_t const growth = data_replacement.size() - 1;
+    // Whether any value of the record holds a mark: almost never, and then copying is memcpy.
+    bool marks = false;
+    auto size = [&](std::string_view value) {
+        if (!detail::has_mark(value)) return value.size();
+        marks = true;
+        return value.size() + growth * detail::count_marks(value);
+    };
     auto length_of = [&](detail::field_tag_adapter const& a) {
         field const& f = a.f;
-        if (f.is_control()) return f.value.size() + growth * detail::count_marks(f.value);
+        if (f.is_control()) return size(f.value);
         std::size_t n = 2;
-        for (auto const& s : f.subfields)
-            n += 2 + s.value.size() + growth * detail::count_marks(s.value);
+        for (auto const& s : f.subfields) n += 2 + size(s.value);
         return n;
     };
     replacement_log log;
     auto data = [&](std::string_view value, char* to, std::string_view tag,
                     std::string_view part) {
-        std::size_t const marks = detail::count_marks(value);
-        if (marks == 0) {
+        std::size_t const n = marks ? detail::count_marks(value) : 0;
+        if (n == 0) {
             std::memcpy(to, value.data(), value.size());
             return to + value.size();
         }
         std::size_t const first = static_cast<std::size_t>(
             std::find_if(value.begin(), value.end(), detail::is_mark) - value.begin());
-        log.note(marks, tag, part, value.substr(first, 1), replacement_name);
+        log.note(n, tag, part, value.substr(first, 1), replacement_name);
         for (char c : value) {
             if (!detail::is_mark(c)) {
                 *to++ = c;
@@ -204,18 +211,22 @@ inline std::optional<read_problem> append_iso2709(record const& r, std::string& 
     };
     auto copy = [&](detail::field_tag_adapter const& a, char* to) {
         field const& f = a.f;
-        if (f.is_control()) {
-            data(f.value, to, f.tag, "");
-            return;
-        }
+        if (f.is_control()) return data(f.value, to, f.tag, "");
         *to++ = code(f.ind1, f.tag, "ind1");
         *to++ = code(f.ind2, f.tag, "ind2");
         for (auto const& s : f.subfields) {
-            std::string const part = subfield_part(s.code);
             *to++ = subfield_delimiter;
+            if (is_code_byte(s.code) && !marks) {  // nothing to replace, nothing to name
+                *to++ = s.code;
+                std::memcpy(to, s.value.data(), s.value.size());
+                to += s.value.size();
+                continue;
+            }
+            std::string const part = subfield_part(s.code);
             *to++ = code(s.code, f.tag, part);
             to = data(s.value, to, f.tag, part);
         }
+        return to;
     };
     return detail::append_fields(r.leader(), fields_adapter{r.fields()}, r.fields().size(),
                                  r.control_value("001"), out, where, options, log, length_of,
@@ -232,6 +243,7 @@ inline std::optional<read_problem> append_iso2709(record_view const& r, std::str
     auto length_of = [](field_view const& f) { return f.data().size(); };
     auto copy = [](field_view const& f, char* to) {
         std::memcpy(to, f.data().data(), f.data().size());
+        return to + f.data().size();
     };
     replacement_log log;
     return detail::append_fields(r.leader(), r, r.size(), r.control_value("001"), out, where,

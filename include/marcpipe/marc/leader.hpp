@@ -6,6 +6,7 @@
 // writers put the numbers an ISO 2709 file of the record would hold.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <string_view>
@@ -27,11 +28,25 @@ struct iso2709_layout {
 
 namespace detail {
 
-inline void put_digits(char* p, std::size_t value, int n) noexcept {
-    for (int i = n - 1; i >= 0; --i) {
-        p[i] = static_cast<char>('0' + value % 10);
-        value /= 10;
+// "00" "01" ... "99": put_digits writes two digits per division, since it runs for two numbers
+// in every directory entry the ISO 2709 writer puts.
+inline constexpr auto digit_pairs = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+        t[2 * i] = static_cast<char>('0' + i / 10);
+        t[2 * i + 1] = static_cast<char>('0' + i % 10);
     }
+    return t;
+}();
+
+// The last `n` decimal digits of `value`, zero-padded, at p.
+inline void put_digits(char* p, std::size_t value, int n) noexcept {
+    while (n >= 2) {
+        n -= 2;
+        std::memcpy(p + n, digit_pairs.data() + 2 * (value % 100), 2);
+        value /= 100;
+    }
+    if (n == 1) p[0] = static_cast<char>('0' + value % 10);
 }
 
 }  // namespace detail

@@ -170,7 +170,7 @@ public:
         id_.clear();
         field_count_ = 0;
         field_bytes_ = 0;
-        *out_ += opts_.indent ? "<record>\n  <leader>" : "<record><leader>";
+        put("<record>\n  <leader>", "<record><leader>");
         std::size_t const n = std::min(leader.size(), leader_length);
         for (std::size_t i = 0; i < n; ++i) {
             leader_[i] = leader[i];
@@ -183,49 +183,54 @@ public:
         leader_size_ = n;
         leader_at_ = out_->size();
         put_leader(0, 0);
-        *out_ += opts_.indent ? "</leader>\n" : "</leader>";
+        put("</leader>\n", "</leader>");
     }
     void control_field(std::string_view tag, std::string_view value) {
         check_tag(tag);
         if (tag == "001") id_.assign(value);
         ++field_count_;
-        field_bytes_ += iso2709_size(value) + 1;  // the data and its field terminator, as in ISO 2709
-        *out_ += opts_.indent ? "  <controlfield tag=\"" : "<controlfield tag=\"";
+        put("  <controlfield tag=\"", "<controlfield tag=\"");
         *out_ += tag;
-        *out_ += "\">";
-        text(value, tag, "");
-        *out_ += opts_.indent ? "</controlfield>\n" : "</controlfield>";
+        put("\">");
+        std::size_t const n = append_xml_escaped(*out_, value, xml_context::text);
+        if (n != 0) note_text(value, n, tag, "");
+        field_bytes_ += iso2709_size(value, n) + 1;  // the data and its field terminator
+        put("</controlfield>\n", "</controlfield>");
     }
     void begin_data_field(std::string_view tag, char ind1, char ind2) {
         check_tag(tag);
         ++field_count_;
         field_bytes_ += 3;  // the two indicators and the field terminator
         tag_ = tag;
-        *out_ += opts_.indent ? "  <datafield tag=\"" : "<datafield tag=\"";
+        put("  <datafield tag=\"", "<datafield tag=\"");
         *out_ += tag;
-        *out_ += "\" ind1=\"";
+        put("\" ind1=\"");
         code_attribute(ind1, "ind1");
-        *out_ += "\" ind2=\"";
+        put("\" ind2=\"");
         code_attribute(ind2, "ind2");
-        *out_ += opts_.indent ? "\">\n" : "\">";
+        put("\">\n", "\">");
     }
     void subfield(char code, std::string_view value) {
-        field_bytes_ += 2 + iso2709_size(value);  // delimiter, code and data
-        std::string const part = subfield_part(code);
-        *out_ += opts_.indent ? "    <subfield code=\"" : "<subfield code=\"";
-        code_attribute(code, part);
-        *out_ += "\">";
-        text(value, tag_, part);
-        *out_ += opts_.indent ? "</subfield>\n" : "</subfield>";
+        put("    <subfield code=\"", "<subfield code=\"");
+        // The part's name is made only for a message: most subfields need none.
+        if (is_code_byte(code))
+            put_code(code);
+        else
+            code_attribute(code, subfield_part(code));
+        put("\">");
+        std::size_t const n = append_xml_escaped(*out_, value, xml_context::text);
+        if (n != 0) note_text(value, n, tag_, subfield_part(code));
+        field_bytes_ += 2 + iso2709_size(value, n);  // delimiter, code and data
+        put("</subfield>\n", "</subfield>");
     }
-    void end_data_field() { *out_ += opts_.indent ? "  </datafield>\n" : "</datafield>"; }
+    void end_data_field() { put("  </datafield>\n", "</datafield>"); }
     // Ends the record; returns how many characters were replaced (see write).
     std::size_t end_record() {
         // The record's length and base address are known only now. They are the only positions
         // that change, and they are digits either way, so the leader's text keeps its length and
         // is overwritten in place.
         if (opts_.iso2709_leader) put_leader(field_count_, field_bytes_);
-        *out_ += "</record>\n";
+        put("</record>\n");
         ++records_;
         if (log_.count() != 0) {
             ++records_with_replacements_;
@@ -246,7 +251,7 @@ public:
     // Writes `</collection>` and hands everything to the stream. Further writes are an error.
     void finish() {
         if (finished_) return;
-        *out_ += "</collection>\n";
+        put("</collection>\n");
         finished_ = true;
         flush();
         if (stream_) stream_->flush();
@@ -258,10 +263,24 @@ public:
 private:
     static constexpr std::size_t flush_threshold = 64 * 1024;
 
+    // Appends a literal, or the first one when indenting, else the second. Their lengths are
+    // constants: a `char const*` would be measured with strlen for every element written.
+    template <std::size_t N>
+    void put(char const (&text)[N]) {
+        out_->append(text, N - 1);
+    }
+    template <std::size_t I, std::size_t F>
+    void put(char const (&indented)[I], char const (&flat)[F]) {
+        if (opts_.indent)
+            out_->append(indented, I - 1);
+        else
+            out_->append(flat, F - 1);
+    }
+
     void begin_collection() {
-        *out_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<collection xmlns=\"";
+        put("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<collection xmlns=\"");
         *out_ += marcxml_namespace;
-        *out_ += "\">\n";
+        put("\">\n");
     }
 
     // The leader's text at leader_at_: appended when nothing follows it yet, else overwritten.
@@ -280,14 +299,19 @@ private:
             append_xml_escaped(*out_, {l, n}, xml_context::text);
             leader_text_size_ = out_->size() - leader_at_;
         } else {
-            std::string escaped;
-            append_xml_escaped(escaped, {l, n}, xml_context::text);
-            out_->replace(leader_at_, leader_text_size_, escaped);
+            // Escaped into a buffer kept from record to record: a leader does not fit a short
+            // string's own storage, and this runs once per record.
+            leader_text_.clear();
+            append_xml_escaped(leader_text_, {l, n}, xml_context::text);
+            out_->replace(leader_at_, leader_text_size_, leader_text_);
         }
     }
 
     // The size of a value as the ISO 2709 writer writes it: a delimiter in it becomes U+FFFD.
-    static std::size_t iso2709_size(std::string_view value) noexcept {
+    // Delimiters are C0 controls, which XML cannot carry either, so a value written here with
+    // no replacement (`replaced` 0) has none and is not looked at again.
+    static std::size_t iso2709_size(std::string_view value, std::size_t replaced) noexcept {
+        if (replaced == 0) return value.size();
         return value.size() + (replacement_character_utf8.size() - 1) * detail::count_marks(value);
     }
 
@@ -305,9 +329,9 @@ private:
                 "\" is not three ASCII letters or digits"}};
     }
 
-    void text(std::string_view s, std::string_view tag, std::string_view part) {
-        std::size_t const n = append_xml_escaped(*out_, s, xml_context::text);
-        if (n == 0) return;
+    // Notes the `n` replacements append_xml_escaped made in `s`.
+    void note_text(std::string_view s, std::size_t n, std::string_view tag,
+                   std::string_view part) {
         // The first character replaced, to show it: a non-character is three bytes, the rest one.
         auto const bad = find_non_xml_char(s);
         std::size_t const at = bad ? bad.offset : 0;
@@ -318,7 +342,14 @@ private:
     void code_attribute(char c, std::string_view part) {
         char const b = is_code_byte(c) ? c : fill_character;
         if (b != c) log_.note(1, tag_, part, {&c, 1}, "'|'");
-        append_xml_escaped(*out_, {&b, 1}, xml_context::attribute);
+        put_code(b);
+    }
+    // A printable ASCII byte in an attribute: most go out as they are, a few as an entity.
+    void put_code(char b) {
+        if (detail::byte_classes[static_cast<unsigned char>(b)] == detail::byte_plain)
+            out_->push_back(b);
+        else
+            append_xml_escaped(*out_, {&b, 1}, xml_context::attribute);
     }
 
     void flush() {
@@ -345,6 +376,7 @@ private:
     std::size_t leader_size_ = 0;
     std::size_t leader_at_ = 0;         // where the leader's text is in *out_
     std::size_t leader_text_size_ = 0;  // and its length there, escaped
+    std::string leader_text_;           // the final leader's text, escaped
     std::size_t field_count_ = 0;
     std::size_t field_bytes_ = 0;  // the record's field data as ISO 2709 would hold it
     std::string tag_;  // tag of the open data field, for problem reports

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <range/v3/view/filter.hpp>
+
 namespace marcpipe::marc {
 
 inline constexpr std::size_t leader_length = 24;
@@ -83,6 +85,17 @@ public:
         return const_cast<field*>(std::as_const(*this).find(tag));
     }
     bool has(std::string_view tag) const noexcept { return find(tag) != nullptr; }
+
+    // Every field with this tag, in record order, as a range over the record's own fields (edits
+    // through the non-const one change the record). A tag may repeat: a holdings record can
+    // carry an 852 for each location, and find() sees only the first. The range refers to the
+    // record and to `tag`'s characters, so both must outlive it.
+    auto find_all(std::string_view tag) const {
+        return ranges::views::filter(fields_, [tag](field const& f) { return f.tag == tag; });
+    }
+    auto find_all(std::string_view tag) {
+        return ranges::views::filter(fields_, [tag](field const& f) { return f.tag == tag; });
+    }
 
     // The data of the first control field with this tag (001 is the record's identifier).
     std::string_view control_value(std::string_view tag) const noexcept {

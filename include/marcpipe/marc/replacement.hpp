@@ -16,21 +16,67 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "marcpipe/marc/error.hpp"
 #include "marcpipe/marc/record_view.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace marcpipe::marc {
 
 inline constexpr char fill_character = '|';
 
 namespace detail {
+// Whether a value holds one of ISO 2709's delimiters or terminators (0x1D-0x1F). The writers ask
+// this of every value they write, most of them a few bytes long, so it looks at 16 bytes at a
+// time and covers a shorter value with two overlapping loads instead of a loop over its bytes.
+inline bool has_mark(std::string_view value) noexcept {
+    char const* const p = value.data();
+    std::size_t const n = value.size();
+#if defined(__SSE2__)
+    // Lanes holding 0x1D-0x1F (lanes a short load leaves zero are not marks).
+    auto any = [](__m128i x) {
+        __m128i const t = _mm_sub_epi8(x, _mm_set1_epi8(record_terminator));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(2)), t)) != 0;
+    };
+    auto load16 = [](char const* at) {
+        return _mm_loadu_si128(reinterpret_cast<__m128i const*>(at));
+    };
+    if (n >= 16) {
+        for (std::size_t i = 0; i + 16 < n; i += 16)
+            if (any(load16(p + i))) return true;
+        return any(load16(p + n - 16));
+    }
+    if (n >= 8) {
+        long long a = 0, b = 0;
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, p + n - 8, 8);
+        return any(_mm_set_epi64x(a, b));
+    }
+    if (n >= 4) {
+        int a = 0, b = 0;
+        std::memcpy(&a, p, 4);
+        std::memcpy(&b, p + n - 4, 4);
+        return any(_mm_set_epi32(0, 0, a, b));
+    }
+#endif
+    for (std::size_t i = 0; i < n; ++i)
+        if (is_mark(p[i])) return true;
+    return false;
+}
+
 // How many of ISO 2709's delimiters and terminators (0x1D-0x1F) a value holds.
 inline std::size_t count_marks(std::string_view value) noexcept {
     std::size_t n = 0;
-    for (char c : value) n += is_mark(c) ? 1 : 0;
+    scan_marks(value.data(), value.data() + value.size(), [&](char const*) {
+        ++n;
+        return true;
+    });
     return n;
 }
 }  // namespace detail

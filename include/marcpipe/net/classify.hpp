@@ -38,7 +38,7 @@
 #include <string_view>
 #include <utility>
 
-#include "http.hpp"
+#include "marcpipe/net/http.hpp"
 
 namespace marcpipe::net {
 

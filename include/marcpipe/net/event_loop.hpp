@@ -26,13 +26,10 @@
 //             thousands of connections.
 //   The loop keeps what both share: the ready queue, the timers, the spawned coroutines and the
 //   transfers in flight; a backend only waits and lets curl work.
-//   poll is the default by measurement: on loopback (benchmarks/http-bench.sh, 2 cores, 8,000
-//   GETs, 64 in flight, three runs on a shared machine) requests/s went either way (poll/epoll:
-//   20,900/13,400, 16,200/16,200, 18,700/20,400) but poll used less CPU every time (0.025-0.029
-//   vs 0.028-0.033 CPU s per 1,000 requests; curl --parallel: 0.036-0.042). The epoll path pays
-//   a socket callback and epoll_ctl calls for every kept-alive connection that goes idle and
-//   back, which one poll() of 64 sockets per turn does not; epoll pays off with thousands of
-//   connections, which Alma's 25 calls/s never needs.
+//   poll is the default: on loopback it used less CPU per request than epoll, whose socket
+//   callbacks and epoll_ctl calls for every kept-alive connection that goes idle and back pay off
+//   only with thousands of connections, which Alma's 25 calls/s never needs (the figures:
+//   benchmarks/README.md).
 // - curl's 0 ms timeout ("act now") is floored at 1 ms in the epoll backend (epoll_backend.hpp
 //   says why).
 // - Transfers find their state through CURLOPT_PRIVATE; easy handles are pooled and reset so
@@ -64,19 +61,24 @@
 #include <utility>
 #include <vector>
 
-#include "../coro/task.hpp"
-#include "body_budget.hpp"
-#include "epoll_backend.hpp"
-#include "http.hpp"
-#include "poll_backend.hpp"
-#include "url.hpp"
+#include "marcpipe/coro/task.hpp"
+#include "marcpipe/net/body_budget.hpp"
+#include "marcpipe/net/detail/epoll_backend.hpp"
+#include "marcpipe/net/detail/poll_backend.hpp"
+#include "marcpipe/net/http.hpp"
+#include "marcpipe/net/url.hpp"
 
 namespace marcpipe::net {
 
 enum class loop_backend { poll, epoll };
 
+// Transfers running at once, unless told otherwise: the library's and the programs' default.
+// At Alma's 25 calls a second a call in flight is held for its whole answer time, so 48 keep the
+// rate going while answers take up to about 2 s (the measurement: benchmarks/README.md).
+inline constexpr std::size_t default_max_in_flight = 48;
+
 struct loop_options {
-    std::size_t max_in_flight = 16;                          // transfers running at once
+    std::size_t max_in_flight = default_max_in_flight;       // transfers running at once
     std::chrono::milliseconds connect_timeout{10'000};       // TCP + TLS handshake
     std::chrono::milliseconds total_timeout{120'000};        // one whole transfer
     // A body slower than low_speed_limit bytes/s for low_speed_time ends as a timeout (and is

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "url.hpp"
+#include "marcpipe/net/url.hpp"
 
 namespace marcpipe::net {
 

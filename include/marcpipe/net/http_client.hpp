@@ -52,16 +52,16 @@
 #include <utility>
 #include <vector>
 
-#include "../coro/task.hpp"
-#include "classify.hpp"
-#include "duration.hpp"
-#include "event_loop.hpp"
-#include "http.hpp"
-#include "printable.hpp"
-#include "quota_floor.hpp"
-#include "rate_limiter.hpp"
-#include "retry.hpp"
-#include "url.hpp"
+#include "marcpipe/coro/task.hpp"
+#include "marcpipe/net/classify.hpp"
+#include "marcpipe/net/duration.hpp"
+#include "marcpipe/net/event_loop.hpp"
+#include "marcpipe/net/http.hpp"
+#include "marcpipe/net/printable.hpp"
+#include "marcpipe/net/quota_floor.hpp"
+#include "marcpipe/net/rate_limiter.hpp"
+#include "marcpipe/net/retry.hpp"
+#include "marcpipe/net/url.hpp"
 
 namespace marcpipe::net {
 

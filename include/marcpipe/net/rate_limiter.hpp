@@ -47,8 +47,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "event_loop.hpp"
-#include "http.hpp"
+#include "marcpipe/net/event_loop.hpp"
+#include "marcpipe/net/http.hpp"
 
 namespace marcpipe::net {
 

@@ -5,6 +5,8 @@
 //
 //   run.bibs() | pipeline::with_bib_records(run) | pipeline::holdings_ids(run) | ...
 //
+// A program that needs the bibs' data only sometimes leaves the stage out (pipeline::when).
+//
 // A bib Alma does not return, or whose call failed for good, goes on without a record: its
 // holdings are still fetched and written, and a stage that wants the bib's data sees what it
 // would see from a list (the WEST checks then report the missing OCLC number of each holding).
@@ -12,7 +14,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,19 +22,18 @@
 
 #include <range/v3/range/access.hpp>
 
-#include "../alma/client.hpp"
-#include "../coro/generator.hpp"
-#include "../coro/task.hpp"
-#include "io_stages.hpp"
-#include "items.hpp"
-#include "run.hpp"
-#include "stage.hpp"
+#include "marcpipe/alma/client.hpp"
+#include "marcpipe/coro/generator.hpp"
+#include "marcpipe/coro/task.hpp"
+#include "marcpipe/pipeline/context.hpp"
+#include "marcpipe/pipeline/detail/ordered_window.hpp"
+#include "marcpipe/pipeline/io_stages.hpp"
+#include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/pipeline/stage.hpp"
 
 namespace marcpipe::pipeline {
 
 struct bib_records_options {
-    bool fetch = true;  // false: every bib is handed on as it came, and nothing is asked (a
-                        // program whose options decide whether it needs the bibs' data)
     std::size_t bibs_per_call = alma::endpoints::max_bibs_per_call;
     std::size_t calls_ahead = 2;  // enough to have the next group's records when a group is handed on
 };
@@ -45,7 +45,7 @@ struct bib_records_slot {
     bool done = false;
 };
 
-inline coro::task<void> ask_bib_records(run& c, std::shared_ptr<bib_records_slot> slot) {
+inline coro::task<void> ask_bib_records(context& c, std::shared_ptr<bib_records_slot> slot) {
     std::vector<std::string> ids;
     for (auto const& b : slot->bibs)
         if (!b.record && !b.mms_id.empty()) ids.push_back(b.mms_id);
@@ -64,43 +64,33 @@ inline coro::task<void> ask_bib_records(run& c, std::shared_ptr<bib_records_slot
     slot->done = true;
 }
 
+struct bib_records_ready {
+    bool operator()(bib_records_slot const& s) const noexcept { return s.done; }
+};
+
 template <typename Range>
-coro::generator<bib> bibs_with_records(Range upstream, run& c, bib_records_options opt) {
-    std::size_t const per_call =
-        opt.fetch ? std::clamp<std::size_t>(opt.bibs_per_call, 1, alma::endpoints::max_bibs_per_call) : 1;
-    std::deque<std::shared_ptr<bib_records_slot>> ahead;
-    held_bibs held;
-    run::mark const mark = hold_groups(c, held, ahead);
+coro::generator<bib> bibs_with_records(Range upstream, context& c, bib_records_options opt) {
+    std::size_t const per_call = std::clamp<std::size_t>(opt.bibs_per_call, 1, alma::endpoints::max_bibs_per_call);
+    ordered_window<bib_records_slot, group_first_bib, bib_records_ready> window{c, opt.calls_ahead};
     auto it = ranges::begin(upstream);
     auto const end = ranges::end(upstream);
-    for (;;) {
-        while (ahead.size() < std::max<std::size_t>(opt.calls_ahead, 1) && it != end) {
-            auto slot = std::make_shared<bib_records_slot>();
-            slot->bibs = gather_bibs(it, end, per_call, held);
-            if (opt.fetch)
-                c.loop().spawn(ask_bib_records(c, slot));
-            else
-                slot->done = true;
-            ahead.push_back(std::move(slot));
-            held.filling.reset();
-        }
-        held.exhausted = it == end;
-        if (ahead.empty()) break;
-        c.wait_until([&] { return ahead.front()->done; });
-        std::shared_ptr<bib_records_slot> slot = std::move(ahead.front());
-        ahead.pop_front();
+    auto const ask = [&](auto& from, auto const& to, held_bibs& held) {
+        auto slot = std::make_shared<bib_records_slot>();
+        gather_bibs(from, to, per_call, held, slot->bibs);
+        c.loop().spawn(ask_bib_records(c, slot));
+        return slot;
+    };
+    while (std::shared_ptr<bib_records_slot> slot = window.next(it, end, ask))
         for (auto& b : slot->bibs) {
-            held.handing_on = b.seq;
+            window.handing_on(b.seq);
             co_yield b;
         }
-        held.handing_on.reset();
-    }
 }
 
 }  // namespace detail
 
-// `bibs | with_bib_records(run)`: the same bibs in the same order, each with its record.
-inline auto with_bib_records(run& c, bib_records_options opt = {}) {
+// `bibs | with_bib_records(context)`: the same bibs in the same order, each with its record.
+inline auto with_bib_records(context& c, bib_records_options opt = {}) {
     return stage{[&c, opt](auto upstream) { return detail::bibs_with_records(std::move(upstream), c, opt); }};
 }
 

@@ -18,7 +18,7 @@
 #include <range/v3/range/concepts.hpp>
 #include <range/v3/view/all.hpp>
 
-#include "../marc/record.hpp"
+#include "marcpipe/marc/record.hpp"
 
 namespace marcpipe::pipeline {
 

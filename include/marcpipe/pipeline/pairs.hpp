@@ -3,7 +3,7 @@
 // the file that report was exported to from the Analytics user interface.
 //
 //   pipeline::pair_columns cols;                                  // "MMS Id", "Holding Id"
-//   auto p = pipeline::read_pairs_file("report.csv", cols, "west-holdings");   // throws setup_error
+//   auto p = pipeline::read_pairs_file("report.csv", cols, "west-holdings");   // throws pairs_error
 //   auto p = pipeline::read_report_pairs(client, "/shared/U/Reports/WEST", cols, "west-holdings", seen);
 //
 // A bib's holdings are kept ascending by holding ID, each once (a report lists a holding once
@@ -20,22 +20,27 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "../alma/analytics.hpp"
-#include "../alma/holdings.hpp"
-#include "../alma/ids.hpp"
-#include "../marc/utf8.hpp"
-#include "set_input.hpp"
-#include "sources.hpp"
-#include "setup_error.hpp"
+#include "marcpipe/alma/analytics.hpp"
+#include "marcpipe/alma/holdings.hpp"
+#include "marcpipe/alma/ids.hpp"
+#include "marcpipe/marc/utf8.hpp"
+#include "marcpipe/pipeline/sources.hpp"
 
 namespace marcpipe::pipeline {
+
+// A pairs file that cannot be used (unreadable, without the columns, a line at fault): nothing
+// was asked of Alma, and the programs exit 2. The message is whole, the program's name first.
+class pairs_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 // The pairs of a report: bibs in first-seen order, each bib's holding IDs ascending, each once.
 class report_pairs {
@@ -210,11 +215,11 @@ inline std::optional<std::vector<delimited_record>> split_records(std::string_vi
 // without a byte-order mark) or tab-separated (UTF-8, or UTF-16 with a byte-order mark), told
 // apart by the content; a header row names the columns. The whole text is checked: a line with
 // too few cells, an ID that is not all digits, or one a spreadsheet turned into a number is a
-// setup_error naming `where` and the line (`program: FILE line N: ...`).
+// pairs_error naming `where` and the line (`program: FILE line N: ...`).
 inline report_pairs read_pairs_text(std::string_view bytes, std::string const& where, pair_columns const& cols,
                                     std::string const& program) {
-    auto const refuse = [&](std::string const& what) -> setup_error {
-        return setup_error(program + ": " + where + " " + what);
+    auto const refuse = [&](std::string const& what) -> pairs_error {
+        return pairs_error(program + ": " + where + " " + what);
     };
     std::string text;
     if (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF")) {
@@ -270,7 +275,7 @@ inline report_pairs read_pairs_file(std::string const& path, pair_columns const&
     std::ifstream in{path, std::ios::binary};
     struct stat st {};
     if (!in || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
-        throw setup_error(program + ": cannot read the pairs file " + path);
+        throw pairs_error(program + ": cannot read the pairs file " + path);
     std::string bytes{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
     return read_pairs_text(bytes, path, cols, program);
 }
@@ -363,32 +368,6 @@ inline std::string describe_pairs(report_pairs const& pairs, std::string const& 
              std::to_string(c->bibs_without_pair) + " of the input's " + std::to_string(c->bibs) +
              " bibs had no pair and got their holdings list";
     return s;
-}
-
-// Saved beside a resumable run's output once the report has been read, so --resume reads it
-// from there: `mms_id<TAB>holding_id` lines, bibs in the report's order.
-inline void save_pairs(std::string const& path, report_pairs const& pairs) {
-    std::string text;
-    for (auto const& mms : pairs.bibs())
-        for (auto const& holding : *pairs.holdings_of(mms)) text += mms + '\t' + holding + '\n';
-    detail::save_members(path, text);
-}
-
-inline report_pairs load_saved_pairs(std::string const& path, std::string const& program) {
-    std::ifstream in{path, std::ios::binary};
-    if (!in) throw setup_error(program + ": cannot read the saved pairs " + path);
-    report_pairs out;
-    std::string line;
-    std::size_t n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        auto const tab = line.find('\t');
-        if (tab == std::string::npos || !alma::is_valid_id(line.substr(0, tab)) || !alma::is_valid_id(line.substr(tab + 1)))
-            throw setup_error(program + ": " + path + " line " + std::to_string(n) +
-                              " is not mms_id<TAB>holding_id; remove it, or rerun with --restart");
-        out.add(line.substr(0, tab), line.substr(tab + 1));
-    }
-    return out;
 }
 
 }  // namespace marcpipe::pipeline

@@ -14,21 +14,23 @@
 #include <optional>
 #include <utility>
 
-#include "../coro/generator.hpp"
-#include "io_stages.hpp"
-#include "items.hpp"
-#include "pairs.hpp"
-#include "run.hpp"
+#include "marcpipe/coro/generator.hpp"
+#include "marcpipe/pipeline/context.hpp"
+#include "marcpipe/pipeline/io_stages.hpp"
+#include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/pipeline/pairs.hpp"
 
 namespace marcpipe::pipeline {
 
-// The bibs the pairs name, numbered in first-seen order, from the run's first unfinished bib on.
-// Each is held (run::hold_mark) until the consumer has taken it, as the run's own source does.
-inline coro::generator<bib> pair_bibs(run& r, std::shared_ptr<report_pairs const> pairs) {
-    std::uint64_t next = r.first_bib();
-    run::mark const held = r.hold_mark([&next]() -> std::optional<std::uint64_t> { return next; });
+// The bibs the pairs name, numbered in first-seen order, from the first unfinished bib on (a
+// resumed run's). Each is held (context::hold_mark) until the consumer has taken it, as a run's
+// own source does.
+inline coro::generator<bib> pair_bibs(context& c, std::shared_ptr<report_pairs const> pairs) {
+    std::uint64_t const first = c.bibs_done();
+    std::uint64_t next = first;
+    context::mark const held = c.hold_mark([&next]() -> std::optional<std::uint64_t> { return next; });
     auto const& ids = pairs->bibs();
-    for (std::uint64_t seq = r.first_bib(); seq < ids.size(); ++seq) {
+    for (std::uint64_t seq = first; seq < ids.size(); ++seq) {
         next = seq;
         bib b{seq, ids[seq]};
         co_yield b;
@@ -38,10 +40,11 @@ inline coro::generator<bib> pair_bibs(run& r, std::shared_ptr<report_pairs const
 }
 
 // The holding_refs of the pairs: a source stage.
-inline coro::generator<holding_ref> pairs(run& r, std::shared_ptr<report_pairs const> p, holdings_ids_options opt = {}) {
+inline coro::generator<holding_ref> pairs(context& c, std::shared_ptr<report_pairs const> p,
+                                          holdings_ids_options opt = {}) {
     opt.source = holdings_source::list;
     opt.pairs = p;
-    return pair_bibs(r, std::move(p)) | holdings_ids(r, std::move(opt));
+    return pair_bibs(c, std::move(p)) | holdings_ids(c, std::move(opt));
 }
 
 }  // namespace marcpipe::pipeline

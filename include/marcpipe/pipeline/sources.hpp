@@ -19,19 +19,19 @@
 #include <range/v3/range/concepts.hpp>
 #include <range/v3/view/all.hpp>
 
-#include "../alma/ids.hpp"
-#include "../alma/report.hpp"
-#include "../coro/generator.hpp"
-#include "../marc/error.hpp"
-#include "../marc/any_reader.hpp"
-#include "../marc/iso2709_reader.hpp"
-#include "../marc/line_reader.hpp"
-#include "../marc/marcxml_reader.hpp"
-#include "../marc/record.hpp"
-#include "../marc/source.hpp"
-#include "../marc/unreadable_run.hpp"
-#include "items.hpp"
-#include "stage.hpp"
+#include "marcpipe/alma/ids.hpp"
+#include "marcpipe/alma/report.hpp"
+#include "marcpipe/coro/generator.hpp"
+#include "marcpipe/marc/any_reader.hpp"
+#include "marcpipe/marc/error.hpp"
+#include "marcpipe/marc/iso2709_reader.hpp"
+#include "marcpipe/marc/line_reader.hpp"
+#include "marcpipe/marc/marcxml_reader.hpp"
+#include "marcpipe/marc/record.hpp"
+#include "marcpipe/marc/source.hpp"
+#include "marcpipe/marc/unreadable_run.hpp"
+#include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/pipeline/stage.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -12,6 +12,15 @@
 // so `auto west = rewrite_001_004 | require_field("583");` is a value that can be stored and
 // piped into as often as wanted. Nothing runs until the final range is iterated.
 //
+// Why not range-v3's own closures (make_view_closure) for every stage: range-v3 takes only
+// viewable ranges, and a stage is often handed what it must own — a container piped in as a
+// temporary, or a coroutine generator that only one consumer may drive — so the stage takes its
+// upstream by value and owns it for the life of its coroutine. A step that owns nothing is
+// range-v3's own view (ranges::views::filter, transform) and composes with stages both ways.
+//
+// `when(condition, s)` is s when the condition holds and a stage that hands items on as they come
+// otherwise: a step that a program's options decide on is left out by the composition.
+//
 // `modify(f)` is the stage for a step that edits each item in place (f takes it by non-const
 // reference); for a step that drops items, ranges::views::filter works as it is; for anything
 // else, write a function returning a coro::generator and wrap it in `stage{...}`.
@@ -25,8 +34,8 @@
 #include <range/v3/range/traits.hpp>
 #include <range/v3/view/view.hpp>
 
-#include "../coro/generator.hpp"
-#include "items.hpp"
+#include "marcpipe/coro/generator.hpp"
+#include "marcpipe/pipeline/items.hpp"
 
 namespace marcpipe::pipeline {
 
@@ -150,6 +159,27 @@ coro::generator<ranges::range_value_t<Range>> modify_each(Range upstream, F f) {
 template <typename F>
 auto modify(F f) {
     return stage{[f = std::move(f)](auto upstream) { return detail::modify_each(std::move(upstream), f); }};
+}
+
+namespace detail {
+
+// One item type whichever branch `when` takes: its stages are chosen at run time.
+template <typename Item, typename Range>
+coro::generator<Item> hand_on(Range items) {
+    for (auto&& item : items) co_yield item;
+}
+
+}  // namespace detail
+
+// `items | when(condition, s)`: `items | s` when the condition holds, else the items as they are.
+// s must hand on items of the type it takes (a filter, a check, a step that edits).
+template <pipeable_stage Stage>
+auto when(bool condition, Stage s) {
+    return stage{[condition, s = std::move(s)](auto upstream) {
+        using item = ranges::range_value_t<decltype(upstream)>;
+        return condition ? detail::hand_on<item>(s.apply(std::move(upstream)))
+                         : detail::hand_on<item>(std::move(upstream));
+    }};
 }
 
 }  // namespace marcpipe::pipeline

@@ -14,10 +14,10 @@
 #include <range/v3/range/concepts.hpp>
 #include <range/v3/range/traits.hpp>
 
-#include "../coro/generator.hpp"
-#include "../marc/record.hpp"
-#include "items.hpp"
-#include "stage.hpp"
+#include "marcpipe/coro/generator.hpp"
+#include "marcpipe/marc/record.hpp"
+#include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/pipeline/stage.hpp"
 
 namespace marcpipe::pipeline {
 

@@ -28,11 +28,11 @@
 
 #include <range/v3/range/concepts.hpp>
 
-#include "../alma/report.hpp"
-#include "../marc/error.hpp"
-#include "../marc/iso2709_writer.hpp"
-#include "../marc/marcxml_writer.hpp"
-#include "items.hpp"
+#include "marcpipe/alma/report.hpp"
+#include "marcpipe/marc/error.hpp"
+#include "marcpipe/marc/iso2709_writer.hpp"
+#include "marcpipe/marc/marcxml_writer.hpp"
+#include "marcpipe/pipeline/items.hpp"
 
 namespace marcpipe::pipeline {
 

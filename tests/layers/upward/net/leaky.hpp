@@ -1,3 +1,3 @@
-// A net header that knows Alma: what check-layers must refuse (see tests/layers/meson.build).
+// A net header that knows Alma: what check-layers must refuse (tests/layers/refuses-upward).
 #pragma once
 #include "../alma/codes.hpp"

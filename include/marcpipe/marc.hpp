@@ -1,0 +1,21 @@
+// marcpipe/marc: MARC records: reading and writing ISO 2709 (MARC21 binary) and MARCXML.
+#pragma once
+
+#include "marcpipe/marc/any_reader.hpp"
+#include "marcpipe/marc/error.hpp"
+#include "marcpipe/marc/iso2709.hpp"
+#include "marcpipe/marc/iso2709_reader.hpp"
+#include "marcpipe/marc/iso2709_writer.hpp"
+#include "marcpipe/marc/leader.hpp"
+#include "marcpipe/marc/line_reader.hpp"
+#include "marcpipe/marc/marcxml.hpp"
+#include "marcpipe/marc/marcxml_reader.hpp"
+#include "marcpipe/marc/marcxml_writer.hpp"
+#include "marcpipe/marc/output_format.hpp"
+#include "marcpipe/marc/record.hpp"
+#include "marcpipe/marc/record_view.hpp"
+#include "marcpipe/marc/replacement.hpp"
+#include "marcpipe/marc/source.hpp"
+#include "marcpipe/marc/unreadable_run.hpp"
+#include "marcpipe/marc/utf8.hpp"
+#include "marcpipe/marc/xml_escape.hpp"
