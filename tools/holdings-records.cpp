@@ -1,9 +1,12 @@
 // holdings-records: the third step of the old scripts on its own — `holding_id<TAB>mms_id` lines
 // in (what holdings-ids writes), the holdings records out with 001 = the holding ID and 004 = the
 // MMS ID, in input order: MARCXML for an output named *.xml and on standard output, MARC21 for
-// any other name, or what --format says.
+// any other name, or what --format says. An Alma Analytics report exported as CSV or
+// tab-separated (UTF-8 or UTF-16), with "MMS Id" and "Holding Id" columns, is read too: its bibs in
+// first-seen order, each bib's holdings ascending and each once.
 //
 //   ALMA_API_KEY=... holdings-records --region eu holdings.tsv -o holdings.xml
+//   ALMA_API_KEY=... holdings-records --region eu west-holdings-report.csv -o holdings.xml
 //
 // Exit status: 0 every holding delivered; 1 some failed (reported); 2 usage or configuration
 // error; 3 stopped (bad key, daily threshold).
@@ -16,6 +19,9 @@
 #include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <memory>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,7 +77,9 @@ int main(int argc, char** argv) {
                  "004 = MMS ID. The API key comes from ALMA_API_KEY or --api-key-file."};
     app.set_version_flag("--version", std::string{"holdings-records (marcpipe) 0.1.0"});
     app.option_defaults()->always_capture_default();  // every default shows in --help
-    app.add_option("INPUT", input, "holding_id<TAB>mms_id lines; - for stdin")->required();
+    app.add_option("INPUT", input,
+                   "holding_id<TAB>mms_id lines, or an Analytics export (CSV or tab-separated) with MMS Id and "
+                   "Holding Id columns; - for stdin")->required();
     app.add_option("-o,--output", output, "where the records go; - for standard output");
     app.add_option("--format", format,
                    "marc21 or marcxml (default: marcxml for a .xml output or standard output, else marc21)")->check(CLI::IsMember({"marc21", "marcxml"}));
@@ -100,7 +108,13 @@ int main(int argc, char** argv) {
             in_file.open(input);
             if (!in_file) throw pipeline::setup_error("holdings-records: cannot read " + input);
         }
-        std::istream& in = input == "-" ? std::cin : in_file;
+        std::istream& in_stream = input == "-" ? std::cin : in_file;
+        // Read whole: an Analytics export is checked through before any call.
+        std::istringstream in{std::string{std::istreambuf_iterator<char>{in_stream}, std::istreambuf_iterator<char>{}}};
+        std::shared_ptr<pipeline::report_pairs const> exported;
+        if (pipeline::looks_like_pairs_export(in.str()))
+            exported = std::make_shared<pipeline::report_pairs const>(
+                pipeline::read_pairs_text(in.str(), input == "-" ? "standard input" : input, {}, "holdings-records"));
         marcpipe::net::http_client http{connection.http_options(key)};
         alma::client client{http, base_url};
 
@@ -114,8 +128,11 @@ int main(int argc, char** argv) {
         o.restart = restart;
         o.show_progress = false;
         pipeline::run run{client, o};
-        auto result = run.write(pairs(in, run.problems()) | pipeline::holdings_records(run, fetch) |
-                                pipeline::rewrite_001_004 | pipeline::require_fields(require));
+        auto rest = [&](auto refs) {
+            return run.write(std::move(refs) | pipeline::holdings_records(run, fetch) | pipeline::rewrite_001_004 |
+                             pipeline::require_fields(require));
+        };
+        auto result = exported ? rest(pipeline::pairs(run, exported)) : rest(pairs(in, run.problems()));
         if (result.stopped)
             std::cerr << run.summary(result) << "\n";
         else

@@ -5,6 +5,8 @@
 //   ALMA_API_KEY=... west-holdings --region na --require 583 --errors problems.csv
 //       -o SYMBOL.alma.archived.20260101.mrc bib-export.mrc
 //   ALMA_API_KEY=... west-holdings --region na --west UCB --set 1234567890000541 --errors problems.csv -o out/
+//   ALMA_API_KEY=... west-holdings --region na --analytics "/shared/U/Reports/WEST holdings" -o out.mrc
+//   ALMA_API_KEY=... west-holdings --region na --pairs west-holdings.csv -o out.mrc bib-export.mrc
 //
 // Exit status: 0 all delivered; 1 finished, some records failed for good (see --errors);
 // 2 usage or configuration error; 3 stopped early (bad key, daily threshold, the calls of the day
@@ -16,7 +18,9 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +38,7 @@ namespace pipeline = marcpipe::pipeline;
 
 int main(int argc, char** argv) {
     std::string input, output = "-", format, errors, source = "list", institution, set_id, west;
+    std::string analytics, pairs_file, analytics_columns;
     std::vector<std::string> require;
     bool resume = false, restart = false, progress = false, no_progress = false, dry_run = false, west_strict = false;
     std::optional<long long> keep_calls;
@@ -83,6 +88,17 @@ int main(int argc, char** argv) {
                    "take the MMS IDs from this Alma set of bibs (BIB_MMS) instead of INPUT; the members are saved "
                    "beside the output (OUTPUT.set-members) for --resume")
         ->excludes(input_option);
+    auto* analytics_option = app.add_option(
+        "--analytics", analytics,
+        "take the (MMS ID, holding ID) pairs from the Alma Analytics report at this catalogue path (Physical Items: "
+        "MMS Id, Holding Id) instead of a holdings list per bib; with INPUT or --set, those decide the bibs. The "
+        "pairs are saved beside the output (OUTPUT.analytics-pairs) for --resume");
+    app.add_option("--pairs", pairs_file,
+                   "the same pairs from the file the report was exported to (CSV, or tab-separated UTF-8 or UTF-16)")
+        ->excludes(analytics_option);
+    app.add_option("--analytics-columns", analytics_columns,
+                   "the headings of the MMS ID and holding ID columns of the report or file, as \"MMS HEADING,HOLDING "
+                   "HEADING\" (default \"MMS Id,Holding Id\"; case, spaces and underscores do not matter)");
     auto* west_option = app.add_option("--west", west,
         "WEST archive preset for library SYMBOL: keep records with a 583, copy the bib's OCLC number into 035, "
         "report records failing WEST's checks (see west-check), write SYMBOL.alma.archived.YYYYMMDD.mrc (in the "
@@ -103,7 +119,29 @@ int main(int argc, char** argv) {
         }
         std::string tags;
         for (auto const& t : require) tags += t + ",";
+        bool const from_pairs = !analytics.empty() || !pairs_file.empty();
+        pipeline::pair_columns columns;
+        if (!analytics_columns.empty()) {
+            auto c = pipeline::parse_pair_columns(analytics_columns);
+            if (!c)
+                throw pipeline::setup_error("west-holdings: --analytics-columns takes two headings, \"MMS HEADING,HOLDING "
+                                            "HEADING\", not \"" + analytics_columns + "\"");
+            columns = *c;
+        }
+        if (!from_pairs && !analytics_columns.empty())
+            throw pipeline::setup_error("west-holdings: --analytics-columns goes with --analytics or --pairs");
+        if (from_pairs && source != "list")
+            throw pipeline::setup_error("west-holdings: --analytics and --pairs give the holdings; --holdings-source "
+                                        "does not go with them");
+        // The whole file is checked before anything else is done.
+        std::shared_ptr<pipeline::report_pairs const> pairs;
+        if (!pairs_file.empty())
+            pairs = std::make_shared<pipeline::report_pairs const>(
+                pipeline::read_pairs_file(pairs_file, columns, "west-holdings"));
         pipeline::job_parts job{{"source", source}, {"require", tags}};
+        if (!analytics.empty()) job.emplace_back("analytics", analytics);
+        if (!pairs_file.empty()) job.emplace_back("pairs", std::filesystem::absolute(pairs_file).string());
+        if (from_pairs) job.emplace_back("columns", columns.mms_id + "," + columns.holding_id);
         if (!institution.empty()) job.emplace_back("institution", institution);
         if (!set_id.empty()) job.emplace_back("set", set_id);
         if (preset)
@@ -120,8 +158,16 @@ int main(int argc, char** argv) {
         if (progress || no_progress) o.show_progress = progress;
         if (marc::binary_on_terminal(o.format, output))
             throw pipeline::setup_error("west-holdings: " + std::string{marc::binary_on_terminal_hint});
-        // A dry run keeps nothing: a set's members go to a temporary file.
-        pipeline::chosen_input chosen{input, set_id, "west-holdings", dry_run ? "" : output};
+        // A dry run keeps nothing: a set's members go to a temporary file. The pairs alone may
+        // name the bibs.
+        std::optional<pipeline::chosen_input> chosen;
+        if (!from_pairs || !input.empty() || !set_id.empty()) chosen.emplace(input, set_id, "west-holdings", dry_run ? "" : output);
+        // The report's pairs are saved beside an output that can be resumed.
+        std::string saved_pairs;
+        if (!analytics.empty() && !dry_run && output != "-") try {
+                if (auto t = pipeline::resolve_output(output); t.is_file()) saved_pairs = t.pairs_path();
+            } catch (pipeline::path_refused const&) {
+            }
 
         std::string const base_url = connection.base();
         key = connection.api_key();
@@ -130,8 +176,46 @@ int main(int argc, char** argv) {
         marcpipe::net::http_client http{http_options};
         alma::client client{http, base_url};
         // --west copies each bib's OCLC number: a set is saved with its bibs' records.
-        auto input_path = [&] { return chosen.path(client, resume, std::cerr, preset.has_value()); };
+        auto input_path = [&] { return chosen ? chosen->path(client, resume, std::cerr, preset.has_value()) : std::string{}; };
+        alma::analytics_reading reading;
+        bool pairs_recalled = false;
+        // The report is read once the locks are held (or for a dry run, now); --resume takes the
+        // pairs saved when an earlier run had read it.
+        auto read_report = [&] {
+            if (analytics.empty()) return;
+            if (resume && !saved_pairs.empty() && std::filesystem::exists(saved_pairs)) {
+                pairs = std::make_shared<pipeline::report_pairs const>(pipeline::load_saved_pairs(saved_pairs, "west-holdings"));
+                pairs_recalled = true;
+                return;
+            }
+            auto read = pipeline::read_report_pairs(client, analytics, columns, reading);
+            if (!saved_pairs.empty()) pipeline::save_pairs(saved_pairs, read);
+            pairs = std::make_shared<pipeline::report_pairs const>(std::move(read));
+        };
+        auto input_bibs = [&](std::string const& path) {
+            std::vector<std::string> ids;
+            if (path.empty()) return ids;
+            for (auto const& b : pipeline::bibs(path)) ids.push_back(b.mms_id);
+            return ids;
+        };
+        auto pairs_line = [&](std::string const& path) {
+            std::string const from = !pairs_file.empty() ? "pairs file " + pairs_file
+                                     : pairs_recalled    ? "report " + analytics + " (saved pairs)"
+                                                         : "report " + analytics + " (" + std::to_string(reading.calls) +
+                                                               " calls, " + std::to_string(reading.polls) + " while it was computed, " +
+                                                               std::to_string(static_cast<long>(reading.pending_seconds * 1000)) +
+                                                               " ms waiting for it)";
+            std::optional<pipeline::pair_coverage> c;
+            if (!path.empty()) c = pipeline::cover(*pairs, input_bibs(path));
+            return "west-holdings: " + pipeline::describe_pairs(*pairs, from, c);
+        };
         auto const holdings_from = source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
+        if (dry_run && from_pairs) {
+            std::string const in = input_path();
+            read_report();
+            std::cout << pairs_line(in) << "\n";
+            return pipeline::dry_run_pairs(client, *pairs, input_bibs(in), reading, keep_calls, std::cout);
+        }
         if (dry_run) {
             pipeline::dry_run_options d;
             d.program = "west-holdings";
@@ -142,12 +226,17 @@ int main(int argc, char** argv) {
             d.bib_records = preset.has_value();
             return pipeline::dry_run(client, d);
         }
-        // A set is read once the run holds its locks and has checked every path.
-        if (chosen.from_set())
-            o.input_source = input_path;
+        // A set and a report are read once the run holds its locks and has checked every path.
+        if ((chosen && chosen->from_set()) || !analytics.empty())
+            o.input_source = [&] {
+                std::string in = input_path();
+                read_report();
+                return in;
+            };
         else
             o.input = input;
         pipeline::run run{client, o};
+        std::string const input_used = chosen ? input_path() : std::string{};
 
         // Read-ahead windows a few times the concurrency: enough to keep every slot busy while the
         // oldest answer is slow, and all that a kill -9 can cost in repeated requests.
@@ -163,14 +252,22 @@ int main(int argc, char** argv) {
         bool const west_archive = preset.has_value();
         auto const mode = west_archive ? preset->mode() : pipeline::west_mode::report;
 
-        auto result = run.write(run.bibs() | pipeline::when(west_archive, pipeline::with_bib_records(run)) |
-                                pipeline::holdings_ids(run, ids) | pipeline::holdings_records(run, records) |
-                                pipeline::rewrite_001_004 | pipeline::require_fields(require) |
-                                pipeline::when(west_archive, pipeline::west_archive(run, mode)));
+        ids.pairs = pairs;
+        auto export_holdings = [&](auto bibs) {
+            return run.write(std::move(bibs) | pipeline::when(west_archive, pipeline::with_bib_records(run)) |
+                             pipeline::holdings_ids(run, ids) | pipeline::holdings_records(run, records) |
+                             pipeline::rewrite_001_004 | pipeline::require_fields(require) |
+                             pipeline::when(west_archive, pipeline::west_archive(run, mode)));
+        };
+        // Without an export or a set, the pairs name the bibs.
+        auto result = pairs && !chosen ? export_holdings(pipeline::pair_bibs(run, pairs)) : export_holdings(run.bibs());
+        if (pairs) std::cerr << pairs_line(input_used) << "\n";
         std::cerr << run.summary(result) << "\n";
         if (result.stopped && result.resumable)
             std::cerr << "west-holdings: rerun the same command with --resume to finish\n";
-        chosen.finished(result.stopped);  // the set's members are kept while the run can be resumed
+        if (chosen) chosen->finished(result.stopped);  // the set's members are kept while the run can be resumed
+        std::error_code gone;
+        if (!result.stopped && !saved_pairs.empty()) std::filesystem::remove(saved_pairs, gone);
         return result.exit_code();
     } catch (...) {
         return pipeline::report_failure("west-holdings", key);

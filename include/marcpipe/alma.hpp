@@ -1,6 +1,7 @@
 // marcpipe/alma: Alma's API: where it is, its calls, answers and errors.
 #pragma once
 
+#include "marcpipe/alma/analytics.hpp"
 #include "marcpipe/alma/client.hpp"
 #include "marcpipe/alma/error.hpp"
 #include "marcpipe/alma/holdings.hpp"

@@ -6,6 +6,8 @@
 #include "marcpipe/pipeline/context.hpp"
 #include "marcpipe/pipeline/io_stages.hpp"
 #include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/pipeline/pairs.hpp"
+#include "marcpipe/pipeline/pairs_source.hpp"
 #include "marcpipe/pipeline/progress.hpp"
 #include "marcpipe/pipeline/sources.hpp"
 #include "marcpipe/pipeline/stage.hpp"

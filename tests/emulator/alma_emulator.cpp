@@ -10,6 +10,7 @@
 // Why C++ on cpp-httplib rather than a Python script: the demo and the benchmarks then need no
 // other runtime, and a thread per connection keeps the server simple while still serving
 // thousands of requests a second on loopback.
+#include "alma_analytics.hpp"
 #include "alma_responses.hpp"
 #include "alma_sets.hpp"
 #include "bib_export.hpp"
@@ -106,6 +107,7 @@ struct knobs {
     // The holdings records of every Nth bib carry an undeclared entity in 852 $z (0: never).
     std::size_t undeclared_entity_every = 0;
     hostile_fields hostile;  // holdings records with random bytes in their fields
+    analytics_knobs analytics;  // alma_analytics.hpp
 };
 
 double fault_rates(knobs const& k) {
@@ -157,6 +159,9 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
         else if (name == "error-echoes-key") k.error_echoes_key = number() != 0;
         else if (name == "error-message-bytes") k.error_message_bytes = static_cast<std::size_t>(number());
         else if (name == "undeclared-entity-every") k.undeclared_entity_every = static_cast<std::size_t>(number());
+        else if (name == "analytics-pending") k.analytics.pending = static_cast<std::size_t>(number());
+        else if (name == "analytics-spurious-empty") k.analytics.spurious_empty = static_cast<std::size_t>(number());
+        else if (name == "analytics-lost-pages") k.analytics.lost_pages = static_cast<std::size_t>(number());
         else if (name == "connections") {
             auto mode = parse_connection_mode(value);
             if (!mode) return false;
@@ -287,7 +292,7 @@ public:
         for (std::size_t i = 0; i < event_names.size(); ++i)
             out << event_names[i] << ' ' << events_[i] << '\n';
         for (auto const& [status, n] : per_status_) out << "status_" << status << ' ' << n << '\n';
-        for (auto endpoint : {"holdings_list", "holding", "bibs", "set", "set_members", "other"}) {
+        for (auto endpoint : {"holdings_list", "holding", "bibs", "set", "set_members", "analytics", "other"}) {
             auto it = per_endpoint_.find(endpoint);
             out << "endpoint_" << endpoint << ' ' << (it == per_endpoint_.end() ? 0 : it->second)
                 << '\n';
@@ -415,6 +420,7 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 // its own /_emulator/ calls): a client whose IDs changed its paths asks for something else.
 bool alma_path(std::string_view path) {
     if (path.rfind("/_emulator/", 0) == 0) return true;
+    if (path == "/almaws/v1/analytics/reports") return true;
     constexpr std::string_view sets = "/almaws/v1/conf/sets/";
     if (path.rfind(sets, 0) == 0) {
         auto parts = split(path.substr(sets.size()), '/');
@@ -576,6 +582,8 @@ private:
         std::string_view endpoint = "other";
         if (auto set = set_endpoint(path)) {
             endpoint = *set;
+        } else if (path == "/almaws/v1/analytics/reports") {
+            endpoint = "analytics";
         } else if (path == prefix || path == std::string{prefix} + "/")
             endpoint = "bibs";
         else if (path.rfind(std::string{prefix} + "/", 0) == 0) {
@@ -587,6 +595,8 @@ private:
         if (endpoint == "bibs") resource += "?mms_id=" + req.get_param_value("mms_id");
         if (endpoint == "set_members")
             resource += "?offset=" + req.get_param_value("offset") + "&limit=" + req.get_param_value("limit");
+        if (endpoint == "analytics")
+            resource += req.has_param("token") ? "?token" : "?path=" + req.get_param_value("path");
         counters_.asked(endpoint, std::move(resource));
         return endpoint;
     }
@@ -606,6 +616,10 @@ private:
         constexpr std::string_view prefix = "/almaws/v1/bibs";
         std::string_view path = req.path;
         if (set_endpoint(path)) return sets(req);
+        if (path == "/almaws/v1/analytics/reports")
+            return analytics_.answer(cat_, k.analytics, req.get_param_value("path"), req.get_param_value("token"),
+                                     req.get_param_value("limit"),
+                                     [this](std::string_view code, std::string const& m) { return api_error(code, m); });
         if (path.rfind(prefix, 0) != 0) return not_found(path);
         path.remove_prefix(prefix.size());
         if (path.empty() || path == "/") {
@@ -1003,6 +1017,7 @@ private:
     dice faults_;
     dice latency_;
     std::string base_url_;
+    analytics_service analytics_;
     std::atomic<std::size_t> member_pages_{0};  // pages of set members served
     std::atomic<std::size_t> left_out_{0};      // how many of their first members the sets have lost
 };
@@ -1146,6 +1161,16 @@ int main(int argc, char** argv) {
     app.add_option("--write-export", export_path,
                    "write the catalogue's bib export to PATH (MARCXML if it ends in .xml, "
                    "else MARC21) and exit");
+    std::string analytics_export_path;
+    app.add_option("--write-analytics", analytics_export_path,
+                   "write the Analytics holdings report as its user interface exports it to PATH (CSV, UTF-8, if it "
+                   "ends in .csv, else tab-separated UTF-16) and exit");
+    app.add_option("--analytics-pending", k.analytics.pending,
+                   "Analytics: answers that say 'still computing' before a reading's first rows");
+    app.add_option("--analytics-spurious-empty", k.analytics.spurious_empty,
+                   "Analytics: the first N readings answer finished with no rows");
+    app.add_option("--analytics-lost-pages", k.analytics.lost_pages,
+                   "Analytics: the first N token pages with rows are sent cut in half");
     CLI11_PARSE(app, argc, argv);
     k.connections = *parse_connection_mode(connections);
 
@@ -1154,6 +1179,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (!export_path.empty()) return write_export(k, export_path);
+    if (!analytics_export_path.empty()) {
+        std::ofstream out{analytics_export_path, std::ios::binary};
+        bool const csv = analytics_export_path.size() >= 4 &&
+                         analytics_export_path.compare(analytics_export_path.size() - 4, 4, ".csv") == 0;
+        out << analytics_export(catalogue{k.seed, k.bibs}, csv);
+        return out.close(), out ? 0 : 1;
+    }
 
     // Signals are taken by one thread with sigwait, so block them before any thread starts.
     sigset_t stop_signals;

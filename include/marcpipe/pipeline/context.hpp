@@ -147,6 +147,10 @@ public:
     };
     [[nodiscard]] mark hold_mark(oldest_held f) { return mark{*this, std::move(f)}; }
 
+    // The first N bibs are finished (an owner that resumes a run starts with the earlier run's):
+    // a source stage hands on bibs from here.
+    std::uint64_t bibs_done() const noexcept { return bibs_done_; }
+
     // Called with N whenever the first N bibs are finished (after the owner's own bookkeeping).
     std::function<void(std::uint64_t)> on_bibs_finished;
 

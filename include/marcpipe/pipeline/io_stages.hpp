@@ -41,6 +41,7 @@
 #include "marcpipe/pipeline/context.hpp"
 #include "marcpipe/pipeline/detail/ordered_window.hpp"
 #include "marcpipe/pipeline/items.hpp"
+#include "marcpipe/pipeline/pairs.hpp"
 #include "marcpipe/pipeline/stage.hpp"
 
 namespace marcpipe::pipeline {
@@ -60,6 +61,9 @@ struct holdings_ids_options {
     // Bulk mode: AVA $a of the wanted holdings; other institutions' are ignored. Empty: no AVA
     // naming an institution vouches for a bib (alma::holdings_from_availability).
     std::string institution;
+    // List mode: a bib these (MMS ID, holding ID) pairs name gets its holdings from them, with no
+    // call; a bib they do not name, from its holdings list (pairs.hpp).
+    std::shared_ptr<report_pairs const> pairs;
 };
 
 struct holdings_records_options {
@@ -199,12 +203,18 @@ coro::generator<holding_ref> list_holdings(Range upstream, context& c, holdings_
     ordered_window<list_slot, list_first_bib, list_ready> window{c, opt.window};
     auto it = ranges::begin(upstream);
     auto const end = ranges::end(upstream);
-    auto const ask = [&c](auto& from, auto const&, held_bibs& held) {
+    auto const ask = [&c, pairs = opt.pairs.get()](auto& from, auto const&, held_bibs& held) {
         bib const& b = *from;
         held.last_pulled = b.seq;
         auto slot = std::make_shared<list_slot>(b);
         ++from;
-        c.loop().spawn(ask_list(c, slot));
+        if (auto const* known = pairs ? pairs->holdings_of(slot->b.mms_id) : nullptr) {
+            slot->result = *known;
+            slot->done = true;
+            prefetch_holdings(c, slot->b, slot->result);
+        } else {
+            c.loop().spawn(ask_list(c, slot));
+        }
         return slot;
     };
     while (std::shared_ptr<list_slot> slot = window.next(it, end, ask)) {

@@ -2,8 +2,10 @@
 // cannot go on. One mapping for every program, so that the same trouble ends the same way:
 //
 //   2  the command cannot work as given: a configuration error (no key, an unknown region), a
-//      path refused, a run that cannot start (setup_error), a journal it cannot resume from
-//   set_error's own: 2 when the set is wrong, 3 when Alma could not be asked
+//      path refused, a run that cannot start (setup_error), a pairs file at fault (pairs_error),
+//      a journal it cannot resume from
+//   set_error's and alma::analytics_error's own: 2 when the set or report is wrong, 3 when Alma
+//      could not be asked (or the report could not be read whole)
 //   `otherwise` anything else (the output could not be written, Alma stayed out of reach):
 //      by default 3, stopped early, for a run that saved its state
 //
@@ -17,9 +19,11 @@
 #include <string>
 #include <string_view>
 
+#include "marcpipe/alma/analytics.hpp"
 #include "marcpipe/alma/client.hpp"
 #include "marcpipe/net/printable.hpp"
 #include "marcpipe/net/url.hpp"
+#include "marcpipe/pipeline/pairs.hpp"
 #include "marcpipe/run/output_path.hpp"
 #include "marcpipe/run/run.hpp"
 #include "marcpipe/run/set_input.hpp"
@@ -39,7 +43,13 @@ inline int report_failure(std::string const& program, std::string_view api_key =
     } catch (setup_error const& e) {
         err << net::printable(net::scrub(e.what(), api_key)) << "\n";  // names the program itself
         return run_result::usage;
+    } catch (pairs_error const& e) {
+        err << net::printable(net::scrub(e.what(), api_key)) << "\n";  // names the program itself
+        return run_result::usage;
     } catch (set_error const& e) {
+        say(e.what());
+        return e.exit_code;
+    } catch (alma::analytics_error const& e) {
         say(e.what());
         return e.exit_code;
     } catch (alma::config_error const& e) {

@@ -11,7 +11,7 @@
 //     output keeps no state to resume from;
 //   - a directory, a block device or a socket is refused;
 //   - the input, the output, the report and every file kept beside the output or the report
-//     (FILE.part, .journal, .answers, .lock, .set-members) must be distinct files, compared by
+//     (FILE.part, .journal, .answers, .lock, .set-members, .analytics-pairs) must be distinct files, compared by
 //     identity (device and inode) where they exist: a run would otherwise overwrite, cut or
 //     remove what it reads or what it has just written;
 //   - a symbolic link found at the name of a file kept beside an output is refused: the run
@@ -63,6 +63,7 @@ struct output_target {
     std::string answers_path() const { return file + ".answers"; }
     std::string lock_path() const { return file + ".lock"; }
     std::string members_path() const { return file + ".set-members"; }
+    std::string pairs_path() const { return file + ".analytics-pairs"; }  // an Analytics report's pairs
 };
 
 namespace detail {
@@ -181,6 +182,8 @@ inline std::vector<run_file> run_files(std::string const& input, run_paths const
         files.push_back({t.members_path(), "the saved members of a set" + of, owner, true});
         files.push_back(
             {t.members_path() + ".part", "the saved members of a set" + of, owner, true});
+        files.push_back({t.pairs_path(), "the saved pairs of an Analytics report" + of, owner, true});
+        files.push_back({t.pairs_path() + ".part", "the saved pairs of an Analytics report" + of, owner, true});
     };
     add(r.output, "output", 1);
     if (r.report) add(*r.report, "report", 2);

@@ -155,6 +155,7 @@ public:
         f.report = options_.report;
         f.format = options_.format;
         f.input = input_format_;
+        f.no_input = options_.input.empty();
         f.total_bibs = total_bibs_;
         f.first_bib = first_bib();
         f.bibs_seen = progress().bibs_listed;

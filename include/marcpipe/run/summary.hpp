@@ -21,6 +21,7 @@ struct run_facts {
     std::string program, output, report;
     marc::output_format format = marc::output_format::marc21;
     marc::input_format input = marc::input_format::iso2709;
+    bool no_input = false;  // the bibs came from the pipeline's source stage (a report's pairs, say)
     std::optional<std::uint64_t> total_bibs;  // when the input was counted
     std::uint64_t first_bib = 0;              // bibs an earlier run had finished
     std::uint64_t bibs_seen = 0;              // bibs met by this run, when not counted before
@@ -59,7 +60,8 @@ inline std::string summary(run_result const& r, run_facts const& f) {
               << ", so this run cannot be resumed; fix the cause and run it again";
         return o.str();
     }
-    std::string const source = f.input == marc::input_format::mms_id_list
+    std::string const source = f.no_input ? std::string{"the pipeline's source"}
+                               : f.input == marc::input_format::mms_id_list
                                    ? std::string{"a list of MMS IDs"}
                                    : "a " + std::string{to_string(f.input)} + " export";
     o << p << ": " << (f.total_bibs ? *f.total_bibs : f.first_bib + f.bibs_seen) << " bibs from "
