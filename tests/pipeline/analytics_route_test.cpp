@@ -20,8 +20,9 @@
 #include <marcpipe/alma/analytics.hpp>
 
 #include "catch.hpp"
-#include "program.hpp"
-#include "west_setting.hpp"
+#include "support/child.hpp"
+#include "support/files.hpp"
+#include "support/emulator.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the other program tests.
 namespace analytics_route {
