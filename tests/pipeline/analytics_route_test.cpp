@@ -370,6 +370,37 @@ TEST_CASE("--dry-run reads the report and prints the calls the run needs", "[ana
     CHECK(seen.get("endpoint_holdings_list") == 0);
 }
 
+TEST_CASE("the report's calls count against the day: --keep-calls stops while it is read, --resume finishes",
+          "[analytics][programs][quota][resume]") {
+    // 600 bibs: the report is two pages. A day of 20 calls with 19 to keep leaves room for the
+    // report's first call only, so the run stops before its second page and before any holding.
+    setting s{"analytics-keep-calls", 600};
+    auto const reference = list_mode_output(s);
+    s.server.configure({{"daily", "20"}});
+    s.server.reset();
+    auto first = run(west, s.args({"--no-progress", "--keep-calls", "19", "--analytics", report, "-o", "out.mrc",
+                                   "export.mrc"}),
+                     with_key, s.dir, "first");
+    INFO(first.err);
+    CHECK(first.status == 3);
+    CHECK(analytics_calls(s.server) >= 1);
+    CHECK(s.server.counters().get("daily_used") <= 1);
+    CHECK(s.server.counters().get("daily_threshold") == 0);
+    CHECK(s.server.counters().get("endpoint_holding") == 0);
+    CHECK_FALSE(fs::exists(s.dir / "out.mrc"));
+    CHECK_FALSE(fs::exists(s.dir / "out.mrc.analytics-pairs"));  // a report half read is not kept
+
+    // Alma's day rolls over: the resumed run reads the report whole and finishes the job.
+    s.server.configure({{"daily", "0"}});
+    s.server.reset();
+    auto last = run(west, s.args({"--no-progress", "--resume", "--analytics", report, "-o", "out.mrc", "export.mrc"}),
+                    with_key, s.dir, "second");
+    INFO(last.err);
+    CHECK(last.status == s.clean_status());
+    CHECK(slurp(s.dir / "out.mrc") == reference);
+    CHECK(report_readings(s.server) == 1);
+}
+
 TEST_CASE("kill -9 while the report is read, then --resume: read again, the same output", "[analytics][programs][resume]") {
     setting s{"analytics-kill-reading", 200, {"--analytics-pending", "3"}};
     auto const reference = list_mode_output(s);
