@@ -1,5 +1,5 @@
 // west-check: does a file of holdings records meet WEST's rules? The checks west-holdings --west
-// runs (pipeline/west_checks.hpp), on any MARC21 or MARCXML file, whatever tool made it.
+// runs (west/west_checks.hpp), on any MARC21 or MARCXML file, whatever tool made it.
 //
 //   west-check UCB.alma.archived.20260101.mrc > failures.csv
 //

@@ -315,7 +315,7 @@ public:
     bool has_583(std::size_t bib, std::size_t holding) const {
         return holding_draw(bib, holding, 2).percent(40);
     }
-    // What a few holdings get wrong for WEST (pipeline/west_checks.hpp): one flaw in about one
+    // What a few holdings get wrong for WEST (west/west_checks.hpp): one flaw in about one
     // holding in twenty-five, in the 583 commitment (for holdings that have one) or the 852.
     enum class west_flaw { none, no_583f, bad_583c, d_before_c, no_852b };
     west_flaw flaw(std::size_t bib, std::size_t holding) const {

@@ -1,4 +1,4 @@
-// WEST's rules on single records (pipeline/west_checks.hpp), and what a report row shows of a
+// WEST's rules on single records (west/west_checks.hpp), and what a report row shows of a
 // value found. Expected values are written out by hand.
 #include <marcpipe/west/west_checks.hpp>
 
