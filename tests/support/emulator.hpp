@@ -1,5 +1,5 @@
 // emulator: the one way a test starts the loopback emulator — the tests' catalogue, seed and key
-// (emulator_flags) — and west_setting, what the program tests start from: a catalogue, the
+// (emulator_flags, alma_setting) — and west_setting, what the program tests start from: a catalogue, the
 // emulator serving it to the tests' key, and a fresh directory holding its export, all gone when
 // the test ends, passed or failed.
 //
@@ -27,9 +27,11 @@ namespace marcpipe::testing {
 inline constexpr char const* test_api_key = "l8xx-test-key-0123456789abcdef";
 inline constexpr std::uint64_t test_seed = 11;
 
-// The emulator's command line for `bibs` bibs of the tests' catalogue, and `more`.
-inline std::vector<std::string> emulator_flags(std::size_t bibs, std::vector<std::string> more = {}) {
-    std::vector<std::string> f{"--seed", std::to_string(test_seed), "--bibs", std::to_string(bibs), "--api-key",
+// The emulator's command line for `bibs` bibs of the tests' catalogue (another catalogue: `seed`),
+// and `more`.
+inline std::vector<std::string> emulator_flags(std::size_t bibs, std::vector<std::string> more = {},
+                                               std::uint64_t seed = test_seed) {
+    std::vector<std::string> f{"--seed", std::to_string(seed), "--bibs", std::to_string(bibs), "--api-key",
                                test_api_key};
     f.insert(f.end(), more.begin(), more.end());
     return f;
@@ -46,17 +48,27 @@ inline void write_export(emulator::catalogue const& cat, std::filesystem::path c
         emulator::write_iso2709_export(cat, out);
 }
 
-struct west_setting {
+// The emulator alone, serving `bibs` bibs of a catalogue to the tests' key, and that catalogue
+// (what the test expects comes from it, not from the emulator's answers).
+struct alma_setting {
+    explicit alma_setting(std::size_t bibs, std::vector<std::string> more = {}, std::uint64_t seed = test_seed)
+        : cat{seed, bibs}, server{emulator_flags(bibs, std::move(more), seed)} {}
+    alma_setting(alma_setting const&) = delete;
+    alma_setting& operator=(alma_setting const&) = delete;
+
+    emulator::catalogue cat;
+    emulator::emulator_process server;
+};
+
+struct west_setting : alma_setting {
     // `more`: further emulator flags. The export is s.dir / "export.mrc" (or "export.xml").
     west_setting(std::string const& name, std::size_t bibs, std::vector<std::string> more = {},
                  export_as form = export_as::marc21)
-        : cat{test_seed, bibs}, server{emulator_flags(bibs, std::move(more))}, dir{scratch_dir(name)} {
+        : alma_setting{bibs, std::move(more)}, dir{scratch_dir(name)} {
         if (form != export_as::none)
             write_export(cat, dir / (form == export_as::marcxml ? "export.xml" : "export.mrc"),
                          form == export_as::marcxml);
     }
-    west_setting(west_setting const&) = delete;
-    west_setting& operator=(west_setting const&) = delete;
     // west-holdings against this emulator, with `more` after the URL and rate.
     std::vector<std::string> args(std::vector<std::string> more) const {
         std::vector<std::string> a{"--base-url", server.base_url(), "--rate", "1000"};
@@ -70,8 +82,6 @@ struct west_setting {
         return 0;
     }
 
-    emulator::catalogue cat;
-    emulator::emulator_process server;
     scratch_dir dir;
 };
 
