@@ -40,6 +40,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -50,6 +51,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 namespace {
@@ -203,18 +205,19 @@ constexpr std::array<std::string_view, 9> event_names{
 // What the server saw; read by tests through /_emulator/counters.
 class counters {
 public:
-    // Records an arrival and returns how many arrivals the last rolling second holds, this one
-    // included. The window is the same one Alma's threshold uses, so a client that keeps under
-    // N here keeps under N there.
-    std::size_t arrive(clock_type::time_point now, int remote_port) {
+    // Records an arrival and returns how many arrivals the rolling second that ends with it
+    // holds, this one included. The window is the same one Alma's threshold uses, so a client
+    // that keeps under N here keeps under N there. Arrivals may be recorded a little out of their
+    // order (threads take requests late on a busy machine), so they are kept sorted, and the
+    // busiest second is counted once no late arrival can fall in it any more.
+    std::size_t arrive(clock_type::time_point at, int remote_port) {
         std::lock_guard lock{mutex_};
         ++requests_;
-        window_.push_back(now);
-        while (!window_.empty() && now - window_.front() >= std::chrono::seconds{1})
-            window_.pop_front();
-        max_per_second_ = std::max(max_per_second_, window_.size());
         client_ports_.insert(remote_port);
-        return window_.size();
+        window_.insert(std::upper_bound(window_.begin(), window_.end(), at), at);
+        if (window_.back() - window_.front() > 3 * second) settle(window_.back() - 2 * second);
+        auto const from = std::upper_bound(window_.begin(), window_.end(), at - second);
+        return static_cast<std::size_t>(std::upper_bound(from, window_.end(), at) - from);
     }
     void enter() {
         std::lock_guard lock{mutex_};
@@ -283,7 +286,7 @@ public:
         out << "requests " << requests_ << '\n'
             << "in_flight " << in_flight_ << '\n'
             << "max_in_flight " << max_in_flight_ << '\n'
-            << "max_per_rolling_second " << max_per_second_ << '\n'
+            << "max_per_rolling_second " << busiest_second() << '\n'
             << "sent_429 " << sent_429 << '\n'
             << "daily_used " << daily_used_ << '\n'
             << "client_ports " << client_ports_.size() << '\n'
@@ -329,7 +332,31 @@ private:
                 daily_used_ = 0, latency_min_ms_ = 0, latency_max_ms_ = 0, latencies_ = 0;
     std::array<std::size_t, event_names.size()> events_{};
     std::uint64_t tracking_ = 0;
-    std::deque<clock_type::time_point> window_;
+    static constexpr auto second = std::chrono::seconds{1};
+
+    // The most arrivals in a window [s, s + 1 s) starting at an arrival s before `upto`, and
+    // those arrivals forgotten: a window that ended over a second before the newest arrival
+    // is complete (no request waits a second for a thread).
+    void settle(clock_type::time_point upto) {
+        auto const end = std::lower_bound(window_.begin(), window_.end(), upto);
+        max_per_second_ = std::max(max_per_second_, busiest_from(window_.begin(), end));
+        window_.erase(window_.begin(), end);
+    }
+    std::size_t busiest_from(std::deque<clock_type::time_point>::const_iterator first,
+                             std::deque<clock_type::time_point>::const_iterator last) const {
+        std::size_t most = 0;
+        auto hi = first;
+        for (auto s = first; s != last; ++s) {
+            while (hi != window_.end() && *hi < *s + second) ++hi;
+            most = std::max(most, static_cast<std::size_t>(hi - s));
+        }
+        return most;
+    }
+    std::size_t busiest_second() const {
+        return std::max(max_per_second_, busiest_from(window_.begin(), window_.end()));
+    }
+
+    std::deque<clock_type::time_point> window_;  // arrivals not yet settled, in time order
     std::map<int, std::size_t> per_status_;
     std::map<std::string, std::size_t> per_endpoint_;
     std::map<std::string, std::size_t> per_resource_;
@@ -356,22 +383,46 @@ private:
     std::mt19937_64 rng_;
 };
 
-// cpp-httplib does not hand the connection's socket to handlers; the reset and stall faults
-// need it, so find it by the (local port, peer port) pair the request carries. Faults are rare,
-// so a scan of the open descriptors is cheap enough.
+// cpp-httplib does not hand the connection's socket to handlers; the reset and stall faults and
+// the arrival time need it, so find it by the (local port, peer port) pair the request carries.
+bool same_connection(int fd, int local_port, int remote_port) {
+    sockaddr_in local{}, peer{};
+    socklen_t ll = sizeof local, pl = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0 || local.sin_family != AF_INET) return false;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) return false;
+    return ntohs(local.sin_port) == local_port && ntohs(peer.sin_port) == remote_port;
+}
+
 int connection_socket(int local_port, int remote_port) {
     std::error_code ec;
     for (auto const& entry : std::filesystem::directory_iterator{"/proc/self/fd", ec}) {
         int fd = std::atoi(entry.path().filename().c_str());
-        sockaddr_in local{}, peer{};
-        socklen_t ll = sizeof local, pl = sizeof peer;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0 ||
-            local.sin_family != AF_INET)
-            continue;
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
-        if (ntohs(local.sin_port) == local_port && ntohs(peer.sin_port) == remote_port) return fd;
+        if (same_connection(fd, local_port, remote_port)) return fd;
     }
     return -1;
+}
+
+// When the request reached this host. Alma's gateway counts a call when it arrives; a thread of
+// this server may get to it tens of milliseconds later on a busy machine, and the arrivals it
+// then records bunch together into seconds that never held them. The kernel notes when a
+// connection last received data (TCP_INFO, in ticks of a few milliseconds): that is the time.
+clock_type::time_point arrival_time(httplib::Request const& req) {
+    auto const now = clock_type::now();
+    static std::mutex mutex;
+    static std::unordered_map<int, int> socket_of_peer;  // remote port -> descriptor
+    int fd = -1;
+    {
+        std::lock_guard lock{mutex};
+        auto it = socket_of_peer.find(req.remote_port);
+        if (it != socket_of_peer.end() && same_connection(it->second, req.local_port, req.remote_port))
+            fd = it->second;
+        else if ((fd = connection_socket(req.local_port, req.remote_port)) >= 0)
+            socket_of_peer[req.remote_port] = fd;
+    }
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return now;
+    return now - std::chrono::milliseconds{info.tcpi_last_data_recv};
 }
 
 // True when the client has closed its end (it gave up waiting).
@@ -504,8 +555,7 @@ private:
 
     void api(httplib::Request const& req, httplib::Response& res) {
         auto const k = current();
-        auto arrival = clock_type::now();
-        auto in_window = counters_.arrive(arrival, req.remote_port);
+        auto in_window = counters_.arrive(arrival_time(req), req.remote_port);
         in_flight_guard guard{counters_};
         set_remaining(res, counters_.daily_used(), k);
 
