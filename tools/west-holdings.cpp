@@ -162,9 +162,10 @@ int main(int argc, char** argv) {
         // name the bibs.
         std::optional<pipeline::chosen_input> chosen;
         if (!from_pairs || !input.empty() || !set_id.empty()) chosen.emplace(input, set_id, "west-holdings", dry_run ? "" : output);
-        // The report's pairs are saved beside an output that can be resumed.
+        // The pairs are saved beside an output that can be resumed: a resume neither reads the
+        // report again nor trusts a pairs file that may have changed since.
         std::string saved_pairs;
-        if (!analytics.empty() && !dry_run && output != "-") try {
+        if (from_pairs && !dry_run && output != "-") try {
                 if (auto t = pipeline::resolve_output(output); t.is_file()) saved_pairs = t.pairs_path();
             } catch (pipeline::path_refused const&) {
             }
@@ -179,27 +180,31 @@ int main(int argc, char** argv) {
         auto input_path = [&] { return chosen ? chosen->path(client, resume, std::cerr, preset.has_value()) : std::string{}; };
         alma::analytics_reading reading;
         bool pairs_recalled = false;
-        // The report is read once the locks are held (or for a dry run, now); --resume takes the
-        // pairs saved when an earlier run had read it.
-        auto read_report = [&] {
-            if (analytics.empty()) return;
-            if (resume && !saved_pairs.empty() && std::filesystem::exists(saved_pairs)) {
-                pairs = std::make_shared<pipeline::report_pairs const>(pipeline::load_saved_pairs(saved_pairs, "west-holdings"));
-                pairs_recalled = true;
-                return;
-            }
-            auto read = pipeline::read_report_pairs(client, analytics, columns, reading);
-            if (!saved_pairs.empty()) pipeline::save_pairs(saved_pairs, read);
-            pairs = std::make_shared<pipeline::report_pairs const>(std::move(read));
-        };
         auto input_bibs = [&](std::string const& path) {
             std::vector<std::string> ids;
             if (path.empty()) return ids;
             for (auto const& b : pipeline::bibs(path)) ids.push_back(b.mms_id);
             return ids;
         };
+        // The report is read once the locks are held (or for a dry run, now); --resume takes the
+        // pairs saved when an earlier run had read them (the report, or the pairs file). Within
+        // a run (`run`), the records of the pairs already read are asked for while later pages
+        // come.
+        auto take_pairs = [&](std::string const& in, pipeline::context* run) {
+            if (!from_pairs) return;
+            if (resume && !saved_pairs.empty() && std::filesystem::exists(saved_pairs)) {
+                pairs = std::make_shared<pipeline::report_pairs const>(pipeline::load_saved_pairs(saved_pairs, "west-holdings"));
+                pairs_recalled = true;
+                return;
+            }
+            if (!analytics.empty())
+                pairs = std::make_shared<pipeline::report_pairs const>(
+                    run && !resume ? pipeline::read_report_ahead(*run, analytics, columns, reading, input_bibs(in))
+                                   : pipeline::read_report_pairs(client, analytics, columns, reading));
+            if (!saved_pairs.empty()) pipeline::save_pairs(saved_pairs, *pairs);
+        };
         auto pairs_line = [&](std::string const& path) {
-            std::string const from = !pairs_file.empty() ? "pairs file " + pairs_file
+            std::string const from = !pairs_file.empty() ? "pairs file " + pairs_file + (pairs_recalled ? " (saved pairs)" : "")
                                      : pairs_recalled    ? "report " + analytics + " (saved pairs)"
                                                          : "report " + analytics + " (" + std::to_string(reading.calls) +
                                                                " calls, " + std::to_string(reading.polls) + " while it was computed, " +
@@ -212,7 +217,7 @@ int main(int argc, char** argv) {
         auto const holdings_from = source == "bibs" ? pipeline::holdings_source::bibs : pipeline::holdings_source::list;
         if (dry_run && from_pairs) {
             std::string const in = input_path();
-            read_report();
+            take_pairs(in, nullptr);
             std::cout << pairs_line(in) << "\n";
             return pipeline::dry_run_pairs(client, *pairs, input_bibs(in), reading, keep_calls, std::cout);
         }
@@ -226,11 +231,12 @@ int main(int argc, char** argv) {
             d.bib_records = preset.has_value();
             return pipeline::dry_run(client, d);
         }
-        // A set and a report are read once the run holds its locks and has checked every path.
-        if ((chosen && chosen->from_set()) || !analytics.empty())
-            o.input_source = [&] {
+        // A set and a report are read, and pairs saved, once the run holds its locks and has
+        // checked every path.
+        if ((chosen && chosen->from_set()) || from_pairs)
+            o.input_source = [&](pipeline::context& run) {
                 std::string in = input_path();
-                read_report();
+                take_pairs(in, &run);
                 return in;
             };
         else

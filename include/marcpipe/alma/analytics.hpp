@@ -249,7 +249,9 @@ inline coro::task<answer> ask(client& c, std::string url, bool token_call) {
         }
         return v;
     };
-    net::result r = co_await c.http().get(url, std::move(judge));
+    // First among the waiting calls: holdings records asked for while the report is read
+    // (pipeline::read_report_ahead) must not hold back the page that brings the next ones.
+    net::result r = co_await c.http().get(url, std::move(judge), net::priority_key{0});
     if (page && *page) {
         out.page = std::move(**page);
         co_return out;

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -45,29 +46,44 @@ public:
 // The pairs of a report: bibs in first-seen order, each bib's holding IDs ascending, each once.
 class report_pairs {
 public:
-    void add(std::string const& mms_id, std::string const& holding_id) {
+    // Whether the pair is new (a row repeating one gives nothing new).
+    bool add(std::string const& mms_id, std::string const& holding_id) {
         ++rows_;
         auto [it, fresh] = holdings_.try_emplace(mms_id);
-        if (fresh) bibs_.push_back(mms_id);
-        auto& ids = it->second;
+        if (fresh) {
+            it->second.position = bibs_.size();
+            bibs_.push_back(mms_id);
+        }
+        auto& ids = it->second.ids;
         auto at = std::lower_bound(ids.begin(), ids.end(), holding_id,
                                    [](std::string const& a, std::string const& b) { return alma::holding_id_before(a, b); });
-        if (at != ids.end() && *at == holding_id) return;
+        if (at != ids.end() && *at == holding_id) return false;
         ids.insert(at, holding_id);
         ++pairs_;
+        return true;
     }
     std::vector<std::string> const& bibs() const noexcept { return bibs_; }
     // The bib's holding IDs, ascending; null when no pair names the bib.
     std::vector<std::string> const* holdings_of(std::string const& mms_id) const {
         auto it = holdings_.find(mms_id);
-        return it == holdings_.end() ? nullptr : &it->second;
+        return it == holdings_.end() ? nullptr : &it->second.ids;
+    }
+    // Where the bib stands in bibs(); nothing when no pair names it.
+    std::optional<std::uint64_t> position(std::string const& mms_id) const {
+        auto it = holdings_.find(mms_id);
+        if (it == holdings_.end()) return std::nullopt;
+        return it->second.position;
     }
     std::uint64_t pairs() const noexcept { return pairs_; }  // distinct
     std::uint64_t rows() const noexcept { return rows_; }    // as read, duplicates included
 
 private:
+    struct bib_pairs {
+        std::uint64_t position = 0;
+        std::vector<std::string> ids;
+    };
     std::vector<std::string> bibs_;
-    std::unordered_map<std::string, std::vector<std::string>> holdings_;
+    std::unordered_map<std::string, bib_pairs> holdings_;
     std::uint64_t pairs_ = 0, rows_ = 0;
 };
 
@@ -296,12 +312,17 @@ inline bool looks_like_pairs_export(std::string_view start, pair_columns const& 
     return false;
 }
 
+// Told of each new pair as a reading of the report finds it, with the pairs that reading has
+// found so far (a reading started again after a lost page starts them afresh).
+using on_new_pair = std::function<void(report_pairs const& so_far, std::string const& mms_id, std::string const& holding_id)>;
+
 // The pairs of an Analytics report, read through the API. A reading that loses a page is
 // started again from the start, at most three times (each reading's rows forgotten), and then
 // the report cannot be read now (alma::analytics_error, exit 3). A report without both columns is
 // an analytics_error with exit 2 listing its headings.
 inline report_pairs read_report_pairs(alma::client& client, std::string const& path, pair_columns const& cols,
-                                      alma::analytics_reading& seen, alma::analytics_options opt = {}) {
+                                      alma::analytics_reading& seen, alma::analytics_options opt = {},
+                                      on_new_pair const& found = {}) {
     constexpr int readings = 4;  // the first and three more
     for (int attempt = 1;; ++attempt) {
         report_pairs out;
@@ -320,7 +341,7 @@ inline report_pairs read_report_pairs(alma::client& client, std::string const& p
                                                     alma::invalid_id_message(alma::is_valid_id(*mms) ? "holding ID" : "MMS ID",
                                                                              alma::is_valid_id(*mms) ? *holding : *mms),
                                                 2);
-                out.add(*mms, *holding);
+                if (out.add(*mms, *holding) && found) found(out, *mms, *holding);
             }
         } catch (alma::analytics_lost const& e) {
             if (attempt == readings)

@@ -9,10 +9,14 @@
 // pairs do not name gets its holdings list.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "marcpipe/coro/generator.hpp"
 #include "marcpipe/pipeline/context.hpp"
@@ -45,6 +49,31 @@ inline coro::generator<holding_ref> pairs(context& c, std::shared_ptr<report_pai
     opt.source = holdings_source::list;
     opt.pairs = p;
     return pair_bibs(c, std::move(p)) | holdings_ids(c, std::move(opt));
+}
+
+// Reads the report's pairs (read_report_pairs) while the holdings records they name are already
+// asked for: the report's pages come one after another (each answer carries the token for the
+// next), and without this the rate would stand idle until the last one. The pages go first (the
+// analytics calls' priority); a record asked for now waits in the context (prefetch_holding) for
+// the holdings_records stage that takes it, so this is for a pipeline that has one. `given`: the
+// bibs of the export or set in their order (a pair of another bib is not asked for); empty, the
+// pairs name the bibs. At most `held` records wait this way.
+inline report_pairs read_report_ahead(context& c, std::string const& path, pair_columns const& cols,
+                                      alma::analytics_reading& seen, std::vector<std::string> const& given,
+                                      std::size_t held = 4096) {
+    std::unordered_map<std::string, std::uint64_t> position;
+    for (std::uint64_t seq = 0; seq < given.size(); ++seq) position.try_emplace(given[seq], seq);
+    c.enable_prefetch(held);
+    auto ask_early = [&](report_pairs const& so_far, std::string const& mms, std::string const& holding) {
+        std::optional<std::uint64_t> seq;
+        if (given.empty()) {
+            seq = so_far.position(mms);
+        } else if (auto it = position.find(mms); it != position.end()) {
+            seq = it->second;
+        }
+        if (seq && *seq >= c.bibs_done()) c.prefetch_holding(*seq, mms, holding);
+    };
+    return read_report_pairs(c.client(), path, cols, seen, {}, ask_early);
 }
 
 }  // namespace marcpipe::pipeline

@@ -51,7 +51,7 @@ public:
     explicit run(alma::client& client, run_options options = {})
         : context{client},
           options_{std::move(options)},
-          files_{options_, client.urls().api_root()} {
+          files_{options_, client.urls().api_root(), *this} {
         bibs_done_ = first_bib();
         problems_reported_ = files_.start().problems;
         if (files_.already_finished()) return;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "marcpipe/alma/report.hpp"
+#include "marcpipe/pipeline/context.hpp"
 #include "marcpipe/run/answer_log.hpp"
 #include "marcpipe/run/job_identity.hpp"
 #include "marcpipe/run/journal.hpp"
@@ -41,9 +42,10 @@ namespace marcpipe::pipeline {
 class run_files {
 public:
     // The files of a run of `options` against Alma at `api_root` (part of the job's identity).
-    // Reads `options.input_source`, when set, once the paths are checked and the locks held.
-    run_files(run_options& options, std::string api_root)
-        : options_{&options}, api_root_{std::move(api_root)} {
+    // Reads `options.input_source`, when set, once the paths are checked and the locks held,
+    // giving it the run's `owner`.
+    run_files(run_options& options, std::string api_root, context& owner)
+        : options_{&options}, api_root_{std::move(api_root)}, owner_{&owner} {
         before_any_call([this] { open(); });
     }
     run_files(run_files const&) = delete;
@@ -173,7 +175,7 @@ private:
 
         // An Alma set's members are read only now, with the locks held and every path checked.
         if (o.input_source) {
-            o.input = o.input_source();
+            o.input = o.input_source(*owner_);
             check_paths(o.input, o.output, o.report);
         }
         std::string const job = resumable() ? job_identity() : std::string{};
@@ -317,6 +319,7 @@ private:
 
     run_options* options_;
     std::string api_root_;
+    context* owner_;
     checkpoint start_;
     std::string job_;
     bool fresh_ = true;

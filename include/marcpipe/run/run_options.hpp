@@ -11,6 +11,8 @@
 
 namespace marcpipe::pipeline {
 
+class context;
+
 struct run_options {
     run_options() {}
     std::string program = "marcpipe";  // names the run in its messages
@@ -24,8 +26,9 @@ struct run_options {
     bool restart = false;  // discard what an earlier, unfinished run left at the output
                            // and start over (without it, such a run is refused)
     // When set, gives the input once the paths are checked and the locks held, before anything
-    // of an earlier run is trusted (an Alma set's members, read then); `input` is ignored.
-    std::function<std::string()> input_source;
+    // of an earlier run is trusted (an Alma set's members, read then); `input` is ignored. It is
+    // given the run's context, whose calls it may start early (see pipeline::read_report_ahead).
+    std::function<std::string(context&)> input_source;
     bool stop_on_signals = true;        // SIGINT, SIGTERM and SIGHUP stop the run, state saved
     std::optional<bool> show_progress;  // a progress line on stderr; default: when it is a terminal
     std::size_t problems_shown = 20;    // without a report, how many problems stderr shows
