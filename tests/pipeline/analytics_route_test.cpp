@@ -450,3 +450,43 @@ TEST_CASE("kill -9 after the report was read, then --resume: the saved pairs, th
 }
 
 }  // namespace analytics_route
+
+namespace analytics_route {
+
+TEST_CASE("kill -9 in a --pairs run, the file then changed: --resume takes the pairs saved, not the file",
+          "[analytics][programs][resume]") {
+    setting s{"pairs-kill-changed", 200};
+    auto const reference = list_mode_output(s);
+    write_file(s.dir / "pairs.csv", emu::analytics_export(s.cat, true));
+    s.server.configure({{"latency-ms", "40"}});
+    {
+        marcpipe::testing::child c{
+            west, s.args({"--no-progress", "--concurrency", "2", "--pairs", "pairs.csv", "-o", "out.mrc", "export.mrc"}),
+            with_key, s.dir, "first"};
+        REQUIRE(c.wait_until([&] { return s.server.counters().get("endpoint_holding") >= 40; }));
+        c.kill(SIGKILL);
+        c.wait();
+    }
+    REQUIRE(fs::exists(s.dir / "out.mrc.analytics-pairs"));
+    // The file now lacks one holding of the last bib that has two pairs: read again, it would
+    // leave that holding out (its bib has a pair, so no holdings list is asked for).
+    auto const pairs = emu::analytics_pairs(s.cat);
+    std::size_t dropped = pairs.size();
+    for (std::size_t i = pairs.size() - 1; i > 0 && dropped == pairs.size(); --i)
+        if (pairs[i].first == pairs[i - 1].first) dropped = i;
+    REQUIRE(dropped < pairs.size());
+    std::string changed = "MMS Id,Holding Id\n";
+    for (std::size_t i = 0; i < pairs.size(); ++i)
+        if (i != dropped) changed += pairs[i].first + "," + pairs[i].second + "\n";
+    write_file(s.dir / "pairs.csv", changed);
+    s.server.configure({{"latency-ms", "0"}});
+    auto r = run(west, s.args({"--no-progress", "--resume", "--pairs", "pairs.csv", "-o", "out.mrc", "export.mrc"}),
+                 with_key, s.dir, "second");
+    INFO(r.err);
+    CHECK(r.status == s.clean_status());
+    CHECK(slurp(s.dir / "out.mrc") == reference);
+    CHECK(has(r.err, "pairs file pairs.csv (saved pairs)"));
+    CHECK_FALSE(fs::exists(s.dir / "out.mrc.analytics-pairs"));
+}
+
+}  // namespace analytics_route
