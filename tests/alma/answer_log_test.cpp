@@ -14,10 +14,7 @@
 
 namespace fs = std::filesystem;
 using marcpipe::pipeline::answer_log;
-using marcpipe::alma::holding;
-using marcpipe::alma::outcome;
-using marcpipe::alma::problem;
-using marcpipe::alma::stage;
+namespace alma = marcpipe::alma;
 namespace marc = marcpipe::marc;
 
 namespace {
@@ -41,15 +38,21 @@ marc::record awkward_record() {
 TEST_CASE("answers come back from the log exactly as they were kept", "[alma][answers]") {
     auto dir = marcpipe::testing::scratch_dir("answers-roundtrip");
     auto path = (dir / "out.mrc.answers").string();
-    problem const deleted{stage::holdings_list, "991234", "", 400, "402203",
-                          "Input parameters mmsId 991234 is not valid.", "E01-0101010101-ABC"};
-    problem const lost{stage::holding_record, "9912 34", "22 5", 0, "", "timed out, after 10 tries", ""};
+    alma::problem const deleted{alma::stage::holdings_list,
+                                "991234",
+                                "",
+                                400,
+                                "402203",
+                                "Input parameters mmsId 991234 is not valid.",
+                                "E01-0101010101-ABC"};
+    alma::problem const lost{alma::stage::holding_record, "9912 34", "22 5", 0, "",
+                             "timed out, after 10 tries", ""};
     {
         answer_log log{path, true};
         log.remember_list(7, "991234", tl::unexpected(deleted));
         log.remember_list(8, "995678", std::vector<std::string>{"221", "222"});
         log.remember_list(9, "990000", std::vector<std::string>{});
-        log.remember_record(8, "995678", "221", holding{"221", awkward_record()});
+        log.remember_record(8, "995678", "221", alma::holding{"221", awkward_record()});
         log.remember_record(8, "9912 34", "22 5", tl::unexpected(lost));
         CHECK(log.written() == 5);
     }
@@ -100,7 +103,7 @@ TEST_CASE("a line torn by kill -9, or garbled, is skipped and the log goes on af
     {
         answer_log log{path, true};
         log.remember_list(0, "990", std::vector<std::string>{"220"});
-        log.remember_record(0, "990", "220", holding{"220", awkward_record()});
+        log.remember_record(0, "990", "220", alma::holding{"220", awkward_record()});
     }
     {
         std::ofstream out{path, std::ios::binary | std::ios::app};
@@ -144,9 +147,10 @@ TEST_CASE("the answer log stays bounded: the older generation goes once its bibs
 }
 
 TEST_CASE("only answers that settle their question are worth keeping", "[alma][answers]") {
-    using list = outcome<std::vector<std::string>>;
+    using list = alma::outcome<std::vector<std::string>>;
     auto failed = [](long status, std::string code = "") {
-        return list{tl::unexpected(problem{stage::holdings_list, "991", "", status, std::move(code), "x", ""})};
+        return list{tl::unexpected(alma::problem{alma::stage::holdings_list, "991", "", status,
+                                                 std::move(code), "x", ""})};
     };
     CHECK(marcpipe::alma::settled(list{std::vector<std::string>{}}));
     CHECK(marcpipe::alma::settled(failed(400, "402203")));  // a deleted bib stays deleted

@@ -14,19 +14,19 @@
 
 #include "catalogue.hpp"
 #include "catch.hpp"
-#include "launcher.hpp"
+#include "support/emulator.hpp"
+#include "support/serving.hpp"
 
 namespace alma = marcpipe::alma;
 namespace net = marcpipe::net;
-using marcpipe::emulator::emulator_process;
+using marcpipe::testing::alma_setting;
+using marcpipe::testing::test_api_key;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string const key = "l8xx-alma-client-test";
-
 net::client_options quick(int max_attempts) {
-    net::client_options o = alma::http_options(key);
+    net::client_options o = alma::http_options(test_api_key);
     o.rate = 0;
     o.retry.max_attempts = max_attempts;
     o.retry.base_delay = 2ms;
@@ -36,8 +36,7 @@ net::client_options quick(int max_attempts) {
 }
 
 // MMS IDs of bibs the emulator has (not deleted since the export).
-std::vector<std::string> live_bibs(std::size_t count) {
-    marcpipe::emulator::catalogue cat(1, 200);
+std::vector<std::string> live_bibs(marcpipe::emulator::catalogue const& cat, std::size_t count) {
     std::vector<std::string> ids;
     for (std::size_t i = 0; ids.size() < count; ++i)
         if (!cat.deleted(i)) ids.push_back(cat.mms_id(i));
@@ -54,11 +53,10 @@ T wait(net::http_client& http, marcpipe::coro::task<T> call) {
 TEST_CASE("an answer that can never be read is asked for max_attempts times, then is a problem",
           "[alma][emulator]") {
     int const attempts = GENERATE(1, 3);
-    emulator_process server(
-        {"--seed", "1", "--bibs", "200", "--api-key", key, "--fault-rate-malformed", "1"});
+    alma_setting s{200, {"--fault-rate-malformed", "1"}, 1};
     net::http_client http(quick(attempts));
-    alma::client client(http, server.base_url());
-    std::vector<std::string> ids = live_bibs(2);
+    alma::client client(http, s.server.base_url());
+    std::vector<std::string> ids = live_bibs(s.cat, 2);
     for (std::string const& id : ids) {
         alma::outcome<std::vector<std::string>> listed = wait(http, client.holdings_list(id));
         REQUIRE_FALSE(listed);
@@ -67,7 +65,7 @@ TEST_CASE("an answer that can never be read is asked for max_attempts times, the
         CHECK(listed.error().alma_code.empty());
         CHECK(listed.error().message.rfind("the answer could not be read: ", 0) == 0);
     }
-    auto seen = server.counters();
+    auto seen = s.server.counters();
     CHECK(seen.fault("malformed") == static_cast<long>(ids.size()) * attempts);
     CHECK(seen.requests == static_cast<long>(ids.size()) * attempts);
     CHECK(http.stats().requests == ids.size() * attempts);
@@ -77,12 +75,11 @@ TEST_CASE("an answer that can never be read is asked for max_attempts times, the
 
 TEST_CASE("answers cut off or garbled now and then are asked for again and read",
           "[alma][emulator]") {
-    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key,
-                             "--fault-rate-malformed", "0.3", "--fault-seed", "9"});
+    alma_setting s{200, {"--fault-rate-malformed", "0.3", "--fault-seed", "9"}, 1};
     net::http_client http(quick(12));
-    alma::client client(http, server.base_url());
+    alma::client client(http, s.server.base_url());
     std::uint64_t calls = 0;
-    for (std::string const& id : live_bibs(40)) {
+    for (std::string const& id : live_bibs(s.cat, 40)) {
         ++calls;
         alma::outcome<std::vector<std::string>> listed = wait(http, client.holdings_list(id));
         REQUIRE(listed);
@@ -92,7 +89,7 @@ TEST_CASE("answers cut off or garbled now and then are asked for again and read"
             wait(http, client.holding_record(id, listed->front()));
         REQUIRE(record);
     }
-    auto seen = server.counters();
+    auto seen = s.server.counters();
     long const faults = seen.fault("malformed");
     CHECK(faults > 0);
     // Each unreadable answer cost one more request and nothing else was asked again. (A garbled
@@ -106,9 +103,9 @@ TEST_CASE("answers cut off or garbled now and then are asked for again and read"
 
 TEST_CASE("an Alma error is a problem with its code and tracking ID, asked for once",
           "[alma][emulator]") {
-    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key});
+    alma_setting s{200, {}, 1};
     net::http_client http(quick(5));
-    alma::client client(http, server.base_url());
+    alma::client client(http, s.server.base_url());
     alma::outcome<std::vector<std::string>> listed =
         wait(http, client.holdings_list("991234567890123"));
     REQUIRE_FALSE(listed);
@@ -116,31 +113,31 @@ TEST_CASE("an Alma error is a problem with its code and tracking ID, asked for o
     CHECK(listed.error().alma_code == "402203");
     CHECK_FALSE(listed.error().tracking_id.empty());
     CHECK_FALSE(listed.error().message.empty());
-    CHECK(server.counters().requests == 1);
+    CHECK(s.server.counters().requests == 1);
     CHECK(http.stats().requests == 1);
 }
 
 TEST_CASE("a wrong key stops the client: Alma's UNAUTHORIZED is fatal", "[alma][emulator]") {
-    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key});
+    alma_setting s{200, {}, 1};
     net::client_options o = quick(5);
     o.auth = alma::api_key_header("l8xx-wrong-key");
     net::http_client http(o);
-    alma::client client(http, server.base_url());
+    alma::client client(http, s.server.base_url());
     alma::outcome<std::vector<std::string>> listed =
-        wait(http, client.holdings_list(live_bibs(1).front()));
+        wait(http, client.holdings_list(live_bibs(s.cat, 1).front()));
     REQUIRE_FALSE(listed);
     CHECK(listed.error().alma_code == "UNAUTHORIZED");
     CHECK(http.stopped());
     CHECK(http.stop_reason().find("UNAUTHORIZED") != std::string::npos);
     CHECK(http.stop_reason().find("l8xx-wrong-key") == std::string::npos);
-    CHECK(server.counters().requests == 1);
+    CHECK(s.server.counters().requests == 1);
 }
 
 TEST_CASE("the client asks for nothing with an ID that is not an Alma ID", "[alma][emulator][ids]") {
-    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key});
+    alma_setting s{200, {}, 1};
     net::http_client http(quick(5));
-    alma::client client(http, server.base_url());
-    auto const mms = live_bibs(1).front();
+    alma::client client(http, s.server.base_url());
+    auto const mms = live_bibs(s.cat, 1).front();
     auto listed = wait(http, client.holdings_list(".."));
     REQUIRE_FALSE(listed);
     CHECK(listed.error().where == alma::stage::holdings_list);
@@ -153,25 +150,25 @@ TEST_CASE("the client asks for nothing with an ID that is not an Alma ID", "[alm
     auto bulk = wait(http, client.bibs_availability({mms, "\xEF\xBB\xBF" "991"}));
     REQUIRE_FALSE(bulk);
     CHECK(bulk.error().mms_id == "\\xEF\\xBB\\xBF991");
-    CHECK(server.counters().requests == 0);
+    CHECK(s.server.counters().requests == 0);
     CHECK(http.stats().requests == 0);
 }
 
 TEST_CASE("a holdings record that carries another holding's ID is a problem, asked for once", "[alma][emulator][ids]") {
-    emulator_process server({"--seed", "1", "--bibs", "200", "--api-key", key, "--other-holding-record-every", "1"});
-    marcpipe::emulator::catalogue cat(1, 200);
+    alma_setting s{200, {"--other-holding-record-every", "1"}, 1};
     std::size_t b = 0;
-    while (cat.deleted(b) || cat.holdings_count(b) == 0) ++b;
+    while (s.cat.deleted(b) || s.cat.holdings_count(b) == 0) ++b;
     net::http_client http(quick(5));
-    alma::client client(http, server.base_url());
-    auto record = wait(http, client.holding_record(cat.mms_id(b), cat.holding_id(b, 0)));
+    alma::client client(http, s.server.base_url());
+    auto record = wait(http, client.holding_record(s.cat.mms_id(b), s.cat.holding_id(b, 0)));
     REQUIRE_FALSE(record);
     CHECK(record.error().where == alma::stage::holding_record);
-    CHECK(record.error().holding_id == cat.holding_id(b, 0));
+    CHECK(record.error().holding_id == s.cat.holding_id(b, 0));
     CHECK(record.error().http_status == 200);
-    CHECK(record.error().message == "the answer is the record of holding ID \"" + cat.holding_id(b, 1) +
+    CHECK(record.error().message == "the answer is the record of holding ID \"" +
+                                        s.cat.holding_id(b, 1) +
                                         "\", not of the holding asked for");
-    CHECK(server.counters().requests == 1);
+    CHECK(s.server.counters().requests == 1);
 }
 
 TEST_CASE("a bib with more than 10,000 holdings is one problem naming them, asked for once", "[alma]") {
@@ -186,16 +183,11 @@ TEST_CASE("a bib with more than 10,000 holdings is one problem naming them, aske
         ++asked;
         res.set_content(list, "application/xml");
     });
-    int const port = server.bind_to_any_port("127.0.0.1");
-    REQUIRE(port > 0);
-    std::thread serving{[&] { server.listen_after_bind(); }};
-    while (!server.is_running()) std::this_thread::sleep_for(1ms);
+    marcpipe::testing::serving on{server};
 
     net::http_client http(quick(3));
-    alma::client client(http, "http://127.0.0.1:" + std::to_string(port));
+    alma::client client(http, on.url());
     alma::outcome<std::vector<std::string>> listed = wait(http, client.holdings_list("991"));
-    server.stop();
-    serving.join();
     REQUIRE_FALSE(listed);
     CHECK(listed.error().where == alma::stage::holdings_list);
     CHECK(listed.error().mms_id == "991");

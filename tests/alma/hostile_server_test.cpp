@@ -6,11 +6,13 @@
 #include <chrono>
 #include <marcpipe/alma/client.hpp>
 #include <marcpipe/coro/sync_wait.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "catch.hpp"
+#include "support/serving.hpp"
 
 // A namespace of its own: the unity builds compile this file together with the others of its area.
 namespace hostile_server_test {
@@ -43,23 +45,15 @@ public:
                 "<trackingId>@E01\x1b[31m</trackingId></error></errorList></web_service_result>",
                 "application/xml");
         });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port for the test server");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+        serving_.emplace(server_);
     }
     hostile_server(hostile_server const&) = delete;
     hostile_server& operator=(hostile_server const&) = delete;
-    ~hostile_server() {
-        server_.stop();
-        thread_.join();
-    }
-    std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string base_url() const { return serving_->url(); }
 
 private:
     httplib::Server server_;
-    int port_ = 0;
-    std::thread thread_;
+    std::optional<marcpipe::testing::serving> serving_;
 };
 
 alma::problem failed_list(std::string const& mms_id) {

@@ -10,37 +10,60 @@
 using marcpipe::alma::problem;
 using marcpipe::alma::stage;
 
-TEST_CASE("a report row lists stage, MMS ID, holding ID, status, code, message and tracking ID", "[alma][report]") {
-    problem p{stage::holdings_list, "991227840000541", "", 400, "402203",
-              "Input parameters mmsId 991227840000541 is not valid.", "E01-0212223205-P0XW8-AWAE584905282"};
-    CHECK(marcpipe::alma::csv_row(p) ==
-          "holdings-list,991227840000541,,400,402203,Input parameters mmsId 991227840000541 is not "
-          "valid.,E01-0212223205-P0XW8-AWAE584905282\r\n");
+namespace {
+
+// A problem made of what a hostile server might send: spreadsheet formulas and terminal escapes.
+problem hostile_problem() {
+    return problem{stage::holding_record,
+                   "-99123",
+                   "@22456",
+                   400,
+                   "=HYPERLINK(\"http://x\")",
+                   "+1 \x1B]0;owned\x07 and \x1B[2J\r\b",
+                   "\tE01"};
 }
 
-TEST_CASE("fields holding commas or quotes are quoted and inner quotes doubled; a line break is shown, not kept",
-          "[alma][report]") {
-    problem p{stage::holding_record, "99123", "22456", 500, "", "bad \"record\", line 1\nline 2", ""};
-    CHECK(marcpipe::alma::csv_row(p) ==
-          "holding-record,99123,22456,500,,\"bad \"\"record\"\", line 1\\x0Aline 2\",\r\n");
+}  // namespace
+
+TEST_CASE(
+    "a report row lists stage, MMS ID, holding ID, status, code, message and tracking ID, quoted "
+    "where it must be and harmless to a spreadsheet and a terminal",
+    "[alma][report]") {
+    struct example {
+        char const* rule;
+        problem p;
+        std::string row;
+    };
+    auto const e = GENERATE(values<example>({
+        {"every column in order",
+         problem{stage::holdings_list, "991227840000541", "", 400, "402203",
+                 "Input parameters mmsId 991227840000541 is not valid.",
+                 "E01-0212223205-P0XW8-AWAE584905282"},
+         "holdings-list,991227840000541,,400,402203,Input parameters mmsId 991227840000541 is not "
+         "valid.,E01-0212223205-P0XW8-AWAE584905282\r\n"},
+        {"fields holding commas or quotes are quoted and inner quotes doubled; a line break is "
+         "shown, not kept",
+         problem{stage::holding_record, "99123", "22456", 500, "", "bad \"record\", line 1\nline 2",
+                 ""},
+         "holding-record,99123,22456,500,,\"bad \"\"record\"\", line 1\\x0Aline 2\",\r\n"},
+        // The apostrophe makes a spreadsheet show the cell as text; control characters are shown as
+        // \xNN, so nothing is lost; the tab, shown, no longer starts the cell.
+        {"what a server sent can act neither as a spreadsheet formula nor as a terminal escape",
+         hostile_problem(),
+         "holding-record,'-99123,'@22456,400,\"'=HYPERLINK(\"\"http://x\"\")\","
+         "'+1 \\x1B]0;owned\\x07 and \\x1B[2J\\x0D\\x08,\\x09E01\r\n"},
+        {"a problem without an HTTP answer leaves the status column empty",
+         problem{stage::export_record, "", "", 0, "", "record 7 at byte 1234: no 001", ""},
+         "export,,,,,record 7 at byte 1234: no 001,\r\n"},
+    }));
+    INFO(e.rule);
+    CHECK(marcpipe::alma::csv_row(e.p) == e.row);
 }
 
-TEST_CASE("what a server sent can act neither as a spreadsheet formula nor as a terminal escape", "[alma][report]") {
-    problem p{stage::holding_record, "-99123", "@22456", 400, "=HYPERLINK(\"http://x\")",
-              "+1 \x1B]0;owned\x07 and \x1B[2J\r\b", "\tE01"};
-    // The apostrophe makes a spreadsheet show the cell as text; control characters are shown as
-    // \xNN, so nothing is lost; the tab, shown, no longer starts the cell.
-    CHECK(marcpipe::alma::csv_row(p) ==
-          "holding-record,'-99123,'@22456,400,\"'=HYPERLINK(\"\"http://x\"\")\","
-          "'+1 \\x1B]0;owned\\x07 and \\x1B[2J\\x0D\\x08,\\x09E01\r\n");
-    CHECK(marcpipe::alma::describe(p) ==
+TEST_CASE("a problem described in a line can act as no terminal escape", "[alma][report]") {
+    CHECK(marcpipe::alma::describe(hostile_problem()) ==
           "holding-record mms_id -99123 holding_id @22456: HTTP 400 =HYPERLINK(\"http://x\") "
           "+1 \\x1B]0;owned\\x07 and \\x1B[2J\\x0D\\x08 (tracking ID \\x09E01)");
-}
-
-TEST_CASE("a problem without an HTTP answer leaves the status column empty", "[alma][report]") {
-    problem p{stage::export_record, "", "", 0, "", "record 7 at byte 1234: no 001", ""};
-    CHECK(marcpipe::alma::csv_row(p) == "export,,,,,record 7 at byte 1234: no 001,\r\n");
 }
 
 TEST_CASE("leading or trailing blanks are kept by quoting", "[alma][report]") {

@@ -117,6 +117,27 @@ double fault_rates(knobs const& k) {
            k.rate_malformed + k.rate_endless + k.rate_trickle;
 }
 
+// The faults met by a share of the calls: the flag's name after "--fault-rate-", where the share
+// is kept, and what the fault does to a call. The command line and /_emulator/configure both read
+// it.
+struct fault_knob {
+    char const* name;
+    double knobs::*rate;
+    char const* does;
+};
+constexpr fault_knob fault_knobs[] = {
+    {"500", &knobs::rate_500, "answered 500"},
+    {"502", &knobs::rate_502, "answered 502 (a load balancer's Bad Gateway)"},
+    {"503", &knobs::rate_503, "answered 503"},
+    {"504", &knobs::rate_504, "answered 504 (a load balancer's Gateway Time-out)"},
+    {"reset", &knobs::rate_reset, "whose connection is closed without an answer"},
+    {"truncated", &knobs::rate_truncated, "whose body is cut short of its Content-Length"},
+    {"stall", &knobs::rate_stall, "held for --stall-seconds before the answer"},
+    {"malformed", &knobs::rate_malformed, "answered 200 with XML that does not parse"},
+    {"endless", &knobs::rate_endless, "answered 200 with a holdings list that never ends"},
+    {"trickle", &knobs::rate_trickle, "whose answer is sent three bytes a second"},
+};
+
 // Sets one runtime knob by its flag name (without "--"); false if unknown or out of range.
 bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
     try {
@@ -131,26 +152,23 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
             if (v > 1) throw std::out_of_range(name);
             return v;
         };
+        for (auto const& f : fault_knobs)
+            if (name == std::string{"fault-rate-"} + f.name) {
+                k.*f.rate = fraction();
+                return true;
+            }
         if (name == "api-key") k.api_key = value;
         else if (name == "per-second") k.per_second = static_cast<std::size_t>(number());
         else if (name == "daily") k.daily = static_cast<std::size_t>(number());
         else if (name == "latency-ms") k.latency_ms = number();
-        else if (name == "latency-jitter") k.latency_jitter = fraction();
-        else if (name == "fault-rate-500") k.rate_500 = fraction();
-        else if (name == "fault-rate-502") k.rate_502 = fraction();
-        else if (name == "fault-rate-503") k.rate_503 = fraction();
-        else if (name == "fault-rate-504") k.rate_504 = fraction();
+        else if (name == "latency-jitter")
+            k.latency_jitter = fraction();
         else if (name == "latency-bulk-ms") k.latency_bulk_ms = value == "none" ? -1 : number();
         else if (name == "json-gateway-errors") k.json_gateway_errors = number() != 0;
         else if (name == "bulk-omits-every") k.bulk_omits_every = static_cast<std::size_t>(number());
         else if (name == "set-change-after-pages") k.set_change_after_pages = static_cast<std::size_t>(number());
-        else if (name == "set-churn") k.set_churn = number() != 0;
-        else if (name == "fault-rate-reset") k.rate_reset = fraction();
-        else if (name == "fault-rate-truncated") k.rate_truncated = fraction();
-        else if (name == "fault-rate-stall") k.rate_stall = fraction();
-        else if (name == "fault-rate-malformed") k.rate_malformed = fraction();
-        else if (name == "fault-rate-endless") k.rate_endless = fraction();
-        else if (name == "fault-rate-trickle") k.rate_trickle = fraction();
+        else if (name == "set-churn")
+            k.set_churn = number() != 0;
         else if (name == "stall-seconds") k.stall_seconds = number();
         else if (name == "retry-after") k.retry_after = value == "none" ? -1 : static_cast<int>(number());
         else if (name == "close-rate") k.close_rate = fraction();
@@ -1156,32 +1174,10 @@ int main(int argc, char** argv) {
                    "latency spread as a fraction of the mean (0.5 = ±50%)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--fault-seed", k.fault_seed, "seed for fault and latency draws");
-    app.add_option("--fault-rate-500", k.rate_500, "fraction of calls answered 500")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-502", k.rate_502, "fraction of calls answered 502 (a load balancer's Bad Gateway)")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-503", k.rate_503, "fraction of calls answered 503")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-504", k.rate_504, "fraction of calls answered 504 (a load balancer's Gateway Time-out)")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-reset", k.rate_reset,
-                   "fraction of calls whose connection is closed without an answer")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-truncated", k.rate_truncated,
-                   "fraction of calls whose body is cut short of its Content-Length")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-stall", k.rate_stall,
-                   "fraction of calls held for --stall-seconds before the answer")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-malformed", k.rate_malformed,
-                   "fraction of calls answered 200 with XML that does not parse")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-endless", k.rate_endless,
-                   "fraction of calls answered 200 with a holdings list that never ends")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--fault-rate-trickle", k.rate_trickle,
-                   "fraction of calls whose answer is sent three bytes a second")
-        ->check(CLI::Range(0.0, 1.0));
+    for (auto const& f : fault_knobs)
+        app.add_option(std::string{"--fault-rate-"} + f.name, k.*f.rate,
+                       std::string{"fraction of calls "} + f.does)
+            ->check(CLI::Range(0.0, 1.0));
     app.add_option("--stall-seconds", k.stall_seconds, "how long a stalled call is held");
     app.add_option("--retry-after", k.retry_after,
                    "send Retry-After: N with PER_SECOND_THRESHOLD answers");

@@ -50,37 +50,19 @@ public:
     explicit xml_out(bool pretty) : pretty_{pretty} { out_ += xml_declaration; }
 
     void open(std::string_view name, std::string_view attrs = {}) {
-        newline();
-        out_ += '<';
-        out_ += name;
-        out_ += attrs;
-        out_ += '>';
+        start_tag(name, attrs, ">");
         ++depth_;
     }
     void close(std::string_view name) {
         --depth_;
         newline();
-        out_ += "</";
-        out_ += name;
-        out_ += '>';
+        end_tag(name);
     }
-    void empty(std::string_view name, std::string_view attrs = {}) {
-        newline();
-        out_ += '<';
-        out_ += name;
-        out_ += attrs;
-        out_ += "/>";
-    }
+    void empty(std::string_view name, std::string_view attrs = {}) { start_tag(name, attrs, "/>"); }
     void text(std::string_view name, std::string_view value, std::string_view attrs = {}) {
-        newline();
-        out_ += '<';
-        out_ += name;
-        out_ += attrs;
-        out_ += '>';
+        start_tag(name, attrs, ">");
         append_escaped(out_, value);
-        out_ += "</";
-        out_ += name;
-        out_ += '>';
+        end_tag(name);
     }
     std::string take() {
         if (pretty_) out_ += '\n';
@@ -88,6 +70,20 @@ public:
     }
 
 private:
+    // On a line of its own when pretty; `end` closes it as a start tag (">") or an empty one
+    // ("/>").
+    void start_tag(std::string_view name, std::string_view attrs, std::string_view end) {
+        newline();
+        out_ += '<';
+        out_ += name;
+        out_ += attrs;
+        out_ += end;
+    }
+    void end_tag(std::string_view name) {
+        out_ += "</";
+        out_ += name;
+        out_ += '>';
+    }
     void newline() {
         if (!pretty_) return;
         out_ += '\n';

@@ -21,13 +21,13 @@
 using namespace emulator_test;
 
 TEST_CASE("the holdings list has the shape of Alma's and lists every holding", "[emulator]") {
-    catalogue cat{3, 200};
-    emulator_process alma{{"--seed", "3", "--bibs", "200", "--api-key", key}};
-    auto cli = client(alma);
+    alma_setting s{200, {}, 3};
+    auto cli = client(s.server);
     auto fixture = paths(parse_file(test_data("alma/pulibrary_holdings_list_1holding.xml")));
 
-    auto bib = find_bib(cat, [&](auto b) { return !cat.deleted(b) && cat.holdings_count(b) >= 3; });
-    auto res = cli.Get(holdings_path(cat.mms_id(bib)), auth());
+    auto bib =
+        find_bib(s.cat, [&](auto b) { return !s.cat.deleted(b) && s.cat.holdings_count(b) >= 3; });
+    auto res = cli.Get(holdings_path(s.cat.mms_id(bib)), auth());
     REQUIRE(res);
     CHECK(res->status == 200);
     CHECK(res->get_header_value("Content-Type").rfind("application/xml", 0) == 0);
@@ -43,26 +43,26 @@ TEST_CASE("the holdings list has the shape of Alma's and lists every holding", "
         CHECK(ours.count(p) == 1);
     }
     auto holdings = doc.child("holdings");
-    CHECK(holdings.attribute("total_record_count").as_ullong() == cat.holdings_count(bib));
+    CHECK(holdings.attribute("total_record_count").as_ullong() == s.cat.holdings_count(bib));
     std::vector<std::string> ids;
     for (auto h : holdings.children("holding")) {
         ids.push_back(h.child("holding_id").text().get());
         CHECK(std::string{h.attribute("link").value()} ==
-              alma.base_url() + holdings_path(cat.mms_id(bib)) + "/" + ids.back());
+              s.server.base_url() + holdings_path(s.cat.mms_id(bib)) + "/" + ids.back());
     }
-    CHECK(ids == cat.listed_holding_ids(bib));
-    CHECK(std::string{holdings.child("bib_data").child("mms_id").text().get()} == cat.mms_id(bib));
+    CHECK(ids == s.cat.listed_holding_ids(bib));
+    CHECK(std::string{holdings.child("bib_data").child("mms_id").text().get()} ==
+          s.cat.mms_id(bib));
 }
 
 TEST_CASE("a bib without holdings answers total_record_count 0 and no holding", "[emulator]") {
-    catalogue cat{3, 200};
-    emulator_process alma{{"--seed", "3", "--bibs", "200", "--api-key", key}};
-    auto cli = client(alma);
+    alma_setting s{200, {}, 3};
+    auto cli = client(s.server);
     std::size_t seen = 0;
-    for (std::size_t b = 0; b < cat.size() && seen < 6; ++b) {
-        if (cat.deleted(b) || cat.holdings_count(b) != 0) continue;
+    for (std::size_t b = 0; b < s.cat.size() && seen < 6; ++b) {
+        if (s.cat.deleted(b) || s.cat.holdings_count(b) != 0) continue;
         ++seen;
-        auto res = cli.Get(holdings_path(cat.mms_id(b)), auth());
+        auto res = cli.Get(holdings_path(s.cat.mms_id(b)), auth());
         REQUIRE(res);
         CHECK(res->status == 200);
         auto doc = parse(res->body);
@@ -73,15 +73,15 @@ TEST_CASE("a bib without holdings answers total_record_count 0 and no holding", 
 }
 
 TEST_CASE("a holding record is the catalogue's record in Alma's <holding> shape", "[emulator]") {
-    catalogue cat{5, 300};
-    emulator_process alma{{"--seed", "5", "--bibs", "300", "--api-key", key}};
-    auto cli = client(alma);
+    alma_setting s{300, {}, 5};
+    auto cli = client(s.server);
     auto fixture = paths(parse_file(test_data("alma/scriptotek_holding_record.xml")));
     std::size_t checked = 0;
-    for (std::size_t b = 0; b < cat.size(); b += 3) {
-        if (cat.deleted(b)) continue;
-        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
-            auto res = cli.Get(holdings_path(cat.mms_id(b)) + "/" + cat.holding_id(b, h), auth());
+    for (std::size_t b = 0; b < s.cat.size(); b += 3) {
+        if (s.cat.deleted(b)) continue;
+        for (std::size_t h = 0; h < s.cat.holdings_count(b); ++h) {
+            auto res =
+                cli.Get(holdings_path(s.cat.mms_id(b)) + "/" + s.cat.holding_id(b, h), auth());
             REQUIRE(res);
             REQUIRE(res->status == 200);
             auto doc = parse(res->body);
@@ -91,10 +91,10 @@ TEST_CASE("a holding record is the catalogue's record in Alma's <holding> shape"
                 CHECK(ours.count(p) == 1);
             }
             auto holding = doc.child("holding");
-            CHECK(std::string{holding.child("holding_id").text().get()} == cat.holding_id(b, h));
+            CHECK(std::string{holding.child("holding_id").text().get()} == s.cat.holding_id(b, h));
             auto rec = holding.child("record");
             CHECK(std::string{rec.attribute("xmlns").value()}.empty());
-            CHECK(record_from_xml(rec) == cat.holding_record(b, h));
+            CHECK(record_from_xml(rec) == s.cat.holding_record(b, h));
             ++checked;
         }
     }
@@ -103,9 +103,10 @@ TEST_CASE("a holding record is the catalogue's record in Alma's <holding> shape"
 
 TEST_CASE("the bibs call lists AVA fields with $8 = holding ID and skips unknown IDs",
           "[emulator]") {
+    // What the emulator serves with this knob (s.cat is the catalogue without it).
     catalogue cat{9, 400, 0, 0};
-    emulator_process alma{{"--seed", "9", "--bibs", "400", "--api-key", key, "--availability-gaps", "0"}};
-    auto cli = client(alma);
+    alma_setting s{400, {"--availability-gaps", "0"}, 9};
+    auto cli = client(s.server);
     std::vector<std::string> ask;
     std::vector<std::size_t> live;
     std::size_t deleted_asked = 0;
@@ -159,9 +160,10 @@ TEST_CASE("the bibs call lists AVA fields with $8 = holding ID and skips unknown
 }
 
 TEST_CASE("availability has the gaps Alma documents, as the catalogue says", "[emulator]") {
+    // What the emulator serves with this knob (s.cat is the catalogue without it).
     catalogue cat{9, 400, 0, 0.25};
-    emulator_process alma{{"--seed", "9", "--bibs", "400", "--api-key", key, "--availability-gaps", "0.25"}};
-    auto cli = client(alma);
+    alma_setting s{400, {"--availability-gaps", "0.25"}, 9};
+    auto cli = client(s.server);
     std::string list;
     std::vector<std::size_t> live;
     for (std::size_t b = 100; b < 200; ++b) {
@@ -234,9 +236,8 @@ TEST_CASE("availability has the gaps Alma documents, as the catalogue says", "[e
 }
 
 TEST_CASE("unknown, deleted and non-numeric IDs get Alma's 400 errors", "[emulator]") {
-    catalogue cat{11, 500};
-    emulator_process alma{{"--seed", "11", "--bibs", "500", "--api-key", key}};
-    auto cli = client(alma);
+    alma_setting s{500, {}, 11};
+    auto cli = client(s.server);
     auto fixture = paths(parse_file(test_data("alma-errors/pulibrary_error_402203_invalid_mmsid.xml")));
     auto check_error = [&](std::string const& path, std::string const& code,
                            std::string const& mentions) {
@@ -254,30 +255,32 @@ TEST_CASE("unknown, deleted and non-numeric IDs get Alma's 400 errors", "[emulat
               std::string::npos);
         CHECK(std::string{error.child("trackingId").text().get()}.rfind("E01-", 0) == 0);
     };
-    auto deleted = find_bib(cat, [&](auto b) { return cat.deleted(b); });
-    auto other = find_bib(cat, [&](auto b) { return !cat.deleted(b) && cat.holdings_count(b) > 0; });
-    auto live = find_bib(cat, [&](auto b) { return !cat.deleted(b) && b != other; });
+    auto deleted = find_bib(s.cat, [&](auto b) { return s.cat.deleted(b); });
+    auto other =
+        find_bib(s.cat, [&](auto b) { return !s.cat.deleted(b) && s.cat.holdings_count(b) > 0; });
+    auto live = find_bib(s.cat, [&](auto b) { return !s.cat.deleted(b) && b != other; });
 
-    check_error(holdings_path(cat.mms_id(deleted)), "402203", cat.mms_id(deleted));
-    check_error(holdings_path(cat.mms_id(deleted)) + "/" + cat.holding_id(deleted, 0), "402203",
-                cat.mms_id(deleted));
+    check_error(holdings_path(s.cat.mms_id(deleted)), "402203", s.cat.mms_id(deleted));
+    check_error(holdings_path(s.cat.mms_id(deleted)) + "/" + s.cat.holding_id(deleted, 0), "402203",
+                s.cat.mms_id(deleted));
     check_error(holdings_path("99123456789013811"), "402203", "99123456789013811");
     check_error(holdings_path("banana"), "402204", "banana");
-    check_error(holdings_path(cat.mms_id(live)) + "/" + cat.holding_id(other, 0), "402208",
-                cat.holding_id(other, 0));
-    check_error(holdings_path(cat.mms_id(live)) + "/22123", "402208", "22123");
+    check_error(holdings_path(s.cat.mms_id(live)) + "/" + s.cat.holding_id(other, 0), "402208",
+                s.cat.holding_id(other, 0));
+    check_error(holdings_path(s.cat.mms_id(live)) + "/22123", "402208", "22123");
 }
 
 TEST_CASE("a holding listed but deleted since answers 402208 when fetched", "[emulator]") {
+    // What the emulator serves with this knob (s.cat is the catalogue without it).
     catalogue cat{13, 400, 0.1};
     CHECK(catalogue(13, 400).deliverable_holdings() > cat.deliverable_holdings());
-    emulator_process alma{{"--seed", "13", "--bibs", "400", "--vanished-holdings", "0.1"}};
-    auto cli = client(alma);
+    alma_setting s{400, {"--vanished-holdings", "0.1"}, 13};
+    auto cli = client(s.server);
     std::size_t vanished = 0, fetched = 0;
     for (std::size_t b = 0; b < cat.size(); ++b) {
         if (cat.deleted(b)) continue;
         for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
-            auto res = cli.Get(holdings_path(cat.mms_id(b)) + "/" + cat.holding_id(b, h));
+            auto res = cli.Get(holdings_path(cat.mms_id(b)) + "/" + cat.holding_id(b, h), auth());
             REQUIRE(res);
             if (cat.vanished(b, h)) {
                 ++vanished;
@@ -298,17 +301,16 @@ TEST_CASE("a holding listed but deleted since answers 402208 when fetched", "[em
             if (!cat.deleted(i) && cat.vanished(i, h)) return true;
         return false;
     });
-    auto list = parse(cli.Get(holdings_path(cat.mms_id(b)))->body);
+    auto list = parse(cli.Get(holdings_path(cat.mms_id(b)), auth())->body);
     CHECK(list.child("holdings").attribute("total_record_count").as_ullong() ==
           cat.holdings_count(b));
 }
 
 TEST_CASE("the API key is checked in the header and counted when it comes in the query",
           "[emulator]") {
-    catalogue cat{1, 50};
-    emulator_process alma{{"--bibs", "50", "--api-key", key}};
-    auto cli = client(alma);
-    auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
+    alma_setting s{50, {}, 1};
+    auto cli = client(s.server);
+    auto path = live_holdings_path(s.cat);
     auto fixture = paths(parse_file(test_data("alma-errors/gateway_error_UNAUTHORIZED.xml")));
 
     for (auto const& headers : {httplib::Headers{}, httplib::Headers{{"Authorization", "apikey wrong"}},
@@ -323,7 +325,7 @@ TEST_CASE("the API key is checked in the header and counted when it comes in the
     CHECK(cli.Get(path + "?apikey=" + key)->status == 200);
     CHECK(cli.Get(path + "?apikey=wrong")->status == 400);
 
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.requests == 6);
     CHECK(seen.unauthorized == 4);
     CHECK(seen.key_in_query == 2);
@@ -333,15 +335,14 @@ TEST_CASE("the API key is checked in the header and counted when it comes in the
 
 TEST_CASE("past the per-second threshold the gateway answers 429 PER_SECOND_THRESHOLD",
           "[emulator]") {
-    catalogue cat{1, 50};
-    emulator_process alma{{"--bibs", "50", "--per-second", "5", "--retry-after", "1"}};
-    auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
+    alma_setting s{50, {"--per-second", "5", "--retry-after", "1"}, 1};
+    auto path = live_holdings_path(s.cat);
 
     // Twelve clients, connected beforehand, call at once.
     constexpr int callers = 12;
     std::vector<httplib::Client> clients;
     for (int i = 0; i < callers; ++i) {
-        clients.push_back(client(alma));
+        clients.push_back(client(s.server));
         clients.back().set_keep_alive(true);
         REQUIRE(clients.back().Get("/_emulator/counters"));
     }
@@ -358,14 +359,14 @@ TEST_CASE("past the per-second threshold the gateway answers 429 PER_SECOND_THRE
         threads.emplace_back([&, i] {
             ++ready;
             while (ready < callers) std::this_thread::yield();
-            auto res = clients[static_cast<std::size_t>(i)].Get(path);
+            auto res = clients[static_cast<std::size_t>(i)].Get(path, auth());
             auto& a = answers[static_cast<std::size_t>(i)];
             if (!res) return;
             a = answer{true, res->status, res->body, res->get_header_value("Retry-After"),
                        res->has_header("X-Exl-Api-Remaining")};
         });
     for (auto& t : threads) t.join();
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     // Usually all twelve share one rolling second (then exactly five get through). On a busy
     // machine they may spread wider; the rule still says: in the busiest second, every arrival
     // past the fifth was refused, and the first five of any second got through.
@@ -389,23 +390,22 @@ TEST_CASE("past the per-second threshold the gateway answers 429 PER_SECOND_THRE
 
     // Once the window has moved on, calls get through again.
     std::this_thread::sleep_for(std::chrono::milliseconds{1100});
-    CHECK(clients[0].Get(path)->status == 200);
+    CHECK(clients[0].Get(path, auth())->status == 200);
 }
 
 TEST_CASE("past the daily threshold every call is refused with DAILY_THRESHOLD", "[emulator]") {
-    catalogue cat{1, 50};
-    emulator_process alma{{"--bibs", "50", "--daily", "3"}};
-    auto cli = client(alma);
-    auto path = holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
+    alma_setting s{50, {"--daily", "3"}, 1};
+    auto cli = client(s.server);
+    auto path = live_holdings_path(s.cat);
     std::vector<std::string> remaining;
     for (int i = 0; i < 3; ++i) {
-        auto res = cli.Get(path);
+        auto res = cli.Get(path, auth());
         REQUIRE(res);
         CHECK(res->status == 200);
         remaining.push_back(res->get_header_value("X-Exl-Api-Remaining"));
     }
     CHECK(remaining == std::vector<std::string>{"2", "1", "0"});
-    auto res = cli.Get(path);
+    auto res = cli.Get(path, auth());
     REQUIRE(res);
     CHECK(res->status == 429);
     CHECK(error_code(res->body) == "DAILY_THRESHOLD");
@@ -414,13 +414,13 @@ TEST_CASE("past the daily threshold every call is refused with DAILY_THRESHOLD",
 
 TEST_CASE("the ID knobs: a list naming '..', a record carrying another holding's ID, and paths Alma does not have",
           "[emulator][ids]") {
-    catalogue cat{1, 50};
-    emulator_process alma{{"--bibs", "50", "--bad-holding-id-every", "1", "--other-holding-record-every", "1"}};
-    auto cli = client(alma);
-    auto const b = find_bib(cat, [&](auto i) { return !cat.deleted(i) && cat.holdings_count(i) > 0; });
-    auto const n = cat.holdings_count(b);
+    alma_setting s{50, {"--bad-holding-id-every", "1", "--other-holding-record-every", "1"}, 1};
+    auto cli = client(s.server);
+    auto const b =
+        find_bib(s.cat, [&](auto i) { return !s.cat.deleted(i) && s.cat.holdings_count(i) > 0; });
+    auto const n = s.cat.holdings_count(b);
 
-    auto list = cli.Get(holdings_path(cat.mms_id(b)));
+    auto list = cli.Get(holdings_path(s.cat.mms_id(b)), auth());
     REQUIRE(list);
     auto doc = parse(list->body);
     CHECK(doc.child("holdings").attribute("total_record_count").as_ullong() == n + 1);
@@ -429,29 +429,29 @@ TEST_CASE("the ID knobs: a list naming '..', a record carrying another holding's
     REQUIRE(listed.size() == n + 1);
     CHECK(listed.back() == "..");
 
-    auto bulk = cli.Get("/almaws/v1/bibs?mms_id=" + cat.mms_id(b) + "&view=full&expand=p_avail");
+    auto bulk =
+        cli.Get("/almaws/v1/bibs?mms_id=" + s.cat.mms_id(b) + "&view=full&expand=p_avail", auth());
     REQUIRE(bulk);
     CHECK(bulk->body.find(R"(<subfield code="8">..</subfield>)") != std::string::npos);
 
-    auto record = cli.Get(holdings_path(cat.mms_id(b)) + "/" + cat.holding_id(b, 0));
+    auto record = cli.Get(holdings_path(s.cat.mms_id(b)) + "/" + s.cat.holding_id(b, 0), auth());
     REQUIRE(record);
-    CHECK(parse(record->body).child("holding").child_value("holding_id") == cat.holding_id(b, 1));
+    CHECK(parse(record->body).child("holding").child_value("holding_id") == s.cat.holding_id(b, 1));
 
-    CHECK(alma.counters().get("unknown_paths") == 0);
-    cli.Get(holdings_path(cat.mms_id(b)) + "/..");  // httplib sends the path as it is
-    cli.Get("/almaws/v1/holdings");
-    cli.Get(holdings_path("abc"));
-    CHECK(alma.counters().get("unknown_paths") == 3);
+    CHECK(s.server.counters().get("unknown_paths") == 0);
+    cli.Get(holdings_path(s.cat.mms_id(b)) + "/..", auth());  // httplib sends the path as it is
+    cli.Get("/almaws/v1/holdings", auth());
+    cli.Get(holdings_path("abc"), auth());
+    CHECK(s.server.counters().get("unknown_paths") == 3);
 }
 
 TEST_CASE("sets: content type, members page by page with total_record_count, Alma's errors", "[emulator][sets]") {
-    catalogue cat{9, 400};
-    emulator_process alma{{"--seed", "9", "--bibs", "400", "--api-key", key}};
-    auto cli = client(alma);
+    alma_setting s{400, {}, 9};
+    auto cli = client(s.server);
     std::string const prefix = "/almaws/v1/conf/sets/";
     for (auto [kind, content] : {std::pair{set_kind::all_bibs, "BIB_MMS"}, std::pair{set_kind::slice, "BIB_MMS"},
                                  std::pair{set_kind::items, "ITEM"}}) {
-        auto const id = set_id(cat, kind);
+        auto const id = set_id(s.cat, kind);
         auto res = cli.Get(prefix + id, auth());
         REQUIRE(res);
         REQUIRE(res->status == 200);
@@ -475,19 +475,20 @@ TEST_CASE("sets: content type, members page by page with total_record_count, Alm
             if (n < 37) break;
         }
         CHECK(total == seen.size());
-        CHECK(seen == set_mms_ids(cat, kind));
+        CHECK(seen == set_mms_ids(s.cat, kind));
         CHECK(std::string{doc.child("set").child_value("number_of_members")} == std::to_string(total));
     }
     // All live bibs; every third from the second, deleted ones too.
     std::vector<std::string> live, thirds;
-    for (std::size_t b = 0; b < cat.size(); ++b) {
-        if (!cat.deleted(b)) live.push_back(cat.mms_id(b));
-        if (b % 3 == 1) thirds.push_back(cat.mms_id(b));
+    for (std::size_t b = 0; b < s.cat.size(); ++b) {
+        if (!s.cat.deleted(b)) live.push_back(s.cat.mms_id(b));
+        if (b % 3 == 1) thirds.push_back(s.cat.mms_id(b));
     }
-    CHECK(set_mms_ids(cat, set_kind::all_bibs) == live);
-    CHECK(set_mms_ids(cat, set_kind::slice) == thirds);
+    CHECK(set_mms_ids(s.cat, set_kind::all_bibs) == live);
+    CHECK(set_mms_ids(s.cat, set_kind::slice) == thirds);
 
-    auto too_many = cli.Get(prefix + set_id(cat, set_kind::all_bibs) + "/members?limit=101", auth());
+    auto too_many =
+        cli.Get(prefix + set_id(s.cat, set_kind::all_bibs) + "/members?limit=101", auth());
     REQUIRE(too_many);
     CHECK(too_many->status == 400);
     auto missing = cli.Get(prefix + "11999999999990000", auth());
@@ -495,7 +496,7 @@ TEST_CASE("sets: content type, members page by page with total_record_count, Alm
     CHECK(missing->status == 400);
     CHECK(missing->body.find("<errorCode>402459</errorCode>") != std::string::npos);
     CHECK(missing->body.find("<trackingId>") != std::string::npos);
-    auto const counted = alma.counters();
+    auto const counted = s.server.counters();
     CHECK(counted.get("endpoint_set") == 4);
     CHECK(counted.get("endpoint_set_members") > 12);
 }

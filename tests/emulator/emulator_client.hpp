@@ -1,22 +1,23 @@
 // emulator_client: what the emulator's own tests share — a client of its HTTP API with the tests'
-// key, the captured Alma payloads to compare its answers with, and readers of those answers.
+// key (tests/support/emulator.hpp starts the emulator), the captured Alma payloads to compare its
+// answers with, and readers of those answers.
 #pragma once
 
-#include "alma_sets.hpp"
-#include "catalogue.hpp"
-#include "launcher.hpp"
-
 #include <httplib.h>
-#include <pugixml.hpp>
 
 #include <cstddef>
 #include <filesystem>
+#include <pugixml.hpp>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "alma_sets.hpp"
+#include "catalogue.hpp"
 #include "catch.hpp"
+#include "launcher.hpp"
+#include "support/emulator.hpp"
 #include "support/files.hpp"
 
 namespace emulator_test {
@@ -24,7 +25,8 @@ namespace emulator_test {
 using namespace marcpipe::emulator;
 namespace fs = std::filesystem;
 
-inline std::string const key = "l7xx-test-key";
+using marcpipe::testing::alma_setting;
+inline std::string const key = marcpipe::testing::test_api_key;
 
 // Captured Alma payloads, by path under the test data directory.
 using marcpipe::testing::data_path;
@@ -98,6 +100,11 @@ std::size_t find_bib(catalogue const& cat, Pred pred) {
         if (pred(b)) return b;
     FAIL("no bib in the catalogue has the wanted property");
     return 0;
+}
+
+// The holdings-list path of the catalogue's first bib that is not deleted.
+inline std::string live_holdings_path(catalogue const& cat) {
+    return holdings_path(cat.mms_id(find_bib(cat, [&](auto b) { return !cat.deleted(b); })));
 }
 
 inline std::string error_code(std::string const& body) {

@@ -60,16 +60,25 @@ struct emulator_counters {
     long fault(std::string const& kind) const { return get("fault_" + kind); }
 };
 
-inline emulator_counters parse_counters(std::string_view text) {
-    emulator_counters c;
+// Calls `each(before, after)` with what stands before and after the first space of each line of
+// `text` that has one: the emulator's control endpoints answer in such lines.
+template <class Each>
+void for_each_pair(std::string_view text, Each each) {
     while (!text.empty()) {
         auto eol = text.find('\n');
         auto line = text.substr(0, eol);
         text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
         auto sp = line.find(' ');
-        if (sp == std::string_view::npos) continue;
-        c.all[std::string{line.substr(0, sp)}] = std::stol(std::string{line.substr(sp + 1)});
+        if (sp != std::string_view::npos)
+            each(std::string{line.substr(0, sp)}, std::string{line.substr(sp + 1)});
     }
+}
+
+inline emulator_counters parse_counters(std::string_view text) {
+    emulator_counters c;
+    for_each_pair(text, [&](std::string name, std::string const& n) {
+        c.all[std::move(name)] = std::stol(n);
+    });
     c.requests = c.get("requests");
     c.in_flight = c.get("in_flight");
     c.max_in_flight = c.get("max_in_flight");
@@ -159,15 +168,9 @@ public:
             throw std::runtime_error("alma-emulator: cannot read the request log from " +
                                      base_url());
         std::map<std::string, long> out;
-        std::string_view text = res->body;
-        while (!text.empty()) {
-            auto eol = text.find('\n');
-            auto line = text.substr(0, eol);
-            text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-            auto sp = line.find(' ');
-            if (sp == std::string_view::npos) continue;
-            out[std::string{line.substr(sp + 1)}] = std::stol(std::string{line.substr(0, sp)});
-        }
+        for_each_pair(res->body, [&](std::string const& n, std::string resource) {
+            out[std::move(resource)] = std::stol(n);
+        });
         return out;
     }
 

@@ -18,6 +18,17 @@ std::string sample_record() {
     return out;
 }
 
+// The problem a record view of `bytes` is refused with.
+marc::read_problem refusal_of(std::string const& bytes) {
+    try {
+        marc::record_view v{bytes};
+    } catch (marc::marc_error const& e) {
+        return e.problem();
+    }
+    FAIL("no error");
+    return {};
+}
+
 }  // namespace
 
 TEST_CASE("a record view walks fields and subfields in place", "[marc][record_view]") {
@@ -64,14 +75,10 @@ TEST_CASE("a record view refuses broken bytes with an error naming the offset",
     SECTION("a missing field terminator") {
         auto broken = bytes;
         broken[broken.size() - 2] = 'X';  // the last field's terminator
-        try {
-            marc::record_view v{broken};
-            FAIL("no error");
-        } catch (marc::marc_error const& e) {
-            CHECK(e.problem().code == marc::error_code::missing_field_terminator);
-            CHECK(e.problem().byte_offset == broken.size() - 2);
-            CHECK_THAT(e.problem().detail, Catch::Contains("583"));
-        }
+        auto const p = refusal_of(broken);
+        CHECK(p.code == marc::error_code::missing_field_terminator);
+        CHECK(p.byte_offset == broken.size() - 2);
+        CHECK_THAT(p.detail, Catch::Contains("583"));
     }
     SECTION("a length that does not match") {
         CHECK_THROWS_AS(marc::record_view{bytes.substr(0, bytes.size() - 1)}, marc::marc_error);
@@ -79,35 +86,23 @@ TEST_CASE("a record view refuses broken bytes with an error naming the offset",
     SECTION("a subfield code that is a control character") {
         auto broken = bytes;
         broken[broken.find("\x1F" "b") + 1] = '\x01';
-        try {
-            marc::record_view v{broken};
-            FAIL("no error");
-        } catch (marc::marc_error const& e) {
-            CHECK(e.problem().code == marc::error_code::bad_subfield);
-            CHECK(e.problem().byte_offset == broken.find('\x01'));
-            CHECK_THAT(e.problem().detail, Catch::Contains("852"));
-        }
+        auto const p = refusal_of(broken);
+        CHECK(p.code == marc::error_code::bad_subfield);
+        CHECK(p.byte_offset == broken.find('\x01'));
+        CHECK_THAT(p.detail, Catch::Contains("852"));
     }
     SECTION("text before the first subfield delimiter") {
         auto broken = bytes;
         broken[broken.find("\x1F" "b")] = 'b';
-        try {
-            marc::record_view v{broken};
-            FAIL("no error");
-        } catch (marc::marc_error const& e) {
-            CHECK(e.problem().code == marc::error_code::bad_subfield);
-        }
+        auto const p = refusal_of(broken);
+        CHECK(p.code == marc::error_code::bad_subfield);
     }
     SECTION("a record terminator inside the record") {
         auto broken = bytes;
         broken[broken.find("MAIN")] = '\x1D';
-        try {
-            marc::record_view v{broken};
-            FAIL("no error");
-        } catch (marc::marc_error const& e) {
-            CHECK(e.problem().code == marc::error_code::bad_record_length);
-            CHECK(e.problem().byte_offset == broken.find('\x1D'));
-        }
+        auto const p = refusal_of(broken);
+        CHECK(p.code == marc::error_code::bad_record_length);
+        CHECK(p.byte_offset == broken.find('\x1D'));
     }
 }
 

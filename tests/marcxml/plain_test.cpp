@@ -95,57 +95,57 @@ TEST_CASE("MARC21 files written as MARCXML read back the same through the plain 
 
 TEST_CASE("every variation of markup the plain scan accepts reads as the tree reads it",
           "[marcxml]") {
-    auto const variant = GENERATE(
-        // attributes in any order, single quotes, whitespace around '=' and before '>'
-        std::string{"<datafield ind2='4' tag = \"245\"  ind1=\"1\" ><subfield code='a'>x</subfield "
-                    "></datafield >"},
-        // references of every kind, characters outside the BMP
-        std::string{
-            "<datafield tag=\"500\" ind1=\" \" ind2=\" \"><subfield code=\"a\">&amp;&lt;&gt;"
-            "&quot;&apos;&#233;&#xE9;&#x1F600;&#10;&#9;</subfield></datafield>"},
-        // empty and whitespace-only values, missing and empty indicators
-        std::string{
-            "<datafield tag=\"500\"><subfield code=\"a\"></subfield><subfield code=\"b\"> \n "
-            "</subfield></datafield><datafield tag=\"501\" ind1=\"\" ind2=\"\"></datafield>"},
-        std::string{"<controlfield tag=\"001\"></controlfield><controlfield tag=\"005\"> x "
-                    "</controlfield>"},
-        // next to the spellings the scan matches whole (` tag="245" ind1="1" ind2="0">`,
-        // ` tag="001">`, ` code="a">`), one per variant so that nothing else in the run sends
-        // it to the parser: a space before '>', single quotes, another order, two spaces, a
-        // tab, values that are '>' or a quote of the other kind, an empty indicator
-        std::string{"<controlfield tag=\"001\" >1</controlfield>"},
-        std::string{"<datafield tag=\"245\" ind1=\"1\" ind2=\"0\" ><subfield code=\"a\">x"
-                    "</subfield></datafield>"},
-        std::string{"<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\" >x"
-                    "</subfield></datafield>"},
-        std::string{"<controlfield tag='001'>1</controlfield>"},
-        std::string{"<datafield tag=\"245\" ind1='1' ind2=\"0\"><subfield code='a'>x</subfield>"
-                    "</datafield>"},
-        std::string{"<datafield tag=\"245\" ind2=\"0\" ind1=\"1\"><subfield code=\">\">x</subfield>"
-                    "<subfield code=\"'\">y</subfield></datafield>"},
-        std::string{"<controlfield  tag=\"001\">1</controlfield>"},
-        std::string{"<datafield tag=\"245\"  ind1=\"1\" ind2=\"0\"><subfield\tcode=\"a\">x"
-                    "</subfield></datafield>"},
-        std::string{"<datafield tag=\"245\" ind1=\">\" ind2=\"'\"><subfield code=\"a\">x</subfield>"
-                    "</datafield>"},
-        std::string{"<datafield tag=\"246\" ind1=\"\" ind2=\"0\"><subfield code=\"a\">x</subfield>"
-                    "</datafield>"},
-        // a datafield with no subfield, and a leader after the fields
-        std::string{"<datafield tag=\"900\" ind1=\"a\" ind2=\"b\">\n</datafield>"},
-        // what the scan hands back to the parser: empty elements, unknown elements and
-        // attributes, text between fields, a reference in an attribute, a prefix, a CR
-        std::string{
-            "<datafield tag=\"500\" ind1=\" \" ind2=\" \"><subfield code=\"a\"/></datafield>"},
-        std::string{"<datafield tag=\"500\" ind1=\" \" ind2=\" \" id=\"x\"><subfield code=\"a\">y"
-                    "</subfield></datafield>"},
-        std::string{"<note>passed over</note><controlfield tag=\"001\">1</controlfield>"},
-        std::string{"stray text<controlfield tag=\"001\">1</controlfield>"},
-        std::string{"<datafield tag=\"500\" ind1=\"&#49;\" ind2=\" \"><subfield code=\"a\">y"
-                    "</subfield></datafield>"},
-        std::string{"<marc:controlfield xmlns:marc=\"http://www.loc.gov/MARC21/slim\" tag=\"001\">1"
-                    "</marc:controlfield>"},
-        std::string{"<datafield tag=\"500\" ind1=\" \" ind2=\" \"><subfield code=\"a\">line\r\nend"
-                    "</subfield></datafield>"});
+    auto const variant = GENERATE(values<std::string>(
+        {// attributes in any order, single quotes, whitespace around '=' and before '>'
+         "<datafield ind2='4' tag = \"245\"  ind1=\"1\" ><subfield code='a'>x</subfield "
+         "></datafield >",
+         // references of every kind, characters outside the BMP
+
+         "<datafield tag=\"500\" ind1=\" \" ind2=\" \"><subfield code=\"a\">&amp;&lt;&gt;"
+         "&quot;&apos;&#233;&#xE9;&#x1F600;&#10;&#9;</subfield></datafield>",
+         // empty and whitespace-only values, missing and empty indicators
+
+         "<datafield tag=\"500\"><subfield code=\"a\"></subfield><subfield code=\"b\"> \n "
+         "</subfield></datafield><datafield tag=\"501\" ind1=\"\" ind2=\"\"></datafield>",
+         "<controlfield tag=\"001\"></controlfield><controlfield tag=\"005\"> x "
+         "</controlfield>",
+         // next to the spellings the scan matches whole (` tag="245" ind1="1" ind2="0">`,
+         // ` tag="001">`, ` code="a">`), one per variant so that nothing else in the run sends
+         // it to the parser: a space before '>', single quotes, another order, two spaces, a
+         // tab, values that are '>' or a quote of the other kind, an empty indicator
+         "<controlfield tag=\"001\" >1</controlfield>",
+         "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\" ><subfield code=\"a\">x"
+         "</subfield></datafield>",
+         "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\" >x"
+         "</subfield></datafield>",
+         "<controlfield tag='001'>1</controlfield>",
+         "<datafield tag=\"245\" ind1='1' ind2=\"0\"><subfield code='a'>x</subfield>"
+         "</datafield>",
+         "<datafield tag=\"245\" ind2=\"0\" ind1=\"1\"><subfield code=\">\">x</subfield>"
+         "<subfield code=\"'\">y</subfield></datafield>",
+         "<controlfield  tag=\"001\">1</controlfield>",
+         "<datafield tag=\"245\"  ind1=\"1\" ind2=\"0\"><subfield\tcode=\"a\">x"
+         "</subfield></datafield>",
+         "<datafield tag=\"245\" ind1=\">\" ind2=\"'\"><subfield code=\"a\">x</subfield>"
+         "</datafield>",
+         "<datafield tag=\"246\" ind1=\"\" ind2=\"0\"><subfield code=\"a\">x</subfield>"
+         "</datafield>",
+         // a datafield with no subfield, and a leader after the fields
+         "<datafield tag=\"900\" ind1=\"a\" ind2=\"b\">\n</datafield>",
+         // what the scan hands back to the parser: empty elements, unknown elements and
+         // attributes, text between fields, a reference in an attribute, a prefix, a CR
+
+         "<datafield tag=\"500\" ind1=\" \" ind2=\" \"><subfield code=\"a\"/></datafield>",
+         "<datafield tag=\"500\" ind1=\" \" ind2=\" \" id=\"x\"><subfield code=\"a\">y"
+         "</subfield></datafield>",
+         "<note>passed over</note><controlfield tag=\"001\">1</controlfield>",
+         "stray text<controlfield tag=\"001\">1</controlfield>",
+         "<datafield tag=\"500\" ind1=\"&#49;\" ind2=\" \"><subfield code=\"a\">y"
+         "</subfield></datafield>",
+         "<marc:controlfield xmlns:marc=\"http://www.loc.gov/MARC21/slim\" tag=\"001\">1"
+         "</marc:controlfield>",
+         "<datafield tag=\"500\" ind1=\" \" ind2=\" \"><subfield code=\"a\">line\r\nend"
+         "</subfield></datafield>"}));
     // Enough copies that the reader takes them as a run, with the leader first and last.
     std::string records;
     for (int i = 0; i < 50; ++i) {
@@ -165,21 +165,21 @@ TEST_CASE("a record the MARC rules reject is reported the same with or without t
           "[marcxml]") {
     // The scan never decides that a record is bad: it hands the run back, and the parser names
     // the problem at the record where it is.
-    auto const bad = GENERATE(
-        std::string{"<datafield tag=\"24\" ind1=\" \" ind2=\" \"/>"},
-        std::string{"<datafield tag=\"001\" ind1=\" \" ind2=\" \"/>"},
-        std::string{"<controlfield tag=\"245\">x</controlfield>"},
-        std::string{"<datafield tag=\"245\" ind1=\"ab\" ind2=\" \"/>"},
-        std::string{"<datafield tag=\"245\"><subfield code=\"ab\">x</subfield>"
-                    "</datafield>"},
-        std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\">x"
-                    "</subfield></datafield>"},
-        std::string{"<datafield tag=\"245\" ind1=\"12\" ind2=\" \"></datafield>"},
-        std::string{"<controlfield tag=\"0011\">x</controlfield>"},
-        std::string{"<controlfield tag=\"0\"1\">x</controlfield>"},
-        std::string{"<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\xC3\xA9\">"
-                    "x</subfield></datafield>"},
-        std::string{"<leader>" + plain_leader + "</leader>"});
+    auto const bad = GENERATE(values<std::string>(
+        {"<datafield tag=\"24\" ind1=\" \" ind2=\" \"/>",
+         "<datafield tag=\"001\" ind1=\" \" ind2=\" \"/>",
+         "<controlfield tag=\"245\">x</controlfield>",
+         "<datafield tag=\"245\" ind1=\"ab\" ind2=\" \"/>",
+         "<datafield tag=\"245\"><subfield code=\"ab\">x</subfield>"
+         "</datafield>",
+         "<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\">x"
+         "</subfield></datafield>",
+         "<datafield tag=\"245\" ind1=\"12\" ind2=\" \"></datafield>",
+         "<controlfield tag=\"0011\">x</controlfield>",
+         "<controlfield tag=\"0\"1\">x</controlfield>",
+         "<datafield tag=\"245\" ind1=\" \" ind2=\" \"><subfield code=\"\xC3\xA9\">"
+         "x</subfield></datafield>",
+         "<leader>" + plain_leader + "</leader>"}));
     std::string records;
     for (int i = 1; i <= 5; ++i)
         records += "<record><leader>" + plain_leader + "</leader><controlfield tag=\"001\">" +

@@ -36,6 +36,11 @@ std::string holding_body(std::string const& p) {
            p + "datafield>";
 }
 
+// A record of the leader and `fields`, as one line of a collection.
+std::string in_record(std::string const& fields) {
+    return "<record><leader>" + leader + "</leader>" + fields + "</record>\n";
+}
+
 }  // namespace
 
 TEST_CASE("a record is read whatever namespace form the document uses", "[marcxml]") {
@@ -85,20 +90,15 @@ TEST_CASE("text is taken exactly as the document has it", "[marcxml]") {
         "      <subfield code=\"e\"/>\n"
         "    </datafield>\n  </record>\n</collection>\n");
     REQUIRE(records.size() == 1);
-    auto const& r = records[0];
-    CHECK(r.leader() == "     nam a22     4a 4500");
-    REQUIRE(r.fields().size() == 3);
-    CHECK(r.fields()[0].value == "  ocm123 ");
-    CHECK(r.fields()[1].value.empty());
-    auto const& f = r.fields()[2];
-    CHECK(f.ind1 == ' ');
-    CHECK(f.ind2 == ' ');
-    REQUIRE(f.subfields.size() == 5);
-    CHECK(f.subfields[0].value == " ");
-    CHECK(f.subfields[1].value == "\n  two lines \n");
-    CHECK(f.subfields[2].value == "<b>&amp;</b> & <>\"' \xC3\xA9\xF0\x9F\x98\x80");
-    CHECK(f.subfields[3].value == "onetwothree");
-    CHECK(f.subfields[4].value.empty());
+    CHECK(records[0] ==
+          record{"     nam a22     4a 4500",
+                 {field{"001", "  ocm123 "}, field{"008", ""},
+                  field{"245",
+                        ' ',
+                        ' ',
+                        {subfield{'a', " "}, subfield{'b', "\n  two lines \n"},
+                         subfield{'c', "<b>&amp;</b> & <>\"' \xC3\xA9\xF0\x9F\x98\x80"},
+                         subfield{'d', "onetwothree"}, subfield{'e', ""}}}}});
 }
 
 TEST_CASE("text is taken exactly in plain runs of records too", "[marcxml]") {
@@ -118,19 +118,14 @@ TEST_CASE("text is taken exactly in plain runs of records too", "[marcxml]") {
         "</leader></record>\n"
         "</collection>\n");
     REQUIRE(records.size() == 2);
-    auto const& r = records[0];
-    CHECK(r.leader() == "     nam a22     4a 4500");
-    REQUIRE(r.fields().size() == 3);
-    CHECK(r.fields()[0].value == "  ocm123 ");
-    CHECK(r.fields()[1].value == " ");
-    auto const& f = r.fields()[2];
-    CHECK(f.ind2 == ' ');  // attribute values normalise a tab to a space, as XML says
-    REQUIRE(f.subfields.size() == 4);
-    CHECK(f.subfields[0].value == " ");
-    CHECK(f.subfields[1].value == "\n  two lines \n");
-    CHECK(f.subfields[2].value == " & <> \xC3\xA9 ");
-    CHECK(f.subfields[3].code == ' ');
-    CHECK(f.subfields[3].value == "\t");
+    // ind2: attribute values normalise a tab to a space, as XML says.
+    CHECK(records[0] == record{"     nam a22     4a 4500",
+                               {field{"001", "  ocm123 "}, field{"003", " "},
+                                field{"245",
+                                      ' ',
+                                      ' ',
+                                      {subfield{'a', " "}, subfield{'b', "\n  two lines \n"},
+                                       subfield{'c', " & <> \xC3\xA9 "}, subfield{' ', "\t"}}}}});
     CHECK(records[1].fields().empty());
 }
 
@@ -223,57 +218,43 @@ TEST_CASE("broken records are reported at their record number and byte offset", 
         std::string says;
     };
     auto const e = GENERATE(values<example>({
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"001\">x</datafield></record>\n",
-         "datafield>", error_code::malformed_xml, "do not match"},
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"001\">a\x01z</controlfield></record>\n",
-         "\x01", error_code::malformed_xml, "U+0001"},
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"001\">caf\xE9</controlfield></record>\n",
-         "\xE9", error_code::invalid_utf8, "invalid UTF-8"},
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"001\">&#1;</controlfield></record>\n",
-         "&#1;", error_code::malformed_xml, "does not allow"},
+        {in_record("<controlfield tag=\"001\">x</datafield>"), "datafield>",
+         error_code::malformed_xml, "do not match"},
+        {in_record("<controlfield tag=\"001\">a\x01z</controlfield>"), "\x01",
+         error_code::malformed_xml, "U+0001"},
+        {in_record("<controlfield tag=\"001\">caf\xE9</controlfield>"), "\xE9",
+         error_code::invalid_utf8, "invalid UTF-8"},
+        {in_record("<controlfield tag=\"001\">&#1;</controlfield>"), "&#1;",
+         error_code::malformed_xml, "does not allow"},
         // ISO 2709's delimiters as references, in a value and in an attribute.
-        {"<record><leader>" + leader +
-             "</leader><datafield tag=\"852\"><subfield code=\"a\">a&#x1E;b</subfield></datafield></record>\n",
+        {in_record("<datafield tag=\"852\"><subfield code=\"a\">a&#x1E;b</subfield></datafield>"),
          "&#x1E;", error_code::malformed_xml, "does not allow"},
-        {"<record><leader>" + leader +
-             "</leader><datafield tag=\"852\" ind1=\"&#x1f;\"/></record>\n",
-         "&#x1f;", error_code::malformed_xml, "does not allow"},
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"001\">&#29;&#0;</controlfield></record>\n",
-         "&#29;", error_code::malformed_xml, "does not allow"},
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"001\">&nbsp;</controlfield></record>\n",
-         "&nbsp;", error_code::malformed_xml, "undeclared entity"},
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"001\">AT&T</controlfield></record>\n",
-         "&T", error_code::malformed_xml, "reference"},
+        {in_record("<datafield tag=\"852\" ind1=\"&#x1f;\"/>"), "&#x1f;", error_code::malformed_xml,
+         "does not allow"},
+        {in_record("<controlfield tag=\"001\">&#29;&#0;</controlfield>"), "&#29;",
+         error_code::malformed_xml, "does not allow"},
+        {in_record("<controlfield tag=\"001\">&nbsp;</controlfield>"), "&nbsp;",
+         error_code::malformed_xml, "undeclared entity"},
+        {in_record("<controlfield tag=\"001\">AT&T</controlfield>"), "&T",
+         error_code::malformed_xml, "reference"},
         {"<record><leader>short</leader></record>\n", "<leader>", error_code::bad_leader,
          "5 bytes, not 24"},
         {"<record><controlfield tag=\"001\">1</controlfield></record>\n", "<record>",
          error_code::bad_leader, "no leader"},
         {"<record><leader>" + leader + "</leader><leader>" + leader + "</leader></record>\n",
          "<leader>" + leader + "</leader></record>", error_code::bad_leader, "more than one"},
-        {"<record><leader>" + leader + "</leader><controlfield>1</controlfield></record>\n",
-         "<controlfield>", error_code::not_marc, "without a tag"},
-        {"<record><leader>" + leader + "</leader><datafield tag=\"42\"/></record>\n", "<datafield",
-         error_code::not_marc, "tag \"42\""},
-        {"<record><leader>" + leader +
-             "</leader><controlfield tag=\"245\">x</controlfield></record>\n",
-         "<controlfield", error_code::not_marc, "only 00X"},
-        {"<record><leader>" + leader + "</leader><datafield tag=\"001\"/></record>\n", "<datafield",
-         error_code::not_marc, "00X tags are control fields"},
-        {"<record><leader>" + leader + "</leader><datafield tag=\"245\" ind1=\"10\"/></record>\n",
-         "<datafield", error_code::bad_indicator, "ind1 \"10\""},
-        {"<record><leader>" + leader +
-             "</leader><datafield tag=\"245\"><subfield>x</subfield></datafield></record>\n",
-         "<subfield", error_code::bad_subfield, "without a code"},
-        {"<record><leader>" + leader +
-             "</leader><datafield tag=\"245\"><subfield "
-             "code=\"ab\">x</subfield></datafield></record>\n",
+        {in_record("<controlfield>1</controlfield>"), "<controlfield>", error_code::not_marc,
+         "without a tag"},
+        {in_record("<datafield tag=\"42\"/>"), "<datafield", error_code::not_marc, "tag \"42\""},
+        {in_record("<controlfield tag=\"245\">x</controlfield>"), "<controlfield",
+         error_code::not_marc, "only 00X"},
+        {in_record("<datafield tag=\"001\"/>"), "<datafield", error_code::not_marc,
+         "00X tags are control fields"},
+        {in_record("<datafield tag=\"245\" ind1=\"10\"/>"), "<datafield", error_code::bad_indicator,
+         "ind1 \"10\""},
+        {in_record("<datafield tag=\"245\"><subfield>x</subfield></datafield>"), "<subfield",
+         error_code::bad_subfield, "without a code"},
+        {in_record("<datafield tag=\"245\"><subfield code=\"ab\">x</subfield></datafield>"),
          "<subfield", error_code::bad_subfield, "code \"ab\""},
         {"<m:record><leader>" + leader + "</leader></m:record>\n", "<m:record",
          error_code::malformed_xml, "not declared"},

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -24,35 +25,33 @@
 #include "catch.hpp"
 #include "launcher.hpp"
 #include "support/child.hpp"
+#include "support/emulator.hpp"
 
 using namespace marcpipe::net;
 using marcpipe::coro::task;
 using marcpipe::emulator::emulator_process;
+using marcpipe::testing::alma_setting;
+using marcpipe::testing::test_api_key;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string const key = "l8xx-net-test-4f3a9c2e7b";
+// The catalogue these tests were written against.
+std::size_t const bibs = 500;
+std::uint64_t const seed = 1;
 
 // Holdings-list URLs of bibs that exist (not deleted) in the emulator's catalogue.
-std::vector<std::string> holdings_urls(emulator_process const& alma, std::size_t count,
-                                       std::size_t bibs = 500) {
-    marcpipe::emulator::catalogue cat(1, bibs);
+std::vector<std::string> holdings_urls(alma_setting const& s, std::size_t count) {
     std::vector<std::string> urls;
-    for (std::size_t i = 0; urls.size() < count; i = (i + 1) % bibs)
-        if (!cat.deleted(i))
-            urls.push_back(alma.base_url() + "/almaws/v1/bibs/" + cat.mms_id(i) + "/holdings");
+    for (std::size_t i = 0; urls.size() < count; i = (i + 1) % s.cat.size())
+        if (!s.cat.deleted(i))
+            urls.push_back(s.server.base_url() + "/almaws/v1/bibs/" + s.cat.mms_id(i) +
+                           "/holdings");
     return urls;
 }
 
-std::vector<std::string> emulator_flags(std::vector<std::string> extra) {
-    std::vector<std::string> flags{"--seed", "1", "--bibs", "500", "--api-key", key};
-    flags.insert(flags.end(), extra.begin(), extra.end());
-    return flags;
-}
-
 client_options fast_retries(double rate, std::size_t in_flight) {
-    client_options o = marcpipe::alma::http_options(key);
+    client_options o = marcpipe::alma::http_options(test_api_key);
     o.rate = rate;
     o.loop.max_in_flight = in_flight;
     o.retry.max_attempts = 12;
@@ -123,7 +122,7 @@ std::string const held = "600000";  // ms: a latency no test waits out
 
 void require_no_key_in(std::string const& text) {
     INFO(text);
-    REQUIRE(text.find(key) == std::string::npos);
+    REQUIRE(text.find(test_api_key) == std::string::npos);
 }
 
 }  // namespace
@@ -131,16 +130,16 @@ void require_no_key_in(std::string const& text) {
 TEST_CASE("the server sees exactly the configured number of requests in flight", "[net]") {
     std::size_t const n = GENERATE(4, 16);
     loop_backend const backend = GENERATE(loop_backend::poll, loop_backend::epoll);
-    emulator_process alma(emulator_flags({"--latency-ms", held, "--latency-jitter", "0.5"}));
+    alma_setting s{bibs, {"--latency-ms", held, "--latency-jitter", "0.5"}, seed};
     client_options o = fast_retries(0, n);
     o.loop.backend = backend;
     http_client http(o);
     // The first n calls meet at the server; the rest keep a latency that would show any call
     // over the cap.
-    auto release = release_when_in_flight(alma, static_cast<long>(n), "40");
-    fetched f = fetch_all(http, holdings_urls(alma, 12 * n), 64);
+    auto release = release_when_in_flight(s.server, static_cast<long>(n), "40");
+    fetched f = fetch_all(http, holdings_urls(s, 12 * n), 64);
     CHECK(count_class(f, outcome_class::success) == 12 * n);
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.max_in_flight == static_cast<long>(n));
     CHECK(seen.requests == static_cast<long>(12 * n));
     CHECK(seen.key_in_query == 0);
@@ -150,24 +149,24 @@ TEST_CASE("the server sees exactly the configured number of requests in flight",
 TEST_CASE("the library's default keeps 48 requests in flight, as the programs do", "[net]") {
     // 48, not the 16 it was: at 25 calls a second and 0.8 s an answer, 16 in flight made 19.5
     // calls a second, 48 made 23.6 (serial-holdings against the emulator, 913 calls).
-    emulator_process alma(emulator_flags({"--latency-ms", held}));
-    client_options o = marcpipe::alma::http_options(key);
+    alma_setting s{bibs, {"--latency-ms", held}, seed};
+    client_options o = marcpipe::alma::http_options(test_api_key);
     o.rate = 0;  // every call may start at once: only the cap in flight holds them back
     http_client http(o);
-    auto release = release_when_in_flight(alma, 48, "40");
-    fetched f = fetch_all(http, holdings_urls(alma, 96), 96);
+    auto release = release_when_in_flight(s.server, 48, "40");
+    fetched f = fetch_all(http, holdings_urls(s, 96), 96);
     CHECK(count_class(f, outcome_class::success) == 96);
-    CHECK(alma.counters().max_in_flight == 48);
+    CHECK(s.server.counters().max_in_flight == 48);
     CHECK(loop_options{}.max_in_flight == default_max_in_flight);
 }
 
 TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[net][slow]") {
-    emulator_process alma(
-        emulator_flags({"--per-second", "200", "--latency-ms", "5", "--latency-jitter", "1"}));
+    alma_setting s{
+        bibs, {"--per-second", "200", "--latency-ms", "5", "--latency-jitter", "1"}, seed};
     http_client http(fast_retries(200, 32));
-    fetched f = fetch_all(http, holdings_urls(alma, 2000), 64);
+    fetched f = fetch_all(http, holdings_urls(s, 2000), 64);
     CHECK(count_class(f, outcome_class::success) == 2000);
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.requests == 2000);
     CHECK(seen.max_per_rolling_second <= 200);
     CHECK(seen.sent_429 == 0);
@@ -185,13 +184,14 @@ TEST_CASE("over 2,000 requests no rolling second holds more than the rate", "[ne
 TEST_CASE("connections reset under the rate limit: curl's own resends are counted, and no 429", "[net][slow]") {
     // A reset on a kept-alive connection makes curl send the request again by itself. Those
     // resends count against Alma's limit like any request, so the limiter must see them.
-    emulator_process alma(emulator_flags(
-        {"--per-second", "50", "--latency-ms", "5", "--latency-jitter", "1", "--fault-rate-reset", "0.15",
-         "--fault-seed", "5"}));
+    alma_setting s{bibs,
+                   {"--per-second", "50", "--latency-ms", "5", "--latency-jitter", "1",
+                    "--fault-rate-reset", "0.15", "--fault-seed", "5"},
+                   seed};
     http_client http(fast_retries(50, 16));
-    fetched f = fetch_all(http, holdings_urls(alma, 400), 32);
+    fetched f = fetch_all(http, holdings_urls(s, 400), 32);
     CHECK(count_class(f, outcome_class::success) == 400);
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.fault("reset") > 0);
     CHECK(seen.max_per_rolling_second <= 50);
     CHECK(seen.sent_429 == 0);
@@ -214,15 +214,14 @@ TEST_CASE("every kind of transient fault is retried to success", "[net]") {
                  kind{"--fault-rate-stall", "stall"});
     INFO("fault kind " << k.counter);
     bool const stall = std::string(k.counter) == "stall";
-    emulator_process alma(
-        emulator_flags({k.flag, "0.3", "--fault-seed", "11", "--stall-seconds", "600"}));
+    alma_setting s{bibs, {k.flag, "0.3", "--fault-seed", "11", "--stall-seconds", "600"}, seed};
     client_options o = fast_retries(0, 8);
     // A stalled answer must be given up on, then retried. A second is a thousand loopback
     // calls, so on a busy machine too only the stalls run into it; each stall costs that
     // second, hence fewer URLs.
     if (stall) o.loop.total_timeout = 1s;
     http_client http(o);
-    std::vector<std::string> urls = holdings_urls(alma, stall ? 20 : 60);
+    std::vector<std::string> urls = holdings_urls(s, stall ? 20 : 60);
     fetched f = fetch_all(http, urls, 8);
     CHECK(count_class(f, outcome_class::success) == urls.size());
     for (result const& r : f.results) {
@@ -230,7 +229,7 @@ TEST_CASE("every kind of transient fault is retried to success", "[net]") {
         CHECK(r->status == 200);
         CHECK(r->body.find("<holdings") != std::string::npos);
     }
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     long faults = seen.fault(k.counter);
     CHECK(faults > 0);
     CHECK(http.stats().retries > 0);
@@ -248,25 +247,25 @@ TEST_CASE("every kind of transient fault is retried to success", "[net]") {
 }
 
 TEST_CASE("compressed answers are asked for and decoded, over reused connections", "[net]") {
-    emulator_process alma(emulator_flags({"--gzip"}));
+    alma_setting s{bibs, {"--gzip"}, seed};
     http_client http(fast_retries(0, 4));
-    fetched f = fetch_all(http, holdings_urls(alma, 80), 4);
+    fetched f = fetch_all(http, holdings_urls(s, 80), 4);
     CHECK(count_class(f, outcome_class::success) == 80);
     for (result const& r : f.results) {
         REQUIRE(r);
         CHECK(r->header_value("Content-Encoding") == std::string_view("gzip"));
         CHECK(r->body.rfind("<?xml", 0) == 0);
     }
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.get("gzip_sent") == 80);
     CHECK(seen.get("client_ports") <= 4);  // keep-alive: no connection per request
 }
 
 TEST_CASE("a 400 with an Alma error code is returned at once, not retried", "[net]") {
-    emulator_process alma(emulator_flags({}));
+    alma_setting s{bibs, {}, seed};
     http_client http(fast_retries(0, 4));
-    std::vector<std::string> urls{alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings",
-                                  alma.base_url() + "/almaws/v1/bibs/notanumber/holdings"};
+    std::vector<std::string> urls{s.server.base_url() + "/almaws/v1/bibs/991234567890123/holdings",
+                                  s.server.base_url() + "/almaws/v1/bibs/notanumber/holdings"};
     fetched f = fetch_all(http, urls, 2);
     for (result const& r : f.results) {
         REQUIRE(r);
@@ -279,16 +278,16 @@ TEST_CASE("a 400 with an Alma error code is returned at once, not retried", "[ne
     CHECK(marcpipe::alma::examine_answer(f.results[1]).code == "402204");
     CHECK(http.stats().requests == 2);
     CHECK(http.stats().retries == 0);
-    CHECK(alma.counters().requests == 2);
+    CHECK(s.server.counters().requests == 2);
     CHECK_FALSE(http.stopped());
 }
 
 TEST_CASE("a bad key stops the whole run at once with a clear reason", "[net]") {
-    emulator_process alma(emulator_flags({"--latency-ms", "20"}));
+    alma_setting s{bibs, {"--latency-ms", "20"}, seed};
     client_options o = fast_retries(0, 4);
     o.auth = marcpipe::alma::api_key_header("l8xx-wrong-key-0000");
     http_client http(o);
-    std::vector<std::string> urls = holdings_urls(alma, 200);
+    std::vector<std::string> urls = holdings_urls(s, 200);
     fetched f = fetch_all(http, urls, 16);
     CHECK(http.stopped());
     CHECK(http.stop_reason().find("UNAUTHORIZED") != std::string::npos);
@@ -297,41 +296,41 @@ TEST_CASE("a bad key stops the whole run at once with a clear reason", "[net]") 
     CHECK(count_class(f, outcome_class::success) == 0);
     // The gateway answers at once; what was already in flight is all the server saw, so the
     // run stopped rather than worked through the 200.
-    CHECK(alma.counters().requests <= 4);
+    CHECK(s.server.counters().requests <= 4);
     for (result const& r : f.results)
         if (!r) require_no_key_in(r.error().message);
 }
 
 TEST_CASE("the daily threshold stops the run and X-Exl-Api-Remaining is exposed", "[net]") {
-    emulator_process alma(emulator_flags({"--daily", "30"}));
+    alma_setting s{bibs, {"--daily", "30"}, seed};
     http_client http(fast_retries(0, 1));
-    fetched first = fetch_all(http, holdings_urls(alma, 10), 1);
+    fetched first = fetch_all(http, holdings_urls(s, 10), 1);
     CHECK(count_class(first, outcome_class::success) == 10);
     REQUIRE(http.stats().quota_remaining);
     CHECK(*http.stats().quota_remaining == 20);
-    fetched rest = fetch_all(http, holdings_urls(alma, 40), 1);
+    fetched rest = fetch_all(http, holdings_urls(s, 40), 1);
     CHECK(count_class(rest, outcome_class::success) == 20);
     CHECK(http.stopped());
     CHECK(http.stop_reason().find("DAILY_THRESHOLD") != std::string::npos);
-    CHECK(alma.counters().requests == 31);
+    CHECK(s.server.counters().requests == 31);
 }
 
 TEST_CASE("before the first count of calls left, a share floor lets one second's calls go, an exact one a single call",
           "[net][quota]") {
     // Answers take 1.5 s, longer than the 25 calls of a second take to start: whether they all
     // start before the first answer shows in how many the server holds at once.
-    emulator_process alma(emulator_flags({"--latency-ms", "1500", "--latency-jitter", "0"}));
-    auto const urls = holdings_urls(alma, 25);
+    alma_setting s{bibs, {"--latency-ms", "1500", "--latency-jitter", "0"}, seed};
+    auto const urls = holdings_urls(s, 25);
 
     client_options share = fast_retries(25, 32);
     share.keep_quota = quota_keep{};  // a tenth of what the first answer counts
     http_client wave(share);
     fetched f = fetch_all(wave, urls, 25);
     CHECK(count_class(f, outcome_class::success) == 25);
-    CHECK(alma.counters().max_in_flight == 25);
+    CHECK(s.server.counters().max_in_flight == 25);
     CHECK(wave.floor().first_seen());
 
-    alma.reset();
+    s.server.reset();
     client_options exact = fast_retries(25, 32);
     exact.keep_quota = quota_keep{.calls = 100};
     http_client alone(exact);
@@ -339,37 +338,38 @@ TEST_CASE("before the first count of calls left, a share floor lets one second's
     CHECK(count_class(g, outcome_class::success) == 25);
     // The first call went alone; the other 24 after its answer: two answers' latency at least,
     // which the emulator spends asleep, so no speed of the machine makes it shorter.
-    CHECK(alma.counters().max_in_flight == 24);
+    CHECK(s.server.counters().max_in_flight == 24);
     CHECK(g.seconds >= 2 * 1.5);
 }
 
 TEST_CASE("the key travels in the Authorization header and never in a query string", "[net]") {
-    emulator_process alma(emulator_flags({}));
+    alma_setting s{bibs, {}, seed};
     http_client http(fast_retries(0, 8));
-    fetched f = fetch_all(http, holdings_urls(alma, 100), 8);
+    fetched f = fetch_all(http, holdings_urls(s, 100), 8);
     CHECK(count_class(f, outcome_class::success) == 100);
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.key_in_query == 0);
     CHECK(seen.unauthorized == 0);  // so the header did carry the right key
 
     // A URL that carries a key in its query is refused before anything is sent.
-    std::string leaky = alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings?apikey=" + key;
+    std::string leaky =
+        s.server.base_url() + "/almaws/v1/bibs/991234567890123/holdings?apikey=" + test_api_key;
     fetched refused = fetch_all(http, {leaky}, 1);
     REQUIRE_FALSE(refused.results[0]);
     require_no_key_in(refused.results[0].error().message);
     CHECK(refused.results[0].error().message.find("apikey=REDACTED") != std::string::npos);
-    CHECK(alma.counters().requests == 100);
+    CHECK(s.server.counters().requests == 100);
 }
 
 TEST_CASE("a stalled answer runs into the timeout and is tried past max_attempts until the patience "
           "runs out; then the client stops, naming the timeout", "[net]") {
-    emulator_process alma(emulator_flags({"--fault-rate-stall", "1", "--stall-seconds", "600"}));
+    alma_setting s{bibs, {"--fault-rate-stall", "1", "--stall-seconds", "600"}, seed};
     client_options o = fast_retries(0, 2);
     o.loop.total_timeout = 300ms;
     o.retry.max_attempts = 2;
     o.retry.patience = 2s;
     http_client http(o);
-    fetched f = fetch_all(http, holdings_urls(alma, 1), 1);
+    fetched f = fetch_all(http, holdings_urls(s, 1), 1);
     REQUIRE_FALSE(f.results[0]);
     CHECK(f.results[0].error().code == CURLE_ABORTED_BY_CALLBACK);
     CHECK(http.stopped());
@@ -387,33 +387,33 @@ TEST_CASE("a stalled answer runs into the timeout and is tried past max_attempts
 
 TEST_CASE("an answer trickling three bytes a second is dropped by the low-speed limit and retried as an "
           "outage until the patience runs out", "[net]") {
-    emulator_process alma(emulator_flags({"--fault-rate-trickle", "1"}));
+    alma_setting s{bibs, {"--fault-rate-trickle", "1"}, seed};
     client_options o = fast_retries(0, 2);
     o.loop.low_speed_time = 1s;  // under 100 bytes/s for a second
     o.retry.max_attempts = 2;
     o.retry.patience = 4s;
     http_client http(o);
-    fetched f = fetch_all(http, holdings_urls(alma, 1), 1);
+    fetched f = fetch_all(http, holdings_urls(s, 1), 1);
     REQUIRE_FALSE(f.results[0]);
     CHECK(http.stopped());
     CHECK(http.stop_reason().find("imeout") != std::string::npos);
     // Each try is dropped after about a second, not after the minutes a trickle would take, and
     // a timeout says nothing of the request: more tries than max_attempts.
     CHECK(http.stats().requests > 2);
-    CHECK(alma.counters().fault("trickle") == static_cast<long>(http.stats().requests));
+    CHECK(s.server.counters().fault("trickle") == static_cast<long>(http.stats().requests));
     // The holdings list is over 300 bytes: a trickle would take minutes per attempt.
     CHECK(f.seconds < 60.0);
 }
 
 TEST_CASE("endless answers on every slot are cut by the budget for bodies in flight, each retried a "
           "bounded number of times", "[net]") {
-    emulator_process alma(emulator_flags({"--fault-rate-endless", "1"}));
+    alma_setting s{bibs, {"--fault-rate-endless", "1"}, seed};
     client_options o = fast_retries(0, 8);
     o.loop.max_response_bytes = std::size_t{16} << 20;
     o.loop.bodies_in_flight_bytes = std::size_t{2} << 20;  // eight 16 MiB caps would be 128 MiB
     o.retry.max_attempts = 3;
     http_client http(o);
-    fetched f = fetch_all(http, holdings_urls(alma, 8), 8);
+    fetched f = fetch_all(http, holdings_urls(s, 8), 8);
     for (auto const& r : f.results) {
         REQUIRE_FALSE(r);
         CHECK(r.error().code == CURLE_OUT_OF_MEMORY);
@@ -422,18 +422,18 @@ TEST_CASE("endless answers on every slot are cut by the budget for bodies in fli
     CHECK(http.loop().bodies().used() == 0);
     CHECK(http.stats().requests == 8 * 3);
     CHECK(http.stats().gave_up == 8);
-    CHECK(alma.counters().fault("endless") == 8 * 3);
+    CHECK(s.server.counters().fault("endless") == 8 * 3);
 }
 
 TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request still succeeds",
           "[net][slow]") {
     // The institution's budget is 20/s but the client was told 40/s (another integration uses
     // the rest, as happens in production).
-    emulator_process alma(emulator_flags({"--per-second", "20"}));
+    alma_setting s{bibs, {"--per-second", "20"}, seed};
     http_client http(fast_retries(40, 16));
-    fetched f = fetch_all(http, holdings_urls(alma, 100), 16);
+    fetched f = fetch_all(http, holdings_urls(s, 100), 16);
     CHECK(count_class(f, outcome_class::success) == 100);
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.sent_429 > 0);
     CHECK(http.stats().slowdowns > 0);
     CHECK(http.limiter().current_limit() < 40);
@@ -443,18 +443,19 @@ TEST_CASE("429 PER_SECOND_THRESHOLD slows the limiter down and every request sti
 
 TEST_CASE("an Alma that goes away and comes back: calls fail as connection errors and are retried to "
           "success", "[net]") {
-    emulator_process alma(emulator_flags({"--connections", "refuse"}));
+    alma_setting s{bibs, {"--connections", "refuse"}, seed};
     client_options o = fast_retries(0, 4);
     o.retry.max_attempts = 1000;  // patience enough for any wait below
     o.retry.max_delay = 50ms;
     http_client http(o);
-    auto comes_back = configure_when(
-        alma, [](auto const& c) { return c.get("calls_refused") >= 8; }, {{"connections", "serve"}});
-    std::vector<std::string> urls = holdings_urls(alma, 20);
+    auto comes_back =
+        configure_when(s.server, [](auto const& c) { return c.get("calls_refused") >= 8; },
+                       {{"connections", "serve"}});
+    std::vector<std::string> urls = holdings_urls(s, 20);
     fetched f = fetch_all(http, urls, 4);
     comes_back.join();
     CHECK(count_class(f, outcome_class::success) == urls.size());
-    auto seen = alma.counters();
+    auto seen = s.server.counters();
     CHECK(seen.get("calls_refused") >= 8);
     CHECK(http.stats().retries > 0);
     CHECK(http.stats().gave_up == 0);
@@ -463,15 +464,17 @@ TEST_CASE("an Alma that goes away and comes back: calls fail as connection error
 }
 
 TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", "[net]") {
-    emulator_process alma(emulator_flags({"--latency-ms", held, "--latency-jitter", "0.5"}));
-    auto release = release_when_in_flight(alma, 6, "50");
-    std::vector<std::string> urls = holdings_urls(alma, 40);
-    urls.insert(urls.begin() + 5, alma.base_url() + "/almaws/v1/bibs/991234567890123/holdings");
+    alma_setting s{bibs, {"--latency-ms", held, "--latency-jitter", "0.5"}, seed};
+    auto release = release_when_in_flight(s.server, 6, "50");
+    std::vector<std::string> urls = holdings_urls(s, 40);
+    urls.insert(urls.begin() + 5, s.server.base_url() + "/almaws/v1/bibs/991234567890123/holdings");
     std::string input;
     for (auto const& u : urls) input += u + '\n';
-    auto const r = marcpipe::testing::run("/usr/bin/env", {"ALMA_API_KEY=" + key, MARCPIPE_HTTP_GET_MANY,
-                                                            "--concurrency", "6", "--rate", "400"},
-                                          input);
+    auto const r =
+        marcpipe::testing::run("/usr/bin/env",
+                               {std::string{"ALMA_API_KEY="} + test_api_key, MARCPIPE_HTTP_GET_MANY,
+                                "--concurrency", "6", "--rate", "400"},
+                               input);
     CHECK(r.status == 1);  // one URL answered 400
     auto const got = marcpipe::testing::lines(r.out);
     REQUIRE(got.size() == urls.size());
@@ -486,5 +489,5 @@ TEST_CASE("http-get-many prints STATUS BYTES URL in input order and a summary", 
     std::string const& summary = r.err;
     CHECK(summary.find("requests 41, retries 0, errors 1") != std::string::npos);
     require_no_key_in(summary);
-    CHECK(alma.counters().max_in_flight == 6);
+    CHECK(s.server.counters().max_in_flight == 6);
 }

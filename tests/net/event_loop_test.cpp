@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/serving.hpp"
 
 using namespace marcpipe::net;
 using marcpipe::coro::task;
@@ -75,18 +76,9 @@ public:
         });
         server_.set_keep_alive_max_count(1000);
         server_.set_tcp_nodelay(true);
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port for the test server");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+        serving_.emplace(server_);
     }
-    ~local_server() {
-        server_.stop();
-        thread_.join();
-    }
-    std::string url(std::string const& path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
-    }
+    std::string url(std::string const& path) const { return serving_->url(path); }
     std::size_t distinct_ports() {
         std::lock_guard<std::mutex> lock(mutex_);
         return ports_.size();
@@ -94,10 +86,10 @@ public:
 
 private:
     httplib::Server server_;
-    int port_ = 0;
-    std::thread thread_;
     std::mutex mutex_;
     std::set<int> ports_;
+    // Declared last: it stops the server before what the handlers use goes.
+    std::optional<marcpipe::testing::serving> serving_;
 };
 
 // A loopback port the kernel chose, held by a socket of this test for as long as it lives.
@@ -165,6 +157,15 @@ task<void> throws_later(event_loop& loop) {
 
 task<result> get(event_loop& loop, std::string url, std::vector<header> headers = {}) {
     co_return co_await loop.get(std::move(url), std::move(headers));
+}
+
+// One call on a loop of its own with options `o`: its result, and how long it took.
+std::pair<result, event_loop::clock::duration> timed_get(loop_options const& o,
+                                                         std::string const& url) {
+    event_loop loop(o);
+    auto begin = event_loop::clock::now();
+    result r = drive(loop, get(loop, url));
+    return {std::move(r), event_loop::clock::now() - begin};
 }
 
 }  // namespace
@@ -332,10 +333,7 @@ TEST_CASE("a body that trickles below the low-speed limit is dropped as a timeou
     local_server server;
     loop_options o = with(1);
     o.low_speed_time = 2s;
-    event_loop loop(o);
-    auto begin = event_loop::clock::now();
-    result r = drive(loop, get(loop, server.url("/trickle")));
-    auto elapsed = event_loop::clock::now() - begin;
+    auto [r, elapsed] = timed_get(o, server.url("/trickle"));
     REQUIRE_FALSE(r);
     CHECK(r.error().code == CURLE_OPERATION_TIMEDOUT);
     CHECK(elapsed < 50s);  // the trickle lasts a minute
@@ -346,10 +344,7 @@ TEST_CASE("a server that never answers runs into the total timeout", "[net]") {
     loop_backend backend = GENERATE(loop_backend::epoll, loop_backend::poll);
     loop_options o = with(4, backend);
     o.total_timeout = 300ms;
-    event_loop loop(o);
-    auto begin = event_loop::clock::now();
-    result r = drive(loop, get(loop, silent.url("/x?apikey=l8xxsecret")));
-    auto elapsed = event_loop::clock::now() - begin;
+    auto [r, elapsed] = timed_get(o, silent.url("/x?apikey=l8xxsecret"));
     REQUIRE_FALSE(r);
     CHECK(r.error().code == CURLE_OPERATION_TIMEDOUT);
     CHECK(elapsed >= 290ms);  // curl keeps time in whole milliseconds

@@ -5,23 +5,25 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sys/wait.h>
-#include <utility>
 #include <marcpipe/coro/sync_wait.hpp>
 #include <marcpipe/net/classify.hpp>
 #include <marcpipe/net/event_loop.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "catch.hpp"
 #include "support/child.hpp"
+#include "support/serving.hpp"
 
 using namespace marcpipe::net;
 using namespace std::chrono_literals;
@@ -91,21 +93,30 @@ public:
         server_.Get("/hello", [](httplib::Request const&, httplib::Response& res) {
             res.set_content("<hello/>", "application/xml");
         });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port for the TLS server");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+        serving_.emplace(server_);
     }
-    ~tls_server() {
-        server_.stop();
-        thread_.join();
-    }
-    int port() const { return port_; }
+    int port() const { return serving_->port(); }
 
 private:
     httplib::SSLServer server_;
-    int port_ = 0;
-    std::thread thread_;
+    std::optional<marcpipe::testing::serving> serving_;
+};
+
+// A TLS server whose certificate is `served`, and `trusted` written as a CA file of the test's own.
+struct tls_site {
+    tls_site(test_certificate const& served, test_certificate const& trusted,
+             std::string const& name)
+        : server{served}, dir{name}, pem{(dir / "ca.pem").string()} {
+        trusted.write_pem(pem);
+    }
+    // The server's one page, by the name `host`.
+    std::string url(std::string const& host = "127.0.0.1") const {
+        return "https://" + host + ":" + std::to_string(server.port()) + "/hello";
+    }
+
+    tls_server server;
+    marcpipe::testing::scratch_dir dir;
+    std::string pem;
 };
 
 result fetch(loop_options options, std::string const& url) {
@@ -113,34 +124,42 @@ result fetch(loop_options options, std::string const& url) {
     return marcpipe::coro::sync_wait(loop.get(url), [&] { loop.run_once(100ms); });
 }
 
+// The same, trusting only the CA certificates in `ca_file`.
+result fetch_trusting(std::string const& ca_file, std::string const& url) {
+    loop_options o;
+    o.ca_file = ca_file;
+    return fetch(std::move(o), url);
+}
+
+// A certificate that could not be verified: no answer, and the run stops.
+void check_unverified(result const& r) {
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == CURLE_PEER_FAILED_VERIFICATION);
+    CHECK(classify(r) == outcome_class::fatal);
+}
+
+// The test server's one page.
+void check_hello(result const& r) {
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "<hello/>");
+}
+
 }  // namespace
 
 TEST_CASE("TLS certificates are always verified", "[net]") {
     test_certificate certificate;
-    tls_server server(certificate);
-    marcpipe::testing::scratch_dir dir{"tls-ca"};
-    std::string const pem = (dir / "ca.pem").string();
-    certificate.write_pem(pem);
-    std::string const url = "https://127.0.0.1:" + std::to_string(server.port()) + "/hello";
+    tls_site site{certificate, certificate, "tls-ca"};
+    std::string const url = site.url();
 
     SECTION("a certificate nobody vouches for is refused, and that stops the run") {
-        result r = fetch(loop_options{}, url);
-        REQUIRE_FALSE(r);
-        CHECK(r.error().code == CURLE_PEER_FAILED_VERIFICATION);
-        CHECK(classify(r) == outcome_class::fatal);
+        check_unverified(fetch(loop_options{}, url));
     }
     SECTION("the same certificate, trusted, is accepted") {
-        loop_options o;
-        o.ca_file = pem;
-        result r = fetch(o, url);
-        REQUIRE(r);
-        CHECK(r->status == 200);
-        CHECK(r->body == "<hello/>");
+        check_hello(fetch_trusting(site.pem, url));
     }
     SECTION("a trusted certificate for another host name is refused") {
-        loop_options o;
-        o.ca_file = pem;
-        result r = fetch(o, "https://localhost:" + std::to_string(server.port()) + "/hello");
+        result r = fetch_trusting(site.pem, site.url("localhost"));
         REQUIRE_FALSE(r);
         CHECK(r.error().code == CURLE_PEER_FAILED_VERIFICATION);
     }
@@ -150,27 +169,15 @@ TEST_CASE("a server certificate issued by a private CA (a proxy that inspects TL
           "with that CA's certificate as the CA file (--cacert)", "[net]") {
     test_certificate ca(test_certificate::kind::ca);
     test_certificate issued(&ca);
-    tls_server server(issued);
-    marcpipe::testing::scratch_dir dir{"tls-private-ca"};
-    std::string const pem = (dir / "ca.pem").string();
-    ca.write_pem(pem);
-    std::string const url = "https://127.0.0.1:" + std::to_string(server.port()) + "/hello";
+    tls_site site{issued, ca, "tls-private-ca"};
+    std::string const url = site.url();
 
     SECTION("without it, verification fails, and that is fatal, not an outage to wait out") {
         result r = fetch(loop_options{}, url);
-        REQUIRE_FALSE(r);
-        CHECK(r.error().code == CURLE_PEER_FAILED_VERIFICATION);
-        CHECK(classify(r) == outcome_class::fatal);
+        check_unverified(r);
         CHECK_FALSE(examine(r).outage);
     }
-    SECTION("with it, the answer comes") {
-        loop_options o;
-        o.ca_file = pem;
-        result r = fetch(o, url);
-        REQUIRE(r);
-        CHECK(r->status == 200);
-        CHECK(r->body == "<hello/>");
-    }
+    SECTION("with it, the answer comes") { check_hello(fetch_trusting(site.pem, url)); }
     SECTION("the programs take it as --cacert") {
         auto get = [&](std::vector<std::string> const& extra) {
             auto const r = marcpipe::testing::run(MARCPIPE_HTTP_GET_MANY, extra, url + "\n");
@@ -181,10 +188,10 @@ TEST_CASE("a server certificate issued by a private CA (a proxy that inspects TL
         REQUIRE(::access(MARCPIPE_HTTP_GET_MANY, X_OK) == 0);
         auto [without, without_line] = get({});
         CHECK(without == 3);  // fatal: stopped, nothing fetched
-        auto [with, with_line] = get({"--cacert", pem});
+        auto [with, with_line] = get({"--cacert", site.pem});
         CHECK(with == 0);
         CHECK(with_line == "200 8 " + url);
-        auto [missing, missing_line] = get({"--cacert", pem + ".missing"});
+        auto [missing, missing_line] = get({"--cacert", site.pem + ".missing"});
         CHECK(missing == 2);
     }
 }

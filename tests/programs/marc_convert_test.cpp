@@ -1,6 +1,5 @@
 // marc-convert as a user runs it: MARC21 to MARCXML and back, --require, errors and exit status.
 #include <cstdio>
-
 #include <marcpipe/marc/iso2709.hpp>
 #include <marcpipe/marc/marcxml_reader.hpp>
 
@@ -8,6 +7,7 @@
 #include "catch.hpp"
 #include "support/child.hpp"
 #include "support/files.hpp"
+#include "support/usage.hpp"
 
 using namespace marcpipe::testing;
 namespace marc = marcpipe::marc;
@@ -133,12 +133,7 @@ TEST_CASE("MARC-8 records copied to MARC21 keep their leader/09", "[programs][ma
 
 TEST_CASE("marc-convert answers --help and --version and refuses bad usage",
           "[programs][marc-convert]") {
-    auto help = run(convert(), {"--help"});
-    CHECK(help.status == 0);
-    CHECK_THAT(help.out, Catch::Contains("--require") && Catch::Contains("--to"));
-    auto version = run(convert(), {"--version"});
-    CHECK(version.status == 0);
-    CHECK_THAT(version.out, Catch::StartsWith("marc-convert "));
+    check_help_and_version("marc-convert", convert(), {"--require", "--to"});
     CHECK(run(convert(), {iso2709_file("marc4j_chabon.mrc"), "-o", "-", "--to", "json"}).status == 2);
     CHECK(run(convert(), {iso2709_file("marc4j_chabon.mrc"), "-o", "-", "--require", "24"}).status == 2);
     CHECK(run(convert(), {"no-such-file.mrc", "-o", "-"}).status == 2);

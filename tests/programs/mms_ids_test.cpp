@@ -4,6 +4,7 @@
 #include "catch.hpp"
 #include "support/child.hpp"
 #include "support/files.hpp"
+#include "support/usage.hpp"
 
 using namespace marcpipe::testing;
 
@@ -69,12 +70,7 @@ TEST_CASE("mms-ids reads the 001 of MARC-8 records", "[programs][mms-ids]") {
 }
 
 TEST_CASE("mms-ids answers --help and --version and refuses bad usage", "[programs][mms-ids]") {
-    auto help = run(mms_ids(), {"--help"});
-    CHECK(help.status == 0);
-    CHECK_THAT(help.out, Catch::Contains("INPUT") && Catch::Contains("--output"));
-    auto version = run(mms_ids(), {"--version"});
-    CHECK(version.status == 0);
-    CHECK_THAT(version.out, Catch::StartsWith("mms-ids "));
+    check_help_and_version("mms-ids", mms_ids(), {"INPUT", "--output"});
     CHECK(run(mms_ids(), {"--no-such-option"}).status == 2);
     CHECK(run(mms_ids(), {"a", "b"}).status == 2);
     auto missing = run(mms_ids(), {"no-such-file.mrc"});
