@@ -41,13 +41,16 @@ TEST_CASE("random bytes in a server's holdings records never corrupt the output 
     auto const xml = GENERATE(false, true);
     CAPTURE(hostile_seed, xml);
     marcpipe::emulator::hostile_fields const knob{0.5, static_cast<std::uint64_t>(hostile_seed)};
-    west_setting s{"west-hostile", bibs, {"--hostile-fields", "0.5", "--hostile-seed", std::to_string(hostile_seed)},
-                   export_as::marc21, catalogue_seed};
+    west_setting s{"west-hostile",
+                   bibs,
+                   {"--hostile-fields", "0.5", "--hostile-seed", std::to_string(hostile_seed)},
+                   export_as::marc21,
+                   catalogue_seed};
     std::string const output = xml ? "out.xml" : "out.mrc";
     // One try per call: a damaged record is damaged the same way every time it is asked for.
     auto r = run(MARCPIPE_WEST_HOLDINGS,
-                 {"--base-url", s.server.base_url(), "--rate", "500", "--concurrency", "16", "--max-attempts", "1",
-                  "-o", output, "--errors", "errors.csv", "export.mrc"},
+                 {"--base-url", s.server.base_url(), "--rate", "500", "--concurrency", "16",
+                  "--max-attempts", "1", "-o", output, "--errors", "errors.csv", "export.mrc"},
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);

@@ -58,8 +58,9 @@ TEST_CASE("a numeric option that is not a finite number in its range exits 2 bef
         CHECK(r.status == 2);
         CHECK(r.err.find("--concurrency") != std::string::npos);
     }
-    auto attempts = run(MARCPIPE_WEST_HOLDINGS, {"--max-attempts", "0", "--base-url", base, "ids.txt"},
-                        env_with_key(), s.dir, "m");
+    auto attempts =
+        run(MARCPIPE_WEST_HOLDINGS, {"--max-attempts", "0", "--base-url", base, "ids.txt"},
+            env_with_key(), s.dir, "m");
     CHECK(attempts.status == 2);
     CHECK(attempts.err.find("--max-attempts") != std::string::npos);
     // The ends of the range are allowed, and shown in --help.
@@ -67,8 +68,9 @@ TEST_CASE("a numeric option that is not a finite number in its range exits 2 bef
     CHECK(help.out.find("[0.1 - 1000]") != std::string::npos);
     // A dry run: its one call is the limiter's first, which waits for nothing at any rate; a
     // whole run would wait ten seconds a call.
-    auto slowest = run(MARCPIPE_WEST_HOLDINGS, {"--rate", "0.1", "--dry-run", "--base-url", base, "ids.txt"},
-                       env_with_key(), s.dir, "s");
+    auto slowest =
+        run(MARCPIPE_WEST_HOLDINGS, {"--rate", "0.1", "--dry-run", "--base-url", base, "ids.txt"},
+            env_with_key(), s.dir, "s");
     CHECK(slowest.status == 0);
     CHECK(s.server.counters().requests >= 1);  // the one good run, and nothing before it
     CHECK(s.server.counters().requests <= 20);
@@ -80,7 +82,8 @@ TEST_CASE("a key file that is a directory or endless exits 2 at once, with nothi
     fs::create_directories(s.dir / "keys");
     for (std::string const file : {"/dev/zero", "keys"}) {
         CAPTURE(file);
-        auto r = run(MARCPIPE_WEST_HOLDINGS, {"--api-key-file", file, "--base-url", s.server.base_url(), "ids.txt"},
+        auto r = run(MARCPIPE_WEST_HOLDINGS,
+                     {"--api-key-file", file, "--base-url", s.server.base_url(), "ids.txt"},
                      {"ALMA_API_KEY="}, s.dir, "k");
         CHECK(r.status == 2);
         CHECK(r.err.find("the API key file " + file) != std::string::npos);
@@ -101,9 +104,9 @@ TEST_CASE("junk after the good records of an export is one row of the report", "
     for (auto& c : junk) c = static_cast<char>(gen() & 0xFF);
     junk.front() = 'x';
     std::ofstream{s.dir / "export.mrc", std::ios::binary | std::ios::app} << junk;
-    auto r = run(MARCPIPE_WEST_HOLDINGS, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "out.mrc",
-                                          "--errors", "errors.csv", "export.mrc"},
-                 env_with_key(), s.dir);
+    auto r = run(MARCPIPE_WEST_HOLDINGS,
+                 s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}), env_with_key(),
+                 s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     auto const rows = lines(slurp(s.dir / "errors.csv"));
@@ -112,7 +115,8 @@ TEST_CASE("junk after the good records of an export is one row of the report", "
     CHECK(rows[1].find("no record from byte " + std::to_string(good.size()) + " to byte " +
                        std::to_string(good.size() + junk.size())) != std::string::npos);
     // The four bibs' holdings are all there.
-    CHECK(r.err.find(std::to_string(s.cat.deliverable_holdings()) + " holdings records written") != std::string::npos);
+    CHECK(r.err.find(std::to_string(s.cat.deliverable_holdings()) + " holdings records written") !=
+          std::string::npos);
 }
 
 }  // namespace limits_test

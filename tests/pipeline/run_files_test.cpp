@@ -147,9 +147,10 @@ TEST_CASE(
     std::string const members = slurp(s.dir / "out.mrc.set-members");
     // The second run asks an Alma of its own, so any call of its is counted apart.
     marcpipe::testing::alma_setting other{s.cat.size()};
-    auto second =
-        run(west, {"--base-url", other.server.base_url(), "--rate", "1000", "-o", "out.mrc", "--set", set},
-            env_with_key(), s.dir, "second");
+    auto second = run(
+        west,
+        {"--base-url", other.server.base_url(), "--rate", "1000", "-o", "out.mrc", "--set", set},
+        env_with_key(), s.dir, "second");
     INFO(second.err);
     CHECK(second.status == 2);
     CHECK(has(second.err, "process " + std::to_string(first.pid())));

@@ -41,7 +41,8 @@ std::vector<std::pair<std::string, std::string>> expected_ids(catalogue const& c
     return out;
 }
 
-net::client_options options(double rate = 0, std::string const& key = marcpipe::testing::test_api_key) {
+net::client_options options(double rate = 0,
+                            std::string const& key = marcpipe::testing::test_api_key) {
     net::client_options o = alma::http_options(key);
     o.rate = rate;
     o.loop.max_in_flight = 32;
@@ -55,8 +56,12 @@ net::client_options options(double rate = 0, std::string const& key = marcpipe::
 // The emulator serving `bibs` bibs of this file's catalogue, and a run of the stages that asks it
 // through a client of `o`.
 struct stages_setting : alma_setting {
-    stages_setting(std::size_t bibs, std::vector<std::string> more = {}, net::client_options const& o = options())
-        : alma_setting{bibs, std::move(more), seed}, http{o}, client{http, server.base_url()}, run{client} {}
+    stages_setting(std::size_t bibs, std::vector<std::string> more = {},
+                   net::client_options const& o = options())
+        : alma_setting{bibs, std::move(more), seed},
+          http{o},
+          client{http, server.base_url()},
+          run{client} {}
 
     net::http_client http;
     alma::client client;
@@ -83,7 +88,8 @@ TEST_CASE("every deliverable holding comes once, in export order, with 001/004 r
     }
     CHECK(got == expected_ids(s.cat));
     // Each record whole, field for field, against the emulator's answer edited apart from the library.
-    CHECK(marcpipe::testing::first_difference(marcpipe::testing::expected_holdings{s.cat}.listings(), records) == "");
+    CHECK(marcpipe::testing::first_difference(
+              marcpipe::testing::expected_holdings{s.cat}.listings(), records) == "");
 
     std::vector<std::string> deleted;
     s.run.problems().release_all([&](std::uint64_t seq, alma::problem const& p) {
@@ -115,9 +121,10 @@ TEST_CASE("an unknown holding ID is reported with 402208 and the run goes on", "
     stages_setting s{50};
     std::size_t b = 0;
     while (s.cat.deleted(b) || s.cat.holdings_count(b) == 0) ++b;
-    std::vector<pipeline::holding_ref> refs{{0, s.cat.mms_id(b), s.cat.holding_ids(b)[0]},
-                                            {1, s.cat.mms_id(b), "22999999999993" + s.cat.institution_code()},
-                                            {2, s.cat.mms_id(b), s.cat.holding_ids(b)[0]}};
+    std::vector<pipeline::holding_ref> refs{
+        {0, s.cat.mms_id(b), s.cat.holding_ids(b)[0]},
+        {1, s.cat.mms_id(b), "22999999999993" + s.cat.institution_code()},
+        {2, s.cat.mms_id(b), s.cat.holding_ids(b)[0]}};
     std::vector<std::uint64_t> delivered;
     for (auto& h : refs | pipeline::holdings_records(s.run)) delivered.push_back(h.bib_seq);
     CHECK(delivered == std::vector<std::uint64_t>{0, 2});
@@ -140,10 +147,12 @@ TEST_CASE("transient faults are retried: the same holdings arrive as without the
     retrying.retry.max_attempts = 12;
     stages_setting s{bibs,
                      {"--latency-ms", "5", "--fault-rate-500", "0.05", "--fault-rate-503", "0.05",
-                      "--fault-rate-reset", "0.05", "--fault-rate-truncated", "0.05", "--fault-rate-malformed", "0.05"},
+                      "--fault-rate-reset", "0.05", "--fault-rate-truncated", "0.05",
+                      "--fault-rate-malformed", "0.05"},
                      retrying};
     std::vector<std::pair<std::string, std::string>> got;
-    for (auto& h : catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run) | pipeline::holdings_records(s.run))
+    for (auto& h :
+         catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run) | pipeline::holdings_records(s.run))
         got.emplace_back(h.mms_id, h.holding_id);
     CHECK(got == expected_ids(s.cat));
     CHECK(s.server.counters().faults > 0);
@@ -152,7 +161,9 @@ TEST_CASE("transient faults are retried: the same holdings arrive as without the
 TEST_CASE("a refused key stops the stages with fatal_error", "[pipeline][emulator]") {
     stages_setting s{40, {}, options(0, "l8xx-not-the-emulators-key-000000")};
     auto drain = [&] {
-        for (auto& h : catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run) | pipeline::holdings_records(s.run)) (void)h;
+        for (auto& h : catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run) |
+                           pipeline::holdings_records(s.run))
+            (void)h;
     };
     CHECK_THROWS_AS(drain(), alma::fatal_error);
     CHECK(s.run.stopped());
@@ -171,7 +182,8 @@ TEST_CASE("completion is reported in export order and never runs ahead of the co
         if (consumed_any) CHECK(consumed_bib <= n);
         last_complete = n;
     };
-    for (auto& h : catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run) | pipeline::holdings_records(s.run)) {
+    for (auto& h : catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run) |
+                       pipeline::holdings_records(s.run)) {
         CHECK(h.bib_seq >= last_complete);
         consumed_bib = h.bib_seq;
         consumed_any = true;
@@ -193,7 +205,8 @@ TEST_CASE("the first bib's records go before the lists of later bibs", "[pipelin
     REQUIRE(first < 10);
 
     std::optional<std::uint64_t> requests_at_first;
-    for (auto& h : catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run, ids_opt) | pipeline::holdings_records(s.run)) {
+    for (auto& h : catalogue_bibs(s.cat) | pipeline::holdings_ids(s.run, ids_opt) |
+                       pipeline::holdings_records(s.run)) {
         CHECK(h.bib_seq == first);
         requests_at_first = s.http.stats().requests;
         break;

@@ -31,9 +31,9 @@ TEST_CASE("holdings-ids then holdings-records give the rewritten records of ever
     west_setting s{"steps", bibs, {}, export_as::none, steps_seed};
     write_id_list(s.cat, s.dir / "ids.txt");
 
-    auto ids = run(MARCPIPE_HOLDINGS_IDS, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "pairs.tsv",
-                                           "--errors", "ids-errors.csv", "ids.txt"},
-                   with_key, s.dir, "ids");
+    auto ids = run(MARCPIPE_HOLDINGS_IDS,
+                   s.args({"-o", "pairs.tsv", "--errors", "ids-errors.csv", "ids.txt"}), with_key,
+                   s.dir, "ids");
     INFO(ids.err);
     CHECK(ids.status == 1);
     std::string expected_pairs;
@@ -43,23 +43,23 @@ TEST_CASE("holdings-ids then holdings-records give the rewritten records of ever
             ++deleted;
             continue;
         }
-        for (auto const& h : s.cat.holding_ids(b)) expected_pairs += h + "\t" + s.cat.mms_id(b) + "\n";
+        for (auto const& h : s.cat.holding_ids(b))
+            expected_pairs += h + "\t" + s.cat.mms_id(b) + "\n";
     }
     CHECK(slurp(s.dir / "pairs.tsv") == expected_pairs);
     auto report = slurp(s.dir / "ids-errors.csv");
     CHECK(static_cast<std::size_t>(std::count(report.begin(), report.end(), '\n')) == deleted + 1);
 
-    auto records = run(MARCPIPE_HOLDINGS_RECORDS, {"--base-url", s.server.base_url(), "--rate", "1000", "-o",
-                                                   "holdings.xml", "pairs.tsv"},
+    auto records = run(MARCPIPE_HOLDINGS_RECORDS, s.args({"-o", "holdings.xml", "pairs.tsv"}),
                        with_key, s.dir, "records");
     INFO(records.err);
     CHECK(records.status == 0);
-    CHECK(marcpipe::testing::marcxml_difference(expected_holdings{s.cat}, s.dir / "holdings.xml") == "");
+    CHECK(marcpipe::testing::marcxml_difference(expected_holdings{s.cat}, s.dir / "holdings.xml") ==
+          "");
 
     // The same in one run.
-    auto whole = run(MARCPIPE_WEST_HOLDINGS, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "whole.xml",
-                                              "ids.txt"},
-                     with_key, s.dir, "whole");
+    auto whole = run(MARCPIPE_WEST_HOLDINGS, s.args({"-o", "whole.xml", "ids.txt"}), with_key,
+                     s.dir, "whole");
     CHECK(whole.status == 1);
     CHECK(slurp(s.dir / "whole.xml") == slurp(s.dir / "holdings.xml"));
 }
@@ -76,8 +76,9 @@ TEST_CASE("holdings-records reports an unknown holding and a malformed line, and
               << s.cat.holding_id(b, 0) << "\t" << s.cat.mms_id(b) << "\n"
               << "..\t" << s.cat.mms_id(b) << "\n";  // would ask for /bibs/{mms_id}/
     }
-    auto r = run(MARCPIPE_HOLDINGS_RECORDS, {"--base-url", s.server.base_url(), "--format", "marc21", "-o", "out.mrc",
-                                             "--errors", "errors.csv", "pairs.tsv"},
+    auto r = run(MARCPIPE_HOLDINGS_RECORDS,
+                 {"--base-url", s.server.base_url(), "--format", "marc21", "-o", "out.mrc",
+                  "--errors", "errors.csv", "pairs.tsv"},
                  with_key, s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
@@ -89,11 +90,12 @@ TEST_CASE("holdings-records reports an unknown holding and a malformed line, and
     CHECK(report.find(",402208,") != std::string::npos);
     CHECK(r.err.find("2 records written") != std::string::npos);
     // Both are the one good holding's record, as MARC21.
-    expected_holdings const one{s.cat, [&](std::size_t bib, pugi::xml_node record) {
-                                    return bib == b && record.find_child_by_attribute("controlfield", "tag", "001")
-                                                               .text()
-                                                               .get() == s.cat.holding_id(b, 0);
-                                }};
+    expected_holdings const one{
+        s.cat, [&](std::size_t bib, pugi::xml_node record) {
+            return bib == b &&
+                   record.find_child_by_attribute("controlfield", "tag", "001").text().get() ==
+                       s.cat.holding_id(b, 0);
+        }};
     REQUIRE(one.size() == 1);
     if (auto want = one.marc21(s.dir)) CHECK(slurp(s.dir / "out.mrc") == *want + *want);
 }

@@ -64,11 +64,14 @@ std::size_t vanished(catalogue const& cat) {
 
 TEST_CASE("a key the server echoes in errorCode and trackingId never reaches the report", "[programs][text]") {
     std::size_t const bibs = 40;
-    west_setting s{"text-key", bibs, {"--vanished-holdings", "0.3", "--error-echoes-key"}, export_as::none, seed};
+    west_setting s{"text-key",
+                   bibs,
+                   {"--vanished-holdings", "0.3", "--error-echoes-key"},
+                   export_as::none,
+                   seed};
     write(s.dir / "pairs.tsv", pairs(s.cat));
     auto r = run(MARCPIPE_HOLDINGS_RECORDS,
-                 {"--base-url", s.server.base_url(), "--rate", "1000", "--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"},
-                 with_key, s.dir);
+                 s.args({"--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"}), with_key, s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     std::string const report = slurp(s.dir / "errors.csv");
@@ -87,11 +90,14 @@ TEST_CASE("a key the server echoes in errorCode and trackingId never reaches the
 TEST_CASE("a server message of 5 MiB is cut at 1 KiB in every report row, and the cut is said", "[programs][text]") {
     std::size_t const bibs = 30;
     std::size_t const huge = 5 << 20;
-    west_setting s{"text-huge", bibs, {"--vanished-holdings", "0.3", "--error-message-bytes", std::to_string(huge)}, export_as::none, seed};
+    west_setting s{"text-huge",
+                   bibs,
+                   {"--vanished-holdings", "0.3", "--error-message-bytes", std::to_string(huge)},
+                   export_as::none,
+                   seed};
     write(s.dir / "pairs.tsv", pairs(s.cat));
     auto r = run(MARCPIPE_HOLDINGS_RECORDS,
-                 {"--base-url", s.server.base_url(), "--rate", "1000", "--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"},
-                 with_key, s.dir);
+                 s.args({"--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"}), with_key, s.dir);
     INFO(r.err.substr(0, 2000));
     CHECK(r.status == 1);
     auto const lines = rows(slurp(s.dir / "errors.csv"));
@@ -115,10 +121,10 @@ TEST_CASE("holdings-records reports malformed input lines as problems, in the re
     std::string const good = pairs(s.cat);
     std::string const first_line = good.substr(0, good.find('\n') + 1);
     // Line 2 has no tab, line 3 a holding ID that is not an Alma ID.
-    write(s.dir / "pairs.tsv", first_line + "no tab here\n..\t" + s.cat.mms_id(0) + "\n" + good.substr(first_line.size()));
+    write(s.dir / "pairs.tsv", first_line + "no tab here\n..\t" + s.cat.mms_id(0) + "\n" +
+                                   good.substr(first_line.size()));
     auto r = run(MARCPIPE_HOLDINGS_RECORDS,
-                 {"--base-url", s.server.base_url(), "--rate", "1000", "--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"},
-                 with_key, s.dir);
+                 s.args({"--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"}), with_key, s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     CHECK(r.err.find(" 2 problems") != std::string::npos);
@@ -131,15 +137,18 @@ TEST_CASE("holdings-records reports malformed input lines as problems, in the re
 TEST_CASE("an undeclared entity in a holdings record is a problem of that holding, not its 852 $z", "[programs][text]") {
     std::size_t const bibs = 12;
     std::size_t const every = 4;
-    west_setting s{"text-entity", bibs, {"--undeclared-entity-every", std::to_string(every)}, export_as::none, seed};
+    west_setting s{"text-entity",
+                   bibs,
+                   {"--undeclared-entity-every", std::to_string(every)},
+                   export_as::none,
+                   seed};
     write(s.dir / "pairs.tsv", pairs(s.cat));
     std::size_t expected = 0;
     for (std::size_t b = 0; b < bibs; b += every)
         if (!s.cat.deleted(b)) expected += s.cat.holdings_count(b);
     REQUIRE(expected > 0);
     auto r = run(MARCPIPE_HOLDINGS_RECORDS,
-                 {"--base-url", s.server.base_url(), "--rate", "1000", "--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"},
-                 with_key, s.dir);
+                 s.args({"--errors", "errors.csv", "-o", "out.xml", "pairs.tsv"}), with_key, s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     CHECK(slurp(s.dir / "out.xml").find("lol9") == std::string::npos);
@@ -156,9 +165,11 @@ TEST_CASE("a key file with a UTF-8 byte-order mark sends the key without it", "[
     west_setting s{"text-bom", bibs, {}, export_as::none, seed};
     write(s.dir / "pairs.tsv", pairs(s.cat));
     write(s.dir / "key.txt", std::string{"\xEF\xBB\xBF"} + key + "\r\n");
-    fs::permissions(s.dir / "key.txt", fs::perms::owner_read | fs::perms::owner_write);  // a key file is private
+    fs::permissions(s.dir / "key.txt",
+                    fs::perms::owner_read | fs::perms::owner_write);  // a key file is private
     auto r = run(MARCPIPE_HOLDINGS_RECORDS,
-                 {"--base-url", s.server.base_url(), "--api-key-file", "key.txt", "-o", "out.xml", "pairs.tsv"},
+                 {"--base-url", s.server.base_url(), "--api-key-file", "key.txt", "-o", "out.xml",
+                  "pairs.tsv"},
                  {"ALMA_API_KEY="}, s.dir);
     INFO(r.err);
     CHECK(r.status == 0);
@@ -168,7 +179,8 @@ TEST_CASE("a key file with a UTF-8 byte-order mark sends the key without it", "[
     write(s.dir / "wrong.txt", "not-the-key\n");
     fs::permissions(s.dir / "wrong.txt", fs::perms::owner_read | fs::perms::owner_write);
     auto wrong = run(MARCPIPE_HOLDINGS_RECORDS,
-                     {"--base-url", s.server.base_url(), "--api-key-file", "wrong.txt", "-o", "out2.xml", "pairs.tsv"},
+                     {"--base-url", s.server.base_url(), "--api-key-file", "wrong.txt", "-o",
+                      "out2.xml", "pairs.tsv"},
                      {"ALMA_API_KEY="}, s.dir, "wrong");
     CHECK(wrong.status == 3);
     CHECK(wrong.err.find("check the API key file wrong.txt") != std::string::npos);
@@ -181,8 +193,10 @@ TEST_CASE("a CA bundle that holds no certificate is refused before any call, nam
     write(s.dir / "notes.pem", "my CA is the one of the proxy\n");
     write(s.dir / "empty.pem", "");
     for (std::string const& bundle : {std::string{"notes.pem"}, std::string{"empty.pem"}}) {
-        auto r = run(MARCPIPE_WEST_HOLDINGS,
-                     {"--base-url", s.server.base_url(), "--cacert", bundle, "-o", "out.mrc", "ids.txt"}, with_key, s.dir);
+        auto r =
+            run(MARCPIPE_WEST_HOLDINGS,
+                {"--base-url", s.server.base_url(), "--cacert", bundle, "-o", "out.mrc", "ids.txt"},
+                with_key, s.dir);
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(r.err.find("the CA bundle " + bundle + " holds no PEM certificate") != std::string::npos);

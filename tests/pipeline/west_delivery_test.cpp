@@ -27,13 +27,15 @@ using namespace west_test;
 
 TEST_CASE("west-holdings delivers every holding once, in export order, with 001/004 rewritten", "[programs][west][yaz]") {
     std::size_t const bibs = 240;
-    west_setting s{"west-clean", bibs, {"--latency-ms", "5", "--latency-jitter", "0.9"}, export_as::none};
+    west_setting s{
+        "west-clean", bibs, {"--latency-ms", "5", "--latency-jitter", "0.9"}, export_as::none};
     auto xml_input = GENERATE(false, true);
     fs::path input = s.dir / (xml_input ? "export.xml" : "export.mrc");
     write_export(s.cat, input, xml_input);
 
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "500", "--concurrency", "16", "-o", "out.mrc",
-                        "--errors", "errors.csv", input.string()},
+    auto r = run(west,
+                 {"--base-url", s.server.base_url(), "--rate", "500", "--concurrency", "16", "-o",
+                  "out.mrc", "--errors", "errors.csv", input.string()},
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);  // the deleted bibs are reported, the rest delivered
@@ -59,16 +61,20 @@ TEST_CASE("a list of MMS IDs and the MARCXML output format give the same holding
     west_setting s{"west-xml", bibs, {"--latency-ms", "3"}, export_as::none};
     {
         std::ofstream ids{s.dir / "ids.txt"};
-        for (std::size_t b = 0; b < bibs; ++b) ids << s.cat.mms_id(b) << (b % 7 == 0 ? "\r\n" : "\n");
+        for (std::size_t b = 0; b < bibs; ++b)
+            ids << s.cat.mms_id(b) << (b % 7 == 0 ? "\r\n" : "\n");
     }
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "500", "-o", "out.xml", "ids.txt"}, env_with_key(), s.dir);
+    auto r =
+        run(west, {"--base-url", s.server.base_url(), "--rate", "500", "-o", "out.xml", "ids.txt"},
+            env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     expected_holdings const expected{s.cat};
     CHECK(marcxml_difference(expected, s.dir / "out.xml") == "");
     // The reference tool reads the MARCXML output without a complaint, into the expected MARC21.
     if (auto yaz = marcpipe_test::yaz_marcdump_for_comparison()) {
-        auto converted = run(yaz->string(), {"-i", "marcxml", "-o", "marc", "out.xml"}, {}, s.dir, "yaz");
+        auto converted =
+            run(yaz->string(), {"-i", "marcxml", "-o", "marc", "out.xml"}, {}, s.dir, "yaz");
         CHECK(converted.status == 0);
         CHECK(converted.err == "");
         std::ofstream{s.dir / "yaz.mrc", std::ios::binary} << converted.out;
@@ -79,9 +85,8 @@ TEST_CASE("a list of MMS IDs and the MARCXML output format give the same holding
 TEST_CASE("--require 583 keeps only the holdings WEST wants", "[programs][west]") {
     std::size_t const bibs = 200;
     west_setting s{"west-583", bibs};
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "--require", "583", "-o", "west.mrc",
-                        "export.mrc"},
-                 env_with_key(), s.dir);
+    auto r = run(west, s.args({"--require", "583", "-o", "west.mrc", "export.mrc"}), env_with_key(),
+                 s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     expected_holdings const with_583{s.cat, [](std::size_t, pugi::xml_node record) {
@@ -94,11 +99,12 @@ TEST_CASE("--require 583 keeps only the holdings WEST wants", "[programs][west]"
 
 TEST_CASE("transient faults change nothing in the output", "[programs][west][faults]") {
     std::size_t const bibs = 200;
-    west_setting s{"west-faults", bibs,
-                   {"--latency-ms", "3", "--fault-seed", "5", "--fault-rate-500", "0.02", "--fault-rate-503", "0.02",
-                    "--fault-rate-reset", "0.02", "--fault-rate-truncated", "0.02", "--fault-rate-malformed", "0.02"}};
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "out.mrc", "--errors", "errors.csv",
-                        "export.mrc"},
+    west_setting s{"west-faults",
+                   bibs,
+                   {"--latency-ms", "3", "--fault-seed", "5", "--fault-rate-500", "0.02",
+                    "--fault-rate-503", "0.02", "--fault-rate-reset", "0.02",
+                    "--fault-rate-truncated", "0.02", "--fault-rate-malformed", "0.02"}};
+    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}),
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
@@ -113,10 +119,12 @@ TEST_CASE("10% of each transient fault kind changes nothing in the output", "[pr
     std::size_t const bibs = 200;
     auto kind = GENERATE(std::string{"500"}, std::string{"503"}, std::string{"reset"}, std::string{"truncated"},
                          std::string{"malformed"}, std::string{"stall"});
-    west_setting s{"west-faults10", bibs, {"--latency-ms", "3", "--fault-seed", "9", "--fault-rate-" + kind, "0.1", "--stall-seconds", "1"}};
+    west_setting s{"west-faults10",
+                   bibs,
+                   {"--latency-ms", "3", "--fault-seed", "9", "--fault-rate-" + kind, "0.1",
+                    "--stall-seconds", "1"}};
     for (char const* format : {"out.mrc", "out.xml"}) {
-        auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", format, "--errors", "errors.csv",
-                            "export.mrc"},
+        auto r = run(west, s.args({"-o", format, "--errors", "errors.csv", "export.mrc"}),
                      env_with_key(), s.dir);
         INFO(kind << ": " << r.err);
         CHECK(r.status == 1);
@@ -143,8 +151,7 @@ TEST_CASE("export records without 001 or broken are reported with their number; 
         std::ofstream out{s.dir / "export.mrc", std::ios::binary};
         out << bytes;
     }
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "out.mrc", "--errors", "errors.csv",
-                        "export.mrc"},
+    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}),
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
@@ -153,7 +160,8 @@ TEST_CASE("export records without 001 or broken are reported with their number; 
     CHECK(report.find("no 001") != std::string::npos);
     CHECK(report.find("export,,,,,record 10 at byte") != std::string::npos);
     // Every other bib's holdings are there.
-    expected_holdings const others{s.cat, [](std::size_t b, pugi::xml_node) { return b != 5 && b != 9; }};
+    expected_holdings const others{s.cat,
+                                   [](std::size_t b, pugi::xml_node) { return b != 5 && b != 9; }};
     CHECK(marc21_difference(others, s.dir / "out.mrc") == "");
 }
 
@@ -164,9 +172,11 @@ TEST_CASE("the API key never appears in any output, report or message", "[progra
         std::ofstream k{s.dir / "key.txt"};
         k << key << "\n";
     }
-    fs::permissions(s.dir / "key.txt", fs::perms::owner_read | fs::perms::owner_write);  // a key file is private
-    auto r = run(west, {"--base-url", s.server.base_url(), "--api-key-file", "key.txt", "--rate", "1000", "--progress",
-                        "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"},
+    fs::permissions(s.dir / "key.txt",
+                    fs::perms::owner_read | fs::perms::owner_write);  // a key file is private
+    auto r = run(west,
+                 {"--base-url", s.server.base_url(), "--api-key-file", "key.txt", "--rate", "1000",
+                  "--progress", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"},
                  {"ALMA_API_KEY="}, s.dir);
     CHECK(r.status == 1);
     for (auto const& text : {r.err, r.out, slurp(s.dir / "out.mrc"), slurp(s.dir / "errors.csv")})
@@ -220,8 +230,9 @@ TEST_CASE("bulk mode asks for 100 bibs a call and delivers the same holdings", "
     std::size_t const bibs = 250;
     west_setting s{"west-bulk", bibs};
     s.server.reset();
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "--holdings-source", "bibs", "-o", "out.mrc",
-                        "--errors", "errors.csv", "export.mrc"},
+    auto r = run(west,
+                 s.args({"--holdings-source", "bibs", "-o", "out.mrc", "--errors", "errors.csv",
+                         "export.mrc"}),
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
@@ -235,9 +246,10 @@ TEST_CASE("20,000 bibs go through in bounded memory", "[programs][west][slow][me
     // Far more bibs than every read-ahead window holds, at the fastest --rate a program takes.
     std::size_t const bibs = 20'000;
     west_setting s{"west-memory", bibs};
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "--concurrency", "64", "-o", "out.mrc",
-                        "--errors", "errors.csv", "export.mrc"},
-                 env_with_key(), s.dir);
+    auto r = run(
+        west,
+        s.args({"--concurrency", "64", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"}),
+        env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     if (under_asan)
@@ -282,13 +294,16 @@ TEST_CASE("the library guide's own tool: serials held by one library, with their
     std::string const tool = MARCPIPE_SERIAL_HOLDINGS;
 
     // What the tool must write, from the catalogue: leader/07 and 852 $b decide, 035 is added.
-    expected_holdings const expected{s.cat, [&](std::size_t b, pugi::xml_node record) {
-        auto const f852 = record.find_child_by_attribute("datafield", "tag", "852");
-        if (!s.cat.serial(b) || std::string{f852.find_child_by_attribute("subfield", "code", "b").text().get()} != library)
-            return false;
-        if (auto number = s.cat.oclc_number(b)) add_oclc_035(record, *number);
-        return true;
-    }};
+    expected_holdings const expected{
+        s.cat, [&](std::size_t b, pugi::xml_node record) {
+            auto const f852 = record.find_child_by_attribute("datafield", "tag", "852");
+            if (!s.cat.serial(b) ||
+                std::string{f852.find_child_by_attribute("subfield", "code", "b").text().get()} !=
+                    library)
+                return false;
+            if (auto number = s.cat.oclc_number(b)) add_oclc_035(record, *number);
+            return true;
+        }};
     REQUIRE(expected.size() >= 5);
     // Lists of every serial bib, then records of all their holdings: the filter on 852 comes after.
     long needed = 0, problems = 0;

@@ -33,18 +33,17 @@ TEST_CASE("a list's lines that are not MMS IDs reach no URL, and a repeated MMS 
     {
         std::ofstream ids{s.dir / "ids.txt", std::ios::binary};
         ids << "\xEF\xBB\xBF" << s.cat.mms_id(live[0]) << "\n"  // 1: a byte order mark, dropped
-            << "..\n"                                         // 2
+            << "..\n"                                           // 2
             << s.cat.mms_id(live[1]) << "\n"                    // 3
-            << ".\n"                                          // 4
-            << "abc\n"                                        // 5
+            << ".\n"                                            // 4
+            << "abc\n"                                          // 5
             << " " << s.cat.mms_id(live[2]) << " \t\r\n"        // 6: blanks around it, dropped
-            << "\n"                                           // 7: blank, passed over
+            << "\n"                                             // 7: blank, passed over
             << s.cat.mms_id(live[3]) << "\n"                    // 8
             << s.cat.mms_id(live[1]) << "\n"                    // 9: line 3 again
             << s.cat.mms_id(live[4]) << "\n";                   // 10
     }
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "out.mrc", "--errors", "errors.csv",
-                        "ids.txt"},
+    auto r = run(west, s.args({"-o", "out.mrc", "--errors", "errors.csv", "ids.txt"}),
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
@@ -63,10 +62,11 @@ TEST_CASE("a list's lines that are not MMS IDs reach no URL, and a repeated MMS 
         CHECK(rows_with(report, line).size() == 1);
     // The bytes of lines 1 to 8: four IDs with their line ends, the BOM, the blanks around line 6's
     // ID, and lines 2, 4, 5 and 7.
-    auto const offset_9 = s.cat.mms_id(live[0]).size() + s.cat.mms_id(live[1]).size() + s.cat.mms_id(live[2]).size() +
-                          s.cat.mms_id(live[3]).size() + 4 + 3 + 4 + 3 + 2 + 4 + 1;
-    CHECK(rows_with(report, "line 9 at byte " + std::to_string(offset_9) + ": MMS ID " + s.cat.mms_id(live[1]) +
-                                ", first met on line 3")
+    auto const offset_9 = s.cat.mms_id(live[0]).size() + s.cat.mms_id(live[1]).size() +
+                          s.cat.mms_id(live[2]).size() + s.cat.mms_id(live[3]).size() + 4 + 3 + 4 +
+                          3 + 2 + 4 + 1;
+    CHECK(rows_with(report, "line 9 at byte " + std::to_string(offset_9) + ": MMS ID " +
+                                s.cat.mms_id(live[1]) + ", first met on line 3")
               .size() == 1);
     expected_holdings const listed{s.cat, [&](std::size_t b, pugi::xml_node) {
                                        return std::find(live.begin(), live.end(), b) != live.end();
@@ -90,8 +90,9 @@ TEST_CASE("an export whose 001 is not an MMS ID, or repeats one, is reported by 
         marc::append_iso2709(r, bytes);
     }
     std::ofstream{s.dir / "export.mrc", std::ios::binary} << bytes;
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "--holdings-source", source, "-o", "out.mrc",
-                        "--errors", "errors.csv", "export.mrc"},
+    auto r = run(west,
+                 s.args({"--holdings-source", source, "-o", "out.mrc", "--errors", "errors.csv",
+                         "export.mrc"}),
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
@@ -102,9 +103,12 @@ TEST_CASE("an export whose 001 is not an MMS ID, or repeats one, is reported by 
     auto at = [&](std::size_t b) { return "record " + std::to_string(b + 1) + " at byte " + std::to_string(offsets[b]); };
     CHECK(rows_with(report, at(4) + ": 001 is not an MMS ID: \"\"../x\"\"").size() == 1);
     CHECK(rows_with(report, at(6) + ": 001 is not an MMS ID: \"\".\"\"").size() == 1);
-    CHECK(rows_with(report, at(9) + ": repeated MMS ID: " + s.cat.mms_id(2) + ", first met on record 3").size() == 1);
+    CHECK(rows_with(report,
+                    at(9) + ": repeated MMS ID: " + s.cat.mms_id(2) + ", first met on record 3")
+              .size() == 1);
     CHECK(rows_with(report, "export,").size() == 3);
-    expected_holdings const delivered{s.cat, [](std::size_t b, pugi::xml_node) { return b != 4 && b != 6 && b != 9; }};
+    expected_holdings const delivered{
+        s.cat, [](std::size_t b, pugi::xml_node) { return b != 4 && b != 6 && b != 9; }};
     CHECK(marc21_difference(delivered, s.dir / "out.mrc") == "");
 }
 
@@ -112,10 +116,14 @@ TEST_CASE("a server's holding ID that is not an Alma ID, or a record of another 
           "[programs][west][ids]") {
     std::size_t const bibs = 40;
     std::size_t const bad_every = 3, other_every = 4;
-    west_setting s{"west-id-answers", bibs, {"--bad-holding-id-every", std::to_string(bad_every), "--other-holding-record-every", std::to_string(other_every)}};
+    west_setting s{"west-id-answers",
+                   bibs,
+                   {"--bad-holding-id-every", std::to_string(bad_every),
+                    "--other-holding-record-every", std::to_string(other_every)}};
     auto const source = GENERATE(as<std::string>{}, "list", "bibs");
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "--holdings-source", source, "-o", "out.mrc",
-                        "--errors", "errors.csv", "export.mrc"},
+    auto r = run(west,
+                 s.args({"--holdings-source", source, "-o", "out.mrc", "--errors", "errors.csv",
+                         "export.mrc"}),
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
@@ -133,7 +141,8 @@ TEST_CASE("a server's holding ID that is not an Alma ID, or a record of another 
         if (b % other_every == 0) {
             other_records += s.cat.holdings_count(b);
             for (std::size_t h = 0; h < s.cat.holdings_count(b); ++h)
-                CHECK(rows_with(report, "holding-record," + s.cat.mms_id(b) + "," + s.cat.holding_id(b, h) +
+                CHECK(rows_with(report, "holding-record," + s.cat.mms_id(b) + "," +
+                                            s.cat.holding_id(b, h) +
                                             ",200,,\"the answer is the record of holding ID \"\"" +
                                             s.cat.holding_id(b, h + 1) + "\"\"")
                           .size() == 1);
@@ -144,6 +153,7 @@ TEST_CASE("a server's holding ID that is not an Alma ID, or a record of another 
     CHECK(rows_with(report, "holdings-list,").size() == bad_lists + deleted_ids(s.cat).size());
     CHECK(rows_with(report, "holding-record,").size() == other_records);
     // The other holdings of a bib whose list named ".." are delivered.
-    expected_holdings const delivered{s.cat, [&](std::size_t b, pugi::xml_node) { return b % other_every != 0; }};
+    expected_holdings const delivered{
+        s.cat, [&](std::size_t b, pugi::xml_node) { return b % other_every != 0; }};
     CHECK(marc21_difference(delivered, s.dir / "out.mrc") == "");
 }

@@ -35,14 +35,21 @@ TEST_CASE("Alma unreachable or failing for some seconds mid-run: nothing lost, n
           "[programs][west][outage]") {
     std::size_t const bibs = 200;
     west_setting s{"west-outage", bibs, {"--latency-ms", "15"}};
-    auto d = GENERATE(disturbance{"refused", {{"connections", "refuse"}}, "calls_refused", {{"connections", "serve"}}},
-                      disturbance{"dropped", {{"connections", "drop"}}, "calls_dropped", {{"connections", "serve"}}},
-                      disturbance{"503 storm", {{"fault-rate-503", "1"}}, "fault_503", {{"fault-rate-503", "0"}}});
+    auto d = GENERATE(
+        disturbance{
+            "refused", {{"connections", "refuse"}}, "calls_refused", {{"connections", "serve"}}},
+        disturbance{
+            "dropped", {{"connections", "drop"}}, "calls_dropped", {{"connections", "serve"}}},
+        disturbance{
+            "503 storm", {{"fault-rate-503", "1"}}, "fault_503", {{"fault-rate-503", "0"}}});
     // Max attempts 2: were a failure of the network counted against a bib, the bib would be lost.
-    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate", "300", "--concurrency", "8",
-                                  "--max-attempts", "2", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
+    std::vector<std::string> args{
+        "--base-url", s.server.base_url(), "--rate",    "300", "--concurrency",
+        "8",          "--max-attempts",    "2",         "-o",  "out.mrc",
+        "--errors",   "errors.csv",        "export.mrc"};
     marcpipe::testing::child c{west, args, env_with_key(), s.dir, "run"};
-    bool const started = c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
+    bool const started =
+        c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
     s.server.configure(d.away);
     // Away until every call in flight met it, and then some seconds more.
     bool const met = c.wait_until([&] {
@@ -65,10 +72,13 @@ TEST_CASE("Alma away for longer than --patience: exit 3 naming what failed; --re
           "[programs][west][outage][resume]") {
     std::size_t const bibs = 200;
     west_setting s{"west-patience", bibs, {"--latency-ms", "15"}};
-    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate", "300", "--concurrency", "8",
-                                  "--patience", "3s", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
+    std::vector<std::string> args{
+        "--base-url", s.server.base_url(), "--rate",    "300", "--concurrency",
+        "8",          "--patience",        "3s",        "-o",  "out.mrc",
+        "--errors",   "errors.csv",        "export.mrc"};
     marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
-    bool const started = c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
+    bool const started =
+        c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
     s.server.configure({{"connections", "refuse"}});
     auto first = c.wait();
     INFO(first.err);

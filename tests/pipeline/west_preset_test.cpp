@@ -83,8 +83,7 @@ TEST_CASE("--west writes SYMBOL.alma.archived.DATE.mrc: 583 holdings with the bi
     west_setting s{"west-preset", bibs};
     fs::create_directories(s.dir / "out");
     auto const strict = GENERATE(false, true);
-    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate", "1000", "--west", "UCB", "-o", "out/",
-                                  "--errors", "errors.csv", "export.mrc"};
+    auto args = s.args({"--west", "UCB", "-o", "out/", "--errors", "errors.csv", "export.mrc"});
     if (strict) args.push_back("--west-strict");
     auto env = env_with_key();
     env.push_back("MARCPIPE_TODAY=20260315");
@@ -130,7 +129,8 @@ TEST_CASE("--west resumed on a later day finishes the file dated the day the run
     CHECK(second.status == 1);
     CHECK(second.err.find("resumed after bib") != std::string::npos);
     west_expectation w;
-    CHECK(marc21_difference(west_expected(s.cat, w, false), s.dir / "UCB.alma.archived.20260315.mrc") == "");
+    CHECK(marc21_difference(west_expected(s.cat, w, false),
+                            s.dir / "UCB.alma.archived.20260315.mrc") == "");
     CHECK_FALSE(fs::exists(s.dir / "UCB.alma.archived.20260316.mrc"));
     CHECK_FALSE(fs::exists(s.dir / "UCB.alma.archived.20260315.mrc.journal"));
     CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
@@ -166,14 +166,14 @@ TEST_CASE("--set reads a set of bibs page by page: the same output as a list of 
         std::ofstream list{s.dir / "ids.txt"};
         for (auto const& id : ids) list << id << "\n";
     }
-    auto from_list = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "list.mrc", "--errors",
-                                "list.csv", "ids.txt"},
+    auto from_list = run(west, s.args({"-o", "list.mrc", "--errors", "list.csv", "ids.txt"}),
                          env_with_key(), s.dir, "list");
     INFO(from_list.err);
     s.server.reset();
-    auto from_set = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "-o", "set.mrc", "--errors",
-                               "set.csv", "--set", set_of(s.cat, set_kind::slice)},
-                        env_with_key(), s.dir, "set");
+    auto from_set = run(
+        west,
+        s.args({"-o", "set.mrc", "--errors", "set.csv", "--set", set_of(s.cat, set_kind::slice)}),
+        env_with_key(), s.dir, "set");
     INFO(from_set.err);
     CHECK(from_set.status == from_list.status);
     CHECK(slurp(s.dir / "set.mrc") == slurp(s.dir / "list.mrc"));
@@ -193,8 +193,10 @@ TEST_CASE("--set of items or of no set is refused with exit 2 before any holding
     std::size_t const bibs = 100;
     west_setting s{"west-set-refused", bibs, {}, export_as::none};
     using marcpipe::emulator::set_kind;
-    for (std::string const& set : {set_of(s.cat, set_kind::items), std::string{"11999999999990000"}}) {
-        auto r = run(west, {"--base-url", s.server.base_url(), "-o", "out.mrc", "--set", set}, env_with_key(), s.dir);
+    for (std::string const& set :
+         {set_of(s.cat, set_kind::items), std::string{"11999999999990000"}}) {
+        auto r = run(west, {"--base-url", s.server.base_url(), "-o", "out.mrc", "--set", set},
+                     env_with_key(), s.dir);
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(r.err.find("set " + set) != std::string::npos);
@@ -213,8 +215,9 @@ TEST_CASE("--set resumed reads the members saved by the first run and asks nothi
     std::size_t const bibs = 300;
     west_setting s{"west-set-resume", bibs, {"--daily", "150"}, export_as::none};
     using marcpipe::emulator::set_kind;
-    std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv",
-                                  "--set", set_of(s.cat, set_kind::all_bibs)};
+    std::vector<std::string> args{
+        "--rate",  "1000",     "--concurrency", "4",     "-o",
+        "out.mrc", "--errors", "errors.csv",    "--set", set_of(s.cat, set_kind::all_bibs)};
     // One emulator for both days: a resumed run must ask the same Alma; a reset is the next day.
     {
         auto first_args = args;
@@ -247,7 +250,8 @@ TEST_CASE("--west with --set fetches the bibs' records, so the file is the one t
     CHECK(from_export.status == 1);
     s.server.reset();
     auto const set = set_of(s.cat, marcpipe::emulator::set_kind::all_bibs);
-    auto from_set = west_preset_run(s.server, s.dir, "from-set", {"--errors", "errors.csv", "--set", set});
+    auto from_set =
+        west_preset_run(s.server, s.dir, "from-set", {"--errors", "errors.csv", "--set", set});
     INFO(from_set.err);
     CHECK(from_set.status == 1);
     std::string const name = "UCB.alma.archived.20260401.mrc";
@@ -256,8 +260,10 @@ TEST_CASE("--west with --set fetches the bibs' records, so the file is the one t
     west_expectation w;
     CHECK(marc21_difference(west_expected(s.cat, w, false), s.dir / "from-set" / name) == "");
     CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
-    auto const members = marcpipe::emulator::set_mms_ids(s.cat, marcpipe::emulator::set_kind::all_bibs);
-    CHECK(s.server.counters().get("endpoint_bibs") == static_cast<long>((members.size() + 99) / 100));
+    auto const members =
+        marcpipe::emulator::set_mms_ids(s.cat, marcpipe::emulator::set_kind::all_bibs);
+    CHECK(s.server.counters().get("endpoint_bibs") ==
+          static_cast<long>((members.size() + 99) / 100));
     CHECK_FALSE(fs::exists(s.dir / "from-set" / (name + ".set-members")));
 }
 
@@ -271,7 +277,8 @@ TEST_CASE("--west with a list of MMS IDs fetches the bibs' records, 100 a call: 
     CHECK(from_export.status == 1);
     CHECK(s.server.counters().get("endpoint_bibs") == 0);  // an export brings its bibs' records
     s.server.reset();
-    auto from_list = west_preset_run(s.server, s.dir, "from-list", {"--errors", "errors.csv", "ids.txt"});
+    auto from_list =
+        west_preset_run(s.server, s.dir, "from-list", {"--errors", "errors.csv", "ids.txt"});
     INFO(from_list.err);
     CHECK(from_list.status == 1);
     std::string const name = "UCB.alma.archived.20260401.mrc";
@@ -288,12 +295,11 @@ TEST_CASE("holdings-ids --set lists the holdings of a set's bibs as it does from
     using marcpipe::emulator::set_kind;
     {
         std::ofstream list{s.dir / "ids.txt"};
-        for (auto const& id : marcpipe::emulator::set_mms_ids(s.cat, set_kind::slice)) list << id << "\n";
+        for (auto const& id : marcpipe::emulator::set_mms_ids(s.cat, set_kind::slice))
+            list << id << "\n";
     }
-    auto from_list = run(MARCPIPE_HOLDINGS_IDS, {"--base-url", s.server.base_url(), "--rate", "1000", "ids.txt"},
-                         env_with_key(), s.dir, "list");
-    auto from_set = run(MARCPIPE_HOLDINGS_IDS,
-                        {"--base-url", s.server.base_url(), "--rate", "1000", "--set", set_of(s.cat, set_kind::slice)},
+    auto from_list = run(MARCPIPE_HOLDINGS_IDS, s.args({"ids.txt"}), env_with_key(), s.dir, "list");
+    auto from_set = run(MARCPIPE_HOLDINGS_IDS, s.args({"--set", set_of(s.cat, set_kind::slice)}),
                         env_with_key(), s.dir, "set");
     INFO(from_set.err);
     CHECK(from_set.status == from_list.status);
@@ -301,11 +307,12 @@ TEST_CASE("holdings-ids --set lists the holdings of a set's bibs as it does from
     std::string expected;
     for (std::size_t b = 1; b < bibs; b += 3)
         if (!s.cat.deleted(b))
-            for (auto const& h : s.cat.holding_ids(b)) expected += h + "\t" + s.cat.mms_id(b) + "\n";
+            for (auto const& h : s.cat.holding_ids(b))
+                expected += h + "\t" + s.cat.mms_id(b) + "\n";
     CHECK(from_set.out == expected);
     auto refused = run(MARCPIPE_HOLDINGS_IDS,
-                       {"--base-url", s.server.base_url(), "--set", set_of(s.cat, set_kind::items)}, env_with_key(), s.dir,
-                       "refused");
+                       {"--base-url", s.server.base_url(), "--set", set_of(s.cat, set_kind::items)},
+                       env_with_key(), s.dir, "refused");
     CHECK(refused.status == 2);
     CHECK(refused.out.empty());
     // No members file is left behind in the temporary directory.

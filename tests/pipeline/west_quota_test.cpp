@@ -54,8 +54,7 @@ TEST_CASE("bulk mode on availability with gaps gives list mode's bytes with fewe
     REQUIRE(no_items > 0);
     REQUIRE(related > 0);
     auto west_run = [&](std::string const& out, std::vector<std::string> more) {
-        std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate", "1000", "-o", out,
-                                      "--errors", out + ".csv", "export.mrc"};
+        auto args = s.args({"-o", out, "--errors", out + ".csv", "export.mrc"});
         args.insert(args.end(), more.begin(), more.end());
         s.server.reset();
         auto r = run(west, args, env_with_key(), s.dir, out);
@@ -66,8 +65,8 @@ TEST_CASE("bulk mode on availability with gaps gives list mode's bytes with fewe
     };
     auto [list, list_calls] = west_run("list.mrc", {});
     auto [bulk, bulk_calls] = west_run("bulk.mrc", {"--holdings-source", "bibs"});
-    auto [own, own_calls] =
-        west_run("own.mrc", {"--holdings-source", "bibs", "--institution", s.cat.availability_institution()});
+    auto [own, own_calls] = west_run("own.mrc", {"--holdings-source", "bibs", "--institution",
+                                                 s.cat.availability_institution()});
 
     CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "list.mrc") == "");
     CHECK(slurp(s.dir / "bulk.mrc") == slurp(s.dir / "list.mrc"));
@@ -84,10 +83,12 @@ TEST_CASE("bulk mode on availability with gaps gives list mode's bytes with fewe
     CHECK(own.err.find(std::to_string(s.cat.bulk_mode_lists(true)) +
                        " bibs asked for their holdings list") != std::string::npos);
     CHECK(list.err.find("asked for their holdings list") == std::string::npos);
-    std::printf("bulk vs list on a catalogue with gaps (%zu bibs, %ld holdings): list %ld calls, bibs %ld calls "
-                "(%zu bibs listed), bibs --institution %ld calls (%zu listed)\n",
-                bibs, holdings, list_calls, bulk_calls, s.cat.bibs_availability_leaves_open(false), own_calls,
-                s.cat.bibs_availability_leaves_open(true));
+    std::printf(
+        "bulk vs list on a catalogue with gaps (%zu bibs, %ld holdings): list %ld calls, bibs %ld "
+        "calls "
+        "(%zu bibs listed), bibs --institution %ld calls (%zu listed)\n",
+        bibs, holdings, list_calls, bulk_calls, s.cat.bibs_availability_leaves_open(false),
+        own_calls, s.cat.bibs_availability_leaves_open(true));
 }
 
 TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[programs][west][quota]") {
@@ -95,10 +96,13 @@ TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[pr
     long const daily = 100'000;
     auto gaps = GENERATE(std::string{"0"}, std::string{"0.1"});
     INFO("--availability-gaps " << gaps);
-    west_setting s{"west-dry-run", bibs, {"--availability-gaps", gaps, "--daily", std::to_string(daily)}};
+    west_setting s{
+        "west-dry-run", bibs, {"--availability-gaps", gaps, "--daily", std::to_string(daily)}};
     // With the institution, whose AVA the estimate may take for the run's holdings.
-    std::vector<std::string> const base{"--base-url", s.server.base_url(),           "--rate", "1000",
-                                        "--institution", s.cat.availability_institution(), "export.mrc"};
+    std::vector<std::string> const base{"--base-url",    s.server.base_url(),
+                                        "--rate",        "1000",
+                                        "--institution", s.cat.availability_institution(),
+                                        "export.mrc"};
     auto with = [&](std::vector<std::string> more) {
         more.insert(more.begin(), base.begin(), base.end());
         return more;
@@ -112,7 +116,8 @@ TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[pr
     CHECK(seen.requests == groups);
     CHECK(seen.get("endpoint_bibs") == groups);
     CHECK(dry_run_value(dry.out, "bibs") == static_cast<long>(bibs));
-    CHECK(dry_run_value(dry.out, "bibs Alma no longer knows") == static_cast<long>(deleted_ids(s.cat).size()));
+    CHECK(dry_run_value(dry.out, "bibs Alma no longer knows") ==
+          static_cast<long>(deleted_ids(s.cat).size()));
     CHECK(dry_run_value(dry.out, "bibs whose availability cannot vouch for their holdings") ==
           static_cast<long>(s.cat.bibs_availability_leaves_open(true)));
     CHECK(dry_run_value(dry.out, "calls left today") == daily - groups);
@@ -125,7 +130,8 @@ TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[pr
     CHECK(list.status == 1);
     long const list_calls = s.server.counters().requests;
     s.server.reset();
-    auto bulk = run(west, with({"-o", "bulk.mrc", "--holdings-source", "bibs"}), env_with_key(), s.dir, "bulk");
+    auto bulk = run(west, with({"-o", "bulk.mrc", "--holdings-source", "bibs"}), env_with_key(),
+                    s.dir, "bulk");
     CHECK(bulk.status == 1);
     long const bulk_calls = s.server.counters().requests;
     CHECK(list_calls == list_mode_calls(s.cat, bibs));
@@ -149,7 +155,9 @@ TEST_CASE("--dry-run with --west from a list counts the calls for the bibs' reco
     std::size_t const bibs = 250;
     west_setting s{"west-dry-run-list", bibs, {"--availability-gaps", "0"}, export_as::none};
     write_id_list(s.cat, s.dir / "ids.txt");
-    auto dry = west_preset_run(s.server, s.dir, "dry", {"--dry-run", "--institution", s.cat.availability_institution(), "ids.txt"});
+    auto dry = west_preset_run(
+        s.server, s.dir, "dry",
+        {"--dry-run", "--institution", s.cat.availability_institution(), "ids.txt"});
     INFO(dry.out << dry.err);
     CHECK(dry.status == 0);
     long const estimate = dry_run_value(dry.out, "calls a full run needs, --holdings-source list");
@@ -166,9 +174,11 @@ TEST_CASE("--dry-run with --west from a list counts the calls for the bibs' reco
 TEST_CASE("--dry-run exits 3 and says how many bibs fit when today's calls do not suffice", "[programs][west][quota]") {
     std::size_t const bibs = 250;
     long const daily = 300;
-    west_setting s{"west-dry-run-short", bibs, {"--availability-gaps", "0", "--daily", std::to_string(daily)}};
-    auto dry = run(west, {"--base-url", s.server.base_url(), "--dry-run", "--institution", s.cat.availability_institution(),
-                          "export.mrc"},
+    west_setting s{
+        "west-dry-run-short", bibs, {"--availability-gaps", "0", "--daily", std::to_string(daily)}};
+    auto dry = run(west,
+                   {"--base-url", s.server.base_url(), "--dry-run", "--institution",
+                    s.cat.availability_institution(), "export.mrc"},
                    env_with_key(), s.dir);
     INFO(dry.out << dry.err);
     CHECK(dry.status == 3);
@@ -180,8 +190,10 @@ TEST_CASE("--dry-run exits 3 and says how many bibs fit when today's calls do no
           std::string::npos);
     CHECK(s.server.counters().get("daily_threshold") == 0);
 
-    auto enough = run(west, {"--base-url", s.server.base_url(), "--dry-run", "--keep-calls", "0", "--holdings-source",
-                             "bibs", "--institution", s.cat.availability_institution(), "--max-attempts", "1", "export.mrc"},
+    auto enough = run(west,
+                      {"--base-url", s.server.base_url(), "--dry-run", "--keep-calls", "0",
+                       "--holdings-source", "bibs", "--institution",
+                       s.cat.availability_institution(), "--max-attempts", "1", "export.mrc"},
                       env_with_key(), s.dir, "enough");
     INFO(enough.out << enough.err);
     // Bulk mode needs a call per 100 bibs, a holdings list for each bib whose availability cannot
@@ -201,9 +213,11 @@ TEST_CASE("--keep-calls stops the run before the day's last calls, and --resume 
     long const needed = list_mode_calls(s.cat, bibs);
     long const daily = needed / 2 + 60;  // half the run fits, and the 60 calls to keep
     long const keep = 60;
-    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate",     "1000",       "--concurrency",
-                                  "8",          "-o",              "out.mrc",    "--errors",   "errors.csv",
-                                  "--keep-calls", std::to_string(keep),        "export.mrc"};
+    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate",
+                                  "1000",       "--concurrency",     "8",
+                                  "-o",         "out.mrc",           "--errors",
+                                  "errors.csv", "--keep-calls",      std::to_string(keep),
+                                  "export.mrc"};
 
     // An undisturbed run, for the bytes to compare with.
     fs::create_directory(s.dir / "whole");
@@ -236,7 +250,8 @@ TEST_CASE("--keep-calls stops the run before the day's last calls, and --resume 
     CHECK(last.status == 1);
     CHECK(s.server.counters().get("daily_threshold") == 0);
     CHECK(slurp(s.dir / "out.mrc") == slurp(s.dir / "whole" / "out.mrc"));
-    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) == report_mms_ids(slurp(s.dir / "whole" / "errors.csv")));
+    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) ==
+          report_mms_ids(slurp(s.dir / "whole" / "errors.csv")));
     CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
     std::printf("--keep-calls %ld with %ld calls a day: stopped after %ld calls, no DAILY_THRESHOLD; --resume "
                 "finished\n",
@@ -248,8 +263,7 @@ TEST_CASE("without --keep-calls a tenth of the day's calls is kept", "[programs]
     west_setting s{"west-keep-default", bibs};
     long const daily = list_mode_calls(s.cat, bibs) / 2;
     s.server.configure({{"daily", std::to_string(daily)}});
-    auto r = run(west, {"--base-url", s.server.base_url(), "--rate", "1000", "--concurrency", "8", "-o", "out.mrc",
-                        "export.mrc"},
+    auto r = run(west, s.args({"--concurrency", "8", "-o", "out.mrc", "export.mrc"}),
                  env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 3);

@@ -26,8 +26,7 @@ using namespace west_test;
 TEST_CASE("a refused key stops with exit 3 and says what to do; --resume then finishes", "[programs][west][resume]") {
     std::size_t const bibs = 120;
     west_setting s{"west-key", bibs};
-    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate", "1000", "-o", "out.mrc",
-                                  "--errors", "errors.csv", "export.mrc"};
+    auto args = s.args({"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
     std::string const wrong = "l8xx-wrong-key-fedcba9876543210";
     auto first = run(west, args, env_with_key(wrong), s.dir, "first");
     INFO(first.err);
@@ -50,14 +49,15 @@ TEST_CASE("the daily threshold stops with exit 3; resumed the next day the job f
     west_setting s{"west-daily", bibs, {"--latency-ms", "20"}};
     // One emulator for both days: a resumed run must ask the same Alma (the journal names its
     // base URL), and a reset starts the daily count again as the next day does.
-    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate", "1000", "--concurrency", "4",
-                                  "-o", "out.xml", "--errors", "errors.csv", "export.mrc"};
+    auto args =
+        s.args({"--concurrency", "4", "-o", "out.xml", "--errors", "errors.csv", "export.mrc"});
     {
         // The quota is the institution's: other integrations use it up while the run goes, which
         // no floor of the run's own (--keep-calls) can foresee. The run lasts 2 s at least
         // (460 calls of 20 ms, 4 at a time) against the moment its first checkpoint is seen.
         marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
-        bool const reached = c.wait_until([&] { return journal_bibs_done(s.dir / "out.xml.journal") >= 20; });
+        bool const reached =
+            c.wait_until([&] { return journal_bibs_done(s.dir / "out.xml.journal") >= 20; });
         s.server.configure({{"daily", "1"}});
         auto first = c.wait();
         INFO(first.err);
@@ -91,9 +91,19 @@ TEST_CASE("kill -9 at several points and --resume give byte-identical output", "
     };
     auto [format, source] = GENERATE(variant{"out.mrc", "list"}, variant{"out.xml", "list"}, variant{"out.mrc", "bibs"});
     INFO(format << ", --holdings-source " << source);
-    std::vector<std::string> args{"--base-url",    s.server.base_url(), "--rate", "400", "--concurrency",
-                                  std::to_string(concurrency), "--holdings-source", source, "-o", format,
-                                  "--errors",      "errors.csv",      "export.mrc"};
+    std::vector<std::string> args{"--base-url",
+                                  s.server.base_url(),
+                                  "--rate",
+                                  "400",
+                                  "--concurrency",
+                                  std::to_string(concurrency),
+                                  "--holdings-source",
+                                  source,
+                                  "-o",
+                                  format,
+                                  "--errors",
+                                  "errors.csv",
+                                  "export.mrc"};
     s.server.reset();
 
     // Kill points: before anything is saved, then after about a sixth, two fifths and two thirds
@@ -107,7 +117,8 @@ TEST_CASE("kill -9 at several points and --resume give byte-identical output", "
     for (std::size_t i = 0; i < kill_after_bibs.size(); ++i) {
         auto resume_args = args;
         if (i > 0) resume_args.push_back("--resume");
-        marcpipe::testing::child c{west, resume_args, env_with_key(), s.dir, "kill" + std::to_string(i)};
+        marcpipe::testing::child c{west, resume_args, env_with_key(), s.dir,
+                                   "kill" + std::to_string(i)};
         bool const reached = c.wait_until([&] {
             return kill_after_bibs[i] == 0 ? fs::exists(journal) : journal_bibs_done(journal) >= kill_after_bibs[i];
         });
@@ -149,10 +160,12 @@ TEST_CASE("an interrupted run (SIGTERM, Ctrl-C) saves its state, exits 3, and --
     std::size_t const bibs = 200;
     west_setting s{"west-term", bibs, {"--latency-ms", "15", "--stall-seconds", "600"}};
     // A stall far longer than any test: a held call ends only when the client gives it up.
-    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate", "300", "--concurrency", "8", "-o",
-                                  "out.mrc", "export.mrc"};
+    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate",
+                                  "300",        "--concurrency",     "8",
+                                  "-o",         "out.mrc",           "export.mrc"};
     marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
-    bool const reached = c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
+    bool const reached =
+        c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
     // From here the emulator holds every call, so the run cannot end on its own before the signal
     // lands and is noticed (the program looks at its next tick, up to 500 ms later), however busy
     // the machine. Only the calls already answered can still complete: a few bibs at most.
@@ -177,10 +190,14 @@ TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most 
           "[programs][west][resume][slow]") {
     std::size_t const bibs = 150;
     std::size_t const concurrency = 8;
-    west_setting s{"west-kill-20", bibs, {"--latency-ms", "15", "--latency-jitter", "0.5", "--stall-seconds", "600"}};
-    std::vector<std::string> const args{"--base-url", s.server.base_url(), "--rate", "300", "--concurrency",
-                                        std::to_string(concurrency), "-o", "out.mrc", "--errors", "errors.csv",
-                                        "export.mrc"};
+    west_setting s{"west-kill-20",
+                   bibs,
+                   {"--latency-ms", "15", "--latency-jitter", "0.5", "--stall-seconds", "600"}};
+    std::vector<std::string> const args{
+        "--base-url", s.server.base_url(), "--rate",
+        "300",        "--concurrency",     std::to_string(concurrency),
+        "-o",         "out.mrc",           "--errors",
+        "errors.csv", "export.mrc"};
     // The uninterrupted run: its bytes and its calls.
     s.server.reset();
     auto clean = run(west, args, env_with_key(), s.dir, "clean");
@@ -210,7 +227,8 @@ TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most 
         long const at = k % 4 == 0 ? 1 + moment(rng) / 10 : moment(rng);
         s.server.reset();
         {
-            marcpipe::testing::child c{west, args, env_with_key(), s.dir, "kill" + std::to_string(k)};
+            marcpipe::testing::child c{west, args, env_with_key(), s.dir,
+                                       "kill" + std::to_string(k)};
             bool const reached = c.wait_until([&] { return s.server.counters().requests >= at; });
             // From here the server holds every new call, so the run cannot finish before the
             // signal lands, however long the machine takes to deliver it.
@@ -229,7 +247,8 @@ TEST_CASE("kill -9 at 20 random moments, each resumed: identical bytes, at most 
         INFO("kill " << k << " after " << at << " calls: " << resumed.err);
         CHECK(resumed.status == 1);
         CHECK(slurp(s.dir / "out.mrc") == clean_bytes);
-        CHECK(without_tracking_ids(slurp(s.dir / "errors.csv")) == without_tracking_ids(clean_report));
+        CHECK(without_tracking_ids(slurp(s.dir / "errors.csv")) ==
+              without_tracking_ids(clean_report));
         long const repeated = s.server.counters().requests - clean_calls;
         CHECK(repeated <= static_cast<long>(concurrency));
         largest = std::max(largest, repeated);
@@ -243,14 +262,16 @@ TEST_CASE("a run that had finished but was stopped before its renames is finishe
           "[programs][west][resume]") {
     std::size_t const bibs = 60;
     west_setting s{"west-renames", bibs, {"--latency-ms", "5"}};
-    std::vector<std::string> const args{"--base-url", s.server.base_url(), "--rate", "400", "-o",
-                                        "out.mrc",    "--errors",        "errors.csv", "export.mrc"};
+    std::vector<std::string> const args{"--base-url", s.server.base_url(), "--rate",   "400",
+                                        "-o",         "out.mrc",           "--errors", "errors.csv",
+                                        "export.mrc"};
     // The job line a journal of this job carries, from a run killed once it has written one.
     std::string job_line;
     {
         marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
         c.wait_until([&] {
-            std::ifstream in{s.dir / "out.mrc.journal", std::ios::binary};  // not there yet: nothing
+            std::ifstream in{s.dir / "out.mrc.journal",
+                             std::ios::binary};  // not there yet: nothing
             std::string const text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
             if (std::count(text.begin(), text.end(), '\n') >= 2) job_line = lines(text)[1];
             return !job_line.empty();
@@ -328,5 +349,6 @@ TEST_CASE("a run stopped and resumed still fetches and writes a repeated MMS ID 
     CHECK(rows_with(report, ", first met on line ").size() == repeated);
     CHECK(rows_with(report, "export,").size() == repeated);
     auto asked = s.server.requests();
-    for (std::size_t b = 0; b < repeated; ++b) CHECK(asked["/almaws/v1/bibs/" + s.cat.mms_id(b) + "/holdings"] == 0);
+    for (std::size_t b = 0; b < repeated; ++b)
+        CHECK(asked["/almaws/v1/bibs/" + s.cat.mms_id(b) + "/holdings"] == 0);
 }

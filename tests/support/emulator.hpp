@@ -67,8 +67,10 @@ inline emulator::catalogue served_catalogue(std::uint64_t seed, std::size_t bibs
 // The emulator alone, serving `bibs` bibs of a catalogue to the tests' key, and that catalogue
 // (what the test expects comes from it, not from the emulator's answers).
 struct alma_setting {
-    explicit alma_setting(std::size_t bibs, std::vector<std::string> more = {}, std::uint64_t seed = test_seed)
-        : cat{served_catalogue(seed, bibs, more)}, server{emulator_flags(bibs, std::move(more), seed)} {}
+    explicit alma_setting(std::size_t bibs, std::vector<std::string> more = {},
+                          std::uint64_t seed = test_seed)
+        : cat{served_catalogue(seed, bibs, more)},
+          server{emulator_flags(bibs, std::move(more), seed)} {}
     alma_setting(alma_setting const&) = delete;
     alma_setting& operator=(alma_setting const&) = delete;
 
