@@ -23,6 +23,23 @@
 using marcpipe::testing::dry_run_value;
 using namespace west_test;
 
+namespace {
+
+// The report of a run over the export with --holdings-source `source`, which must end with the
+// problems reported (exit 1) and have asked for no path but Alma's.
+std::string report_asking_alma_only(west_setting const& s, std::string const& source) {
+    auto r = run(west,
+                 s.args({"--holdings-source", source, "-o", "out.mrc", "--errors", "errors.csv",
+                         "export.mrc"}),
+                 env_with_key(), s.dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(s.server.counters().get("unknown_paths") == 0);
+    CHECK(s.server.counters().get("endpoint_other") == 0);
+    return slurp(s.dir / "errors.csv");
+}
+
+}  // namespace
 
 TEST_CASE("a list's lines that are not MMS IDs reach no URL, and a repeated MMS ID is fetched and written once",
           "[programs][west][ids]") {
@@ -90,15 +107,7 @@ TEST_CASE("an export whose 001 is not an MMS ID, or repeats one, is reported by 
         marc::append_iso2709(r, bytes);
     }
     std::ofstream{s.dir / "export.mrc", std::ios::binary} << bytes;
-    auto r = run(west,
-                 s.args({"--holdings-source", source, "-o", "out.mrc", "--errors", "errors.csv",
-                         "export.mrc"}),
-                 env_with_key(), s.dir);
-    INFO(r.err);
-    CHECK(r.status == 1);
-    CHECK(s.server.counters().get("unknown_paths") == 0);
-    CHECK(s.server.counters().get("endpoint_other") == 0);
-    auto const report = slurp(s.dir / "errors.csv");
+    auto const report = report_asking_alma_only(s, source);
     INFO(report);
     auto at = [&](std::size_t b) { return "record " + std::to_string(b + 1) + " at byte " + std::to_string(offsets[b]); };
     CHECK(rows_with(report, at(4) + ": 001 is not an MMS ID: \"\"../x\"\"").size() == 1);
@@ -121,15 +130,7 @@ TEST_CASE("a server's holding ID that is not an Alma ID, or a record of another 
                    {"--bad-holding-id-every", std::to_string(bad_every),
                     "--other-holding-record-every", std::to_string(other_every)}};
     auto const source = GENERATE(as<std::string>{}, "list", "bibs");
-    auto r = run(west,
-                 s.args({"--holdings-source", source, "-o", "out.mrc", "--errors", "errors.csv",
-                         "export.mrc"}),
-                 env_with_key(), s.dir);
-    INFO(r.err);
-    CHECK(r.status == 1);
-    CHECK(s.server.counters().get("unknown_paths") == 0);
-    CHECK(s.server.counters().get("endpoint_other") == 0);
-    auto const report = slurp(s.dir / "errors.csv");
+    auto const report = report_asking_alma_only(s, source);
     INFO(report);
     std::size_t bad_lists = 0, other_records = 0;
     for (std::size_t b = 0; b < bibs; ++b) {

@@ -23,6 +23,15 @@
 using marcpipe::testing::dry_run_value;
 using namespace west_test;
 
+// west-holdings at 300 calls a second, 8 at a time, with `more`, over the export into out.mrc.
+std::vector<std::string> outage_args(west_setting const& s, std::vector<std::string> more) {
+    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate",
+                                  "300",        "--concurrency",     "8"};
+    args.insert(args.end(), more.begin(), more.end());
+    args.insert(args.end(), {"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
+    return args;
+}
+
 // The switch that takes the server away, the counter of the calls it met, and the switch back.
 struct disturbance {
     char const* name;
@@ -43,13 +52,8 @@ TEST_CASE("Alma unreachable or failing for some seconds mid-run: nothing lost, n
         disturbance{
             "503 storm", {{"fault-rate-503", "1"}}, "fault_503", {{"fault-rate-503", "0"}}});
     // Max attempts 2: were a failure of the network counted against a bib, the bib would be lost.
-    std::vector<std::string> args{
-        "--base-url", s.server.base_url(), "--rate",    "300", "--concurrency",
-        "8",          "--max-attempts",    "2",         "-o",  "out.mrc",
-        "--errors",   "errors.csv",        "export.mrc"};
-    marcpipe::testing::child c{west, args, env_with_key(), s.dir, "run"};
-    bool const started =
-        c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
+    child c{west, outage_args(s, {"--max-attempts", "2"}), env_with_key(), s.dir, "run"};
+    bool const started = reached_bibs(c, s.dir / "out.mrc.journal", 50);
     s.server.configure(d.away);
     // Away until every call in flight met it, and then some seconds more.
     bool const met = c.wait_until([&] {
@@ -72,13 +76,9 @@ TEST_CASE("Alma away for longer than --patience: exit 3 naming what failed; --re
           "[programs][west][outage][resume]") {
     std::size_t const bibs = 200;
     west_setting s{"west-patience", bibs, {"--latency-ms", "15"}};
-    std::vector<std::string> args{
-        "--base-url", s.server.base_url(), "--rate",    "300", "--concurrency",
-        "8",          "--patience",        "3s",        "-o",  "out.mrc",
-        "--errors",   "errors.csv",        "export.mrc"};
-    marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
-    bool const started =
-        c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
+    auto args = outage_args(s, {"--patience", "3s"});
+    child c{west, args, env_with_key(), s.dir, "first"};
+    bool const started = reached_bibs(c, s.dir / "out.mrc.journal", 50);
     s.server.configure({{"connections", "refuse"}});
     auto first = c.wait();
     INFO(first.err);

@@ -73,6 +73,27 @@ std::vector<std::string> west_rows(std::string const& csv) {
     return out;
 }
 
+// The --west file from the export (into from-export/) and from `input` (into NAME/, its report in
+// errors.csv): the same bytes, the catalogue's 583 holdings, and the report's failures. The
+// counters then hold the second run's calls.
+void same_file_as_from_export(west_setting const& s, std::string const& name,
+                              std::vector<std::string> input) {
+    auto from_export = west_preset_run(s.server, s.dir, "from-export", {"export.mrc"});
+    INFO(from_export.err);
+    CHECK(from_export.status == 1);
+    CHECK(s.server.counters().get("endpoint_bibs") == 0);  // an export brings its bibs' records
+    s.server.reset();
+    input.insert(input.begin(), {"--errors", "errors.csv"});
+    auto other = west_preset_run(s.server, s.dir, name, input);
+    INFO(other.err);
+    CHECK(other.status == 1);
+    std::string const file = "UCB.alma.archived.20260401.mrc";
+    CHECK(slurp(s.dir / name / file) == slurp(s.dir / "from-export" / file));
+    west_expectation w;
+    CHECK(marc21_difference(west_expected(s.cat, w, false), s.dir / name / file) == "");
+    CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
+}
+
 std::string set_of(catalogue const& cat, marcpipe::emulator::set_kind k) { return marcpipe::emulator::set_id(cat, k); }
 
 }  // namespace
@@ -85,9 +106,7 @@ TEST_CASE("--west writes SYMBOL.alma.archived.DATE.mrc: 583 holdings with the bi
     auto const strict = GENERATE(false, true);
     auto args = s.args({"--west", "UCB", "-o", "out/", "--errors", "errors.csv", "export.mrc"});
     if (strict) args.push_back("--west-strict");
-    auto env = env_with_key();
-    env.push_back("MARCPIPE_TODAY=20260315");
-    auto r = run(west, args, env, s.dir);
+    auto r = run(west, args, env_on_day("20260315"), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
     fs::path const file = s.dir / "out" / "UCB.alma.archived.20260315.mrc";
@@ -106,25 +125,16 @@ TEST_CASE("--west writes SYMBOL.alma.archived.DATE.mrc: 583 holdings with the bi
 TEST_CASE("--west resumed on a later day finishes the file dated the day the run started", "[programs][west][west-preset][resume]") {
     std::size_t const bibs = 200;
     west_setting s{"west-preset-resume", bibs, {"--daily", "150"}};
-    std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "--west", "UCB", "--errors", "errors.csv",
-                                  "export.mrc"};
+    auto const args =
+        s.args({"--concurrency", "4", "--west", "UCB", "--errors", "errors.csv", "export.mrc"});
     // One emulator for both days: a resumed run must ask the same Alma; a reset is the next day.
     {
-        auto first_args = args;
-        first_args.insert(first_args.begin(), {"--base-url", s.server.base_url()});
-        auto env = env_with_key();
-        env.push_back("MARCPIPE_TODAY=20260315");
-        auto first = run(west, first_args, env, s.dir, "first");
+        auto first = run(west, args, env_on_day("20260315"), s.dir, "first");
         INFO(first.err);
         REQUIRE(first.status == 3);
         CHECK(fs::exists(s.dir / "UCB.alma.archived.20260315.mrc.journal"));
     }
-    s.server.reset();
-    s.server.configure({{"daily", "0"}});
-    args.insert(args.begin(), {"--base-url", s.server.base_url(), "--resume"});
-    auto env = env_with_key();
-    env.push_back("MARCPIPE_TODAY=20260316");
-    auto second = run(west, args, env, s.dir, "second");
+    auto second = resumed_next_day(s, args, env_on_day("20260316"));
     INFO(second.err);
     CHECK(second.status == 1);
     CHECK(second.err.find("resumed after bib") != std::string::npos);
@@ -215,22 +225,16 @@ TEST_CASE("--set resumed reads the members saved by the first run and asks nothi
     std::size_t const bibs = 300;
     west_setting s{"west-set-resume", bibs, {"--daily", "150"}, export_as::none};
     using marcpipe::emulator::set_kind;
-    std::vector<std::string> args{
-        "--rate",  "1000",     "--concurrency", "4",     "-o",
-        "out.mrc", "--errors", "errors.csv",    "--set", set_of(s.cat, set_kind::all_bibs)};
+    auto const args = s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv",
+                              "--set", set_of(s.cat, set_kind::all_bibs)});
     // One emulator for both days: a resumed run must ask the same Alma; a reset is the next day.
     {
-        auto first_args = args;
-        first_args.insert(first_args.begin(), {"--base-url", s.server.base_url()});
-        auto first = run(west, first_args, env_with_key(), s.dir, "first");
+        auto first = run(west, args, env_with_key(), s.dir, "first");
         INFO(first.err);
         REQUIRE(first.status == 3);
         CHECK(fs::exists(s.dir / "out.mrc.set-members"));
     }
-    s.server.reset();
-    s.server.configure({{"daily", "0"}});
-    args.insert(args.begin(), {"--base-url", s.server.base_url(), "--resume"});
-    auto second = run(west, args, env_with_key(), s.dir, "second");
+    auto second = resumed_next_day(s, args);
     INFO(second.err);
     // The set holds no deleted bibs, so nothing is lost.
     CHECK(second.status == 0);
@@ -245,21 +249,10 @@ TEST_CASE("--set resumed reads the members saved by the first run and asks nothi
 TEST_CASE("--west with --set fetches the bibs' records, so the file is the one the export gives", "[programs][west][set][west-preset]") {
     std::size_t const bibs = 250;
     west_setting s{"west-set-preset", bibs};
-    auto from_export = west_preset_run(s.server, s.dir, "from-export", {"export.mrc"});
-    INFO(from_export.err);
-    CHECK(from_export.status == 1);
-    s.server.reset();
-    auto const set = set_of(s.cat, marcpipe::emulator::set_kind::all_bibs);
-    auto from_set =
-        west_preset_run(s.server, s.dir, "from-set", {"--errors", "errors.csv", "--set", set});
-    INFO(from_set.err);
-    CHECK(from_set.status == 1);
-    std::string const name = "UCB.alma.archived.20260401.mrc";
     // The set leaves out the bibs deleted since the export, which have no holdings to write.
-    CHECK(slurp(s.dir / "from-set" / name) == slurp(s.dir / "from-export" / name));
-    west_expectation w;
-    CHECK(marc21_difference(west_expected(s.cat, w, false), s.dir / "from-set" / name) == "");
-    CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
+    same_file_as_from_export(s, "from-set",
+                             {"--set", set_of(s.cat, marcpipe::emulator::set_kind::all_bibs)});
+    std::string const name = "UCB.alma.archived.20260401.mrc";
     auto const members =
         marcpipe::emulator::set_mms_ids(s.cat, marcpipe::emulator::set_kind::all_bibs);
     CHECK(s.server.counters().get("endpoint_bibs") ==
@@ -272,20 +265,7 @@ TEST_CASE("--west with a list of MMS IDs fetches the bibs' records, 100 a call: 
     std::size_t const bibs = 250;
     west_setting s{"west-list-preset", bibs};
     write_id_list(s.cat, s.dir / "ids.txt");
-    auto from_export = west_preset_run(s.server, s.dir, "from-export", {"export.mrc"});
-    INFO(from_export.err);
-    CHECK(from_export.status == 1);
-    CHECK(s.server.counters().get("endpoint_bibs") == 0);  // an export brings its bibs' records
-    s.server.reset();
-    auto from_list =
-        west_preset_run(s.server, s.dir, "from-list", {"--errors", "errors.csv", "ids.txt"});
-    INFO(from_list.err);
-    CHECK(from_list.status == 1);
-    std::string const name = "UCB.alma.archived.20260401.mrc";
-    CHECK(slurp(s.dir / "from-list" / name) == slurp(s.dir / "from-export" / name));
-    west_expectation w;
-    CHECK(marc21_difference(west_expected(s.cat, w, false), s.dir / "from-list" / name) == "");
-    CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
+    same_file_as_from_export(s, "from-list", {"ids.txt"});
     CHECK(s.server.counters().get("endpoint_bibs") == static_cast<long>((bibs + 99) / 100));
 }
 

@@ -49,15 +49,14 @@ TEST_CASE("the daily threshold stops with exit 3; resumed the next day the job f
     west_setting s{"west-daily", bibs, {"--latency-ms", "20"}};
     // One emulator for both days: a resumed run must ask the same Alma (the journal names its
     // base URL), and a reset starts the daily count again as the next day does.
-    auto args =
+    auto const args =
         s.args({"--concurrency", "4", "-o", "out.xml", "--errors", "errors.csv", "export.mrc"});
     {
         // The quota is the institution's: other integrations use it up while the run goes, which
         // no floor of the run's own (--keep-calls) can foresee. The run lasts 2 s at least
         // (460 calls of 20 ms, 4 at a time) against the moment its first checkpoint is seen.
         marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
-        bool const reached =
-            c.wait_until([&] { return journal_bibs_done(s.dir / "out.xml.journal") >= 20; });
+        bool const reached = reached_bibs(c, s.dir / "out.xml.journal", 20);
         s.server.configure({{"daily", "1"}});
         auto first = c.wait();
         INFO(first.err);
@@ -68,10 +67,7 @@ TEST_CASE("the daily threshold stops with exit 3; resumed the next day the job f
         CHECK(first.err.find("--resume") != std::string::npos);
         CHECK(fs::exists(s.dir / "out.xml.journal"));
     }
-    s.server.reset();
-    s.server.configure({{"daily", "0"}});
-    args.push_back("--resume");
-    auto second = run(west, args, env_with_key(), s.dir, "second");
+    auto second = resumed_next_day(s, args);
     INFO(second.err);
     CHECK(second.status == 1);
     CHECK(second.err.find("resumed after bib") != std::string::npos);
@@ -164,8 +160,7 @@ TEST_CASE("an interrupted run (SIGTERM, Ctrl-C) saves its state, exits 3, and --
                                   "300",        "--concurrency",     "8",
                                   "-o",         "out.mrc",           "export.mrc"};
     marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
-    bool const reached =
-        c.wait_until([&] { return journal_bibs_done(s.dir / "out.mrc.journal") >= 50; });
+    bool const reached = reached_bibs(c, s.dir / "out.mrc.journal", 50);
     // From here the emulator holds every call, so the run cannot end on its own before the signal
     // lands and is noticed (the program looks at its next tick, up to 500 ms later), however busy
     // the machine. Only the calls already answered can still complete: a few bibs at most.
@@ -325,19 +320,15 @@ TEST_CASE("a run stopped and resumed still fetches and writes a repeated MMS ID 
         for (std::size_t b = 0; b < bibs; ++b) ids << s.cat.mms_id(b) << "\n";
         for (std::size_t b = 0; b < repeated; ++b) ids << s.cat.mms_id(b) << "\n";
     }
-    std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv",
-                                  "ids.txt"};
+    auto const args =
+        s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv", "ids.txt"});
     // One emulator for both days: a resumed run must ask the same Alma; a reset is the next day.
-    args.insert(args.begin(), {"--base-url", s.server.base_url()});
     {
         auto first = run(west, args, env_with_key(), s.dir, "first");
         INFO(first.err);
         REQUIRE(first.status == 3);
     }
-    s.server.reset();
-    s.server.configure({{"daily", "0"}});
-    args.push_back("--resume");
-    auto second = run(west, args, env_with_key(), s.dir, "second");
+    auto second = resumed_next_day(s, args);
     INFO(second.err);
     CHECK(second.status == 1);
     CHECK(second.err.find("resumed after bib") != std::string::npos);
