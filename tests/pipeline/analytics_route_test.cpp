@@ -87,6 +87,18 @@ long report_readings(emu::emulator_process const& server) {
     return n;
 }
 
+// west-holdings --analytics over the export into out.mrc: list mode's bytes (`reference`), with a
+// clean run's exit status.
+marcpipe::testing::finished analytics_over_export(setting& s, std::string const& reference) {
+    auto r =
+        run(west, s.args({"--no-progress", "--analytics", report, "-o", "out.mrc", "export.mrc"}),
+            with_key, s.dir);
+    INFO(r.err);
+    CHECK(r.status == s.clean_status());
+    CHECK(slurp(s.dir / "out.mrc") == reference);
+    return r;
+}
+
 // Files left beside the output (anything but the export and the reference).
 std::vector<std::string> beside(fs::path const& dir) {
     std::vector<std::string> names;
@@ -107,10 +119,8 @@ TEST_CASE("--analytics over an export: list mode's output, a call per holding, a
     // token comes with the first answer, a pending one.
     setting s{"analytics-export", 600};
     auto const reference = list_mode_output(s);
-    auto r = run(west, s.args({"--no-progress", "--analytics", report, "-o", "out.mrc", "export.mrc"}), with_key, s.dir);
+    auto const r = analytics_over_export(s, reference);
     INFO(r.err);
-    CHECK(r.status == s.clean_status());
-    CHECK(slurp(s.dir / "out.mrc") == reference);
     auto const rows = emu::analytics_rows(s.cat, emu::analytics_report::holdings).size();
     REQUIRE(rows > 1000);
     auto const seen = s.server.counters();
@@ -248,10 +258,7 @@ TEST_CASE("an empty first answer is asked for again; a report that is empty is s
           "[analytics][programs]") {
     setting s{"analytics-empty", 120, {"--analytics-spurious-empty", "1"}};
     auto const reference = list_mode_output(s);
-    auto r = run(west, s.args({"--no-progress", "--analytics", report, "-o", "out.mrc", "export.mrc"}), with_key, s.dir);
-    INFO(r.err);
-    CHECK(r.status == s.clean_status());
-    CHECK(slurp(s.dir / "out.mrc") == reference);
+    analytics_over_export(s, reference);
     CHECK(report_readings(s.server) == 2);
     CHECK(s.server.counters().get("endpoint_holdings_list") == calls_over_export(s.cat).lists);
     s.server.reset();
@@ -271,10 +278,7 @@ TEST_CASE("an empty first answer is asked for again; a report that is empty is s
 TEST_CASE("a lost page: the report is read again from the start, at most three times more", "[analytics][programs]") {
     setting s{"analytics-lost", 600, {"--analytics-lost-pages", "1"}};
     auto const reference = list_mode_output(s);
-    auto r = run(west, s.args({"--no-progress", "--analytics", report, "-o", "out.mrc", "export.mrc"}), with_key, s.dir);
-    INFO(r.err);
-    CHECK(r.status == s.clean_status());
-    CHECK(slurp(s.dir / "out.mrc") == reference);
+    analytics_over_export(s, reference);
     CHECK(report_readings(s.server) == 2);
     CHECK(s.server.counters().get("endpoint_holding") == calls_over_export(s.cat).records);
 

@@ -30,7 +30,6 @@ using namespace west_test;
 
 namespace {
 
-constexpr char const* key = "l8xx-hostile-test-key-0123456789ab";
 constexpr std::uint64_t catalogue_seed = 23;
 
 }  // namespace
@@ -38,24 +37,21 @@ constexpr std::uint64_t catalogue_seed = 23;
 TEST_CASE("random bytes in a server's holdings records never corrupt the output nor vanish from it",
           "[programs][west][yaz][hostile]") {
     std::size_t const bibs = 60;
-    catalogue const cat{catalogue_seed, bibs};
     auto const hostile_seed = GENERATE(1, 2, 3, 4, 5);
     auto const xml = GENERATE(false, true);
     CAPTURE(hostile_seed, xml);
     marcpipe::emulator::hostile_fields const knob{0.5, static_cast<std::uint64_t>(hostile_seed)};
-    emulator_process server{{"--seed", std::to_string(catalogue_seed), "--bibs", std::to_string(bibs), "--api-key",
-                             key, "--hostile-fields", "0.5", "--hostile-seed", std::to_string(hostile_seed)}};
-    auto dir = marcpipe::testing::scratch_dir("west-hostile");
-    {
-        std::ofstream out{dir / "export.mrc", std::ios::binary};
-        marcpipe::emulator::write_iso2709_export(cat, out);
-    }
+    west_setting s{"west-hostile",
+                   bibs,
+                   {"--hostile-fields", "0.5", "--hostile-seed", std::to_string(hostile_seed)},
+                   export_as::marc21,
+                   catalogue_seed};
     std::string const output = xml ? "out.xml" : "out.mrc";
     // One try per call: a damaged record is damaged the same way every time it is asked for.
     auto r = run(MARCPIPE_WEST_HOLDINGS,
-                 {"--base-url", server.base_url(), "--rate", "500", "--concurrency", "16", "--max-attempts", "1",
-                  "-o", output, "--errors", "errors.csv", "export.mrc"},
-                 {std::string{"ALMA_API_KEY="} + key}, dir);
+                 {"--base-url", s.server.base_url(), "--rate", "500", "--concurrency", "16",
+                  "--max-attempts", "1", "-o", output, "--errors", "errors.csv", "export.mrc"},
+                 env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
 
@@ -63,9 +59,9 @@ TEST_CASE("random bytes in a server's holdings records never corrupt the output 
     std::map<std::string, std::string> expected;  // holding ID -> MMS ID
     std::size_t damaged = 0;
     for (std::size_t b = 0; b < bibs; ++b) {
-        if (cat.deleted(b)) continue;
-        for (std::size_t h = 0; h < cat.holdings_count(b); ++h) {
-            expected[cat.holding(b, h).holding_id] = cat.mms_id(b);
+        if (s.cat.deleted(b)) continue;
+        for (std::size_t h = 0; h < s.cat.holdings_count(b); ++h) {
+            expected[s.cat.holding(b, h).holding_id] = s.cat.mms_id(b);
             if (marcpipe::emulator::is_hostile(knob, b, h)) ++damaged;
         }
     }
@@ -75,7 +71,7 @@ TEST_CASE("random bytes in a server's holdings records never corrupt the output 
     std::multiset<std::string> written;
     std::set<std::string> altered;  // holdings written with U+FFFD somewhere: replacements
     marc::reader_options strict{marc::on_error::stop};
-    auto reader = marc::any_reader::open(dir / output, strict);
+    auto reader = marc::any_reader::open(s.dir / output, strict);
     marc::record rec;
     while (reader->read(rec)) {
         std::string const id{rec.control_value("001")};
@@ -92,14 +88,14 @@ TEST_CASE("random bytes in a server's holdings records never corrupt the output 
     if (auto yaz = marcpipe_test::yaz_marcdump_for_comparison()) {
         std::vector<std::string> args{"-n", output};
         if (xml) args = {"-i", "marcxml", "-n", output};
-        auto check = run(yaz->string(), args, {}, dir, "yaz");
+        auto check = run(yaz->string(), args, {}, s.dir, "yaz");
         CHECK(check.status == 0);
         CHECK(check.err == "");
     }
 
     // Each holding is written at most once, and one that is not written is in the report.
     std::set<std::string> reported;
-    for (auto const& row : marcpipe::testing::csv_records(slurp(dir / "errors.csv"))) {
+    for (auto const& row : marcpipe::testing::csv_records(slurp(s.dir / "errors.csv"))) {
         REQUIRE(row.size() == 7);
         if (!row[2].empty()) reported.insert(row[2]);
         // A record written with replacements says what was replaced.

@@ -221,13 +221,13 @@ TEST_CASE(
     REQUIRE(first.wait_until([&] { return s.server.counters().in_flight >= 1; }));
     // The later runs ask an Alma of their own, so any call of theirs is counted apart from the
     // first run's (whose held calls may be dropped by the low-speed limit and asked again).
-    emulator_process other{marcpipe::testing::emulator_flags(s.cat.size(), {})};
+    marcpipe::testing::alma_setting other{s.cat.size()};
     auto refused_run = [&](std::vector<std::string> const& more, std::string const& tag) {
-        std::vector<std::string> a{"--base-url", other.base_url(), "--rate", "1000"};
+        std::vector<std::string> a{"--base-url", other.server.base_url(), "--rate", "1000"};
         a.insert(a.end(), more.begin(), more.end());
         marcpipe::testing::child c{west, a, env_with_key(), s.dir, tag};
         auto r = c.wait();
-        CHECK(other.counters().requests == 0);
+        CHECK(other.server.counters().requests == 0);
         return r;
     };
     auto second = refused_run({"--require", "583", "-o", "out.mrc", "export.mrc"}, "second");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/emulator.hpp"
 
 namespace pairs_test {
 
@@ -82,12 +83,11 @@ TEST_CASE("the emulator's UTF-16 tab-separated export and its CSV give the repor
 
 TEST_CASE("pairs(run, p) | holdings_records: the report's holdings, as a library composes the list route",
           "[pipeline][pairs][emulator]") {
-    emu::catalogue cat{7, 80};
-    emu::emulator_process server{{"--seed", "7", "--bibs", "80", "--analytics-pending", "1"}};
-    net::client_options o = alma::http_options("");
+    marcpipe::testing::alma_setting s{80, {"--analytics-pending", "1"}, 7};
+    net::client_options o = alma::http_options(marcpipe::testing::test_api_key);
     o.rate = 0;
     net::http_client http{o};
-    alma::client client{http, server.base_url()};
+    alma::client client{http, s.server.base_url()};
     alma::analytics_reading seen;
     alma::analytics_options quick;
     quick.first_pause = std::chrono::milliseconds{10};
@@ -103,8 +103,8 @@ TEST_CASE("pairs(run, p) | holdings_records: the report's holdings, as a library
     for (auto const& mms : pairs->bibs())
         for (auto const& h : *pairs->holdings_of(mms)) want.emplace_back(mms, h);
     CHECK(got == want);
-    CHECK(got.size() == emu::analytics_pairs(cat).size());
-    CHECK(server.counters().get("endpoint_holdings_list") == 0);
+    CHECK(got.size() == emu::analytics_pairs(s.cat).size());
+    CHECK(s.server.counters().get("endpoint_holdings_list") == 0);
 }
 
 }  // namespace pairs_test

@@ -146,14 +146,15 @@ TEST_CASE(
     REQUIRE(first.wait_until([&] { return fs::exists(s.dir / "out.mrc.journal"); }));
     std::string const members = slurp(s.dir / "out.mrc.set-members");
     // The second run asks an Alma of its own, so any call of its is counted apart.
-    emulator_process other{marcpipe::testing::emulator_flags(s.cat.size(), {})};
-    auto second =
-        run(west, {"--base-url", other.base_url(), "--rate", "1000", "-o", "out.mrc", "--set", set},
-            env_with_key(), s.dir, "second");
+    marcpipe::testing::alma_setting other{s.cat.size()};
+    auto second = run(
+        west,
+        {"--base-url", other.server.base_url(), "--rate", "1000", "-o", "out.mrc", "--set", set},
+        env_with_key(), s.dir, "second");
     INFO(second.err);
     CHECK(second.status == 2);
     CHECK(has(second.err, "process " + std::to_string(first.pid())));
-    CHECK(other.counters().requests == 0);
+    CHECK(other.server.counters().requests == 0);
     CHECK(slurp(s.dir / "out.mrc.set-members") == members);
     first.kill(SIGKILL);
     first.wait();

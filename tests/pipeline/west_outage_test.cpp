@@ -23,6 +23,15 @@
 using marcpipe::testing::dry_run_value;
 using namespace west_test;
 
+// west-holdings at 300 calls a second, 8 at a time, with `more`, over the export into out.mrc.
+std::vector<std::string> outage_args(west_setting const& s, std::vector<std::string> more) {
+    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate",
+                                  "300",        "--concurrency",     "8"};
+    args.insert(args.end(), more.begin(), more.end());
+    args.insert(args.end(), {"-o", "out.mrc", "--errors", "errors.csv", "export.mrc"});
+    return args;
+}
+
 // The switch that takes the server away, the counter of the calls it met, and the switch back.
 struct disturbance {
     char const* name;
@@ -34,48 +43,43 @@ struct disturbance {
 TEST_CASE("Alma unreachable or failing for some seconds mid-run: nothing lost, nothing reported, output identical",
           "[programs][west][outage]") {
     std::size_t const bibs = 200;
-    catalogue cat{seed, bibs};
-    auto d = GENERATE(disturbance{"refused", {{"connections", "refuse"}}, "calls_refused", {{"connections", "serve"}}},
-                      disturbance{"dropped", {{"connections", "drop"}}, "calls_dropped", {{"connections", "serve"}}},
-                      disturbance{"503 storm", {{"fault-rate-503", "1"}}, "fault_503", {{"fault-rate-503", "0"}}});
-    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15"})};
-    auto dir = marcpipe::testing::scratch_dir("west-outage");
-    write_export(cat, dir / "export.mrc", false);
+    west_setting s{"west-outage", bibs, {"--latency-ms", "15"}};
+    auto d = GENERATE(
+        disturbance{
+            "refused", {{"connections", "refuse"}}, "calls_refused", {{"connections", "serve"}}},
+        disturbance{
+            "dropped", {{"connections", "drop"}}, "calls_dropped", {{"connections", "serve"}}},
+        disturbance{
+            "503 storm", {{"fault-rate-503", "1"}}, "fault_503", {{"fault-rate-503", "0"}}});
     // Max attempts 2: were a failure of the network counted against a bib, the bib would be lost.
-    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "300", "--concurrency", "8",
-                                  "--max-attempts", "2", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
-    marcpipe::testing::child c{west, args, env_with_key(), dir, "run"};
-    bool const started = c.wait_until([&] { return journal_bibs_done(dir / "out.mrc.journal") >= 50; });
-    server.configure(d.away);
+    child c{west, outage_args(s, {"--max-attempts", "2"}), env_with_key(), s.dir, "run"};
+    bool const started = reached_bibs(c, s.dir / "out.mrc.journal", 50);
+    s.server.configure(d.away);
     // Away until every call in flight met it, and then some seconds more.
     bool const met = c.wait_until([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds{20});
-        return server.counters().get(d.counter) >= 8;
+        return s.server.counters().get(d.counter) >= 8;
     });
     std::this_thread::sleep_for(std::chrono::seconds{3});
-    server.configure(d.back);
+    s.server.configure(d.back);
     auto r = c.wait();
     INFO(d.name << ": " << r.err);
     REQUIRE(started);
     CHECK(met);
     CHECK(r.status == 1);
-    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
+    CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
     // Only the catalogue's deleted bibs: no row for a refused, dropped or failed call.
-    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) == deleted_ids(s.cat));
 }
 
 TEST_CASE("Alma away for longer than --patience: exit 3 naming what failed; --resume finishes identically",
           "[programs][west][outage][resume]") {
     std::size_t const bibs = 200;
-    catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs, {"--latency-ms", "15"})};
-    auto dir = marcpipe::testing::scratch_dir("west-patience");
-    write_export(cat, dir / "export.mrc", false);
-    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "300", "--concurrency", "8",
-                                  "--patience", "3s", "-o", "out.mrc", "--errors", "errors.csv", "export.mrc"};
-    marcpipe::testing::child c{west, args, env_with_key(), dir, "first"};
-    bool const started = c.wait_until([&] { return journal_bibs_done(dir / "out.mrc.journal") >= 50; });
-    server.configure({{"connections", "refuse"}});
+    west_setting s{"west-patience", bibs, {"--latency-ms", "15"}};
+    auto args = outage_args(s, {"--patience", "3s"});
+    child c{west, args, env_with_key(), s.dir, "first"};
+    bool const started = reached_bibs(c, s.dir / "out.mrc.journal", 50);
+    s.server.configure({{"connections", "refuse"}});
     auto first = c.wait();
     INFO(first.err);
     REQUIRE(started);
@@ -83,17 +87,17 @@ TEST_CASE("Alma away for longer than --patience: exit 3 naming what failed; --re
     CHECK(first.err.find("no call has succeeded for 3s") != std::string::npos);
     CHECK(first.err.find("onnect") != std::string::npos);  // curl's "Couldn't connect" or a reset
     CHECK(first.err.find("--resume") != std::string::npos);
-    CHECK(fs::exists(dir / "out.mrc.journal"));
-    CHECK_FALSE(fs::exists(dir / "out.mrc"));
-    CHECK(server.counters().get("calls_refused") > 0);
+    CHECK(fs::exists(s.dir / "out.mrc.journal"));
+    CHECK_FALSE(fs::exists(s.dir / "out.mrc"));
+    CHECK(s.server.counters().get("calls_refused") > 0);
 
-    server.configure({{"connections", "serve"}});
+    s.server.configure({{"connections", "serve"}});
     args.push_back("--resume");
-    auto second = run(west, args, env_with_key(), dir, "second");
+    auto second = run(west, args, env_with_key(), s.dir, "second");
     INFO(second.err);
     CHECK(second.status == 1);
-    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
-    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == deleted_ids(cat));
+    CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
+    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) == deleted_ids(s.cat));
 }
 
 TEST_CASE("--patience takes 90s, 10m, 1h or seconds within 1s..24h; anything else is a usage error",

@@ -73,6 +73,27 @@ std::vector<std::string> west_rows(std::string const& csv) {
     return out;
 }
 
+// The --west file from the export (into from-export/) and from `input` (into NAME/, its report in
+// errors.csv): the same bytes, the catalogue's 583 holdings, and the report's failures. The
+// counters then hold the second run's calls.
+void same_file_as_from_export(west_setting const& s, std::string const& name,
+                              std::vector<std::string> input) {
+    auto from_export = west_preset_run(s.server, s.dir, "from-export", {"export.mrc"});
+    INFO(from_export.err);
+    CHECK(from_export.status == 1);
+    CHECK(s.server.counters().get("endpoint_bibs") == 0);  // an export brings its bibs' records
+    s.server.reset();
+    input.insert(input.begin(), {"--errors", "errors.csv"});
+    auto other = west_preset_run(s.server, s.dir, name, input);
+    INFO(other.err);
+    CHECK(other.status == 1);
+    std::string const file = "UCB.alma.archived.20260401.mrc";
+    CHECK(slurp(s.dir / name / file) == slurp(s.dir / "from-export" / file));
+    west_expectation w;
+    CHECK(marc21_difference(west_expected(s.cat, w, false), s.dir / name / file) == "");
+    CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
+}
+
 std::string set_of(catalogue const& cat, marcpipe::emulator::set_kind k) { return marcpipe::emulator::set_id(cat, k); }
 
 }  // namespace
@@ -80,66 +101,49 @@ std::string set_of(catalogue const& cat, marcpipe::emulator::set_kind k) { retur
 TEST_CASE("--west writes SYMBOL.alma.archived.DATE.mrc: 583 holdings with the bib's OCLC number, failures reported and kept",
           "[programs][west][west-preset]") {
     std::size_t const bibs = 400;
-    catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs)};
-    auto dir = marcpipe::testing::scratch_dir("west-preset");
-    write_export(cat, dir / "export.mrc", false);
-    fs::create_directories(dir / "out");
+    west_setting s{"west-preset", bibs};
+    fs::create_directories(s.dir / "out");
     auto const strict = GENERATE(false, true);
-    std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o", "out/",
-                                  "--errors", "errors.csv", "export.mrc"};
+    auto args = s.args({"--west", "UCB", "-o", "out/", "--errors", "errors.csv", "export.mrc"});
     if (strict) args.push_back("--west-strict");
-    auto env = env_with_key();
-    env.push_back("MARCPIPE_TODAY=20260315");
-    auto r = run(west, args, env, dir);
+    auto r = run(west, args, env_on_day("20260315"), s.dir);
     INFO(r.err);
     CHECK(r.status == 1);
-    fs::path const file = dir / "out" / "UCB.alma.archived.20260315.mrc";
+    fs::path const file = s.dir / "out" / "UCB.alma.archived.20260315.mrc";
     REQUIRE(fs::exists(file));
-    CHECK(std::distance(fs::directory_iterator{dir / "out"}, fs::directory_iterator{}) == 1);
+    CHECK(std::distance(fs::directory_iterator{s.dir / "out"}, fs::directory_iterator{}) == 1);
 
     west_expectation w;
-    auto const expected = west_expected(cat, w, strict);
+    auto const expected = west_expected(s.cat, w, strict);
     CHECK(marc21_difference(expected, file) == "");
     // The catalogue has failures of every kind among its 583 holdings, and mostly passing ones.
     CHECK(w.failing.size() >= 4);
     CHECK(w.failing.size() * 5 < expected.size() + (strict ? w.failing.size() : 0));
-    CHECK(west_rows(slurp(dir / "errors.csv")) == w.rows);
+    CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
 }
 
 TEST_CASE("--west resumed on a later day finishes the file dated the day the run started", "[programs][west][west-preset][resume]") {
     std::size_t const bibs = 200;
-    catalogue cat{seed, bibs};
-    auto dir = marcpipe::testing::scratch_dir("west-preset-resume");
-    write_export(cat, dir / "export.mrc", false);
-    std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "--west", "UCB", "--errors", "errors.csv",
-                                  "export.mrc"};
+    west_setting s{"west-preset-resume", bibs, {"--daily", "150"}};
+    auto const args =
+        s.args({"--concurrency", "4", "--west", "UCB", "--errors", "errors.csv", "export.mrc"});
     // One emulator for both days: a resumed run must ask the same Alma; a reset is the next day.
-    emulator_process alma{emulator_flags(bibs, {"--daily", "150"})};
     {
-        auto first_args = args;
-        first_args.insert(first_args.begin(), {"--base-url", alma.base_url()});
-        auto env = env_with_key();
-        env.push_back("MARCPIPE_TODAY=20260315");
-        auto first = run(west, first_args, env, dir, "first");
+        auto first = run(west, args, env_on_day("20260315"), s.dir, "first");
         INFO(first.err);
         REQUIRE(first.status == 3);
-        CHECK(fs::exists(dir / "UCB.alma.archived.20260315.mrc.journal"));
+        CHECK(fs::exists(s.dir / "UCB.alma.archived.20260315.mrc.journal"));
     }
-    alma.reset();
-    alma.configure({{"daily", "0"}});
-    args.insert(args.begin(), {"--base-url", alma.base_url(), "--resume"});
-    auto env = env_with_key();
-    env.push_back("MARCPIPE_TODAY=20260316");
-    auto second = run(west, args, env, dir, "second");
+    auto second = resumed_next_day(s, args, env_on_day("20260316"));
     INFO(second.err);
     CHECK(second.status == 1);
     CHECK(second.err.find("resumed after bib") != std::string::npos);
     west_expectation w;
-    CHECK(marc21_difference(west_expected(cat, w, false), dir / "UCB.alma.archived.20260315.mrc") == "");
-    CHECK_FALSE(fs::exists(dir / "UCB.alma.archived.20260316.mrc"));
-    CHECK_FALSE(fs::exists(dir / "UCB.alma.archived.20260315.mrc.journal"));
-    CHECK(west_rows(slurp(dir / "errors.csv")) == w.rows);
+    CHECK(marc21_difference(west_expected(s.cat, w, false),
+                            s.dir / "UCB.alma.archived.20260315.mrc") == "");
+    CHECK_FALSE(fs::exists(s.dir / "UCB.alma.archived.20260316.mrc"));
+    CHECK_FALSE(fs::exists(s.dir / "UCB.alma.archived.20260315.mrc.journal"));
+    CHECK(west_rows(slurp(s.dir / "errors.csv")) == w.rows);
 }
 
 TEST_CASE("--west refuses an output file name and a symbol that cannot be one", "[programs][west][west-preset]") {
@@ -164,54 +168,52 @@ TEST_CASE("--west refuses an output file name and a symbol that cannot be one", 
 
 TEST_CASE("--set reads a set of bibs page by page: the same output as a list of its MMS IDs", "[programs][west][set]") {
     std::size_t const bibs = 400;
-    catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs)};
-    auto dir = marcpipe::testing::scratch_dir("west-set");
+    west_setting s{"west-set", bibs, {}, export_as::none};
     using marcpipe::emulator::set_kind;
-    auto const ids = marcpipe::emulator::set_mms_ids(cat, set_kind::slice);
+    auto const ids = marcpipe::emulator::set_mms_ids(s.cat, set_kind::slice);
     REQUIRE(ids.size() > 100);  // more than one page
     {
-        std::ofstream list{dir / "ids.txt"};
+        std::ofstream list{s.dir / "ids.txt"};
         for (auto const& id : ids) list << id << "\n";
     }
-    auto from_list = run(west, {"--base-url", server.base_url(), "--rate", "1000", "-o", "list.mrc", "--errors",
-                                "list.csv", "ids.txt"},
-                         env_with_key(), dir, "list");
+    auto from_list = run(west, s.args({"-o", "list.mrc", "--errors", "list.csv", "ids.txt"}),
+                         env_with_key(), s.dir, "list");
     INFO(from_list.err);
-    server.reset();
-    auto from_set = run(west, {"--base-url", server.base_url(), "--rate", "1000", "-o", "set.mrc", "--errors",
-                               "set.csv", "--set", set_of(cat, set_kind::slice)},
-                        env_with_key(), dir, "set");
+    s.server.reset();
+    auto from_set = run(
+        west,
+        s.args({"-o", "set.mrc", "--errors", "set.csv", "--set", set_of(s.cat, set_kind::slice)}),
+        env_with_key(), s.dir, "set");
     INFO(from_set.err);
     CHECK(from_set.status == from_list.status);
-    CHECK(slurp(dir / "set.mrc") == slurp(dir / "list.mrc"));
+    CHECK(slurp(s.dir / "set.mrc") == slurp(s.dir / "list.mrc"));
     // The same rows; only the emulator's tracking IDs differ from call to call.
-    CHECK(report_mms_ids(slurp(dir / "set.csv")) == report_mms_ids(slurp(dir / "list.csv")));
-    CHECK_FALSE(report_mms_ids(slurp(dir / "set.csv")).empty());  // the slice has deleted bibs
-    auto const seen = server.counters();
+    CHECK(report_mms_ids(slurp(s.dir / "set.csv")) == report_mms_ids(slurp(s.dir / "list.csv")));
+    CHECK_FALSE(report_mms_ids(slurp(s.dir / "set.csv")).empty());  // the slice has deleted bibs
+    auto const seen = s.server.counters();
     CHECK(seen.get("endpoint_set") == 1);
     CHECK(seen.get("endpoint_set_members") == static_cast<long>((ids.size() + 99) / 100));
-    CHECK_FALSE(fs::exists(dir / "set.mrc.set-members"));  // gone once the run has finished
+    CHECK_FALSE(fs::exists(s.dir / "set.mrc.set-members"));  // gone once the run has finished
     // Every bib of the slice (every third bib from the second) and no other.
-    expected_holdings const slice{cat, [](std::size_t b, pugi::xml_node) { return b % 3 == 1; }};
-    CHECK(marc21_difference(slice, dir / "set.mrc") == "");
+    expected_holdings const slice{s.cat, [](std::size_t b, pugi::xml_node) { return b % 3 == 1; }};
+    CHECK(marc21_difference(slice, s.dir / "set.mrc") == "");
 }
 
 TEST_CASE("--set of items or of no set is refused with exit 2 before any holdings call", "[programs][west][set]") {
     std::size_t const bibs = 100;
-    catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs)};
-    auto dir = marcpipe::testing::scratch_dir("west-set-refused");
+    west_setting s{"west-set-refused", bibs, {}, export_as::none};
     using marcpipe::emulator::set_kind;
-    for (std::string const& set : {set_of(cat, set_kind::items), std::string{"11999999999990000"}}) {
-        auto r = run(west, {"--base-url", server.base_url(), "-o", "out.mrc", "--set", set}, env_with_key(), dir);
+    for (std::string const& set :
+         {set_of(s.cat, set_kind::items), std::string{"11999999999990000"}}) {
+        auto r = run(west, {"--base-url", s.server.base_url(), "-o", "out.mrc", "--set", set},
+                     env_with_key(), s.dir);
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(r.err.find("set " + set) != std::string::npos);
-        CHECK_FALSE(fs::exists(dir / "out.mrc"));
-        CHECK_FALSE(fs::exists(dir / "out.mrc.journal"));
+        CHECK_FALSE(fs::exists(s.dir / "out.mrc"));
+        CHECK_FALSE(fs::exists(s.dir / "out.mrc.journal"));
     }
-    auto const seen = server.counters();
+    auto const seen = s.server.counters();
     CHECK(seen.get("endpoint_holdings_list") == 0);
     CHECK(seen.get("endpoint_holding") == 0);
     CHECK(seen.get("endpoint_bibs") == 0);
@@ -221,111 +223,76 @@ TEST_CASE("--set of items or of no set is refused with exit 2 before any holding
 TEST_CASE("--set resumed reads the members saved by the first run and asks nothing about the set",
           "[programs][west][set][resume]") {
     std::size_t const bibs = 300;
-    catalogue cat{seed, bibs};
-    auto dir = marcpipe::testing::scratch_dir("west-set-resume");
+    west_setting s{"west-set-resume", bibs, {"--daily", "150"}, export_as::none};
     using marcpipe::emulator::set_kind;
-    std::vector<std::string> args{"--rate", "1000", "--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv",
-                                  "--set", set_of(cat, set_kind::all_bibs)};
+    auto const args = s.args({"--concurrency", "4", "-o", "out.mrc", "--errors", "errors.csv",
+                              "--set", set_of(s.cat, set_kind::all_bibs)});
     // One emulator for both days: a resumed run must ask the same Alma; a reset is the next day.
-    emulator_process alma{emulator_flags(bibs, {"--daily", "150"})};
     {
-        auto first_args = args;
-        first_args.insert(first_args.begin(), {"--base-url", alma.base_url()});
-        auto first = run(west, first_args, env_with_key(), dir, "first");
+        auto first = run(west, args, env_with_key(), s.dir, "first");
         INFO(first.err);
         REQUIRE(first.status == 3);
-        CHECK(fs::exists(dir / "out.mrc.set-members"));
+        CHECK(fs::exists(s.dir / "out.mrc.set-members"));
     }
-    alma.reset();
-    alma.configure({{"daily", "0"}});
-    args.insert(args.begin(), {"--base-url", alma.base_url(), "--resume"});
-    auto second = run(west, args, env_with_key(), dir, "second");
+    auto second = resumed_next_day(s, args);
     INFO(second.err);
     // The set holds no deleted bibs, so nothing is lost.
     CHECK(second.status == 0);
     CHECK(second.err.find("resumed after bib") != std::string::npos);
-    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
-    auto const seen = alma.counters();
+    CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
+    auto const seen = s.server.counters();
     CHECK(seen.get("endpoint_set") == 0);
     CHECK(seen.get("endpoint_set_members") == 0);
-    CHECK_FALSE(fs::exists(dir / "out.mrc.set-members"));
+    CHECK_FALSE(fs::exists(s.dir / "out.mrc.set-members"));
 }
 
 TEST_CASE("--west with --set fetches the bibs' records, so the file is the one the export gives", "[programs][west][set][west-preset]") {
     std::size_t const bibs = 250;
-    catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs)};
-    auto dir = marcpipe::testing::scratch_dir("west-set-preset");
-    write_export(cat, dir / "export.mrc", false);
-    auto from_export = west_preset_run(server, dir, "from-export", {"export.mrc"});
-    INFO(from_export.err);
-    CHECK(from_export.status == 1);
-    server.reset();
-    auto const set = set_of(cat, marcpipe::emulator::set_kind::all_bibs);
-    auto from_set = west_preset_run(server, dir, "from-set", {"--errors", "errors.csv", "--set", set});
-    INFO(from_set.err);
-    CHECK(from_set.status == 1);
-    std::string const name = "UCB.alma.archived.20260401.mrc";
+    west_setting s{"west-set-preset", bibs};
     // The set leaves out the bibs deleted since the export, which have no holdings to write.
-    CHECK(slurp(dir / "from-set" / name) == slurp(dir / "from-export" / name));
-    west_expectation w;
-    CHECK(marc21_difference(west_expected(cat, w, false), dir / "from-set" / name) == "");
-    CHECK(west_rows(slurp(dir / "errors.csv")) == w.rows);
-    auto const members = marcpipe::emulator::set_mms_ids(cat, marcpipe::emulator::set_kind::all_bibs);
-    CHECK(server.counters().get("endpoint_bibs") == static_cast<long>((members.size() + 99) / 100));
-    CHECK_FALSE(fs::exists(dir / "from-set" / (name + ".set-members")));
+    same_file_as_from_export(s, "from-set",
+                             {"--set", set_of(s.cat, marcpipe::emulator::set_kind::all_bibs)});
+    std::string const name = "UCB.alma.archived.20260401.mrc";
+    auto const members =
+        marcpipe::emulator::set_mms_ids(s.cat, marcpipe::emulator::set_kind::all_bibs);
+    CHECK(s.server.counters().get("endpoint_bibs") ==
+          static_cast<long>((members.size() + 99) / 100));
+    CHECK_FALSE(fs::exists(s.dir / "from-set" / (name + ".set-members")));
 }
 
 TEST_CASE("--west with a list of MMS IDs fetches the bibs' records, 100 a call: the file the export gives",
           "[programs][west][west-preset]") {
     std::size_t const bibs = 250;
-    catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs)};
-    auto dir = marcpipe::testing::scratch_dir("west-list-preset");
-    write_export(cat, dir / "export.mrc", false);
-    write_id_list(cat, dir / "ids.txt");
-    auto from_export = west_preset_run(server, dir, "from-export", {"export.mrc"});
-    INFO(from_export.err);
-    CHECK(from_export.status == 1);
-    CHECK(server.counters().get("endpoint_bibs") == 0);  // an export brings its bibs' records
-    server.reset();
-    auto from_list = west_preset_run(server, dir, "from-list", {"--errors", "errors.csv", "ids.txt"});
-    INFO(from_list.err);
-    CHECK(from_list.status == 1);
-    std::string const name = "UCB.alma.archived.20260401.mrc";
-    CHECK(slurp(dir / "from-list" / name) == slurp(dir / "from-export" / name));
-    west_expectation w;
-    CHECK(marc21_difference(west_expected(cat, w, false), dir / "from-list" / name) == "");
-    CHECK(west_rows(slurp(dir / "errors.csv")) == w.rows);
-    CHECK(server.counters().get("endpoint_bibs") == static_cast<long>((bibs + 99) / 100));
+    west_setting s{"west-list-preset", bibs};
+    write_id_list(s.cat, s.dir / "ids.txt");
+    same_file_as_from_export(s, "from-list", {"ids.txt"});
+    CHECK(s.server.counters().get("endpoint_bibs") == static_cast<long>((bibs + 99) / 100));
 }
 
 TEST_CASE("holdings-ids --set lists the holdings of a set's bibs as it does from their IDs", "[programs][set]") {
     std::size_t const bibs = 300;
-    catalogue cat{seed, bibs};
-    emulator_process server{emulator_flags(bibs)};
-    auto dir = marcpipe::testing::scratch_dir("holdings-ids-set");
+    west_setting s{"holdings-ids-set", bibs, {}, export_as::none};
     using marcpipe::emulator::set_kind;
     {
-        std::ofstream list{dir / "ids.txt"};
-        for (auto const& id : marcpipe::emulator::set_mms_ids(cat, set_kind::slice)) list << id << "\n";
+        std::ofstream list{s.dir / "ids.txt"};
+        for (auto const& id : marcpipe::emulator::set_mms_ids(s.cat, set_kind::slice))
+            list << id << "\n";
     }
-    auto from_list = run(MARCPIPE_HOLDINGS_IDS, {"--base-url", server.base_url(), "--rate", "1000", "ids.txt"},
-                         env_with_key(), dir, "list");
-    auto from_set = run(MARCPIPE_HOLDINGS_IDS,
-                        {"--base-url", server.base_url(), "--rate", "1000", "--set", set_of(cat, set_kind::slice)},
-                        env_with_key(), dir, "set");
+    auto from_list = run(MARCPIPE_HOLDINGS_IDS, s.args({"ids.txt"}), env_with_key(), s.dir, "list");
+    auto from_set = run(MARCPIPE_HOLDINGS_IDS, s.args({"--set", set_of(s.cat, set_kind::slice)}),
+                        env_with_key(), s.dir, "set");
     INFO(from_set.err);
     CHECK(from_set.status == from_list.status);
     CHECK(from_set.out == from_list.out);
     std::string expected;
     for (std::size_t b = 1; b < bibs; b += 3)
-        if (!cat.deleted(b))
-            for (auto const& h : cat.holding_ids(b)) expected += h + "\t" + cat.mms_id(b) + "\n";
+        if (!s.cat.deleted(b))
+            for (auto const& h : s.cat.holding_ids(b))
+                expected += h + "\t" + s.cat.mms_id(b) + "\n";
     CHECK(from_set.out == expected);
     auto refused = run(MARCPIPE_HOLDINGS_IDS,
-                       {"--base-url", server.base_url(), "--set", set_of(cat, set_kind::items)}, env_with_key(), dir,
-                       "refused");
+                       {"--base-url", s.server.base_url(), "--set", set_of(s.cat, set_kind::items)},
+                       env_with_key(), s.dir, "refused");
     CHECK(refused.status == 2);
     CHECK(refused.out.empty());
     // No members file is left behind in the temporary directory.

@@ -26,10 +26,12 @@ namespace fs = std::filesystem;
 namespace marc = marcpipe::marc;
 using marcpipe::emulator::catalogue;
 using marcpipe::emulator::emulator_process;
+using marcpipe::testing::alma_setting;
 using marcpipe::testing::child;
 using marcpipe::testing::csv_column;
 using marcpipe::testing::emulator_flags;
 using marcpipe::testing::expected_holdings;
+using marcpipe::testing::export_as;
 using marcpipe::testing::finished;
 using marcpipe::testing::lines;
 using marcpipe::testing::marc21_difference;
@@ -58,6 +60,13 @@ inline std::string output_difference(expected_holdings const& expected, fs::path
 
 inline std::vector<std::string> env_with_key(std::string const& k = key) { return {"ALMA_API_KEY=" + k}; }
 
+// The tests' key, and `day` (YYYYMMDD) for the run's today.
+inline std::vector<std::string> env_on_day(std::string const& day) {
+    auto env = env_with_key();
+    env.push_back("MARCPIPE_TODAY=" + day);
+    return env;
+}
+
 // MMS IDs of the catalogue's deleted bibs, as the error report must list them.
 inline std::vector<std::string> deleted_ids(catalogue const& cat) {
     std::vector<std::string> out;
@@ -83,6 +92,20 @@ inline std::size_t journal_bibs_done(fs::path const& journal) {
     return done;
 }
 
+// Waits until the run `c` has finished `bibs` bibs by its journal; false when it ended first.
+inline bool reached_bibs(child& c, fs::path const& journal, std::size_t bibs) {
+    return c.wait_until([&] { return journal_bibs_done(journal) >= bibs; });
+}
+
+// The run of `args` resumed (--resume) the next day, when Alma counts the day's calls afresh.
+inline finished resumed_next_day(west_setting const& s, std::vector<std::string> args,
+                                 std::vector<std::string> const& env = env_with_key()) {
+    s.server.reset();
+    s.server.configure({{"daily", "0"}});
+    args.push_back("--resume");
+    return run(west, args, env, s.dir, "second");
+}
+
 // AddressSanitizer's shadow memory and quarantine inflate the resident set many times over.
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr bool under_asan = true;
@@ -100,11 +123,9 @@ inline constexpr bool under_asan = false;
 inline finished west_preset_run(emulator_process const& server, fs::path const& dir,
                                 std::string const& name, std::vector<std::string> const& input) {
     fs::create_directories(dir / name);
-    auto env = env_with_key();
-    env.push_back("MARCPIPE_TODAY=20260401");
     std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "--west", "UCB", "-o", name + "/"};
     args.insert(args.end(), input.begin(), input.end());
-    return run(west, args, env, dir, name);
+    return run(west, args, env_on_day("20260401"), dir, name);
 }
 
 

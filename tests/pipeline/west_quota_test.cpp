@@ -40,57 +40,55 @@ long list_mode_calls(catalogue const& cat, std::size_t n) {
 
 TEST_CASE("bulk mode on availability with gaps gives list mode's bytes with fewer calls", "[programs][west][bulk]") {
     std::size_t const bibs = 400;
-    catalogue cat{seed, bibs, 0, 0.1};
+    west_setting s{"west-bulk-gaps", bibs, {"--availability-gaps", "0.1"}};
     // The gaps this test is about are all there (and without an institution code, availability
     // vouches for nothing).
-    REQUIRE(cat.bibs_availability_leaves_open(true) < cat.bibs_availability_leaves_open(false));
+    REQUIRE(s.cat.bibs_availability_leaves_open(true) < s.cat.bibs_availability_leaves_open(false));
     std::size_t temporary = 0, no_items = 0, related = 0;
     for (std::size_t b = 0; b < bibs; ++b) {
-        temporary += cat.gap(b) == catalogue::availability_gap::temporary_location;
-        no_items += cat.gap(b) == catalogue::availability_gap::no_items;
-        related += cat.related_record_availability(b).has_value();
+        temporary += s.cat.gap(b) == catalogue::availability_gap::temporary_location;
+        no_items += s.cat.gap(b) == catalogue::availability_gap::no_items;
+        related += s.cat.related_record_availability(b).has_value();
     }
     REQUIRE(temporary > 0);
     REQUIRE(no_items > 0);
     REQUIRE(related > 0);
-    emulator_process server{emulator_flags(bibs, {"--availability-gaps", "0.1"})};
-    auto dir = marcpipe::testing::scratch_dir("west-bulk-gaps");
-    write_export(cat, dir / "export.mrc", false);
     auto west_run = [&](std::string const& out, std::vector<std::string> more) {
-        std::vector<std::string> args{"--base-url", server.base_url(), "--rate", "1000", "-o", out,
-                                      "--errors", out + ".csv", "export.mrc"};
+        auto args = s.args({"-o", out, "--errors", out + ".csv", "export.mrc"});
         args.insert(args.end(), more.begin(), more.end());
-        server.reset();
-        auto r = run(west, args, env_with_key(), dir, out);
+        s.server.reset();
+        auto r = run(west, args, env_with_key(), s.dir, out);
         INFO(r.err);
         CHECK(r.status == 1);  // the deleted bibs
-        CHECK(report_mms_ids(slurp(dir / (out + ".csv"))) == deleted_ids(cat));
-        return std::make_pair(r, server.counters().requests);
+        CHECK(report_mms_ids(slurp(s.dir / (out + ".csv"))) == deleted_ids(s.cat));
+        return std::make_pair(r, s.server.counters().requests);
     };
     auto [list, list_calls] = west_run("list.mrc", {});
     auto [bulk, bulk_calls] = west_run("bulk.mrc", {"--holdings-source", "bibs"});
-    auto [own, own_calls] =
-        west_run("own.mrc", {"--holdings-source", "bibs", "--institution", cat.availability_institution()});
+    auto [own, own_calls] = west_run("own.mrc", {"--holdings-source", "bibs", "--institution",
+                                                 s.cat.availability_institution()});
 
-    CHECK(marc21_difference(expected_holdings{cat}, dir / "list.mrc") == "");
-    CHECK(slurp(dir / "bulk.mrc") == slurp(dir / "list.mrc"));
-    CHECK(slurp(dir / "own.mrc") == slurp(dir / "list.mrc"));
-    long const holdings = static_cast<long>(cat.deliverable_holdings());
+    CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "list.mrc") == "");
+    CHECK(slurp(s.dir / "bulk.mrc") == slurp(s.dir / "list.mrc"));
+    CHECK(slurp(s.dir / "own.mrc") == slurp(s.dir / "list.mrc"));
+    long const holdings = static_cast<long>(s.cat.deliverable_holdings());
     long const groups = static_cast<long>((bibs + 99) / 100);
     CHECK(list_calls == static_cast<long>(bibs) + holdings);
-    CHECK(bulk_calls == groups + static_cast<long>(cat.bulk_mode_lists(false)) + holdings);
-    CHECK(own_calls == groups + static_cast<long>(cat.bulk_mode_lists(true)) + holdings);
+    CHECK(bulk_calls == groups + static_cast<long>(s.cat.bulk_mode_lists(false)) + holdings);
+    CHECK(own_calls == groups + static_cast<long>(s.cat.bulk_mode_lists(true)) + holdings);
     // Without --institution no AVA can say it is this institution's: bulk mode saves calls only with it.
     CHECK(own_calls < list_calls);
-    CHECK(bulk.err.find(std::to_string(cat.bulk_mode_lists(false)) +
+    CHECK(bulk.err.find(std::to_string(s.cat.bulk_mode_lists(false)) +
                         " bibs asked for their holdings list") != std::string::npos);
-    CHECK(own.err.find(std::to_string(cat.bulk_mode_lists(true)) +
+    CHECK(own.err.find(std::to_string(s.cat.bulk_mode_lists(true)) +
                        " bibs asked for their holdings list") != std::string::npos);
     CHECK(list.err.find("asked for their holdings list") == std::string::npos);
-    std::printf("bulk vs list on a catalogue with gaps (%zu bibs, %ld holdings): list %ld calls, bibs %ld calls "
-                "(%zu bibs listed), bibs --institution %ld calls (%zu listed)\n",
-                bibs, holdings, list_calls, bulk_calls, cat.bibs_availability_leaves_open(false), own_calls,
-                cat.bibs_availability_leaves_open(true));
+    std::printf(
+        "bulk vs list on a catalogue with gaps (%zu bibs, %ld holdings): list %ld calls, bibs %ld "
+        "calls "
+        "(%zu bibs listed), bibs --institution %ld calls (%zu listed)\n",
+        bibs, holdings, list_calls, bulk_calls, s.cat.bibs_availability_leaves_open(false),
+        own_calls, s.cat.bibs_availability_leaves_open(true));
 }
 
 TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[programs][west][quota]") {
@@ -98,43 +96,45 @@ TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[pr
     long const daily = 100'000;
     auto gaps = GENERATE(std::string{"0"}, std::string{"0.1"});
     INFO("--availability-gaps " << gaps);
-    catalogue cat{seed, bibs, 0, std::stod(gaps)};
-    emulator_process server{emulator_flags(bibs, {"--availability-gaps", gaps, "--daily", std::to_string(daily)})};
-    auto dir = marcpipe::testing::scratch_dir("west-dry-run");
-    write_export(cat, dir / "export.mrc", false);
+    west_setting s{
+        "west-dry-run", bibs, {"--availability-gaps", gaps, "--daily", std::to_string(daily)}};
     // With the institution, whose AVA the estimate may take for the run's holdings.
-    std::vector<std::string> const base{"--base-url", server.base_url(),           "--rate", "1000",
-                                        "--institution", cat.availability_institution(), "export.mrc"};
+    std::vector<std::string> const base{"--base-url",    s.server.base_url(),
+                                        "--rate",        "1000",
+                                        "--institution", s.cat.availability_institution(),
+                                        "export.mrc"};
     auto with = [&](std::vector<std::string> more) {
         more.insert(more.begin(), base.begin(), base.end());
         return more;
     };
 
-    auto dry = run(west, with({"--dry-run"}), env_with_key(), dir, "dry");
+    auto dry = run(west, with({"--dry-run"}), env_with_key(), s.dir, "dry");
     INFO(dry.out << dry.err);
     CHECK(dry.status == 0);
     long const groups = static_cast<long>((bibs + 99) / 100);
-    auto seen = server.counters();
+    auto seen = s.server.counters();
     CHECK(seen.requests == groups);
     CHECK(seen.get("endpoint_bibs") == groups);
     CHECK(dry_run_value(dry.out, "bibs") == static_cast<long>(bibs));
-    CHECK(dry_run_value(dry.out, "bibs Alma no longer knows") == static_cast<long>(deleted_ids(cat).size()));
+    CHECK(dry_run_value(dry.out, "bibs Alma no longer knows") ==
+          static_cast<long>(deleted_ids(s.cat).size()));
     CHECK(dry_run_value(dry.out, "bibs whose availability cannot vouch for their holdings") ==
-          static_cast<long>(cat.bibs_availability_leaves_open(true)));
+          static_cast<long>(s.cat.bibs_availability_leaves_open(true)));
     CHECK(dry_run_value(dry.out, "calls left today") == daily - groups);
     CHECK(dry_run_value(dry.out, "calls to keep") == (daily - groups + 9) / 10);
     long const list_estimate = dry_run_value(dry.out, "calls a full run needs, --holdings-source list");
     long const bulk_estimate = dry_run_value(dry.out, "calls a full run needs, --holdings-source bibs");
 
-    server.reset();
-    auto list = run(west, with({"-o", "list.mrc"}), env_with_key(), dir, "list");
+    s.server.reset();
+    auto list = run(west, with({"-o", "list.mrc"}), env_with_key(), s.dir, "list");
     CHECK(list.status == 1);
-    long const list_calls = server.counters().requests;
-    server.reset();
-    auto bulk = run(west, with({"-o", "bulk.mrc", "--holdings-source", "bibs"}), env_with_key(), dir, "bulk");
+    long const list_calls = s.server.counters().requests;
+    s.server.reset();
+    auto bulk = run(west, with({"-o", "bulk.mrc", "--holdings-source", "bibs"}), env_with_key(),
+                    s.dir, "bulk");
     CHECK(bulk.status == 1);
-    long const bulk_calls = server.counters().requests;
-    CHECK(list_calls == list_mode_calls(cat, bibs));
+    long const bulk_calls = s.server.counters().requests;
+    CHECK(list_calls == list_mode_calls(s.cat, bibs));
     if (gaps == "0") {
         // Every holding has an AVA with $8: the only bibs left open have no holdings at all,
         // whose cost the estimate knows.
@@ -153,53 +153,54 @@ TEST_CASE("--dry-run estimates the calls of a run from availability alone", "[pr
 TEST_CASE("--dry-run with --west from a list counts the calls for the bibs' records", "[programs][west][quota][west-preset]") {
     // No availability gaps: the estimate is exact, so it must equal the calls the run makes.
     std::size_t const bibs = 250;
-    catalogue cat{seed, bibs, 0, 0.0};
-    emulator_process server{emulator_flags(bibs, {"--availability-gaps", "0"})};
-    auto dir = marcpipe::testing::scratch_dir("west-dry-run-list");
-    write_id_list(cat, dir / "ids.txt");
-    auto dry = west_preset_run(server, dir, "dry", {"--dry-run", "--institution", cat.availability_institution(), "ids.txt"});
+    west_setting s{"west-dry-run-list", bibs, {"--availability-gaps", "0"}, export_as::none};
+    write_id_list(s.cat, s.dir / "ids.txt");
+    auto dry = west_preset_run(
+        s.server, s.dir, "dry",
+        {"--dry-run", "--institution", s.cat.availability_institution(), "ids.txt"});
     INFO(dry.out << dry.err);
     CHECK(dry.status == 0);
     long const estimate = dry_run_value(dry.out, "calls a full run needs, --holdings-source list");
-    server.reset();
-    auto full = west_preset_run(server, dir, "full", {"ids.txt"});
+    s.server.reset();
+    auto full = west_preset_run(s.server, s.dir, "full", {"ids.txt"});
     INFO(full.err);
     CHECK(full.status == 1);
-    long const made = server.counters().requests;
+    long const made = s.server.counters().requests;
     // The records: one call per 100 bibs, on top of what a run without --west makes.
-    CHECK(made == list_mode_calls(cat, bibs) + static_cast<long>((bibs + 99) / 100));
+    CHECK(made == list_mode_calls(s.cat, bibs) + static_cast<long>((bibs + 99) / 100));
     CHECK(estimate == made);
 }
 
 TEST_CASE("--dry-run exits 3 and says how many bibs fit when today's calls do not suffice", "[programs][west][quota]") {
     std::size_t const bibs = 250;
     long const daily = 300;
-    catalogue cat{seed, bibs, 0, 0};
-    emulator_process server{emulator_flags(bibs, {"--availability-gaps", "0", "--daily", std::to_string(daily)})};
-    auto dir = marcpipe::testing::scratch_dir("west-dry-run-short");
-    write_export(cat, dir / "export.mrc", false);
-    auto dry = run(west, {"--base-url", server.base_url(), "--dry-run", "--institution", cat.availability_institution(),
-                          "export.mrc"},
-                   env_with_key(), dir);
+    west_setting s{
+        "west-dry-run-short", bibs, {"--availability-gaps", "0", "--daily", std::to_string(daily)}};
+    auto dry = run(west,
+                   {"--base-url", s.server.base_url(), "--dry-run", "--institution",
+                    s.cat.availability_institution(), "export.mrc"},
+                   env_with_key(), s.dir);
     INFO(dry.out << dry.err);
     CHECK(dry.status == 3);
     long const left = daily - 3;
     long const budget = left - (left + 9) / 10;
     std::size_t fit = 0;
-    while (fit < bibs && list_mode_calls(cat, fit + 1) <= budget) ++fit;
+    while (fit < bibs && list_mode_calls(s.cat, fit + 1) <= budget) ++fit;
     CHECK(dry.out.find("the first " + std::to_string(fit) + " of " + std::to_string(bibs) + " bibs would fit") !=
           std::string::npos);
-    CHECK(server.counters().get("daily_threshold") == 0);
+    CHECK(s.server.counters().get("daily_threshold") == 0);
 
-    auto enough = run(west, {"--base-url", server.base_url(), "--dry-run", "--keep-calls", "0", "--holdings-source",
-                             "bibs", "--institution", cat.availability_institution(), "--max-attempts", "1", "export.mrc"},
-                      env_with_key(), dir, "enough");
+    auto enough = run(west,
+                      {"--base-url", s.server.base_url(), "--dry-run", "--keep-calls", "0",
+                       "--holdings-source", "bibs", "--institution",
+                       s.cat.availability_institution(), "--max-attempts", "1", "export.mrc"},
+                      env_with_key(), s.dir, "enough");
     INFO(enough.out << enough.err);
     // Bulk mode needs a call per 100 bibs, a holdings list for each bib whose availability cannot
     // vouch for its holdings (here: the bibs without holdings) and for each bib the bulk answer
     // leaves out (the deleted ones), and one per holding: more than the 294 calls left.
-    long const bulk_needed = static_cast<long>((bibs + 99) / 100 + cat.bulk_mode_lists(true) +
-                                               cat.deliverable_holdings());
+    long const bulk_needed = static_cast<long>((bibs + 99) / 100 + s.cat.bulk_mode_lists(true) +
+                                               s.cat.deliverable_holdings());
     CHECK(dry_run_value(enough.out, "calls a full run needs, --holdings-source bibs") == bulk_needed);
     CHECK(bulk_needed > daily - 6);
     CHECK(enough.status == 3);
@@ -207,50 +208,51 @@ TEST_CASE("--dry-run exits 3 and says how many bibs fit when today's calls do no
 
 TEST_CASE("--keep-calls stops the run before the day's last calls, and --resume finishes it", "[programs][west][quota][resume]") {
     std::size_t const bibs = 200;
-    catalogue cat{seed, bibs};
-    long const needed = list_mode_calls(cat, bibs);
+    // The day's calls are set below, before each run.
+    west_setting s{"west-keep-calls", bibs, {"--latency-ms", "5"}};
+    long const needed = list_mode_calls(s.cat, bibs);
     long const daily = needed / 2 + 60;  // half the run fits, and the 60 calls to keep
     long const keep = 60;
-    emulator_process server{emulator_flags(bibs, {"--daily", std::to_string(daily), "--latency-ms", "5"})};
-    auto dir = marcpipe::testing::scratch_dir("west-keep-calls");
-    write_export(cat, dir / "export.mrc", false);
-    std::vector<std::string> args{"--base-url", server.base_url(), "--rate",     "1000",       "--concurrency",
-                                  "8",          "-o",              "out.mrc",    "--errors",   "errors.csv",
-                                  "--keep-calls", std::to_string(keep),        "export.mrc"};
+    std::vector<std::string> args{"--base-url", s.server.base_url(), "--rate",
+                                  "1000",       "--concurrency",     "8",
+                                  "-o",         "out.mrc",           "--errors",
+                                  "errors.csv", "--keep-calls",      std::to_string(keep),
+                                  "export.mrc"};
 
     // An undisturbed run, for the bytes to compare with.
-    fs::create_directory(dir / "whole");
-    fs::copy_file(dir / "export.mrc", dir / "whole" / "export.mrc");
-    server.configure({{"daily", "0"}});
-    auto whole = run(west, args, env_with_key(), dir / "whole", "whole");
+    fs::create_directory(s.dir / "whole");
+    fs::copy_file(s.dir / "export.mrc", s.dir / "whole" / "export.mrc");
+    s.server.configure({{"daily", "0"}});
+    auto whole = run(west, args, env_with_key(), s.dir / "whole", "whole");
     REQUIRE(whole.status == 1);
 
-    server.configure({{"daily", std::to_string(daily)}});
-    server.reset();
-    auto first = run(west, args, env_with_key(), dir, "first");
+    s.server.configure({{"daily", std::to_string(daily)}});
+    s.server.reset();
+    auto first = run(west, args, env_with_key(), s.dir, "first");
     INFO(first.err);
     CHECK(first.status == 3);
-    auto seen = server.counters();
+    auto seen = s.server.counters();
     CHECK(seen.get("daily_threshold") == 0);
     CHECK(seen.get("daily_used") <= daily - keep);
     CHECK(seen.get("daily_used") >= daily - keep - 8 - 1);  // it went as far as the floor allows
     CHECK(first.err.find("--resume") != std::string::npos);
     CHECK(first.err.find("day rolls over") != std::string::npos);
     CHECK(first.err.find("bibs finished and saved") != std::string::npos);
-    CHECK(fs::exists(dir / "out.mrc.journal"));
-    CHECK_FALSE(fs::exists(dir / "out.mrc"));
+    CHECK(fs::exists(s.dir / "out.mrc.journal"));
+    CHECK_FALSE(fs::exists(s.dir / "out.mrc"));
 
     // Alma's day rolls over: the quota is back.
-    server.configure({{"daily", std::to_string(10 * needed)}});
-    server.reset();
+    s.server.configure({{"daily", std::to_string(10 * needed)}});
+    s.server.reset();
     args.push_back("--resume");
-    auto last = run(west, args, env_with_key(), dir, "last");
+    auto last = run(west, args, env_with_key(), s.dir, "last");
     INFO(last.err);
     CHECK(last.status == 1);
-    CHECK(server.counters().get("daily_threshold") == 0);
-    CHECK(slurp(dir / "out.mrc") == slurp(dir / "whole" / "out.mrc"));
-    CHECK(report_mms_ids(slurp(dir / "errors.csv")) == report_mms_ids(slurp(dir / "whole" / "errors.csv")));
-    CHECK(marc21_difference(expected_holdings{cat}, dir / "out.mrc") == "");
+    CHECK(s.server.counters().get("daily_threshold") == 0);
+    CHECK(slurp(s.dir / "out.mrc") == slurp(s.dir / "whole" / "out.mrc"));
+    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) ==
+          report_mms_ids(slurp(s.dir / "whole" / "errors.csv")));
+    CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
     std::printf("--keep-calls %ld with %ld calls a day: stopped after %ld calls, no DAILY_THRESHOLD; --resume "
                 "finished\n",
                 keep, daily, seen.get("daily_used"));
@@ -258,17 +260,14 @@ TEST_CASE("--keep-calls stops the run before the day's last calls, and --resume 
 
 TEST_CASE("without --keep-calls a tenth of the day's calls is kept", "[programs][west][quota]") {
     std::size_t const bibs = 120;
-    catalogue cat{seed, bibs};
-    long const daily = list_mode_calls(cat, bibs) / 2;
-    emulator_process server{emulator_flags(bibs, {"--daily", std::to_string(daily)})};
-    auto dir = marcpipe::testing::scratch_dir("west-keep-default");
-    write_export(cat, dir / "export.mrc", false);
-    auto r = run(west, {"--base-url", server.base_url(), "--rate", "1000", "--concurrency", "8", "-o", "out.mrc",
-                        "export.mrc"},
-                 env_with_key(), dir);
+    west_setting s{"west-keep-default", bibs};
+    long const daily = list_mode_calls(s.cat, bibs) / 2;
+    s.server.configure({{"daily", std::to_string(daily)}});
+    auto r = run(west, s.args({"--concurrency", "8", "-o", "out.mrc", "export.mrc"}),
+                 env_with_key(), s.dir);
     INFO(r.err);
     CHECK(r.status == 3);
-    auto seen = server.counters();
+    auto seen = s.server.counters();
     CHECK(seen.get("daily_threshold") == 0);
     // A tenth of what the first answer said was left; up to 8 calls (--concurrency, within the
     // first second's 1000) may have been counted before it.

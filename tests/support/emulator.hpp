@@ -48,11 +48,29 @@ inline void write_export(emulator::catalogue const& cat, std::filesystem::path c
         emulator::write_iso2709_export(cat, out);
 }
 
+// The catalogue an emulator started with `emulator_flags(bibs, flags, seed)` serves: the flags that
+// shape the catalogue (--vanished-holdings, --availability-gaps, --network-zone) shape this one
+// alike, so that a test cannot expect one catalogue from an emulator serving another.
+inline emulator::catalogue served_catalogue(std::uint64_t seed, std::size_t bibs,
+                                            std::vector<std::string> const& flags) {
+    double vanished = 0, gaps = emulator::catalogue::default_availability_gaps;
+    bool network_zone = false;
+    for (std::size_t i = 0; i < flags.size(); ++i) {
+        bool const valued = i + 1 < flags.size();
+        if (flags[i] == "--vanished-holdings" && valued) vanished = std::stod(flags[i + 1]);
+        if (flags[i] == "--availability-gaps" && valued) gaps = std::stod(flags[i + 1]);
+        if (flags[i] == "--network-zone") network_zone = true;
+    }
+    return emulator::catalogue{seed, bibs, vanished, gaps, network_zone};
+}
+
 // The emulator alone, serving `bibs` bibs of a catalogue to the tests' key, and that catalogue
 // (what the test expects comes from it, not from the emulator's answers).
 struct alma_setting {
-    explicit alma_setting(std::size_t bibs, std::vector<std::string> more = {}, std::uint64_t seed = test_seed)
-        : cat{seed, bibs}, server{emulator_flags(bibs, std::move(more), seed)} {}
+    explicit alma_setting(std::size_t bibs, std::vector<std::string> more = {},
+                          std::uint64_t seed = test_seed)
+        : cat{served_catalogue(seed, bibs, more)},
+          server{emulator_flags(bibs, std::move(more), seed)} {}
     alma_setting(alma_setting const&) = delete;
     alma_setting& operator=(alma_setting const&) = delete;
 
@@ -63,8 +81,8 @@ struct alma_setting {
 struct west_setting : alma_setting {
     // `more`: further emulator flags. The export is s.dir / "export.mrc" (or "export.xml").
     west_setting(std::string const& name, std::size_t bibs, std::vector<std::string> more = {},
-                 export_as form = export_as::marc21)
-        : alma_setting{bibs, std::move(more)}, dir{scratch_dir(name)} {
+                 export_as form = export_as::marc21, std::uint64_t seed = test_seed)
+        : alma_setting{bibs, std::move(more), seed}, dir{scratch_dir(name)} {
         if (form != export_as::none)
             write_export(cat, dir / (form == export_as::marcxml ? "export.xml" : "export.mrc"),
                          form == export_as::marcxml);
