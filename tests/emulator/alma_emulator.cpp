@@ -224,18 +224,22 @@ constexpr std::array<std::string_view, 9> event_names{
 class counters {
 public:
     // Records an arrival and returns how many arrivals the rolling second that ends with it
-    // holds, this one included. The window is the same one Alma's threshold uses, so a client
-    // that keeps under N here keeps under N there. Arrivals may be recorded a little out of their
-    // order (threads take requests late on a busy machine), so they are kept sorted, and the
-    // busiest second is counted once no late arrival can fall in it any more.
+    // holds, this one included: the threshold refuses an arrival past the Nth. The window is the
+    // same one Alma's threshold uses, so a client that keeps under N here keeps under N there.
+    // Arrivals may be recorded a little out of their order (threads take requests late on a busy
+    // machine), so they are kept sorted, and the busiest second is counted once no late arrival
+    // can fall in it any more. An arrival recorded after later ones counts those of them that
+    // came within `taken_late` of it too, or the arrivals of one instant, taken in another order
+    // than they came, would each see fewer before them and more than N would pass.
     std::size_t arrive(clock_type::time_point at, int remote_port) {
+        constexpr auto taken_late = std::chrono::milliseconds{10};  // under a client's margin
         std::lock_guard lock{mutex_};
         ++requests_;
         client_ports_.insert(remote_port);
         window_.insert(std::upper_bound(window_.begin(), window_.end(), at), at);
         if (window_.back() - window_.front() > 3 * second) settle(window_.back() - 2 * second);
         auto const from = std::upper_bound(window_.begin(), window_.end(), at - second);
-        return static_cast<std::size_t>(std::upper_bound(from, window_.end(), at) - from);
+        return static_cast<std::size_t>(std::upper_bound(from, window_.end(), at + taken_late) - from);
     }
     void enter() {
         std::lock_guard lock{mutex_};
