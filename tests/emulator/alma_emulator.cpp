@@ -138,6 +138,32 @@ constexpr fault_knob fault_knobs[] = {
     {"trickle", &knobs::rate_trickle, "whose answer is sent three bytes a second"},
 };
 
+// The knobs that take a whole number (thresholds, every Nth bib or page): the flag's name after
+// "--", where the number is kept, and what it sets. The command line and /_emulator/configure
+// both read it.
+struct count_knob {
+    char const* name;
+    std::size_t knobs::*n;
+    char const* sets;
+};
+constexpr count_knob count_knobs[] = {
+    {"per-second", &knobs::per_second, "per-second threshold over a rolling 1 s window (0 = none)"},
+    {"daily", &knobs::daily, "daily threshold (0 = none)"},
+    {"bulk-omits-every", &knobs::bulk_omits_every,
+     "bulk answers leave out every Nth bib with holdings, which the holdings list still "
+     "serves (0 = never)"},
+    {"set-change-after-pages", &knobs::set_change_after_pages,
+     "after N pages of set members served, each set loses its first member (0 = never)"},
+    {"bad-holding-id-every", &knobs::bad_holding_id_every,
+     "the holdings list of every Nth bib also lists --bad-holding-id (0 = never)"},
+    {"other-holding-record-every", &knobs::other_holding_record_every,
+     "the holdings records of every Nth bib carry another holding's ID (0 = never)"},
+    {"error-message-bytes", &knobs::error_message_bytes,
+     "API errors' errorMessage padded to N bytes (0 = as it is)"},
+    {"undeclared-entity-every", &knobs::undeclared_entity_every,
+     "the holdings records of every Nth bib carry &lol9; in 852 $z (0 = never)"},
+};
+
 // Sets one runtime knob by its flag name (without "--"); false if unknown or out of range.
 bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
     try {
@@ -157,28 +183,25 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
                 k.*f.rate = fraction();
                 return true;
             }
+        for (auto const& c : count_knobs)
+            if (name == c.name) {
+                k.*c.n = static_cast<std::size_t>(number());
+                return true;
+            }
         if (name == "api-key") k.api_key = value;
-        else if (name == "per-second") k.per_second = static_cast<std::size_t>(number());
-        else if (name == "daily") k.daily = static_cast<std::size_t>(number());
         else if (name == "latency-ms") k.latency_ms = number();
         else if (name == "latency-jitter")
             k.latency_jitter = fraction();
         else if (name == "latency-bulk-ms") k.latency_bulk_ms = value == "none" ? -1 : number();
         else if (name == "json-gateway-errors") k.json_gateway_errors = number() != 0;
-        else if (name == "bulk-omits-every") k.bulk_omits_every = static_cast<std::size_t>(number());
-        else if (name == "set-change-after-pages") k.set_change_after_pages = static_cast<std::size_t>(number());
         else if (name == "set-churn")
             k.set_churn = number() != 0;
         else if (name == "stall-seconds") k.stall_seconds = number();
         else if (name == "retry-after") k.retry_after = value == "none" ? -1 : static_cast<int>(number());
         else if (name == "close-rate") k.close_rate = fraction();
         else if (name == "gzip") k.gzip = number() != 0;
-        else if (name == "bad-holding-id-every") k.bad_holding_id_every = static_cast<std::size_t>(number());
         else if (name == "bad-holding-id") k.bad_holding_id = value;
-        else if (name == "other-holding-record-every") k.other_holding_record_every = static_cast<std::size_t>(number());
         else if (name == "error-echoes-key") k.error_echoes_key = number() != 0;
-        else if (name == "error-message-bytes") k.error_message_bytes = static_cast<std::size_t>(number());
-        else if (name == "undeclared-entity-every") k.undeclared_entity_every = static_cast<std::size_t>(number());
         else if (name == "analytics-pending") k.analytics.pending = static_cast<std::size_t>(number());
         else if (name == "analytics-spurious-empty") k.analytics.spurious_empty = static_cast<std::size_t>(number());
         else if (name == "analytics-lost-pages") k.analytics.lost_pages = static_cast<std::size_t>(number());
@@ -1138,68 +1161,50 @@ int main(int argc, char** argv) {
     std::string export_path;
     CLI::App app{"Loopback Alma REST API emulator for tests, benchmarks and the demo"};
     app.option_defaults()->always_capture_default();
+    // A share of the holdings, bibs, calls or answers that a quirk touches: from 0 to 1.
+    auto fraction = [&app](std::string const& name, double& share, std::string const& what) {
+        return app.add_option(name, share, what)->check(CLI::Range(0.0, 1.0));
+    };
     app.add_option("--port", k.port, "TCP port on 127.0.0.1 (0 = pick a free one)");
     app.add_option("--seed", k.seed, "catalogue seed");
     app.add_option("--bibs", k.bibs, "number of bibs in the catalogue");
-    app.add_option("--vanished-holdings", k.vanished,
-                   "fraction of holdings listed but deleted before their record is fetched "
-                   "(402208)")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--hostile-fields", k.hostile.fraction,
-                   "fraction of holdings records served with random bytes in random fields "
-                   "(leader, tags, indicators, codes, values; see tests/emulator/README.md)")
-        ->check(CLI::Range(0.0, 1.0));
+    fraction("--vanished-holdings", k.vanished,
+             "fraction of holdings listed but deleted before their record is fetched (402208)");
+    fraction("--hostile-fields", k.hostile.fraction,
+             "fraction of holdings records served with random bytes in random fields "
+             "(leader, tags, indicators, codes, values; see tests/emulator/README.md)");
     app.add_option("--hostile-seed", k.hostile.seed, "which records --hostile-fields damages, and how");
-    app.add_option("--availability-gaps", k.availability_gaps,
-                   "share of bibs with each gap in their availability (AVA): a holding in a temporary "
-                   "location (no $8), holdings without items (no AVA), another institution's AVA, a "
-                   "related record's AVA")
-        ->check(CLI::Range(0.0, 1.0));
+    fraction("--availability-gaps", k.availability_gaps,
+             "share of bibs with each gap in their availability (AVA): a holding in a temporary "
+             "location (no $8), holdings without items (no AVA), another institution's AVA, a "
+             "related record's AVA");
     app.add_flag("--network-zone", k.network_zone,
                  "answer as to a Network Zone key: every bib's availability also has an AVA with $8 "
                  "of another member institution's holding");
     app.add_option("--api-key", k.api_key, "required API key (default: any request accepted)");
-    app.add_option("--per-second", k.per_second,
-                   "per-second threshold over a rolling 1 s window (0 = none)");
-    app.add_option("--daily", k.daily, "daily threshold (0 = none)");
     app.add_option("--latency-ms", k.latency_ms, "mean latency of an API answer in ms");
     app.add_option("--latency-bulk-ms", k.latency_bulk_ms,
                    "mean latency of a bulk call (GET /bibs?mms_id=...) in ms (default: --latency-ms)");
     app.add_flag("--json-gateway-errors", k.json_gateway_errors,
                  "the gateway's errors (UNAUTHORIZED, PER_SECOND_THRESHOLD, DAILY_THRESHOLD) in JSON, as Alma's");
-    app.add_option("--bulk-omits-every", k.bulk_omits_every,
-                   "bulk answers leave out every Nth bib with holdings, which the holdings list still serves "
-                   "(0 = never)");
-    app.add_option("--set-change-after-pages", k.set_change_after_pages,
-                   "after N pages of set members served, each set loses its first member (0 = never)");
+    for (auto const& c : count_knobs) app.add_option(std::string{"--"} + c.name, k.*c.n, c.sets);
     app.add_flag("--set-churn", k.set_churn,
                  "with --set-change-after-pages: the sets lose one more member after every later page");
-    app.add_option("--latency-jitter", k.latency_jitter,
-                   "latency spread as a fraction of the mean (0.5 = ±50%)")
-        ->check(CLI::Range(0.0, 1.0));
+    fraction("--latency-jitter", k.latency_jitter,
+             "latency spread as a fraction of the mean (0.5 = ±50%)");
     app.add_option("--fault-seed", k.fault_seed, "seed for fault and latency draws");
     for (auto const& f : fault_knobs)
-        app.add_option(std::string{"--fault-rate-"} + f.name, k.*f.rate,
-                       std::string{"fraction of calls "} + f.does)
-            ->check(CLI::Range(0.0, 1.0));
+        fraction(std::string{"--fault-rate-"} + f.name, k.*f.rate,
+                 std::string{"fraction of calls "} + f.does);
     app.add_option("--stall-seconds", k.stall_seconds, "how long a stalled call is held");
     app.add_option("--retry-after", k.retry_after,
                    "send Retry-After: N with PER_SECOND_THRESHOLD answers");
-    app.add_option("--close-rate", k.close_rate,
-                   "fraction of answers sent with Connection: close, as Alma's gateway does")
-        ->check(CLI::Range(0.0, 1.0));
+    fraction("--close-rate", k.close_rate,
+             "fraction of answers sent with Connection: close, as Alma's gateway does");
     app.add_flag("--gzip", k.gzip, "gzip API answers for clients that send Accept-Encoding: gzip");
-    app.add_option("--bad-holding-id-every", k.bad_holding_id_every,
-                   "the holdings list of every Nth bib also lists --bad-holding-id (0 = never)");
     app.add_option("--bad-holding-id", k.bad_holding_id, "the holding ID those lists carry");
-    app.add_option("--other-holding-record-every", k.other_holding_record_every,
-                   "the holdings records of every Nth bib carry another holding's ID (0 = never)");
     app.add_flag("--error-echoes-key", k.error_echoes_key,
                  "API errors carry the API key in errorCode and trackingId");
-    app.add_option("--error-message-bytes", k.error_message_bytes,
-                   "API errors' errorMessage padded to N bytes (0 = as it is)");
-    app.add_option("--undeclared-entity-every", k.undeclared_entity_every,
-                   "the holdings records of every Nth bib carry &lol9; in 852 $z (0 = never)");
     std::string connections = "serve";
     app.add_option("--connections", connections,
                    "how API calls are met: serve; refuse (the connection is reset without an "

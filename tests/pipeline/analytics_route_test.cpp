@@ -87,16 +87,33 @@ long report_readings(emu::emulator_process const& server) {
     return n;
 }
 
-// west-holdings --analytics over the export into out.mrc: list mode's bytes (`reference`), with a
-// clean run's exit status.
-marcpipe::testing::finished analytics_over_export(setting& s, std::string const& reference) {
-    auto r =
-        run(west, s.args({"--no-progress", "--analytics", report, "-o", "out.mrc", "export.mrc"}),
-            with_key, s.dir);
+// west-holdings over the export into out.mrc by `route` (--analytics PATH or --pairs FILE, with
+// --resume for a resumed run), logged as `tag`: list mode's bytes (`reference`), with a clean
+// run's exit status.
+marcpipe::testing::finished route_over_export(setting& s, std::vector<std::string> const& route,
+                                              std::string const& reference,
+                                              std::string const& tag) {
+    std::vector<std::string> a{"--no-progress"};
+    a.insert(a.end(), route.begin(), route.end());
+    a.insert(a.end(), {"-o", "out.mrc", "export.mrc"});
+    auto r = run(west, s.args(a), with_key, s.dir, tag);
     INFO(r.err);
     CHECK(r.status == s.clean_status());
     CHECK(slurp(s.dir / "out.mrc") == reference);
     return r;
+}
+
+// west-holdings --analytics over the export, as route_over_export.
+marcpipe::testing::finished analytics_over_export(setting& s, std::string const& reference) {
+    return route_over_export(s, {"--analytics", report}, reference, "run");
+}
+
+// The run stopped or killed before, resumed (--resume) by `route`: it finishes as
+// route_over_export.
+marcpipe::testing::finished resumed_over_export(setting& s, std::vector<std::string> route,
+                                                std::string const& reference) {
+    route.insert(route.begin(), "--resume");
+    return route_over_export(s, route, reference, "second");
 }
 
 // Files left beside the output (anything but the export and the reference).
@@ -159,10 +176,9 @@ TEST_CASE("--pairs: the CSV and the UTF-16 tab-separated export give list mode's
     for (bool csv : {true, false}) {
         std::string const name = csv ? "pairs.csv" : "pairs.txt";
         write_file(s.dir / name, emu::analytics_export(s.cat, csv));
-        auto r = run(west, s.args({"--no-progress", "--pairs", name, "-o", "out.mrc", "export.mrc"}), with_key, s.dir);
-        INFO(name << "\n" << r.err);
-        CHECK(r.status == s.clean_status());
-        CHECK(slurp(s.dir / "out.mrc") == reference);
+        INFO(name);
+        auto const r = route_over_export(s, {"--pairs", name}, reference, "run");
+        INFO(r.err);
         CHECK(analytics_calls(s.server) == 0);
         CHECK(s.server.counters().get("endpoint_holdings_list") == calls_over_export(s.cat).lists);
         s.server.reset();
@@ -397,11 +413,8 @@ TEST_CASE("the report's calls count against the day: --keep-calls stops while it
     // Alma's day rolls over: the resumed run reads the report whole and finishes the job.
     s.server.configure({{"daily", "0"}});
     s.server.reset();
-    auto last = run(west, s.args({"--no-progress", "--resume", "--analytics", report, "-o", "out.mrc", "export.mrc"}),
-                    with_key, s.dir, "second");
+    auto const last = resumed_over_export(s, {"--analytics", report}, reference);
     INFO(last.err);
-    CHECK(last.status == s.clean_status());
-    CHECK(slurp(s.dir / "out.mrc") == reference);
     CHECK(report_readings(s.server) == 1);
 }
 
@@ -419,11 +432,8 @@ TEST_CASE("kill -9 while the report is read, then --resume: read again, the same
     CHECK(s.server.counters().get("endpoint_holding") == 0);
     s.server.configure({{"analytics-pending", "0"}});
     s.server.reset();
-    auto r = run(west, s.args({"--no-progress", "--resume", "--analytics", report, "-o", "out.mrc", "export.mrc"}),
-                 with_key, s.dir, "second");
+    auto const r = resumed_over_export(s, {"--analytics", report}, reference);
     INFO(r.err);
-    CHECK(r.status == s.clean_status());
-    CHECK(slurp(s.dir / "out.mrc") == reference);
     CHECK(report_readings(s.server) == 1);
 }
 
@@ -443,11 +453,8 @@ TEST_CASE("kill -9 after the report was read, then --resume: the saved pairs, th
     REQUIRE(fs::exists(s.dir / "out.mrc.analytics-pairs"));
     s.server.configure({{"latency-ms", "0"}});
     s.server.reset();
-    auto r = run(west, s.args({"--no-progress", "--resume", "--analytics", report, "-o", "out.mrc", "export.mrc"}),
-                 with_key, s.dir, "second");
+    auto const r = resumed_over_export(s, {"--analytics", report}, reference);
     INFO(r.err);
-    CHECK(r.status == s.clean_status());
-    CHECK(slurp(s.dir / "out.mrc") == reference);
     CHECK(analytics_calls(s.server) == 0);
     CHECK(has(r.err, "(saved pairs)"));
     CHECK_FALSE(fs::exists(s.dir / "out.mrc.analytics-pairs"));
@@ -484,11 +491,8 @@ TEST_CASE("kill -9 in a --pairs run, the file then changed: --resume takes the p
         if (i != dropped) changed += pairs[i].first + "," + pairs[i].second + "\n";
     write_file(s.dir / "pairs.csv", changed);
     s.server.configure({{"latency-ms", "0"}});
-    auto r = run(west, s.args({"--no-progress", "--resume", "--pairs", "pairs.csv", "-o", "out.mrc", "export.mrc"}),
-                 with_key, s.dir, "second");
+    auto const r = resumed_over_export(s, {"--pairs", "pairs.csv"}, reference);
     INFO(r.err);
-    CHECK(r.status == s.clean_status());
-    CHECK(slurp(s.dir / "out.mrc") == reference);
     CHECK(has(r.err, "pairs file pairs.csv (saved pairs)"));
     CHECK_FALSE(fs::exists(s.dir / "out.mrc.analytics-pairs"));
 }

@@ -139,16 +139,35 @@ std::set<std::string> left_in(std::filesystem::path const& dir) {
 
 std::vector<std::string> const env{std::string{"ALMA_API_KEY="} + marcpipe::testing::test_api_key};
 
+// A run of west-holdings `args` in `dir` to its end, and how long it took.
+struct timed_run {
+    marcpipe::testing::finished r;
+    std::chrono::steady_clock::duration took;
+};
+timed_run run_timed(std::vector<std::string> const& args, std::filesystem::path const& dir) {
+    auto const started = std::chrono::steady_clock::now();
+    auto r = run(MARCPIPE_WEST_HOLDINGS, args, env, dir);
+    return {std::move(r), std::chrono::steady_clock::now() - started};
+}
+
+// An outage waited out for the whole --patience 3s: exit 3, TLS not blamed, and, stopped so
+// resumable, the journal kept.
+void check_waited_out(timed_run const& t, std::filesystem::path const& dir) {
+    INFO(t.r.err);
+    CHECK(t.r.status == 3);
+    CHECK(t.took >= 3s);
+    CHECK(t.r.err.find("TLS") == std::string::npos);
+    CHECK(left_in(dir).count("out.mrc.journal") == 1);
+}
+
 TEST_CASE("http:// to a port that speaks TLS exits 2 at once, naming https://, leaving no files",
           "[programs][tls][usage]") {
     west_setting s{"tls-port", 5};
     tls_server tls{s.dir / "tls"};
-    auto const started = std::chrono::steady_clock::now();
-    auto r = run(MARCPIPE_WEST_HOLDINGS,
-                 {"--base-url", "http://" + tls.authority(), "--patience", "20s", "-o", "out.mrc",
-                  "--errors", "problems.csv", "export.mrc"},
-                 env, s.dir);
-    auto const took = std::chrono::steady_clock::now() - started;
+    auto const [r, took] =
+        run_timed({"--base-url", "http://" + tls.authority(), "--patience", "20s", "-o", "out.mrc",
+                   "--errors", "problems.csv", "export.mrc"},
+                  s.dir);
     INFO(r.err);
     CHECK(r.status == 2);
     CHECK(took < 10s);
@@ -166,17 +185,10 @@ TEST_CASE(
     }));
     INFO("--" << knob << " " << value);
     west_setting s{"tls-port-plain", 5, {"--" + knob, value}};
-    auto const started = std::chrono::steady_clock::now();
-    auto r = run(MARCPIPE_WEST_HOLDINGS,
-                 s.args({"--patience", "3s", "-o", "out.mrc", "export.mrc"}), env, s.dir);
-    auto const took = std::chrono::steady_clock::now() - started;
-    INFO(r.err);
-    CHECK(r.status == 3);
-    CHECK(took >= 3s);
-    CHECK(r.err.find("--patience") != std::string::npos);
-    CHECK(r.err.find("TLS") == std::string::npos);
-    // Stopped, so resumable: the journal is kept.
-    CHECK(left_in(s.dir).count("out.mrc.journal") == 1);
+    auto const t = run_timed(s.args({"--patience", "3s", "-o", "out.mrc", "export.mrc"}), s.dir);
+    check_waited_out(t, s.dir);
+    INFO(t.r.err);
+    CHECK(t.r.err.find("--patience") != std::string::npos);
 }
 
 TEST_CASE(
@@ -185,20 +197,14 @@ TEST_CASE(
     "[programs][tls][outage]") {
     west_setting s{"tls-port-closing", 5};
     closing_server plain;
-    auto const started = std::chrono::steady_clock::now();
-    auto r = run(MARCPIPE_WEST_HOLDINGS,
-                 {"--base-url", "http://" + plain.authority(), "--patience", "3s", "-o", "out.mrc",
-                  "export.mrc"},
-                 env, s.dir);
-    auto const took = std::chrono::steady_clock::now() - started;
-    INFO(r.err);
-    CHECK(r.status == 3);
-    CHECK(took >= 3s);
-    CHECK(r.err.find("Empty reply from server") != std::string::npos);
-    CHECK(r.err.find("TLS") == std::string::npos);
+    auto const t = run_timed({"--base-url", "http://" + plain.authority(), "--patience", "3s", "-o",
+                              "out.mrc", "export.mrc"},
+                             s.dir);
+    check_waited_out(t, s.dir);
+    INFO(t.r.err);
+    CHECK(t.r.err.find("Empty reply from server") != std::string::npos);
     CHECK(plain.tls_hellos() == 1);  // the probe, once however many calls met the empty reply
     CHECK(plain.connections() > 2);
-    CHECK(left_in(s.dir).count("out.mrc.journal") == 1);
 }
 
 }  // namespace tls_port_test

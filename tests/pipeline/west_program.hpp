@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "catch.hpp"
 #include "expected_holdings.hpp"
 #include "support/child.hpp"
 #include "support/csv.hpp"
@@ -95,6 +97,42 @@ inline std::size_t journal_bibs_done(fs::path const& journal) {
 // Waits until the run `c` has finished `bibs` bibs by its journal; false when it ended first.
 inline bool reached_bibs(child& c, fs::path const& journal, std::size_t bibs) {
     return c.wait_until([&] { return journal_bibs_done(journal) >= bibs; });
+}
+
+// What a run over the whole export leaves when nothing was lost: exit 1 (the catalogue's deleted
+// bibs), every holding in `output` (MARC21 or MARCXML by its suffix), and an error report
+// (errors.csv) that names the deleted bibs and nothing else.
+inline void check_whole_export(west_setting const& s, finished const& r, fs::path const& output) {
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(output_difference(expected_holdings{s.cat}, output) == "");
+    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) == deleted_ids(s.cat));
+}
+
+// The run of `args` (logged as "first") until its journal beside `output` says `bibs` bibs are
+// finished; then the emulator takes `knobs` (an outage, a spent day) and the run goes to its end.
+inline finished stopped_midway(west_setting const& s, std::vector<std::string> const& args,
+                               fs::path const& output, std::size_t bibs,
+                               std::map<std::string, std::string> const& knobs) {
+    child c{west, args, env_with_key(), s.dir, "first"};
+    bool const reached = reached_bibs(c, fs::path{output} += ".journal", bibs);
+    s.server.configure(knobs);
+    auto first = c.wait();
+    INFO(first.err);
+    REQUIRE(reached);
+    return first;
+}
+
+// A run stopped to be resumed: exit 3, a message saying `said` and how to go on (--resume), the
+// journal beside `output` kept for that, and no output yet.
+inline void check_stopped_for_resume(finished const& first, std::string const& said,
+                                     fs::path const& output) {
+    INFO(first.err);
+    CHECK(first.status == 3);
+    CHECK(first.err.find(said) != std::string::npos);
+    CHECK(first.err.find("--resume") != std::string::npos);
+    CHECK(fs::exists(fs::path{output} += ".journal"));
+    CHECK_FALSE(fs::exists(output));
 }
 
 // The run of `args` resumed (--resume) the next day, when Alma counts the day's calls afresh.

@@ -37,11 +37,7 @@ TEST_CASE("a refused key stops with exit 3 and says what to do; --resume then fi
     CHECK_FALSE(fs::exists(s.dir / "out.mrc"));
 
     args.push_back("--resume");
-    auto second = run(west, args, env_with_key(), s.dir, "second");
-    INFO(second.err);
-    CHECK(second.status == 1);
-    CHECK(marc21_difference(expected_holdings{s.cat}, s.dir / "out.mrc") == "");
-    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) == deleted_ids(s.cat));
+    check_whole_export(s, run(west, args, env_with_key(), s.dir, "second"), s.dir / "out.mrc");
 }
 
 TEST_CASE("the daily threshold stops with exit 3; resumed the next day the job finishes identically", "[programs][west][resume]") {
@@ -55,24 +51,14 @@ TEST_CASE("the daily threshold stops with exit 3; resumed the next day the job f
         // The quota is the institution's: other integrations use it up while the run goes, which
         // no floor of the run's own (--keep-calls) can foresee. The run lasts 2 s at least
         // (460 calls of 20 ms, 4 at a time) against the moment its first checkpoint is seen.
-        marcpipe::testing::child c{west, args, env_with_key(), s.dir, "first"};
-        bool const reached = reached_bibs(c, s.dir / "out.xml.journal", 20);
-        s.server.configure({{"daily", "1"}});
-        auto first = c.wait();
-        INFO(first.err);
-        REQUIRE(reached);
-        CHECK(first.status == 3);
+        auto const first = stopped_midway(s, args, s.dir / "out.xml", 20, {{"daily", "1"}});
+        check_stopped_for_resume(first, "DAILY_THRESHOLD", s.dir / "out.xml");
         CHECK(s.server.counters().get("daily_threshold") > 0);
-        CHECK(first.err.find("DAILY_THRESHOLD") != std::string::npos);
-        CHECK(first.err.find("--resume") != std::string::npos);
-        CHECK(fs::exists(s.dir / "out.xml.journal"));
     }
     auto second = resumed_next_day(s, args);
+    check_whole_export(s, second, s.dir / "out.xml");
     INFO(second.err);
-    CHECK(second.status == 1);
     CHECK(second.err.find("resumed after bib") != std::string::npos);
-    CHECK(marcxml_difference(expected_holdings{s.cat}, s.dir / "out.xml") == "");
-    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) == deleted_ids(s.cat));
     // Only what was not finished was asked for again.
     CHECK(s.server.counters().requests < 200 + static_cast<long>(s.cat.deliverable_holdings()));
 }
@@ -127,10 +113,8 @@ TEST_CASE("kill -9 at several points and --resume give byte-identical output", "
     CHECK(kills == static_cast<int>(kill_after_bibs.size()));
     args.push_back("--resume");
     auto last = run(west, args, env_with_key(), s.dir, "final");
+    check_whole_export(s, last, s.dir / format);
     INFO(last.err);
-    CHECK(last.status == 1);
-    CHECK(output_difference(expected_holdings{s.cat}, s.dir / format) == "");
-    CHECK(report_mms_ids(slurp(s.dir / "errors.csv")) == deleted_ids(s.cat));
     CHECK_FALSE(fs::exists(journal));
 
     // Each kill costs at most the requests that were in flight: every answer that had arrived
@@ -169,10 +153,7 @@ TEST_CASE("an interrupted run (SIGTERM, Ctrl-C) saves its state, exits 3, and --
     auto first = c.wait();
     INFO(first.err);
     REQUIRE(reached);
-    CHECK(first.status == 3);
-    CHECK(first.err.find("interrupted") != std::string::npos);
-    CHECK(first.err.find("--resume") != std::string::npos);
-    CHECK_FALSE(fs::exists(s.dir / "out.mrc"));
+    check_stopped_for_resume(first, "interrupted", s.dir / "out.mrc");
     s.server.configure({{"fault-rate-stall", "0"}});
     args.push_back("--resume");
     auto second = run(west, args, env_with_key(), s.dir, "second");
