@@ -12,6 +12,7 @@
 #include <launcher.hpp>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,6 +106,34 @@ TEST_CASE("pairs(run, p) | holdings_records: the report's holdings, as a library
     CHECK(got == want);
     CHECK(got.size() == emu::analytics_pairs(s.cat).size());
     CHECK(s.server.counters().get("endpoint_holdings_list") == 0);
+}
+
+TEST_CASE("read_report_ahead: records are asked for while the next page comes, and none twice",
+          "[pipeline][pairs][emulator]") {
+    // 600 bibs: over 1,000 rows, two pages. Every answer takes 300 ms, so the records of the
+    // first page's pairs reach the server while the second page is on its way.
+    marcpipe::testing::alma_setting s{600, {"--latency-ms", "300", "--latency-jitter", "0"}, 7};
+    net::client_options o = alma::http_options(marcpipe::testing::test_api_key);
+    o.rate = 0;
+    net::http_client http{o};
+    alma::client client{http, s.server.base_url()};
+    pipeline::run run{client};
+    alma::analytics_reading seen;
+    alma::analytics_options quick;
+    quick.first_pause = std::chrono::milliseconds{10};
+    auto pairs = std::make_shared<pipeline::report_pairs const>(pipeline::read_report_ahead(
+        run, emu::analytics_report_path(emu::analytics_report::holdings), {}, seen, {}, quick));
+    REQUIRE(s.server.counters().get("endpoint_analytics") == 1 + 2);  // one pending answer, two pages
+    CHECK(s.server.counters().get("endpoint_holding") > 0);  // asked before the report was whole
+
+    std::vector<std::pair<std::string, std::string>> got;
+    for (auto& h : pipeline::pairs(run, pairs) | pipeline::holdings_records(run) | pipeline::rewrite_001_004)
+        got.emplace_back(std::string{h.record.control_value("004")}, std::string{h.record.control_value("001")});
+    auto const want = emu::analytics_pairs(s.cat);
+    CHECK(got.size() == want.size());
+    CHECK(std::set(got.begin(), got.end()) == std::set(want.begin(), want.end()));
+    CHECK(s.server.counters().get("endpoint_holding") == static_cast<long>(want.size()));  // none asked twice
+    CHECK(run.problems().held() == 0);
 }
 
 }  // namespace pairs_test

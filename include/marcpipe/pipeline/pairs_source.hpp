@@ -60,7 +60,7 @@ inline coro::generator<holding_ref> pairs(context& c, std::shared_ptr<report_pai
 // pairs name the bibs. At most `held` records wait this way.
 inline report_pairs read_report_ahead(context& c, std::string const& path, pair_columns const& cols,
                                       alma::analytics_reading& seen, std::vector<std::string> const& given,
-                                      std::size_t held = 4096) {
+                                      alma::analytics_options opt = {}, std::size_t held = 4096) {
     std::unordered_map<std::string, std::uint64_t> position;
     for (std::uint64_t seq = 0; seq < given.size(); ++seq) position.try_emplace(given[seq], seq);
     c.enable_prefetch(held);
@@ -73,7 +73,7 @@ inline report_pairs read_report_ahead(context& c, std::string const& path, pair_
         }
         if (seq && *seq >= c.bibs_done()) c.prefetch_holding(*seq, mms, holding);
     };
-    return read_report_pairs(c.client(), path, cols, seen, {}, ask_early);
+    return read_report_pairs(c.client(), path, cols, seen, opt, ask_early);
 }
 
 }  // namespace marcpipe::pipeline
