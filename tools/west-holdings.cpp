@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
         o.resume = resume;
         o.restart = restart;
         o.job = pipeline::job_line(job);
+        if (!pairs_file.empty()) o.more_inputs.push_back({pairs_file, "the pairs file"});
         if (progress || no_progress) o.show_progress = progress;
         if (marc::binary_on_terminal(o.format, output))
             throw pipeline::setup_error("west-holdings: " + std::string{marc::binary_on_terminal_hint});

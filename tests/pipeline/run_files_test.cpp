@@ -5,6 +5,7 @@
 // unless --restart.
 #include <unistd.h>
 
+#include <alma_analytics.hpp>
 #include <alma_sets.hpp>
 #include <catalogue.hpp>
 #include <csignal>
@@ -78,6 +79,24 @@ TEST_CASE("an input named like a side file of the output or the report is refuse
     CHECK(has(r.err, c.input));
     CHECK(s.server.counters().requests == 0);
     CHECK(slurp(s.dir / c.input) == bytes);
+}
+
+TEST_CASE("a --pairs file named like the output or a file beside it is refused, and stays whole",
+          "[programs][west][run-files][analytics]") {
+    setting s{"files-pairs-side", 30};
+    std::string const bytes = marcpipe::emulator::analytics_export(s.cat, true);
+    auto const name = GENERATE(as<std::string>{}, "out.mrc", "out.mrc.analytics-pairs", "out.mrc.journal",
+                               "p.csv", "p.csv.part");
+    INFO(name);
+    write_file(s.dir / name, bytes);
+    auto r = run(west, s.args({"--pairs", name, "-o", "out.mrc", "--errors", "p.csv", "export.mrc"}), env_with_key(),
+                 s.dir);
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(has(r.err, "the pairs file"));
+    CHECK(s.server.counters().requests == 0);
+    CHECK(slurp(s.dir / name) == bytes);
+    fs::remove(s.dir / name);
 }
 
 TEST_CASE(

@@ -150,6 +150,12 @@ inline bool same_file(std::string const& a, std::string const& b) {
     return !ea && !eb && ca == cb;
 }
 
+// A file a run reads besides its input, and what it is to the run ("the pairs file").
+struct named_input {
+    std::string path;
+    std::string role;
+};
+
 // The outputs of a run, checked.
 struct run_paths {
     output_target output;
@@ -165,10 +171,13 @@ struct run_file {
     bool side;         // kept beside the output or the report
 };
 
-// The input, the outputs, and every file kept beside an output written aside.
-inline std::vector<run_file> run_files(std::string const& input, run_paths const& r) {
+// The inputs, the outputs, and every file kept beside an output written aside.
+inline std::vector<run_file> run_files(std::string const& input, run_paths const& r,
+                                       std::vector<named_input> const& more_inputs) {
     std::vector<run_file> files;
     if (!input.empty() && input != "-") files.push_back({input, "the input", 0, false});
+    for (auto const& [path, role] : more_inputs)
+        if (!path.empty() && path != "-") files.push_back({path, role, 0, false});
     auto add = [&](output_target const& t, std::string const& what, int owner) {
         files.push_back({t.path, "the " + what, owner, false});
         if (!t.is_file()) return;
@@ -216,14 +225,15 @@ inline void check_side_file(run_file const& f) {
 }  // namespace detail
 
 // Checks a run's paths together: `input` (empty: none; "-": standard input), `output` ("-":
-// standard output) and `report` (empty: none). Throws path_refused naming the path.
+// standard output), `report` (empty: none) and the other files the run reads (`more_inputs`).
+// Throws path_refused naming the path.
 // A character device may be shared (-o /dev/null --errors /dev/null is harmless); a FIFO may
 // not, since its reader would get the two outputs mixed.
 inline run_paths check_paths(std::string const& input, std::string const& output,
-                             std::string const& report) {
+                             std::string const& report, std::vector<named_input> const& more_inputs = {}) {
     run_paths r{resolve_output(output), std::nullopt};
     if (!report.empty()) r.report = resolve_output(report);
-    auto const files = detail::run_files(input, r);
+    auto const files = detail::run_files(input, r, more_inputs);
     for (auto const& f : files)
         if (f.side) detail::check_side_file(f);
     for (std::size_t j = 0; j < files.size(); ++j)
@@ -233,7 +243,7 @@ inline run_paths check_paths(std::string const& input, std::string const& output
             // Files beside one output are distinct by their names; a run reading a set reads
             // the members it saved beside its output.
             if (a.owner == b.owner) continue;
-            if (a.owner == 0 && b.role.starts_with("the saved members")) continue;
+            if (a.role == "the input" && b.role.starts_with("the saved members")) continue;
             if (detail::is_character_device(a.path) || !same_file(a.path, b.path)) continue;
             throw path_refused("cannot use " + b.path + " as " + b.role + ": it is " + a.role +
                                (a.path == b.path ? std::string{} : " (" + a.path + ")") +

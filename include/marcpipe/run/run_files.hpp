@@ -160,7 +160,7 @@ private:
         // The paths first, then the locks: a refused path must not leave a lock file behind,
         // and nothing of an earlier run (journal, side files) is read or cut before the locks
         // are held.
-        auto paths = check_paths(o.input, o.output, o.report);
+        auto paths = check_paths(o.input, o.output, o.report, o.more_inputs);
         output_target_ = paths.output;
         report_target_ = paths.report;
         if (o.resume && !resumable())
@@ -176,7 +176,7 @@ private:
         // An Alma set's members are read only now, with the locks held and every path checked.
         if (o.input_source) {
             o.input = o.input_source(*owner_);
-            check_paths(o.input, o.output, o.report);
+            check_paths(o.input, o.output, o.report, o.more_inputs);
         }
         std::string const job = resumable() ? job_identity() : std::string{};
 

@@ -6,8 +6,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "marcpipe/marc/output_format.hpp"
+#include "marcpipe/run/output_path.hpp"
 
 namespace marcpipe::pipeline {
 
@@ -29,6 +31,9 @@ struct run_options {
     // of an earlier run is trusted (an Alma set's members, read then); `input` is ignored. It is
     // given the run's context, whose calls it may start early (see pipeline::read_report_ahead).
     std::function<std::string(context&)> input_source;
+    // Other files the run reads (a pairs file): like the input, none may be an output or a file
+    // kept beside one.
+    std::vector<named_input> more_inputs;
     bool stop_on_signals = true;        // SIGINT, SIGTERM and SIGHUP stop the run, state saved
     std::optional<bool> show_progress;  // a progress line on stderr; default: when it is a terminal
     std::size_t problems_shown = 20;    // without a report, how many problems stderr shows
