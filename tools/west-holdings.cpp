@@ -181,11 +181,16 @@ int main(int argc, char** argv) {
         auto input_path = [&] { return chosen ? chosen->path(client, resume, std::cerr, preset.has_value()) : std::string{}; };
         alma::analytics_reading reading;
         bool pairs_recalled = false;
-        auto input_bibs = [&](std::string const& path) {
-            std::vector<std::string> ids;
-            if (path.empty()) return ids;
-            for (auto const& b : pipeline::bibs(path)) ids.push_back(b.mms_id);
-            return ids;
+        // The input's MMS IDs in their order, read once: the report's pairs are matched to them
+        // while it is read, and again for the summary.
+        std::optional<std::vector<std::string>> given_bibs;
+        auto input_bibs = [&](std::string const& path) -> std::vector<std::string> const& {
+            if (!given_bibs) {
+                given_bibs.emplace();
+                if (!path.empty())
+                    for (auto const& b : pipeline::bibs(path)) given_bibs->push_back(b.mms_id);
+            }
+            return *given_bibs;
         };
         // The report is read once the locks are held (or for a dry run, now); --resume takes the
         // pairs saved when an earlier run had read them (the report, or the pairs file). Within
