@@ -190,12 +190,10 @@ bool apply_knob(knobs& k, std::string const& name, std::string const& value) {
             }
         if (name == "api-key") k.api_key = value;
         else if (name == "latency-ms") k.latency_ms = number();
-        else if (name == "latency-jitter")
-            k.latency_jitter = fraction();
+        else if (name == "latency-jitter") k.latency_jitter = fraction();
         else if (name == "latency-bulk-ms") k.latency_bulk_ms = value == "none" ? -1 : number();
         else if (name == "json-gateway-errors") k.json_gateway_errors = number() != 0;
-        else if (name == "set-churn")
-            k.set_churn = number() != 0;
+        else if (name == "set-churn") k.set_churn = number() != 0;
         else if (name == "stall-seconds") k.stall_seconds = number();
         else if (name == "retry-after") k.retry_after = value == "none" ? -1 : static_cast<int>(number());
         else if (name == "close-rate") k.close_rate = fraction();
